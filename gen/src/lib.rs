@@ -5,3 +5,22 @@
 pub mod fold;
 pub mod golden;
 pub mod ir;
+
+use std::path::Path;
+
+/// Errors of [`load_model`].
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Ir(#[from] ir::IrError),
+    #[error("{0}: unknown model format; ferrite reads QONNX (.onnx) and its own IR (.json)")]
+    UnknownFormat(String),
+}
+
+/// Load a model: a QONNX `.onnx` file (imported and lowered) or a ferrite `.json` IR.
+pub fn load_model(path: &Path) -> Result<ir::Model, LoadError> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("json") => Ok(ir::Model::load_json(path)?),
+        _ => Err(LoadError::UnknownFormat(path.display().to_string())),
+    }
+}

@@ -1,0 +1,9 @@
+//! `ferrite build`.
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`ferrite build` is not built yet")
+}

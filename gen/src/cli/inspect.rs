@@ -1,0 +1,9 @@
+//! `ferrite inspect`.
+use std::process::ExitCode;
+
+#[derive(clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`ferrite inspect` is not built yet")
+}

@@ -1,0 +1,5 @@
+//! One module per subcommand; each exposes `Args` (clap) and `run`.
+pub mod build;
+pub mod cosim;
+pub mod golden;
+pub mod inspect;
