@@ -1,0 +1,244 @@
+//! Property tests of the golden model's arithmetic against plain references computed a
+//! different way: on the stream bit encodings (XNOR-popcount for bipolar, two's complement
+//! decode for integers), in i128, with thresholds found by binary search, and top-k by
+//! repeated arg-max.
+
+use ferrite_gen::golden::run_layer;
+use ferrite_gen::ir::{
+    DataType, LabelSelect, Layer, MatrixVector, Model, StreamInfo, Thresholding, Thresholds,
+};
+use proptest::prelude::*;
+
+fn activation_type() -> impl Strategy<Value = DataType> {
+    prop_oneof![
+        Just(DataType::Bipolar),
+        Just(DataType::Binary),
+        (2u32..=8).prop_map(DataType::Int),
+        (2u32..=8).prop_map(DataType::UInt),
+    ]
+}
+
+/// A random value of `dt` drawn from its bit encoding.
+fn value_of(dt: DataType, raw: u64) -> i64 {
+    dt.decode(raw)
+}
+
+/// Reference matrix-vector product on the encodings.
+fn reference_mv(l: &MatrixVector, x: &[i64]) -> Vec<i64> {
+    (0..l.mh)
+        .map(|h| {
+            let acc: i128 = if l.input_type == DataType::Bipolar
+                && l.weight_type == DataType::Bipolar
+            {
+                // XNOR-popcount: dot = 2 * popcount(xnor) - MW
+                let pc = (0..l.mw)
+                    .filter(|&w| l.weight_type.encode(l.weight(h, w)) == l.input_type.encode(x[w]))
+                    .count() as i128;
+                2 * pc - l.mw as i128
+            } else {
+                (0..l.mw)
+                    .map(|w| {
+                        let a = l.weight_type.decode(l.weight_type.encode(l.weight(h, w))) as i128;
+                        let b = l.input_type.decode(l.input_type.encode(x[w])) as i128;
+                        a * b
+                    })
+                    .sum()
+            };
+            let acc = i64::try_from(acc).unwrap();
+            match &l.thresholds {
+                Some(t) => reference_threshold(t, h, acc),
+                None => acc,
+            }
+        })
+        .collect()
+}
+
+fn reference_threshold(t: &Thresholds, ch: usize, x: i64) -> i64 {
+    let row = if t.rows.len() == 1 {
+        &t.rows[0]
+    } else {
+        &t.rows[ch]
+    };
+    // rows are sorted: the count of t <= x is the partition point of `t <= x`
+    let n = row.partition_point(|&v| v <= x) as i64;
+    match t.out_type {
+        DataType::Bipolar => {
+            if n == 1 {
+                1
+            } else {
+                -1
+            }
+        }
+        _ => t.out_bias + n,
+    }
+}
+
+/// Thresholds for `channels` rows whose outputs fit `out`, around the range `lo..=hi`.
+fn thresholds(out: DataType, rows: usize, lo: i64, hi: i64, seed: Vec<i64>) -> Thresholds {
+    let n = if out == DataType::Bipolar {
+        1
+    } else {
+        (out.max() - out.min()) as usize
+    };
+    let span = (hi - lo + 3).max(1);
+    let mut k = 0;
+    let rows = (0..rows)
+        .map(|_| {
+            let mut r: Vec<i64> = (0..n)
+                .map(|_| {
+                    k += 1;
+                    lo - 1 + seed[k % seed.len()].rem_euclid(span)
+                })
+                .collect();
+            r.sort();
+            r
+        })
+        .collect();
+    Thresholds {
+        rows,
+        out_type: out,
+        out_bias: if out == DataType::Bipolar {
+            0
+        } else {
+            out.min()
+        },
+    }
+}
+
+fn mv_case() -> impl Strategy<Value = (MatrixVector, Vec<i64>)> {
+    (
+        activation_type(),
+        activation_type(),
+        1usize..40,
+        1usize..12,
+        any::<bool>(),
+        prop_oneof![Just(None), activation_type().prop_map(Some)],
+    )
+        .prop_flat_map(|(it, wt, mw, mh, shared, out)| {
+            (
+                Just((it, wt, mw, mh, shared, out)),
+                prop::collection::vec(any::<u64>(), mw * mh),
+                prop::collection::vec(any::<u64>(), mw),
+                prop::collection::vec(any::<i64>(), 1..64),
+            )
+        })
+        .prop_map(|((it, wt, mw, mh, shared, out), wraw, xraw, seed)| {
+            let mut l = MatrixVector {
+                name: "fc".into(),
+                mw,
+                mh,
+                input_type: it,
+                weight_type: wt,
+                weights: wraw.iter().map(|&r| value_of(wt, r)).collect(),
+                thresholds: None,
+                origin: None,
+            };
+            if let Some(out) = out {
+                let (lo, hi) = l.acc_range();
+                l.thresholds = Some(thresholds(out, if shared { 1 } else { mh }, lo, hi, seed));
+            }
+            let x = xraw.iter().map(|&r| value_of(it, r)).collect();
+            (l, x)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn matrix_vector_matches_reference((l, x) in mv_case()) {
+        let layer = Layer::MatrixVector(l.clone());
+        let got = run_layer(&layer, &x);
+        prop_assert_eq!(&got, &reference_mv(&l, &x));
+        // every output is a value of the layer's output type, and the accumulator stays
+        // inside the derived worst-case range
+        let ot = layer.output_type();
+        prop_assert!(got.iter().all(|&v| ot.contains(v)), "{:?} not all {}", got, ot);
+        let (lo, hi) = l.acc_range();
+        let plain = MatrixVector { thresholds: None, ..l.clone() };
+        let acc = run_layer(&Layer::MatrixVector(plain), &x);
+        prop_assert!(acc.iter().all(|&a| a >= lo && a <= hi));
+    }
+
+    #[test]
+    fn accumulator_range_is_tight_for_extreme_inputs((l, _x) in mv_case()) {
+        // The worst case is reached: for row h, the input maximising each product.
+        let (lo, hi) = l.acc_range();
+        let it = l.input_type;
+        let mut best_hi = i64::MIN;
+        let mut best_lo = i64::MAX;
+        for h in 0..l.mh {
+            let xhi: Vec<i64> = (0..l.mw).map(|w| if l.weight(h, w) >= 0 { it.max() } else { it.min() }).collect();
+            let xlo: Vec<i64> = (0..l.mw).map(|w| if l.weight(h, w) >= 0 { it.min() } else { it.max() }).collect();
+            let plain = Layer::MatrixVector(MatrixVector { thresholds: None, ..l.clone() });
+            best_hi = best_hi.max(run_layer(&plain, &xhi)[h]);
+            best_lo = best_lo.min(run_layer(&plain, &xlo)[h]);
+        }
+        prop_assert_eq!((lo, hi), (best_lo, best_hi));
+        prop_assert!(l.acc_type().contains(lo) && l.acc_type().contains(hi));
+    }
+
+    #[test]
+    fn thresholding_matches_reference(
+        it in (2u32..=12).prop_map(DataType::Int),
+        out in activation_type(),
+        channels in 1usize..8,
+        reps in 1usize..5,
+        xraw in prop::collection::vec(any::<u64>(), 40),
+        seed in prop::collection::vec(any::<i64>(), 1..32),
+        shared in any::<bool>(),
+    ) {
+        let elems = channels * reps;
+        let t = thresholds(out, if shared { 1 } else { channels }, it.min(), it.max(), seed);
+        let l = Thresholding { name: "t".into(), elems, channels, input_type: it, thresholds: t.clone(), origin: None };
+        let x: Vec<i64> = (0..elems).map(|i| value_of(it, xraw[i % xraw.len()])).collect();
+        let got = run_layer(&Layer::Thresholding(l), &x);
+        let want: Vec<i64> = x.iter().enumerate().map(|(i, &v)| reference_threshold(&t, i % channels, v)).collect();
+        prop_assert_eq!(got, want);
+    }
+
+    #[test]
+    fn label_select_matches_repeated_argmax(
+        xs in prop::collection::vec(-8i64..8, 1..40),
+        kk in 1usize..40,
+    ) {
+        let k = kk.min(xs.len());
+        let l = LabelSelect { name: "top".into(), labels: xs.len(), k, input_type: DataType::Int(5), origin: None };
+        let got = run_layer(&Layer::LabelSelect(l), &xs);
+        let mut taken = vec![false; xs.len()];
+        let mut want = Vec::new();
+        for _ in 0..k {
+            // first (lowest index) maximum among the untaken
+            let mut best: Option<usize> = None;
+            for i in 0..xs.len() {
+                if !taken[i] && best.is_none_or(|b| xs[i] > xs[b]) {
+                    best = Some(i);
+                }
+            }
+            let b = best.unwrap();
+            taken[b] = true;
+            want.push(b as i64);
+        }
+        prop_assert_eq!(got, want);
+    }
+}
+
+#[test]
+fn bundled_example_is_valid() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/bnn_mlp_random/model.json"
+    );
+    let m = Model::load_json(std::path::Path::new(path)).unwrap();
+    assert_eq!(m.layers.len(), 4);
+    assert_eq!(m.output_elems(), 1);
+    assert_eq!(
+        m.input,
+        StreamInfo {
+            shape: vec![784],
+            dtype: DataType::Bipolar
+        }
+    );
+    let out = ferrite_gen::golden::run_frame(&m, &vec![1; 784]);
+    assert!(out[0] >= 0 && out[0] < 10);
+}
