@@ -242,3 +242,72 @@ fn bundled_example_is_valid() {
     let out = ferrite_gen::golden::run_frame(&m, &vec![1; 784]);
     assert!(out[0] >= 0 && out[0] < 10);
 }
+
+/// A random chain of layers whose types line up, for comparing the prepared golden model
+/// with the plain one.
+fn chain() -> impl Strategy<Value = (Model, Vec<Vec<i64>>)> {
+    (
+        mv_case(),
+        mv_case(),
+        prop::collection::vec(any::<u64>(), 64 * 4),
+    )
+        .prop_map(|((a, _), (b, _), xraw)| {
+            let mut a = a;
+            // make layer a's output feed layer b: give a an activation of b's input type
+            let out = b.input_type;
+            let (lo, hi) = a.acc_range();
+            let seeds: Vec<i64> = xraw.iter().map(|&r| r as i64).take(16).collect();
+            a.thresholds = Some(thresholds(out, a.mh, lo, hi, seeds.clone()));
+            let mut b = b;
+            b.mw = a.mh;
+            b.weights = (0..b.mw * b.mh)
+                .map(|i| value_of(b.weight_type, xraw[i % xraw.len()] >> 7))
+                .collect();
+            if b.thresholds.is_some() {
+                let (lo, hi) = b.acc_range();
+                let o = b.thresholds.as_ref().unwrap().out_type;
+                b.thresholds = Some(thresholds(o, b.mh, lo, hi, seeds));
+            }
+            let frames = (0..4)
+                .map(|f| {
+                    (0..a.mw)
+                        .map(|i| value_of(a.input_type, xraw[(f * 64 + i) % xraw.len()]))
+                        .collect()
+                })
+                .collect();
+            let m = Model {
+                ir_version: ferrite_gen::ir::IR_VERSION,
+                name: "chain".into(),
+                input: StreamInfo {
+                    shape: vec![a.mw],
+                    dtype: a.input_type,
+                },
+                layers: vec![
+                    Layer::MatrixVector(MatrixVector {
+                        name: "a".into(),
+                        ..a
+                    }),
+                    Layer::MatrixVector(MatrixVector {
+                        name: "b".into(),
+                        ..b
+                    }),
+                ],
+                pre: vec![],
+                post: vec![],
+                source: None,
+            };
+            (m, frames)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+    #[test]
+    fn prepared_golden_equals_plain((m, frames) in chain()) {
+        m.validate().unwrap();
+        let g = ferrite_gen::golden::Golden::new(&m);
+        for x in &frames {
+            prop_assert_eq!(g.run_frame(x), ferrite_gen::golden::run_frame(&m, x));
+        }
+    }
+}
