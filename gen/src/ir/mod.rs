@@ -549,8 +549,9 @@ impl Model {
         Model::from_json_str(&text, &p)
     }
 
+    /// Compact JSON (weights make pretty-printing tens of megabytes).
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("a model always serialises")
+        serde_json::to_string(self).expect("a model always serialises")
     }
 }
 
