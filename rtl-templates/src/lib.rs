@@ -1,1 +1,282 @@
-//! Verilog templates.
+//! ferrite's Verilog templates: one askama context struct per template.
+//!
+//! Templates hold structure only. Every width, depth, count and constant is a finished
+//! integer (or a sized Verilog literal) computed by `ferrite-gen`'s `emit` stage and put in
+//! these structs; a template never does arithmetic. Every template starts with the
+//! deterministic header lines in `header` (no timestamps) and ends with `` `resetall ``.
+
+use askama::Template;
+
+pub use askama::Error;
+
+/// Registered skid buffer (`lib/skid.v`): no combinational path from the output's tready to
+/// the input's tready. Verilog parameter: `DATA_WIDTH`.
+#[derive(Template)]
+#[template(path = "lib/skid.v", escape = "none")]
+pub struct Skid {
+    pub module: String,
+    pub header: Vec<String>,
+}
+
+/// Stream FIFO (`lib/fifo.v`), power-of-two depth, synchronous-read RAM (block or
+/// distributed RAM). Verilog parameters: `DATA_WIDTH`, `ADDR_WIDTH`, `DEPTH`.
+#[derive(Template)]
+#[template(path = "lib/fifo.v", escape = "none")]
+pub struct Fifo {
+    pub module: String,
+    pub header: Vec<String>,
+}
+
+/// Stream width converter (`lib/gearbox.v`): `IN_LANES` to `OUT_LANES` elements of
+/// `ELEM_WIDTH` bits, any pair, full rate. Verilog parameters: `ELEM_WIDTH`, `IN_LANES`,
+/// `OUT_LANES`, `BUF_WIDTH`, `FILL_WIDTH`, `IN_BITS`, `OUT_BITS`.
+#[derive(Template)]
+#[template(path = "lib/gearbox.v", escape = "none")]
+pub struct Gearbox {
+    pub module: String,
+    pub header: Vec<String>,
+}
+
+/// One level of a pipelined adder tree: `n` nodes a PE summing pairs of level `prev`.
+#[derive(Clone, Debug)]
+pub struct TreeLevel {
+    /// Level number (>= 1); level 0 is the registered products.
+    pub k: usize,
+    pub prev: usize,
+    /// Nodes a PE on this level and on the previous one.
+    pub n: usize,
+    pub prev_n: usize,
+    /// `prev_n / 2`, whether `prev_n` is odd, and `prev_n - 1`.
+    pub pairs: usize,
+    pub odd: bool,
+    pub prev_last: usize,
+    /// A register level (else combinational).
+    pub registered: bool,
+    /// MSB of the level's vector: `pe * n * tree_bits - 1`.
+    pub msb: usize,
+}
+
+/// Matrix-vector unit (`engines/mvu.v`). All fields are finished values; `*_lit` fields and
+/// fields documented as literals are sized Verilog literals such as `4'd11`.
+#[derive(Template)]
+#[template(path = "engines/mvu.v", escape = "none")]
+pub struct Mvu {
+    pub module: String,
+    pub header: Vec<String>,
+    pub skid_module: String,
+    pub simd: usize,
+    pub pe: usize,
+    pub sf: usize,
+    pub nf: usize,
+    pub in_bits: u32,
+    pub in_bits_msb: u32,
+    pub in_msb: usize,
+    pub out_bits: u32,
+    pub out_msb: usize,
+    pub out_width: usize,
+    pub w_bits: u32,
+    pub w_bits_msb: u32,
+    pub w_msb: usize,
+    pub w_file: String,
+    pub w_rom_last: usize,
+    pub w_addr_msb: u32,
+    /// literals
+    pub w_addr_last: String,
+    pub w_addr_one: String,
+    pub sf_msb: u32,
+    pub sf_last: String,
+    pub sf_one: String,
+    pub nf_msb: u32,
+    pub nf_last: String,
+    pub nf_one: String,
+    pub nf_last_int: usize,
+    pub has_ibuf: bool,
+    pub ibuf_last: usize,
+    pub ctl_msb: usize,
+    pub ctl_prev_msb: usize,
+    pub xnor: bool,
+    pub leaf_ext: u32,
+    /// "bipolar", "int" or "uint" (binary is "uint")
+    pub x_kind: &'static str,
+    pub w_kind: &'static str,
+    pub x_ext: u32,
+    pub w_ext: u32,
+    pub prod_bits: u32,
+    pub prod_msb: u32,
+    /// "extend", "same" or "trunc": product width to tree width
+    pub prod_fit: &'static str,
+    pub prod_fit_bits: u32,
+    pub tree_bits: u32,
+    pub tree_msb: u32,
+    pub t0_msb: usize,
+    pub levels: Vec<TreeLevel>,
+    pub reg_every: usize,
+    pub tree_top: usize,
+    pub pe_tree_msb: usize,
+    pub acc_bits: u32,
+    pub acc_msb: u32,
+    pub acc_all_msb: usize,
+    pub acc_ext: u32,
+    pub acc_zero: String,
+    pub has_thr: bool,
+    pub nt: usize,
+    pub cmp_bits: u32,
+    pub cmp_msb_bits: u32,
+    /// "sign", "zero" or "none": accumulator to comparison width
+    pub cmp_kind: &'static str,
+    pub cmp_ext: u32,
+    pub cmp_all_msb: usize,
+    pub thr_file: String,
+    pub thr_msb: usize,
+    pub thr_rom_last: usize,
+    pub thr_addr_msb: u32,
+    pub thr_addr_last: String,
+    pub thr_addr_one: String,
+    pub out_bipolar: bool,
+    pub out_bias: String,
+    pub out_one: String,
+    pub mw_lit: String,
+}
+
+/// Thresholding engine (`engines/thresholding.v`).
+#[derive(Template)]
+#[template(path = "engines/thresholding.v", escape = "none")]
+pub struct Thresholding {
+    pub module: String,
+    pub header: Vec<String>,
+    pub skid_module: String,
+    pub pe: usize,
+    pub beats: usize,
+    pub in_bits: u32,
+    pub in_bits_msb: u32,
+    pub in_msb: usize,
+    /// "bipolar", "int" or "uint"
+    pub in_kind: &'static str,
+    pub in_ext: u32,
+    pub out_bits: u32,
+    pub out_msb: usize,
+    pub out_width: usize,
+    pub nt: usize,
+    pub cmp_bits: u32,
+    pub cmp_msb_bits: u32,
+    pub cmp_all_msb: usize,
+    pub thr_file: String,
+    pub thr_msb: usize,
+    pub thr_rom_last: usize,
+    pub cf_msb: u32,
+    /// literals
+    pub cf_last: String,
+    pub cf_one: String,
+    pub out_bipolar: bool,
+    pub out_bias: String,
+    pub out_one: String,
+}
+
+/// One input lane of the label-select engine: its number and its index offset literal.
+#[derive(Clone, Debug)]
+pub struct Lane {
+    pub p: usize,
+    /// index offset of the lane, a sized literal
+    pub lit: String,
+    /// one-hot lane select, a sized literal
+    pub sel: String,
+}
+
+/// Label-select (top-k) engine (`engines/label_select.v`).
+#[derive(Template)]
+#[template(path = "engines/label_select.v", escape = "none")]
+pub struct LabelSelect {
+    pub module: String,
+    pub header: Vec<String>,
+    pub skid_module: String,
+    pub pe: usize,
+    pub pe_msb: usize,
+    pub multi_lane: bool,
+    pub k: usize,
+    pub k_gt1: bool,
+    pub labels: usize,
+    pub beats: usize,
+    pub in_bits: u32,
+    pub in_bits_msb: u32,
+    pub in_msb: usize,
+    pub in_kind: &'static str,
+    pub in_ext: u32,
+    pub val_bits: u32,
+    pub val_msb: u32,
+    pub idx_bits: u32,
+    pub idx_msb: u32,
+    pub k_msb: usize,
+    pub kval_msb: usize,
+    pub kidx_msb: usize,
+    pub lanes: Vec<Lane>,
+    pub lanes_rest: Vec<Lane>,
+    pub sel_first: String,
+    /// literals
+    pub base_last: String,
+    pub base_step: String,
+    pub cnt_msb: u32,
+    pub k_lit: String,
+    pub cnt_one: String,
+}
+
+/// A wire bundle (tdata/tvalid/tready) of the top.
+#[derive(Clone, Debug)]
+pub struct Stream {
+    pub name: String,
+    pub msb: usize,
+    pub comment: String,
+}
+
+/// A Verilog parameter override of an instance.
+#[derive(Clone, Debug)]
+pub struct Param {
+    pub name: String,
+    pub value: String,
+}
+
+/// An instance in the top: one stream in, one stream out.
+#[derive(Clone, Debug)]
+pub struct Instance {
+    pub module: String,
+    pub name: String,
+    pub comment: String,
+    pub params: Vec<Param>,
+    pub input: String,
+    pub output: String,
+}
+
+/// A trace tap: a layer's output stream exposed as `tap<nn>_tdata` / `tap<nn>_fire`.
+#[derive(Clone, Debug)]
+pub struct Tap {
+    pub nn: String,
+    pub layer: usize,
+    pub name: String,
+    pub stream: String,
+    pub msb: usize,
+}
+
+/// The top (`top.v`): engines, FIFOs and width converters in stream order.
+#[derive(Template)]
+#[template(path = "top.v", escape = "none")]
+pub struct Top {
+    pub module: String,
+    pub header: Vec<String>,
+    pub in_lanes: usize,
+    pub in_elem_bits: u32,
+    pub in_beats: usize,
+    pub in_port_msb: usize,
+    pub in_msb: usize,
+    pub in_pad: bool,
+    pub in_pad_lsb: usize,
+    pub out_lanes: usize,
+    pub out_elem_bits: u32,
+    pub out_beats: usize,
+    pub out_port_msb: usize,
+    pub out_pad: bool,
+    pub out_pad_bits: usize,
+    pub streams: Vec<Stream>,
+    pub first_stream: String,
+    pub last_stream: String,
+    pub instances: Vec<Instance>,
+    pub taps: Vec<Tap>,
+}

@@ -1,0 +1,297 @@
+{% include "lib/header.v" -%}
+module {{ module }} #(
+    // directory of the .mem files, ending in a slash ("" = the working directory of the simulator or tool)
+    parameter MEM_DIR = ""
+) (
+    input  wire clk,
+    input  wire rst,
+    /* input vector: {{ simd }} lanes of {{ in_bits }} bits a beat (lane 0 in the LSBs), {{ sf }} beats a frame */
+    input  wire [{{ in_msb }}:0] s_axis_in_tdata,
+    input  wire s_axis_in_tvalid,
+    output wire s_axis_in_tready,
+    /* output vector: {{ pe }} lanes of {{ out_bits }} bits a beat (lane 0 in the LSBs), {{ nf }} beats a frame */
+    output wire [{{ out_msb }}:0] m_axis_out_tdata,
+    output wire m_axis_out_tvalid,
+    input  wire m_axis_out_tready
+);
+
+// The pipeline advances as one when the output skid buffer has room (a register), so no
+// combinational path runs from m_axis_out_tready to s_axis_in_tready.
+wire adv;
+// issue: read one input beat (first output fold) or the buffered vector (other folds)
+wire issue = adv && ((nf_reg != 0) || s_axis_in_tvalid);
+assign s_axis_in_tready = adv && (nf_reg == 0);
+
+// ---- fold counters ----
+reg [{{ sf_msb }}:0] sf_reg;
+reg [{{ nf_msb }}:0] nf_reg;
+reg [{{ w_addr_msb }}:0] w_addr_reg;
+always @(posedge clk) begin
+    if (issue) begin
+        if (sf_reg == {{ sf_last }}) begin
+            sf_reg <= 0;
+            nf_reg <= (nf_reg == {{ nf_last }}) ? 0 : nf_reg + {{ nf_one }};
+        end else begin
+            sf_reg <= sf_reg + {{ sf_one }};
+        end
+        w_addr_reg <= (w_addr_reg == {{ w_addr_last }}) ? 0 : w_addr_reg + {{ w_addr_one }};
+    end
+    if (rst) begin
+        sf_reg     <= 0;
+        nf_reg     <= 0;
+        w_addr_reg <= 0;
+    end
+end
+
+// ---- stage 1: input vector and weights (registered ROM read) ----
+reg [{{ w_msb }}:0] w_rom [0:{{ w_rom_last }}];
+initial begin
+    $readmemh({MEM_DIR, "{{ w_file }}"}, w_rom);
+end
+reg [{{ in_msb }}:0] x_reg;
+reg [{{ w_msb }}:0] w_reg;
+{%- if has_ibuf %}
+// input vector buffer, re-read for output folds 1..{{ nf_last_int }}
+reg [{{ in_msb }}:0] ibuf [0:{{ ibuf_last }}];
+always @(posedge clk) begin
+    if (issue && nf_reg == 0) begin
+        ibuf[sf_reg] <= s_axis_in_tdata;
+    end
+end
+{%- endif %}
+always @(posedge clk) begin
+    if (adv) begin
+{%- if has_ibuf %}
+        x_reg <= (nf_reg == 0) ? s_axis_in_tdata : ibuf[sf_reg];
+{%- else %}
+        x_reg <= s_axis_in_tdata;
+{%- endif %}
+        w_reg <= w_rom[w_addr_reg];
+    end
+end
+
+// control travelling with the data: valid, first and last beat of an output fold
+reg [{{ ctl_msb }}:0] valid_sr;
+reg [{{ ctl_msb }}:0] first_sr;
+reg [{{ ctl_msb }}:0] last_sr;
+always @(posedge clk) begin
+    if (adv) begin
+        valid_sr <= {valid_sr[{{ ctl_prev_msb }}:0], issue};
+        first_sr <= {first_sr[{{ ctl_prev_msb }}:0], sf_reg == 0};
+        last_sr  <= {last_sr[{{ ctl_prev_msb }}:0], sf_reg == {{ sf_last }}};
+    end
+    if (rst) begin
+        valid_sr <= 0;
+    end
+end
+
+// ---- stage 2: {% if xnor %}XNOR of bipolar inputs and weights{% else %}products{% endif %}, {{ tree_bits }} bits each ----
+function [{{ tree_msb }}:0] f_prod;
+    input [{{ in_bits_msb }}:0] xv;
+    input [{{ w_bits_msb }}:0] wv;
+{%- if xnor %}
+    begin
+{%- if leaf_ext > 0 %}
+        f_prod = { { {{ leaf_ext }}{1'b0}}, ~(xv ^ wv) };
+{%- else %}
+        f_prod = ~(xv ^ wv);
+{%- endif %}
+    end
+{%- else %}
+    reg [{{ prod_msb }}:0] xs;
+    reg [{{ prod_msb }}:0] ws;
+    reg [{{ prod_msb }}:0] pr;
+    begin
+{%- if x_kind == "bipolar" %}
+        xs = xv[0] ? {{ prod_bits }}'d1 : { { {{ prod_bits }}{1'b1}} };
+{%- else if x_kind == "int" %}
+        xs = { { {{ x_ext }}{xv[{{ in_bits_msb }}]}}, xv };
+{%- else %}
+        xs = { { {{ x_ext }}{1'b0}}, xv };
+{%- endif %}
+{%- if w_kind == "bipolar" %}
+        ws = wv[0] ? {{ prod_bits }}'d1 : { { {{ prod_bits }}{1'b1}} };
+{%- else if w_kind == "int" %}
+        ws = { { {{ w_ext }}{wv[{{ w_bits_msb }}]}}, wv };
+{%- else %}
+        ws = { { {{ w_ext }}{1'b0}}, wv };
+{%- endif %}
+        pr = xs * ws;
+{%- if prod_fit == "extend" %}
+        f_prod = { { {{ prod_fit_bits }}{pr[{{ prod_msb }}]}}, pr };
+{%- else if prod_fit == "same" %}
+        f_prod = pr;
+{%- else %}
+        f_prod = pr[{{ tree_msb }}:0];
+{%- endif %}
+    end
+{%- endif %}
+endfunction
+
+reg [{{ t0_msb }}:0] t0;
+always @(posedge clk) begin : prod_stage
+    integer p;
+    integer s;
+    if (adv) begin
+        for (p = 0; p < {{ pe }}; p = p + 1) begin
+            for (s = 0; s < {{ simd }}; s = s + 1) begin
+                t0[(p*{{ simd }} + s)*{{ tree_bits }} +: {{ tree_bits }}] <= f_prod(x_reg[s*{{ in_bits }} +: {{ in_bits }}], w_reg[(p*{{ simd }} + s)*{{ w_bits }} +: {{ w_bits }}]);
+            end
+        end
+    end
+end
+
+// ---- adder tree over the {{ simd }} lanes of each PE{% if levels.len() > 0 %}, registered every {{ reg_every }} levels{% endif %} ----
+{%- for l in levels %}
+reg [{{ l.msb }}:0] t{{ l.k }};
+{%- if l.registered %}
+always @(posedge clk) begin : tree_{{ l.k }}
+    integer p;
+    integer i;
+    if (adv) begin
+{%- else %}
+always @* begin : tree_{{ l.k }}
+    integer p;
+    integer i;
+    begin
+{%- endif %}
+        for (p = 0; p < {{ pe }}; p = p + 1) begin
+            for (i = 0; i < {{ l.pairs }}; i = i + 1) begin
+                t{{ l.k }}[(p*{{ l.n }} + i)*{{ tree_bits }} +: {{ tree_bits }}] {% if l.registered %}<={% else %}={% endif %} t{{ l.prev }}[(p*{{ l.prev_n }} + 2*i)*{{ tree_bits }} +: {{ tree_bits }}] + t{{ l.prev }}[(p*{{ l.prev_n }} + 2*i + 1)*{{ tree_bits }} +: {{ tree_bits }}];
+            end
+{%- if l.odd %}
+            t{{ l.k }}[(p*{{ l.n }} + {{ l.pairs }})*{{ tree_bits }} +: {{ tree_bits }}] {% if l.registered %}<={% else %}={% endif %} t{{ l.prev }}[(p*{{ l.prev_n }} + {{ l.prev_last }})*{{ tree_bits }} +: {{ tree_bits }}];
+{%- endif %}
+        end
+    end
+end
+{%- endfor %}
+wire [{{ pe_tree_msb }}:0] tree_out = t{{ tree_top }};
+wire tree_valid = valid_sr[{{ ctl_msb }}];
+wire tree_first = first_sr[{{ ctl_msb }}];
+wire tree_last = last_sr[{{ ctl_msb }}];
+
+// ---- accumulator: {{ acc_bits }} bits a PE ----
+reg [{{ acc_all_msb }}:0] acc_reg;
+reg acc_valid_reg;
+always @(posedge clk) begin : acc_stage
+    integer p;
+    if (adv) begin
+        if (tree_valid) begin
+            for (p = 0; p < {{ pe }}; p = p + 1) begin
+{%- if acc_ext > 0 %}
+                acc_reg[p*{{ acc_bits }} +: {{ acc_bits }}] <= (tree_first ? {{ acc_zero }} : acc_reg[p*{{ acc_bits }} +: {{ acc_bits }}]) + { { {{ acc_ext }}{1'b0}}, tree_out[p*{{ tree_bits }} +: {{ tree_bits }}] };
+{%- else %}
+                acc_reg[p*{{ acc_bits }} +: {{ acc_bits }}] <= (tree_first ? {{ acc_zero }} : acc_reg[p*{{ acc_bits }} +: {{ acc_bits }}]) + tree_out[p*{{ tree_bits }} +: {{ tree_bits }}];
+{%- endif %}
+            end
+        end
+        acc_valid_reg <= tree_valid && tree_last;
+    end
+    if (rst) begin
+        acc_valid_reg <= 1'b0;
+    end
+end
+
+wire [{{ out_msb }}:0] result;
+wire result_valid;
+{%- if has_thr %}
+
+// ---- thresholds: {{ nt }} a channel, compared at {{ cmp_bits }} bits (acc >= t), registered ----
+reg [{{ thr_msb }}:0] thr_rom [0:{{ thr_rom_last }}];
+initial begin
+    $readmemh({MEM_DIR, "{{ thr_file }}"}, thr_rom);
+end
+reg [{{ thr_addr_msb }}:0] thr_addr_reg;
+wire [{{ thr_msb }}:0] thr = thr_rom[thr_addr_reg];
+
+function [{{ cmp_msb_bits }}:0] f_cmp_ext;
+    input [{{ acc_msb }}:0] a;
+    begin
+{%- if cmp_kind == "sign" %}
+        f_cmp_ext = { { {{ cmp_ext }}{a[{{ acc_msb }}]}}, a };
+{%- else if cmp_kind == "zero" %}
+        f_cmp_ext = { { {{ cmp_ext }}{1'b0}}, a };
+{%- else %}
+        f_cmp_ext = a;
+{%- endif %}
+    end
+endfunction
+
+reg [{{ cmp_all_msb }}:0] cmp_reg;
+reg cmp_valid_reg;
+always @(posedge clk) begin : cmp_stage
+    integer p;
+    integer j;
+    if (adv) begin
+        for (p = 0; p < {{ pe }}; p = p + 1) begin
+            for (j = 0; j < {{ nt }}; j = j + 1) begin
+                cmp_reg[p*{{ nt }} + j] <= $signed(f_cmp_ext(acc_reg[p*{{ acc_bits }} +: {{ acc_bits }}])) >= $signed(thr[(p*{{ nt }} + j)*{{ cmp_bits }} +: {{ cmp_bits }}]);
+            end
+        end
+        cmp_valid_reg <= acc_valid_reg;
+        if (acc_valid_reg) begin
+            thr_addr_reg <= (thr_addr_reg == {{ thr_addr_last }}) ? 0 : thr_addr_reg + {{ thr_addr_one }};
+        end
+    end
+    if (rst) begin
+        cmp_valid_reg <= 1'b0;
+        thr_addr_reg  <= 0;
+    end
+end
+
+{%- if out_bipolar %}
+// bipolar output: one threshold, bit 1 = +1
+assign result = cmp_reg;
+{%- else %}
+// output = out_bias + number of thresholds reached
+reg [{{ out_msb }}:0] count;
+always @* begin : count_stage
+    integer p;
+    integer j;
+    for (p = 0; p < {{ pe }}; p = p + 1) begin
+        count[p*{{ out_bits }} +: {{ out_bits }}] = {{ out_bias }};
+        for (j = 0; j < {{ nt }}; j = j + 1) begin
+            if (cmp_reg[p*{{ nt }} + j]) begin
+                count[p*{{ out_bits }} +: {{ out_bits }}] = count[p*{{ out_bits }} +: {{ out_bits }}] + {{ out_one }};
+            end
+        end
+    end
+end
+assign result = count;
+{%- endif %}
+assign result_valid = cmp_valid_reg;
+{%- else if xnor %}
+
+// ---- no activation: dot = 2 * popcount - MW ----
+genvar g;
+generate
+    for (g = 0; g < {{ pe }}; g = g + 1) begin : g_dot
+        assign result[g*{{ out_bits }} +: {{ out_bits }}] = {acc_reg[g*{{ acc_bits }} +: {{ acc_bits }}], 1'b0} - {{ mw_lit }};
+    end
+endgenerate
+assign result_valid = acc_valid_reg;
+{%- else %}
+
+// ---- no activation: the output is the accumulator ----
+assign result = acc_reg;
+assign result_valid = acc_valid_reg;
+{%- endif %}
+
+// ---- output skid buffer ----
+{{ skid_module }} #(
+    .DATA_WIDTH({{ out_width }})
+) u_out (
+    .clk(clk),
+    .rst(rst),
+    .s_axis_in_tdata(result),
+    .s_axis_in_tvalid(result_valid),
+    .s_axis_in_tready(adv),
+    .m_axis_out_tdata(m_axis_out_tdata),
+    .m_axis_out_tvalid(m_axis_out_tvalid),
+    .m_axis_out_tready(m_axis_out_tready)
+);
+
+endmodule
+
+`resetall

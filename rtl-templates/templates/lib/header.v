@@ -1,0 +1,7 @@
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+{% for line in header %}
+// {{ line }}
+{%- endfor %}
+

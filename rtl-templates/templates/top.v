@@ -1,0 +1,75 @@
+{% include "lib/header.v" -%}
+module {{ module }} #(
+    // directory of the .mem files, ending in a slash ("" = the working directory of the simulator or tool)
+    parameter MEM_DIR = ""
+) (
+    input  wire ap_clk,
+    // active-low reset, registered into the engines' synchronous active-high rst
+    input  wire ap_rst_n,
+    /* input frames: {{ in_lanes }} lanes of {{ in_elem_bits }} bits a beat (lane 0 in the LSBs), {{ in_beats }} beats a frame */
+    input  wire [{{ in_port_msb }}:0] s_axis_tdata,
+    input  wire s_axis_tvalid,
+    output wire s_axis_tready,
+    /* output frames: {{ out_lanes }} lanes of {{ out_elem_bits }} bits a beat (lane 0 in the LSBs), {{ out_beats }} beats a frame */
+    output wire [{{ out_port_msb }}:0] m_axis_tdata,
+    output wire m_axis_tvalid,
+    input  wire m_axis_tready
+{%- for t in taps %},
+    /* trace: output stream of layer {{ t.layer }} ({{ t.name }}) */
+    output wire [{{ t.msb }}:0] tap{{ t.nn }}_tdata,
+    output wire tap{{ t.nn }}_fire
+{%- endfor %}
+);
+
+wire clk = ap_clk;
+reg rst_meta_reg;
+reg rst;
+always @(posedge clk) begin
+    rst_meta_reg <= !ap_rst_n;
+    rst          <= rst_meta_reg;
+end
+{% for s in streams %}
+/* {{ s.comment }} */
+wire [{{ s.msb }}:0] {{ s.name }}_tdata;
+wire {{ s.name }}_tvalid;
+wire {{ s.name }}_tready;
+{%- endfor %}
+
+assign {{ first_stream }}_tdata = s_axis_tdata[{{ in_msb }}:0];
+assign {{ first_stream }}_tvalid = s_axis_tvalid;
+assign s_axis_tready = {{ first_stream }}_tready;
+{%- if in_pad %}
+wire unused_pad = &{1'b0, s_axis_tdata[{{ in_port_msb }}:{{ in_pad_lsb }}], 1'b0};
+{%- endif %}
+{%- if out_pad %}
+assign m_axis_tdata = { { {{ out_pad_bits }}{1'b0}}, {{ last_stream }}_tdata };
+{%- else %}
+assign m_axis_tdata = {{ last_stream }}_tdata;
+{%- endif %}
+assign m_axis_tvalid = {{ last_stream }}_tvalid;
+assign {{ last_stream }}_tready = m_axis_tready;
+{%- for t in taps %}
+assign tap{{ t.nn }}_tdata = {{ t.stream }}_tdata;
+assign tap{{ t.nn }}_fire = {{ t.stream }}_tvalid && {{ t.stream }}_tready;
+{%- endfor %}
+{% for i in instances %}
+/* {{ i.comment }} */
+{{ i.module }}
+{%- if !i.params.is_empty() %} #(
+{%- for p in i.params %}
+    .{{ p.name }}({{ p.value }}){% if !loop.last %},{% endif %}
+{%- endfor %}
+){% endif %} {{ i.name }} (
+    .clk(clk),
+    .rst(rst),
+    .s_axis_in_tdata({{ i.input }}_tdata),
+    .s_axis_in_tvalid({{ i.input }}_tvalid),
+    .s_axis_in_tready({{ i.input }}_tready),
+    .m_axis_out_tdata({{ i.output }}_tdata),
+    .m_axis_out_tvalid({{ i.output }}_tvalid),
+    .m_axis_out_tready({{ i.output }}_tready)
+);
+{% endfor %}
+endmodule
+
+`resetall
