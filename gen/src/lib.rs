@@ -4,7 +4,9 @@
 
 pub mod fold;
 pub mod golden;
+pub mod import;
 pub mod ir;
+pub mod passes;
 
 use std::path::Path;
 
@@ -13,6 +15,13 @@ use std::path::Path;
 pub enum LoadError {
     #[error(transparent)]
     Ir(#[from] ir::IrError),
+    #[error(transparent)]
+    Import(#[from] import::ImportError),
+    #[error("{path}: {source}")]
+    Pass {
+        path: String,
+        source: passes::PassError,
+    },
     #[error("{0}: unknown model format; ferrite reads QONNX (.onnx) and its own IR (.json)")]
     UnknownFormat(String),
 }
@@ -21,6 +30,7 @@ pub enum LoadError {
 pub fn load_model(path: &Path) -> Result<ir::Model, LoadError> {
     match path.extension().and_then(|e| e.to_str()) {
         Some("json") => Ok(ir::Model::load_json(path)?),
+        Some("onnx") => Ok(passes::load_onnx(path)?.1),
         _ => Err(LoadError::UnknownFormat(path.display().to_string())),
     }
 }

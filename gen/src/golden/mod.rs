@@ -7,6 +7,8 @@ mod fast;
 
 pub use fast::Golden;
 
+pub mod host;
+
 use crate::ir::{LabelSelect, Layer, MatrixVector, Model, Thresholding};
 use ndarray::{Array2, ArrayView2, Axis};
 

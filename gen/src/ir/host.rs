@@ -1,8 +1,11 @@
 //! Host-side float steps: the parts of an exported network that the hardware does not run
 //! (input scaling and the first quantizer before it; dequantisation, a final affine and
-//! softmax after it). The golden model runs them in `f32` in exactly the order given, as
-//! the QONNX reference executor does, so `ferrite golden model.onnx` returns what the
-//! network returns.
+//! softmax after it). The golden model (`golden::host`) runs them in `f32` in exactly the
+//! order given, as the QONNX reference executor does, so `ferrite golden model.onnx`
+//! returns what the network returns.
+//!
+//! A frame is a flat row-major vector; constants hold one value (broadcast) or one value
+//! per frame element (already expanded from per-channel form when the model was lowered).
 
 use super::DataType;
 use serde::{Deserialize, Serialize};
@@ -15,43 +18,309 @@ pub enum FloatOp {
     Mul,
     Div,
     Pow,
+    /// `max(x, c)` (Relu is `Max` with 0).
+    Max,
 }
 
-/// Rounding modes of qonnx `Quant` (`rounding_mode` attribute).
+impl FloatOp {
+    /// `a op b` in `f32`, one IEEE operation (as numpy and onnxruntime compute it).
+    pub fn apply(self, a: f32, b: f32) -> f32 {
+        match self {
+            FloatOp::Add => a + b,
+            FloatOp::Sub => a - b,
+            FloatOp::Mul => a * b,
+            FloatOp::Div => a / b,
+            FloatOp::Pow => a.powf(b),
+            FloatOp::Max => {
+                if a.is_nan() || b.is_nan() {
+                    f32::NAN
+                } else {
+                    a.max(b)
+                }
+            }
+        }
+    }
+}
+
+/// Rounding modes of qonnx `Quant`/`Trunc` (`rounding_mode` attribute), with numpy's
+/// semantics on `f32`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RoundingMode {
-    /// Half to even (numpy `round`), the qonnx default `ROUND`.
+    /// `ROUND` / `HALF_EVEN`: half to even (numpy `round`), the qonnx default.
     Round,
-    /// Half away from zero.
-    RoundToZero,
+    /// `CEIL`.
     Ceil,
+    /// `FLOOR`.
     Floor,
+    /// `UP`: away from zero, `sign(x) * ceil(|x|)`.
+    Up,
+    /// `DOWN`: toward zero (numpy `fix`).
+    Down,
+    /// `HALF_UP`: `sign(x) * floor(|x| + 0.5)`, the addition rounded in `f32`.
+    HalfUp,
+    /// `HALF_DOWN`: `sign(x) * ceil(|x| - 0.5)`, the subtraction rounded in `f32`.
+    HalfDown,
 }
 
-/// One host step; constants broadcast over the flat frame (length 1 or one per element).
+impl RoundingMode {
+    /// Parse the qonnx attribute (case-insensitive).
+    pub fn parse(s: &str) -> Option<RoundingMode> {
+        Some(match s.to_ascii_uppercase().as_str() {
+            "ROUND" | "HALF_EVEN" => RoundingMode::Round,
+            "CEIL" => RoundingMode::Ceil,
+            "FLOOR" => RoundingMode::Floor,
+            "UP" => RoundingMode::Up,
+            "DOWN" => RoundingMode::Down,
+            "HALF_UP" => RoundingMode::HalfUp,
+            "HALF_DOWN" => RoundingMode::HalfDown,
+            _ => return None,
+        })
+    }
+
+    /// Round `x` to an integral `f32`.
+    pub fn round(self, x: f32) -> f32 {
+        let sign = |v: f32| {
+            if v > 0.0 {
+                1.0
+            } else if v < 0.0 {
+                -1.0
+            } else {
+                v * 0.0
+            }
+        };
+        match self {
+            RoundingMode::Round => x.round_ties_even(),
+            RoundingMode::Ceil => x.ceil(),
+            RoundingMode::Floor => x.floor(),
+            RoundingMode::Up => sign(x) * x.abs().ceil(),
+            RoundingMode::Down => x.trunc(),
+            RoundingMode::HalfUp => sign(x) * (x.abs() + 0.5).floor(),
+            RoundingMode::HalfDown => sign(x) * (x.abs() - 0.5).ceil(),
+        }
+    }
+}
+
+/// Integer range of a qonnx `Quant` of `bits` bits (as qonnx `min_int`/`max_int`).
+pub fn quant_range(bits: u32, signed: bool, narrow: bool) -> (i64, i64) {
+    let b = bits.min(62);
+    let lo = match (signed, narrow) {
+        (true, true) => -(1i64 << (b - 1)) + 1,
+        (true, false) => -(1i64 << (b - 1)),
+        (false, _) => 0,
+    };
+    let hi = match (signed, narrow) {
+        (false, false) => (1i64 << b) - 1,
+        (false, true) => (1i64 << b) - 2,
+        (true, _) => (1i64 << (b - 1)) - 1,
+    };
+    (lo, hi)
+}
+
+/// The integer part of qonnx `Quant` on one value: `round(clip(x / scale + zero_point))`
+/// (clipping before rounding, as qonnx does), all in `f32`. A 1-bit signed quantizer is
+/// bipolar (`+1` where `x / scale + zero_point >= 0`, else `-1`). The float output of
+/// `Quant` is `(q - zero_point) * scale`.
+pub fn quant_int(
+    x: f32,
+    scale: f32,
+    zero_point: f32,
+    bits: u32,
+    signed: bool,
+    narrow: bool,
+    rounding: RoundingMode,
+) -> f32 {
+    let y = x / scale + zero_point;
+    if bits == 1 && signed {
+        return if y >= 0.0 { 1.0 } else { -1.0 };
+    }
+    let (lo, hi) = quant_range(bits, signed, narrow);
+    let (lo, hi) = (lo as f32, hi as f32);
+    // numpy `where(y > hi, hi, y)` then `where(y < lo, lo, y)`: NaN passes through.
+    let y = if y > hi { hi } else { y };
+    let y = if y < lo { lo } else { y };
+    rounding.round(y)
+}
+
+/// One host step on a flat float frame.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "step")]
 pub enum HostStep {
-    /// `x = x op c`, or `x = c op x` when `reversed`.
+    /// `x = x op c`, or `x = c op x` when `reversed`; `constant` has 1 value or one per
+    /// element.
     Elementwise {
         op: FloatOp,
         constant: Vec<f32>,
         #[serde(default)]
         reversed: bool,
     },
-    /// Float to the hardware's integers, with qonnx `Quant` semantics: the integer is
-    /// `clip(round(x / scale + zero_point)) - zero_point`.
+    /// Float to the hardware's integers with qonnx `Quant` semantics: the integer is
+    /// `quant_int(x) - zero_point` (see [`quant_int`]); `dtype` is the hardware type.
     Quantize {
         scale: Vec<f32>,
         zero_point: Vec<f32>,
-        dtype: DataType,
+        bits: u32,
+        signed: bool,
         narrow: bool,
         rounding: RoundingMode,
+        dtype: DataType,
     },
     /// Float to bipolar integers: `+1` where `x >= 0`, else `-1` (qonnx `BipolarQuant`).
     BipolarQuantize,
-    /// Hardware integers to float: `x * scale`.
+    /// Hardware integers to float: `x * scale` (1 value or one per element).
     Dequantize { scale: Vec<f32> },
-    /// Softmax over the frame.
+    /// Softmax over the frame (max subtracted first, as onnxruntime does).
     Softmax,
+}
+
+impl HostStep {
+    /// A short human-readable description (for `ferrite inspect`).
+    pub fn describe(&self) -> String {
+        let c = |v: &[f32]| {
+            if v.len() == 1 {
+                format!("{}", v[0])
+            } else {
+                format!("[{} per-element values]", v.len())
+            }
+        };
+        match self {
+            HostStep::Elementwise {
+                op,
+                constant,
+                reversed,
+            } => {
+                if *reversed {
+                    format!("x = {} {op:?} x", c(constant))
+                } else {
+                    format!("x = x {op:?} {}", c(constant))
+                }
+            }
+            HostStep::Quantize {
+                scale,
+                zero_point,
+                dtype,
+                rounding,
+                ..
+            } => format!(
+                "quantize to {dtype} (scale {}, zero point {}, {rounding:?})",
+                c(scale),
+                c(zero_point)
+            ),
+            HostStep::BipolarQuantize => "quantize to BIPOLAR (x >= 0 -> +1)".into(),
+            HostStep::Dequantize { scale } => format!("dequantize: x * {}", c(scale)),
+            HostStep::Softmax => "softmax".into(),
+        }
+    }
+
+    /// Run the step on a frame in place.
+    pub fn apply(&self, x: &mut [f32]) {
+        let at = |v: &[f32], i: usize| if v.len() == 1 { v[0] } else { v[i] };
+        match self {
+            HostStep::Elementwise {
+                op,
+                constant,
+                reversed,
+            } => {
+                for (i, v) in x.iter_mut().enumerate() {
+                    let k = at(constant, i);
+                    *v = if *reversed {
+                        op.apply(k, *v)
+                    } else {
+                        op.apply(*v, k)
+                    };
+                }
+            }
+            HostStep::Quantize {
+                scale,
+                zero_point,
+                bits,
+                signed,
+                narrow,
+                rounding,
+                ..
+            } => {
+                for (i, v) in x.iter_mut().enumerate() {
+                    let z = at(zero_point, i);
+                    let q = quant_int(*v, at(scale, i), z, *bits, *signed, *narrow, *rounding);
+                    *v = q - z;
+                }
+            }
+            HostStep::BipolarQuantize => {
+                for v in x.iter_mut() {
+                    *v = if *v >= 0.0 { 1.0 } else { -1.0 };
+                }
+            }
+            HostStep::Dequantize { scale } => {
+                for (i, v) in x.iter_mut().enumerate() {
+                    *v *= at(scale, i);
+                }
+            }
+            HostStep::Softmax => softmax(x),
+        }
+    }
+
+    /// Whether a constant's length fits a frame of `elems` values.
+    pub fn fits(&self, elems: usize) -> bool {
+        let ok = |v: &[f32]| v.len() == 1 || v.len() == elems;
+        match self {
+            HostStep::Elementwise { constant, .. } => ok(constant),
+            HostStep::Quantize {
+                scale, zero_point, ..
+            } => ok(scale) && ok(zero_point),
+            HostStep::Dequantize { scale } => ok(scale),
+            HostStep::BipolarQuantize | HostStep::Softmax => true,
+        }
+    }
+}
+
+/// Softmax in `f32`: `exp(x - max) / sum`.
+pub fn softmax(x: &mut [f32]) {
+    let m = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0f32;
+    for v in x.iter_mut() {
+        *v = (*v - m).exp();
+        sum += *v;
+    }
+    for v in x.iter_mut() {
+        *v /= sum;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_modes_on_ties() {
+        use RoundingMode::*;
+        let cases: [(RoundingMode, [f32; 6]); 7] = [
+            (Round, [2.0, -2.0, 0.0, -0.0, 2.0, -4.0]),
+            (Ceil, [3.0, -2.0, 1.0, -0.0, 2.0, -3.0]),
+            (Floor, [2.0, -3.0, 0.0, -1.0, 1.0, -4.0]),
+            (Up, [3.0, -3.0, 1.0, -1.0, 2.0, -4.0]),
+            (Down, [2.0, -2.0, 0.0, -0.0, 1.0, -3.0]),
+            (HalfUp, [3.0, -3.0, 1.0, -1.0, 2.0, -4.0]),
+            (HalfDown, [2.0, -2.0, 0.0, -0.0, 2.0, -3.0]),
+        ];
+        for (m, want) in cases {
+            let got = [2.5f32, -2.5, 0.5, -0.5, 1.75, -3.5].map(|x| m.round(x));
+            assert_eq!(got, want, "{m:?}");
+        }
+    }
+
+    #[test]
+    fn quant_clips_before_rounding() {
+        // 2-bit signed narrow: [-1, 1]
+        assert_eq!(quant_range(2, true, true), (-1, 1));
+        assert_eq!(quant_range(8, false, true), (0, 254));
+        let q = |x| quant_int(x, 1.0, 0.0, 2, true, true, RoundingMode::Round);
+        assert_eq!(
+            [q(-7.0), q(-0.5), q(0.5), q(1.5), q(0.7)],
+            [-1.0, -0.0, 0.0, 1.0, 1.0]
+        );
+        // 1-bit signed is bipolar
+        assert_eq!(
+            quant_int(0.0, 1.0, 0.0, 1, true, false, RoundingMode::Round),
+            1.0
+        );
+    }
 }

@@ -1,0 +1,111 @@
+//! The whole network on float data: host `pre` steps (float frame -> integer hardware
+//! frame), the bit-exact integer model, host `post` steps (integer -> float outputs).
+//! `run_float` on a QONNX model's input returns what the QONNX reference executor returns.
+//!
+//! Entry points (stable names; `ferrite cosim --input x.npy` calls [`run_pre`] to turn float
+//! inputs into hardware frames):
+//! - [`run_pre`]: one float frame -> one integer hardware frame,
+//! - [`run_post`]: one integer hardware output frame -> float outputs,
+//! - [`run_float`]: pre + [`super::run_frame`] + post,
+//! - [`pre_batch`] / [`run_float_batch`]: the same over the rows of a 2-D array.
+
+use crate::ir::Model;
+use crate::ir::host::HostStep;
+use ndarray::{Array2, ArrayView2, Axis};
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum HostError {
+    #[error("input frame has {found} values; the model takes {expected}")]
+    FrameSize { expected: usize, found: usize },
+    #[error(
+        "input value {value} at element {index} is not a {dtype} value (the model has no host quantizer, so inputs must already be hardware integers)"
+    )]
+    NotHardwareValue {
+        index: usize,
+        value: f32,
+        dtype: crate::ir::DataType,
+    },
+    #[error("host step `{step}` does not fit a frame of {elems} values")]
+    StepSize { step: String, elems: usize },
+}
+
+/// Float elements of one input frame (the hardware input frame size: host steps are
+/// elementwise).
+pub fn input_elems(model: &Model) -> usize {
+    model.input.elems()
+}
+
+fn apply_steps(steps: &[HostStep], x: &mut [f32]) -> Result<(), HostError> {
+    for s in steps {
+        if !s.fits(x.len()) {
+            return Err(HostError::StepSize {
+                step: s.describe(),
+                elems: x.len(),
+            });
+        }
+        s.apply(x);
+    }
+    Ok(())
+}
+
+/// One float frame -> the integer frame the hardware receives.
+pub fn run_pre(model: &Model, x: &[f32]) -> Result<Vec<i64>, HostError> {
+    let n = input_elems(model);
+    if x.len() != n {
+        return Err(HostError::FrameSize {
+            expected: n,
+            found: x.len(),
+        });
+    }
+    let mut v = x.to_vec();
+    apply_steps(&model.pre, &mut v)?;
+    let dt = model.input.dtype;
+    v.iter()
+        .enumerate()
+        .map(|(index, &value)| {
+            let i = value as i64;
+            if value == value.trunc() && dt.contains(i) {
+                Ok(i)
+            } else {
+                Err(HostError::NotHardwareValue {
+                    index,
+                    value,
+                    dtype: dt,
+                })
+            }
+        })
+        .collect()
+}
+
+/// One integer output frame of the hardware -> the network's float outputs.
+pub fn run_post(model: &Model, y: &[i64]) -> Result<Vec<f32>, HostError> {
+    let mut v: Vec<f32> = y.iter().map(|&i| i as f32).collect();
+    apply_steps(&model.post, &mut v)?;
+    Ok(v)
+}
+
+/// The whole network on one float frame.
+pub fn run_float(model: &Model, x: &[f32]) -> Result<Vec<f32>, HostError> {
+    let hw = run_pre(model, x)?;
+    run_post(model, &super::run_frame(model, &hw))
+}
+
+/// [`run_pre`] on every row.
+pub fn pre_batch(model: &Model, x: ArrayView2<f32>) -> Result<Array2<i64>, HostError> {
+    let rows: Vec<Vec<i64>> = x
+        .axis_iter(Axis(0))
+        .map(|r| run_pre(model, &r.to_vec()))
+        .collect::<Result<_, _>>()?;
+    let n = input_elems(model);
+    Ok(Array2::from_shape_vec((rows.len(), n), rows.concat()).expect("rows have the input size"))
+}
+
+/// [`run_float`] on every row.
+pub fn run_float_batch(model: &Model, x: ArrayView2<f32>) -> Result<Array2<f32>, HostError> {
+    let rows: Vec<Vec<f32>> = x
+        .axis_iter(Axis(0))
+        .map(|r| run_float(model, &r.to_vec()))
+        .collect::<Result<_, _>>()?;
+    let n = rows.first().map_or(model.output_elems(), Vec::len);
+    Ok(Array2::from_shape_vec((rows.len(), n), rows.concat()).expect("rows have the output size"))
+}

@@ -1,0 +1,367 @@
+//! The import graph: an ONNX/QONNX graph as a list of nodes over named tensors, with a
+//! closed set of operations ([`Op`]) and constant tensors held by name. Passes rewrite it;
+//! [`crate::import::exec`] runs it in `f32` as the qonnx reference executor does.
+
+use crate::ir::DataType;
+use crate::ir::host::RoundingMode;
+use std::collections::BTreeMap;
+
+/// Element storage of a tensor: float activations/weights, or int64 shape data.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Data {
+    F32(Vec<f32>),
+    I64(Vec<i64>),
+}
+
+/// A dense row-major tensor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor {
+    pub shape: Vec<usize>,
+    pub data: Data,
+}
+
+impl Tensor {
+    pub fn f32(shape: Vec<usize>, v: Vec<f32>) -> Tensor {
+        debug_assert_eq!(shape.iter().product::<usize>(), v.len());
+        Tensor {
+            shape,
+            data: Data::F32(v),
+        }
+    }
+
+    pub fn i64(shape: Vec<usize>, v: Vec<i64>) -> Tensor {
+        debug_assert_eq!(shape.iter().product::<usize>(), v.len());
+        Tensor {
+            shape,
+            data: Data::I64(v),
+        }
+    }
+
+    pub fn scalar(v: f32) -> Tensor {
+        Tensor::f32(vec![], vec![v])
+    }
+
+    pub fn len(&self) -> usize {
+        match &self.data {
+            Data::F32(v) => v.len(),
+            Data::I64(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Values as `f32` (int64 data converted).
+    pub fn to_f32(&self) -> Vec<f32> {
+        match &self.data {
+            Data::F32(v) => v.clone(),
+            Data::I64(v) => v.iter().map(|&x| x as f32).collect(),
+        }
+    }
+
+    /// Borrowed float values, if the tensor holds floats.
+    pub fn as_f32(&self) -> Option<&[f32]> {
+        match &self.data {
+            Data::F32(v) => Some(v),
+            Data::I64(_) => None,
+        }
+    }
+
+    /// Values as integers: int64 data, or float data whose every value is integral.
+    pub fn to_i64(&self) -> Option<Vec<i64>> {
+        match &self.data {
+            Data::I64(v) => Some(v.clone()),
+            Data::F32(v) => v
+                .iter()
+                .map(|&x| (x.is_finite() && x == x.trunc() && x.abs() < 9.0e15).then_some(x as i64))
+                .collect(),
+        }
+    }
+
+    /// The single value of a one-element tensor.
+    pub fn single_f32(&self) -> Option<f32> {
+        (self.len() == 1).then(|| self.to_f32()[0])
+    }
+
+    pub fn is_int64(&self) -> bool {
+        matches!(self.data, Data::I64(_))
+    }
+}
+
+/// Quantized datatype of a tensor: its values are `(q - zero_point) * scale` for integers
+/// `q` of `dtype`. `scale`/`zero_point` broadcast against the tensor (numpy rules).
+#[derive(Clone, Debug, PartialEq)]
+pub struct QInfo {
+    pub dtype: DataType,
+    pub scale: Tensor,
+    pub zero_point: Tensor,
+}
+
+impl QInfo {
+    /// An integer tensor (scale 1, zero point 0).
+    pub fn int(dtype: DataType) -> QInfo {
+        QInfo {
+            dtype,
+            scale: Tensor::scalar(1.0),
+            zero_point: Tensor::scalar(0.0),
+        }
+    }
+
+    /// Whether the float values are the integers themselves.
+    pub fn is_plain_int(&self) -> bool {
+        self.scale.to_f32().iter().all(|&s| s == 1.0)
+            && self.zero_point.to_f32().iter().all(|&z| z == 0.0)
+    }
+}
+
+/// The closed set of operations the importer understands, with QONNX/ONNX semantics.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    /// qonnx `Quant`/`IntQuant`: inputs x, scale, zero point, bit width.
+    Quant {
+        signed: bool,
+        narrow: bool,
+        rounding: RoundingMode,
+    },
+    /// qonnx `BipolarQuant`: inputs x, scale; `+scale` where `x >= 0`, else `-scale`.
+    BipolarQuant,
+    /// qonnx `Trunc`: inputs x, scale, zero point, input bit width, output scale, output
+    /// bit width.
+    Trunc {
+        signed: bool,
+        narrow: bool,
+        rounding: RoundingMode,
+    },
+    /// qonnx `MultiThreshold`: inputs x, thresholds `[C or 1, N]`;
+    /// `out_scale * #{t : x >= t} + out_bias`.
+    MultiThreshold {
+        out_scale: f32,
+        out_bias: f32,
+        channels_last: bool,
+        out_dtype: Option<DataType>,
+    },
+    MatMul,
+    Gemm {
+        alpha: f32,
+        beta: f32,
+        trans_a: bool,
+        trans_b: bool,
+    },
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+    BatchNorm {
+        epsilon: f32,
+    },
+    Relu,
+    Sign,
+    Flatten {
+        axis: i64,
+    },
+    Reshape {
+        allow_zero: bool,
+    },
+    Transpose {
+        perm: Option<Vec<usize>>,
+    },
+    Identity,
+    TopK {
+        axis: i64,
+        largest: bool,
+        k: Option<usize>,
+    },
+    ArgMax {
+        axis: i64,
+        keepdims: bool,
+        select_last: bool,
+    },
+    Softmax {
+        axis: i64,
+    },
+    Shape {
+        start: i64,
+        end: Option<i64>,
+    },
+    Gather {
+        axis: i64,
+    },
+    Unsqueeze {
+        axes: Option<Vec<i64>>,
+    },
+    Squeeze {
+        axes: Option<Vec<i64>>,
+    },
+    Concat {
+        axis: i64,
+    },
+    /// Parsed but not run: no hardware engine or reference kernel yet.
+    Conv {
+        kernel: Vec<i64>,
+        strides: Vec<i64>,
+        pads: Vec<i64>,
+        group: i64,
+    },
+    MaxPool {
+        kernel: Vec<i64>,
+        strides: Vec<i64>,
+        pads: Vec<i64>,
+    },
+    Pad {
+        mode: String,
+    },
+}
+
+impl Op {
+    /// ONNX op type name.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Op::Quant { .. } => "Quant",
+            Op::BipolarQuant => "BipolarQuant",
+            Op::Trunc { .. } => "Trunc",
+            Op::MultiThreshold { .. } => "MultiThreshold",
+            Op::MatMul => "MatMul",
+            Op::Gemm { .. } => "Gemm",
+            Op::Add => "Add",
+            Op::Sub => "Sub",
+            Op::Mul => "Mul",
+            Op::Div => "Div",
+            Op::Pow => "Pow",
+            Op::BatchNorm { .. } => "BatchNormalization",
+            Op::Relu => "Relu",
+            Op::Sign => "Sign",
+            Op::Flatten { .. } => "Flatten",
+            Op::Reshape { .. } => "Reshape",
+            Op::Transpose { .. } => "Transpose",
+            Op::Identity => "Identity",
+            Op::TopK { .. } => "TopK",
+            Op::ArgMax { .. } => "ArgMax",
+            Op::Softmax { .. } => "Softmax",
+            Op::Shape { .. } => "Shape",
+            Op::Gather { .. } => "Gather",
+            Op::Unsqueeze { .. } => "Unsqueeze",
+            Op::Squeeze { .. } => "Squeeze",
+            Op::Concat { .. } => "Concat",
+            Op::Conv { .. } => "Conv",
+            Op::MaxPool { .. } => "MaxPool",
+            Op::Pad { .. } => "Pad",
+        }
+    }
+
+    /// Elementwise with one float result whose every output element depends only on the
+    /// same element of the first input (and broadcast constants).
+    pub fn is_elementwise(&self) -> bool {
+        matches!(
+            self,
+            Op::Add
+                | Op::Sub
+                | Op::Mul
+                | Op::Div
+                | Op::Pow
+                | Op::Relu
+                | Op::Sign
+                | Op::Identity
+                | Op::BatchNorm { .. }
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub name: String,
+    pub op: Op,
+    /// Input tensor names; an empty name is an omitted optional input.
+    pub inputs: Vec<String>,
+    pub outputs: Vec<String>,
+}
+
+/// A graph with one float input and one or more outputs.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Graph {
+    pub name: String,
+    /// Name of the (single) non-constant graph input.
+    pub input: String,
+    /// Static shape of the input (a symbolic batch dimension becomes 1).
+    pub input_shape: Vec<usize>,
+    pub outputs: Vec<String>,
+    /// Nodes in topological order.
+    pub nodes: Vec<Node>,
+    /// Constant tensors (initializers, `Constant` nodes, folded values).
+    pub consts: BTreeMap<String, Tensor>,
+    /// Shape of every tensor, as inferred (see [`Graph::infer_shapes`]).
+    pub shapes: BTreeMap<String, Vec<usize>>,
+    /// Quantized datatype of the tensors known to hold quantized values.
+    pub qinfo: BTreeMap<String, QInfo>,
+    /// Default-domain opset version.
+    pub opset: i64,
+}
+
+impl Graph {
+    /// The node producing `tensor`, by index.
+    pub fn producer(&self, tensor: &str) -> Option<usize> {
+        self.nodes
+            .iter()
+            .position(|n| n.outputs.iter().any(|o| o == tensor))
+    }
+
+    /// Indices of the nodes reading `tensor`.
+    pub fn consumers(&self, tensor: &str) -> Vec<usize> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.inputs.iter().any(|i| i == tensor))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Whether `tensor` is read by a node or is a graph output more than once in total.
+    pub fn fan_out(&self, tensor: &str) -> usize {
+        self.nodes
+            .iter()
+            .map(|n| n.inputs.iter().filter(|i| *i == tensor).count())
+            .sum::<usize>()
+            + self.outputs.iter().filter(|o| *o == tensor).count()
+    }
+
+    pub fn is_const(&self, tensor: &str) -> bool {
+        self.consts.contains_key(tensor)
+    }
+
+    /// A fresh tensor name starting with `base`.
+    pub fn fresh_name(&self, base: &str) -> String {
+        let used = |n: &str| {
+            self.consts.contains_key(n)
+                || self.shapes.contains_key(n)
+                || n == self.input
+                || self.nodes.iter().any(|x| x.outputs.iter().any(|o| o == n))
+        };
+        if !used(base) {
+            return base.to_string();
+        }
+        (1..)
+            .map(|i| format!("{base}_{i}"))
+            .find(|n| !used(n))
+            .expect("an unused name exists")
+    }
+
+    /// Drop nodes and constants no graph output depends on.
+    pub fn remove_dead(&mut self) -> bool {
+        let mut live: std::collections::BTreeSet<String> = self.outputs.iter().cloned().collect();
+        let mut keep = vec![false; self.nodes.len()];
+        for (i, n) in self.nodes.iter().enumerate().rev() {
+            if n.outputs.iter().any(|o| live.contains(o)) {
+                keep[i] = true;
+                live.extend(n.inputs.iter().filter(|s| !s.is_empty()).cloned());
+            }
+        }
+        let before = (self.nodes.len(), self.consts.len());
+        let mut k = keep.into_iter();
+        self.nodes.retain(|_| k.next().unwrap_or(true));
+        self.consts.retain(|name, _| live.contains(name));
+        self.qinfo
+            .retain(|name, _| live.contains(name) || name == &self.input);
+        (self.nodes.len(), self.consts.len()) != before
+    }
+}

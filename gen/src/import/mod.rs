@@ -1,0 +1,712 @@
+//! QONNX import: ONNX protobuf bytes -> [`graph::Graph`].
+//!
+//! Reads ONNX IR versions 3..=10 with default-domain opsets 9..=21 and the QONNX custom-op
+//! domains (`onnx.brevitas`, `finn.custom_op.general`, `qonnx.custom_op.general`).
+//! Tensors may hold their data in `raw_data`, in the typed fields, or in external files
+//! beside the model. Every node the importer does not know is gathered and reported in one
+//! [`ImportError::Unsupported`]. Decoding never panics: malformed input is an error.
+//!
+//! Architecture invariant: `import` depends only on `ir` (datatypes and host-step
+//! rounding modes).
+
+pub mod exec;
+pub mod graph;
+#[allow(clippy::all, missing_docs, rustdoc::all)]
+pub mod onnx;
+
+use crate::ir::DataType;
+use crate::ir::host::RoundingMode;
+use graph::{Graph, Node, Op, Tensor};
+use prost::Message;
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// IR versions this importer reads.
+pub const IR_VERSIONS: std::ops::RangeInclusive<i64> = 3..=10;
+/// Default-domain opset versions this importer reads.
+pub const OPSETS: std::ops::RangeInclusive<i64> = 9..=21;
+/// Custom-op domains holding the QONNX operators.
+pub const QONNX_DOMAINS: [&str; 3] = [
+    "onnx.brevitas",
+    "finn.custom_op.general",
+    "qonnx.custom_op.general",
+];
+
+/// A node the importer or the hardware lowering cannot handle.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnsupportedNode {
+    pub name: String,
+    pub op_type: String,
+    pub domain: String,
+    /// What would make it supported.
+    pub hint: String,
+}
+
+impl fmt::Display for UnsupportedNode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let dom = if self.domain.is_empty() {
+            "ai.onnx".to_string()
+        } else {
+            self.domain.clone()
+        };
+        write!(
+            f,
+            "  - node `{}`: {} (domain {dom}): {}",
+            self.name, self.op_type, self.hint
+        )
+    }
+}
+
+/// Lists unsupported nodes one per line.
+pub fn format_unsupported(nodes: &[UnsupportedNode]) -> String {
+    nodes
+        .iter()
+        .map(|n| n.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a valid ONNX model: {why}")]
+    Decode { path: String, why: String },
+    #[error("{path}: {what}")]
+    Version { path: String, what: String },
+    #[error("{path}: {} unsupported node(s):\n{}", nodes.len(), format_unsupported(nodes))]
+    Unsupported {
+        path: String,
+        nodes: Vec<UnsupportedNode>,
+    },
+    #[error("{path}: node `{node}`{}: {why}", tensor.as_ref().map(|t| format!(", tensor `{t}`")).unwrap_or_default())]
+    Invalid {
+        path: String,
+        node: String,
+        tensor: Option<String>,
+        why: String,
+    },
+}
+
+/// Read and import an ONNX file; external tensor data is read relative to its folder.
+pub fn read_onnx(path: &Path) -> Result<Graph, ImportError> {
+    let p = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| ImportError::Io {
+        path: p.clone(),
+        source,
+    })?;
+    import_bytes(&bytes, &p, path.parent())
+}
+
+/// Import ONNX bytes. `path` names the model in errors; `base_dir` is where external data
+/// files live (`None`: external data is an error).
+pub fn import_bytes(
+    bytes: &[u8],
+    path: &str,
+    base_dir: Option<&Path>,
+) -> Result<Graph, ImportError> {
+    let model = onnx::ModelProto::decode(bytes).map_err(|e| ImportError::Decode {
+        path: path.into(),
+        why: e.to_string(),
+    })?;
+    Importer {
+        path: path.to_string(),
+        base_dir: base_dir.map(Path::to_path_buf),
+    }
+    .model(model)
+}
+
+struct Importer {
+    path: String,
+    base_dir: Option<PathBuf>,
+}
+
+impl Importer {
+    fn invalid(&self, node: &str, tensor: Option<&str>, why: impl Into<String>) -> ImportError {
+        ImportError::Invalid {
+            path: self.path.clone(),
+            node: node.into(),
+            tensor: tensor.map(str::to_string),
+            why: why.into(),
+        }
+    }
+
+    fn model(&self, m: onnx::ModelProto) -> Result<Graph, ImportError> {
+        let irv = m.ir_version.unwrap_or(0);
+        if !IR_VERSIONS.contains(&irv) {
+            return Err(ImportError::Version {
+                path: self.path.clone(),
+                what: format!(
+                    "ONNX IR version {irv} is not supported (ferrite reads IR versions {}..={})",
+                    IR_VERSIONS.start(),
+                    IR_VERSIONS.end()
+                ),
+            });
+        }
+        let mut opset = None;
+        for o in &m.opset_import {
+            let d = o.domain();
+            if d.is_empty() || d == "ai.onnx" {
+                opset = Some(o.version());
+            }
+        }
+        let opset = opset.unwrap_or(if irv <= 3 { 9 } else { 0 });
+        if !OPSETS.contains(&opset) {
+            return Err(ImportError::Version {
+                path: self.path.clone(),
+                what: format!(
+                    "default-domain opset {opset} is not supported (ferrite reads opsets {}..={}); \
+                     re-export the model with a supported opset",
+                    OPSETS.start(),
+                    OPSETS.end()
+                ),
+            });
+        }
+        let g = m.graph.ok_or_else(|| ImportError::Decode {
+            path: self.path.clone(),
+            why: "the model has no graph".into(),
+        })?;
+        self.graph(g, opset)
+    }
+
+    fn graph(&self, g: onnx::GraphProto, opset: i64) -> Result<Graph, ImportError> {
+        let mut consts = BTreeMap::new();
+        for t in &g.initializer {
+            let name = t.name().to_string();
+            consts.insert(name.clone(), self.tensor(t, &name, "initializer")?);
+        }
+        let inputs: Vec<&onnx::ValueInfoProto> = g
+            .input
+            .iter()
+            .filter(|i| !consts.contains_key(i.name()))
+            .collect();
+        if inputs.len() != 1 {
+            return Err(self.invalid(
+                "graph",
+                None,
+                format!(
+                    "the graph has {} non-constant inputs ({}); ferrite compiles networks with exactly one input",
+                    inputs.len(),
+                    inputs.iter().map(|i| i.name()).collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+        let input = inputs[0].name().to_string();
+        let input_shape = self.input_shape(inputs[0])?;
+        let outputs: Vec<String> = g.output.iter().map(|o| o.name().to_string()).collect();
+        if outputs.is_empty() {
+            return Err(self.invalid("graph", None, "the graph has no outputs"));
+        }
+
+        let mut nodes = Vec::new();
+        let mut unsupported = Vec::new();
+        let mut names = HashSet::new();
+        for (i, n) in g.node.iter().enumerate() {
+            let mut name = n.name().to_string();
+            if name.is_empty() || names.contains(&name) {
+                name = format!("{}_{i}", n.op_type());
+            }
+            names.insert(name.clone());
+            if n.op_type() == "Constant" && n.domain().is_empty() {
+                let out = n
+                    .output
+                    .first()
+                    .ok_or_else(|| self.invalid(&name, None, "Constant has no output"))?;
+                consts.insert(out.clone(), self.constant(n, &name)?);
+                continue;
+            }
+            match self.op(n, &name, opset) {
+                Ok(op) => nodes.push(Node {
+                    name,
+                    op,
+                    inputs: n.input.clone(),
+                    outputs: n.output.clone(),
+                }),
+                Err(Unknown::Unsupported(hint)) => unsupported.push(UnsupportedNode {
+                    name,
+                    op_type: n.op_type().into(),
+                    domain: n.domain().into(),
+                    hint,
+                }),
+                Err(Unknown::Invalid(why)) => return Err(self.invalid(&name, None, why)),
+            }
+        }
+        if !unsupported.is_empty() {
+            return Err(ImportError::Unsupported {
+                path: self.path.clone(),
+                nodes: unsupported,
+            });
+        }
+        // Every input must exist before it is read (ONNX requires topological order).
+        let mut known: HashSet<&str> = consts.keys().map(String::as_str).collect();
+        known.insert(&input);
+        for n in &nodes {
+            for i in &n.inputs {
+                if !i.is_empty() && !known.contains(i.as_str()) {
+                    return Err(self.invalid(
+                        &n.name,
+                        Some(i),
+                        "input is produced by no earlier node, initializer or graph input",
+                    ));
+                }
+            }
+            if n.outputs.is_empty() {
+                return Err(self.invalid(&n.name, None, "node has no outputs"));
+            }
+            known.extend(n.outputs.iter().map(String::as_str));
+        }
+        for o in &outputs {
+            if !known.contains(o.as_str()) {
+                return Err(self.invalid("graph", Some(o), "graph output is never produced"));
+            }
+        }
+        Ok(Graph {
+            name: g.name().to_string(),
+            input,
+            input_shape,
+            outputs,
+            nodes,
+            consts,
+            shapes: BTreeMap::new(),
+            qinfo: BTreeMap::new(),
+            opset,
+        })
+    }
+
+    fn input_shape(&self, vi: &onnx::ValueInfoProto) -> Result<Vec<usize>, ImportError> {
+        use onnx::tensor_shape_proto::dimension::Value as D;
+        let bad = |why: &str| self.invalid("graph input", Some(vi.name()), why.to_string());
+        let Some(onnx::type_proto::Value::TensorType(t)) =
+            vi.r#type.as_ref().and_then(|t| t.value.as_ref())
+        else {
+            return Err(bad("the graph input is not a tensor"));
+        };
+        let Some(shape) = &t.shape else {
+            return Err(bad(
+                "the graph input has no shape; export it with a static shape",
+            ));
+        };
+        let mut out = Vec::new();
+        for (i, d) in shape.dim.iter().enumerate() {
+            match &d.value {
+                Some(D::DimValue(v)) if *v >= 1 && *v <= 1 << 31 => out.push(*v as usize),
+                // A symbolic or missing leading dimension is the batch: one frame at a time.
+                Some(D::DimParam(_)) | None if i == 0 => out.push(1),
+                Some(D::DimValue(0)) if i == 0 => out.push(1),
+                _ => {
+                    return Err(bad(&format!(
+                        "input dimension {i} is not a positive static size"
+                    )));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn constant(&self, n: &onnx::NodeProto, name: &str) -> Result<Tensor, ImportError> {
+        for a in &n.attribute {
+            match a.name() {
+                "value" => {
+                    if let Some(t) = &a.t {
+                        return self.tensor(t, name, "Constant");
+                    }
+                }
+                "value_float" => return Ok(Tensor::scalar(a.f())),
+                "value_floats" => return Ok(Tensor::f32(vec![a.floats.len()], a.floats.clone())),
+                "value_int" => return Ok(Tensor::i64(vec![], vec![a.i()])),
+                "value_ints" => return Ok(Tensor::i64(vec![a.ints.len()], a.ints.clone())),
+                _ => {}
+            }
+        }
+        Err(self.invalid(name, None, "Constant has no supported value attribute"))
+    }
+
+    /// Convert a TensorProto (raw, typed or external data) to a tensor.
+    fn tensor(&self, t: &onnx::TensorProto, node: &str, what: &str) -> Result<Tensor, ImportError> {
+        use onnx::tensor_proto::DataType as T;
+        let tname = t.name().to_string();
+        let bad = |why: String| self.invalid(node, Some(&tname), format!("{what}: {why}"));
+        let mut shape = Vec::with_capacity(t.dims.len());
+        let mut total: usize = 1;
+        for &d in &t.dims {
+            if !(0..=1 << 31).contains(&d) {
+                return Err(bad(format!("dimension {d} out of range")));
+            }
+            shape.push(d as usize);
+            total = total
+                .checked_mul(d as usize)
+                .filter(|&n| n <= 1 << 28)
+                .ok_or_else(|| bad("tensor too large".into()))?;
+        }
+        let dt = t.data_type();
+        let raw: Option<Vec<u8>> = if t.data_location == Some(1) {
+            Some(self.external(t).map_err(bad)?)
+        } else {
+            t.raw_data.clone()
+        };
+        let width = |dt: i32| -> Option<usize> {
+            Some(match T::try_from(dt).ok()? {
+                T::Float | T::Int32 | T::Uint32 => 4,
+                T::Double | T::Int64 | T::Uint64 => 8,
+                T::Int8 | T::Uint8 | T::Bool => 1,
+                T::Int16 | T::Uint16 | T::Float16 | T::Bfloat16 => 2,
+                _ => return None,
+            })
+        };
+        let Some(w) = width(dt) else {
+            return Err(bad(format!(
+                "element type {dt} is not a number type ferrite reads"
+            )));
+        };
+        let is_float = matches!(
+            T::try_from(dt),
+            Ok(T::Float | T::Double | T::Float16 | T::Bfloat16)
+        );
+        if let Some(raw) = raw {
+            if raw.len() != total * w {
+                return Err(bad(format!(
+                    "holds {} bytes; {total} elements of {w} bytes expected",
+                    raw.len()
+                )));
+            }
+            let ch = raw.chunks_exact(w);
+            let f = |c: &[u8]| -> f64 {
+                let mut b = [0u8; 8];
+                b[..w].copy_from_slice(c);
+                match T::try_from(dt) {
+                    Ok(T::Float) => f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64,
+                    Ok(T::Double) => f64::from_le_bytes(b),
+                    Ok(T::Float16) => f16_to_f32(u16::from_le_bytes([b[0], b[1]])) as f64,
+                    Ok(T::Bfloat16) => {
+                        f32::from_bits((u16::from_le_bytes([b[0], b[1]]) as u32) << 16) as f64
+                    }
+                    _ => 0.0,
+                }
+            };
+            let i = |c: &[u8]| -> i64 {
+                let mut b = [0u8; 8];
+                b[..w].copy_from_slice(c);
+                match T::try_from(dt) {
+                    Ok(T::Int8) => b[0] as i8 as i64,
+                    Ok(T::Uint8 | T::Bool) => b[0] as i64,
+                    Ok(T::Int16) => i16::from_le_bytes([b[0], b[1]]) as i64,
+                    Ok(T::Uint16) => u16::from_le_bytes([b[0], b[1]]) as i64,
+                    Ok(T::Int32) => i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64,
+                    Ok(T::Uint32) => u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64,
+                    _ => i64::from_le_bytes(b),
+                }
+            };
+            return Ok(if is_float {
+                Tensor::f32(shape, ch.map(|c| f(c) as f32).collect())
+            } else {
+                Tensor::i64(shape, ch.map(i).collect())
+            });
+        }
+        let (fv, iv): (Option<Vec<f32>>, Option<Vec<i64>>) = match T::try_from(dt) {
+            Ok(T::Float) => (Some(t.float_data.clone()), None),
+            Ok(T::Double) => (
+                Some(t.double_data.iter().map(|&v| v as f32).collect()),
+                None,
+            ),
+            Ok(T::Float16) => (
+                Some(t.int32_data.iter().map(|&v| f16_to_f32(v as u16)).collect()),
+                None,
+            ),
+            Ok(T::Bfloat16) => (
+                Some(
+                    t.int32_data
+                        .iter()
+                        .map(|&v| f32::from_bits((v as u32 & 0xffff) << 16))
+                        .collect(),
+                ),
+                None,
+            ),
+            Ok(T::Int64) => (None, Some(t.int64_data.clone())),
+            Ok(T::Uint32 | T::Uint64) => (
+                None,
+                Some(t.uint64_data.iter().map(|&v| v as i64).collect()),
+            ),
+            _ => (None, Some(t.int32_data.iter().map(|&v| v as i64).collect())),
+        };
+        let n = fv
+            .as_ref()
+            .map(Vec::len)
+            .or(iv.as_ref().map(Vec::len))
+            .unwrap_or(0);
+        if n != total {
+            return Err(bad(format!(
+                "holds {n} values; its shape {shape:?} needs {total}"
+            )));
+        }
+        Ok(match (fv, iv) {
+            (Some(f), _) => Tensor::f32(shape, f),
+            (_, Some(i)) => Tensor::i64(shape, i),
+            _ => unreachable!("one of the two is set"),
+        })
+    }
+
+    fn external(&self, t: &onnx::TensorProto) -> Result<Vec<u8>, String> {
+        let mut location = None;
+        let (mut offset, mut length) = (0u64, None);
+        for e in &t.external_data {
+            match e.key() {
+                "location" => location = Some(e.value().to_string()),
+                "offset" => offset = e.value().parse().map_err(|_| "bad external data offset")?,
+                "length" => {
+                    length = Some(
+                        e.value()
+                            .parse::<u64>()
+                            .map_err(|_| "bad external data length")?,
+                    )
+                }
+                _ => {}
+            }
+        }
+        let loc = location.ok_or("external data without a location")?;
+        let rel = Path::new(&loc);
+        if rel.is_absolute()
+            || rel
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            return Err(format!(
+                "external data location `{loc}` must be a relative path beside the model"
+            ));
+        }
+        let base = self
+            .base_dir
+            .as_ref()
+            .ok_or("external data, but the model was not read from a file")?;
+        let file = base.join(rel);
+        let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let start = usize::try_from(offset).map_err(|_| "offset too large")?;
+        let end = match length {
+            Some(l) => start.checked_add(usize::try_from(l).map_err(|_| "length too large")?),
+            None => Some(bytes.len()),
+        }
+        .filter(|&e| e <= bytes.len() && start <= e)
+        .ok_or_else(|| format!("external data range is outside {}", file.display()))?;
+        Ok(bytes[start..end].to_vec())
+    }
+
+    fn op(&self, n: &onnx::NodeProto, _name: &str, opset: i64) -> Result<Op, Unknown> {
+        let a = Attrs(&n.attribute);
+        let domain = n.domain();
+        let ty = n.op_type();
+        let qonnx = QONNX_DOMAINS.contains(&domain);
+        if !qonnx && !domain.is_empty() && domain != "ai.onnx" {
+            return Err(Unknown::Unsupported(format!(
+                "custom domain `{domain}` is unknown; ferrite reads the default domain and {}",
+                QONNX_DOMAINS.join(", ")
+            )));
+        }
+        let rounding = |default: &str| -> Result<RoundingMode, Unknown> {
+            let s = a.s("rounding_mode").unwrap_or(default.to_string());
+            RoundingMode::parse(&s).ok_or_else(|| {
+                Unknown::Unsupported(format!(
+                    "rounding_mode `{s}` is unknown (ROUND, HALF_EVEN, CEIL, FLOOR, UP, DOWN, HALF_UP, HALF_DOWN)"
+                ))
+            })
+        };
+        let op = match (qonnx, ty) {
+            (true, "Quant" | "IntQuant") => Op::Quant {
+                signed: a.i("signed").unwrap_or(1) != 0,
+                narrow: a.i("narrow").unwrap_or(0) != 0,
+                rounding: rounding("ROUND")?,
+            },
+            (true, "BipolarQuant") => Op::BipolarQuant,
+            (true, "Trunc") => Op::Trunc {
+                signed: a.i("signed").unwrap_or(1) != 0,
+                narrow: a.i("narrow").unwrap_or(0) != 0,
+                rounding: rounding("FLOOR")?,
+            },
+            (true, "MultiThreshold") => {
+                let layout = a.s("data_layout").unwrap_or_else(|| "NCHW".into());
+                let out_dtype = match a.s("out_dtype") {
+                    Some(s) if !s.is_empty() => {
+                        Some(s.parse::<DataType>().map_err(Unknown::Unsupported)?)
+                    }
+                    _ => None,
+                };
+                Op::MultiThreshold {
+                    out_scale: a.f("out_scale").unwrap_or(1.0),
+                    out_bias: a.f("out_bias").unwrap_or(0.0),
+                    channels_last: layout.ends_with('C'),
+                    out_dtype,
+                }
+            }
+            (false, "MatMul") => Op::MatMul,
+            (false, "Gemm") => Op::Gemm {
+                alpha: a.f("alpha").unwrap_or(1.0),
+                beta: a.f("beta").unwrap_or(1.0),
+                trans_a: a.i("transA").unwrap_or(0) != 0,
+                trans_b: a.i("transB").unwrap_or(0) != 0,
+            },
+            (false, "Add") => Op::Add,
+            (false, "Sub") => Op::Sub,
+            (false, "Mul") => Op::Mul,
+            (false, "Div") => Op::Div,
+            (false, "Pow") => Op::Pow,
+            (false, "BatchNormalization") => {
+                if n.output.len() > 1
+                    && n.output[1..].iter().any(|o| !o.is_empty())
+                    && a.i("training_mode").unwrap_or(0) != 0
+                {
+                    return Err(Unknown::Unsupported(
+                        "training-mode BatchNormalization; export the model in eval mode".into(),
+                    ));
+                }
+                Op::BatchNorm {
+                    epsilon: a.f("epsilon").unwrap_or(1e-5),
+                }
+            }
+            (false, "Relu") => Op::Relu,
+            (false, "Sign") => Op::Sign,
+            (false, "Flatten") => Op::Flatten {
+                axis: a.i("axis").unwrap_or(1),
+            },
+            (false, "Reshape") => Op::Reshape {
+                allow_zero: a.i("allowzero").unwrap_or(0) != 0,
+            },
+            (false, "Transpose") => {
+                let perm = a.ints("perm");
+                let perm = match perm {
+                    Some(p) => Some(
+                        p.iter()
+                            .map(|&v| {
+                                usize::try_from(v)
+                                    .map_err(|_| Unknown::Invalid(format!("perm has {v}")))
+                            })
+                            .collect::<Result<Vec<_>, _>>()?,
+                    ),
+                    None => None,
+                };
+                Op::Transpose { perm }
+            }
+            (false, "Identity" | "Dropout") => Op::Identity,
+            (false, "TopK") => Op::TopK {
+                axis: a.i("axis").unwrap_or(-1),
+                largest: a.i("largest").unwrap_or(1) != 0,
+                k: if opset < 10 {
+                    Some(
+                        a.i("k")
+                            .filter(|&k| k >= 0)
+                            .ok_or_else(|| Unknown::Invalid("TopK needs k".into()))?
+                            as usize,
+                    )
+                } else {
+                    None
+                },
+            },
+            (false, "ArgMax") => Op::ArgMax {
+                axis: a.i("axis").unwrap_or(0),
+                keepdims: a.i("keepdims").unwrap_or(1) != 0,
+                select_last: a.i("select_last_index").unwrap_or(0) != 0,
+            },
+            (false, "Softmax") => Op::Softmax {
+                axis: a.i("axis").unwrap_or(if opset >= 13 { -1 } else { 1 }),
+            },
+            (false, "Shape") => Op::Shape {
+                start: a.i("start").unwrap_or(0),
+                end: a.i("end"),
+            },
+            (false, "Gather") => Op::Gather {
+                axis: a.i("axis").unwrap_or(0),
+            },
+            (false, "Unsqueeze") => Op::Unsqueeze {
+                axes: if opset < 13 {
+                    Some(a.ints("axes").unwrap_or_default())
+                } else {
+                    None
+                },
+            },
+            (false, "Squeeze") => Op::Squeeze {
+                axes: if opset < 13 { a.ints("axes") } else { None },
+            },
+            (false, "Concat") => Op::Concat {
+                axis: a
+                    .i("axis")
+                    .ok_or_else(|| Unknown::Invalid("Concat needs an axis".into()))?,
+            },
+            (false, "Conv") => Op::Conv {
+                kernel: a.ints("kernel_shape").unwrap_or_default(),
+                strides: a.ints("strides").unwrap_or_default(),
+                pads: a.ints("pads").unwrap_or_default(),
+                group: a.i("group").unwrap_or(1),
+            },
+            (false, "MaxPool") => Op::MaxPool {
+                kernel: a.ints("kernel_shape").unwrap_or_default(),
+                strides: a.ints("strides").unwrap_or_default(),
+                pads: a.ints("pads").unwrap_or_default(),
+            },
+            (false, "Pad") => Op::Pad {
+                mode: a.s("mode").unwrap_or_else(|| "constant".into()),
+            },
+            (true, other) => {
+                return Err(Unknown::Unsupported(format!(
+                    "QONNX op `{other}` is not implemented; supported QONNX ops: Quant, IntQuant, BipolarQuant, Trunc, MultiThreshold"
+                )));
+            }
+            (false, other) => {
+                return Err(Unknown::Unsupported(format!(
+                    "ONNX op `{other}` is not implemented; ferrite reads MatMul, Gemm, Add, Sub, Mul, Div, Pow, \
+                     BatchNormalization, Relu, Sign, Flatten, Reshape, Transpose, Identity, TopK, ArgMax, Softmax, \
+                     Shape, Gather, Unsqueeze, Squeeze, Concat, Constant (and parses Conv, MaxPool, Pad)"
+                )));
+            }
+        };
+        Ok(op)
+    }
+}
+
+enum Unknown {
+    Unsupported(String),
+    Invalid(String),
+}
+
+struct Attrs<'a>(&'a [onnx::AttributeProto]);
+
+impl Attrs<'_> {
+    fn get(&self, name: &str) -> Option<&onnx::AttributeProto> {
+        self.0.iter().find(|a| a.name() == name)
+    }
+    fn i(&self, name: &str) -> Option<i64> {
+        self.get(name).and_then(|a| a.i)
+    }
+    fn f(&self, name: &str) -> Option<f32> {
+        self.get(name).and_then(|a| a.f)
+    }
+    fn s(&self, name: &str) -> Option<String> {
+        self.get(name)
+            .and_then(|a| a.s.as_ref())
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+    }
+    fn ints(&self, name: &str) -> Option<Vec<i64>> {
+        self.get(name).map(|a| a.ints.clone())
+    }
+}
+
+/// IEEE half to single precision.
+fn f16_to_f32(h: u16) -> f32 {
+    let s = ((h >> 15) as u32) << 31;
+    let e = ((h >> 10) & 0x1f) as i32;
+    let m = (h & 0x3ff) as u32;
+    let bits = if e == 0 {
+        if m == 0 {
+            s
+        } else {
+            // subnormal: m * 2^-24
+            return f32::from_bits(s)
+                + (if s != 0 { -1.0 } else { 1.0 }) * (m as f32) * 2f32.powi(-24);
+        }
+    } else if e == 31 {
+        s | 0x7f80_0000 | (m << 13)
+    } else {
+        s | (((e - 15 + 127) as u32) << 23) | (m << 13)
+    };
+    f32::from_bits(bits)
+}

@@ -1,0 +1,380 @@
+//! Absorb the float operations between an integer `MatMul` and the next activation
+//! quantizer (rescale, bias, BatchNormalization, Relu, ... and the quantizer itself) into
+//! per-channel integer thresholds on the accumulator: `MatMul -> MultiThreshold [-> Mul
+//! by the quantizer's scale]`.
+//!
+//! Exactness by construction: the accumulator of output channel `c` is an integer in a
+//! known finite range, and the float chain from it to the quantizer's integer level is
+//! monotone. Each threshold is found as the smallest accumulator whose `f32` evaluation of
+//! the exact reference op sequence (the executor's kernels) reaches the level (binary
+//! search); a channel whose chain decreases has its weight column negated first. The
+//! result is then checked against the float chain on every accumulator value (ranges up
+//! to 2^16 values; sampled beyond), so a non-monotone chain is an error, never a silent
+//! mismatch.
+
+use super::PassError;
+use super::infer_datatypes::column_ranges;
+use crate::import::UnsupportedNode;
+use crate::import::exec;
+use crate::import::graph::{Graph, Node, Op, QInfo, Tensor};
+use crate::ir::DataType;
+use crate::ir::host::{quant_int, quant_range};
+
+pub const NAME: &str = "absorb-thresholds";
+
+/// The quantizer closing a chain.
+enum Quantizer {
+    Bipolar,
+    Int {
+        bits: u32,
+        signed: bool,
+        narrow: bool,
+        rounding: crate::ir::host::RoundingMode,
+        scale: Vec<f32>,
+        zero_point: f32,
+    },
+}
+
+pub fn run(g: &mut Graph) -> Result<bool, PassError> {
+    for i in 0..g.nodes.len() {
+        if g.nodes[i].op != Op::MatMul {
+            continue;
+        }
+        if let Some(done) = try_absorb(g, i)? {
+            return Ok(done);
+        }
+    }
+    Ok(false)
+}
+
+fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
+    let mm = g.nodes[mi].clone();
+    let (x, w) = (&mm.inputs[0], &mm.inputs[1]);
+    let (Some(qx), Some(qw), Some(wt)) = (g.qinfo.get(x), g.qinfo.get(w), g.consts.get(w)) else {
+        return Ok(None);
+    };
+    if !qx.is_plain_int() || !qw.is_plain_int() || wt.shape.len() != 2 {
+        return Ok(None);
+    }
+    let (tin, wdt, wt) = (qx.dtype, qw.dtype, wt.clone());
+    let n = wt.shape[1];
+    let acc = mm.outputs[0].clone();
+    let acc_shape = g.shapes.get(&acc).cloned().unwrap_or_default();
+    if acc_shape.iter().product::<usize>() != n || acc_shape.last() != Some(&n) {
+        return Ok(None);
+    }
+    // Follow the single-consumer chain of per-channel elementwise ops to a quantizer.
+    let mut chain: Vec<Node> = Vec::new();
+    let mut cur = acc.clone();
+    let quant = loop {
+        if g.outputs.contains(&cur) || g.fan_out(&cur) != 1 {
+            return Ok(None);
+        }
+        let c = g.consumers(&cur);
+        let node = g.nodes[c[0]].clone();
+        let others_const = node
+            .inputs
+            .iter()
+            .filter(|i| *i != &cur && !i.is_empty())
+            .all(|i| g.is_const(i));
+        if !others_const {
+            return Ok(None);
+        }
+        match &node.op {
+            Op::Add
+            | Op::Sub
+            | Op::Mul
+            | Op::Div
+            | Op::Relu
+            | Op::Sign
+            | Op::Identity
+            | Op::BatchNorm { .. } => {
+                // constants must not change the shape (per-channel at most)
+                if g.shapes.get(&node.outputs[0]) != Some(&acc_shape) {
+                    return Ok(None);
+                }
+                if matches!(node.op, Op::BatchNorm { .. }) && node.inputs[0] != cur {
+                    return Ok(None);
+                }
+                cur = node.outputs[0].clone();
+                chain.push(node);
+            }
+            Op::BipolarQuant if node.inputs[0] == cur => break (node, Quantizer::Bipolar),
+            Op::Quant {
+                signed,
+                narrow,
+                rounding,
+            } if node.inputs[0] == cur => {
+                let s = &g.consts[&node.inputs[1]];
+                let z = &g.consts[&node.inputs[2]];
+                let b = g.consts[&node.inputs[3]].single_f32().unwrap_or(0.0);
+                let zp = match z.single_f32() {
+                    Some(zp) if zp == zp.trunc() => zp,
+                    _ => return Ok(None),
+                };
+                if !(s.len() == 1 || s.len() == n) || !(1.0..=16.0).contains(&b) || b != b.trunc() {
+                    return Ok(None);
+                }
+                let q = Quantizer::Int {
+                    bits: b as u32,
+                    signed: *signed,
+                    narrow: *narrow,
+                    rounding: *rounding,
+                    scale: s.to_f32(),
+                    zero_point: zp,
+                };
+                break (node, q);
+            }
+            _ => return Ok(None),
+        }
+    };
+    let (qnode, quantizer) = quant;
+    let bipolar = match &quantizer {
+        Quantizer::Bipolar => true,
+        Quantizer::Int { bits, signed, .. } => *bits == 1 && *signed,
+    };
+    let (lmin, lmax) = match &quantizer {
+        _ if bipolar => (-1i64, 1i64),
+        Quantizer::Int {
+            bits,
+            signed,
+            narrow,
+            zero_point,
+            ..
+        } => {
+            let (lo, hi) = quant_range(*bits, *signed, *narrow);
+            (lo - *zero_point as i64, hi - *zero_point as i64)
+        }
+        Quantizer::Bipolar => unreachable!(),
+    };
+    // Level of every channel for accumulator values `a` (one per channel).
+    let level = |a: &[f32]| -> Result<Vec<i64>, PassError> {
+        let mut t = Tensor::f32(acc_shape.clone(), a.to_vec());
+        for node in &chain {
+            let ins: Vec<Option<&Tensor>> = node
+                .inputs
+                .iter()
+                .map(|i| {
+                    if i.is_empty() {
+                        None
+                    } else if g.is_const(i) {
+                        g.consts.get(i)
+                    } else {
+                        Some(&t)
+                    }
+                })
+                .collect();
+            let out =
+                exec::eval(node, &ins).map_err(|e| PassError::invalid(&node.name, None, e))?;
+            t = out.into_iter().next().unwrap_or(t);
+        }
+        let v = t.to_f32();
+        Ok(v.iter()
+            .enumerate()
+            .map(|(c, &y)| match &quantizer {
+                Quantizer::Bipolar => {
+                    if y >= 0.0 {
+                        1
+                    } else {
+                        -1
+                    }
+                }
+                Quantizer::Int {
+                    bits,
+                    signed,
+                    narrow,
+                    rounding,
+                    scale,
+                    zero_point,
+                } => {
+                    let s = if scale.len() == 1 { scale[0] } else { scale[c] };
+                    (quant_int(y, s, *zero_point, *bits, *signed, *narrow, *rounding) - zero_point)
+                        as i64
+                }
+            })
+            .collect())
+    };
+    let ranges = column_ranges(tin, &wt)
+        .ok_or_else(|| PassError::invalid(&mm.name, Some(w), "weights are not integers"))?;
+    let lo: Vec<f32> = ranges.iter().map(|r| r.0 as f32).collect();
+    let hi: Vec<f32> = ranges.iter().map(|r| r.1 as f32).collect();
+    let (llo, lhi) = (level(&lo)?, level(&hi)?);
+    let sign: Vec<i64> = (0..n)
+        .map(|c| if llo[c] > lhi[c] { -1 } else { 1 })
+        .collect();
+    // Ranges of the (possibly negated) accumulator b = sign * acc.
+    let brange: Vec<(i64, i64)> = (0..n)
+        .map(|c| {
+            if sign[c] < 0 {
+                (-ranges[c].1, -ranges[c].0)
+            } else {
+                ranges[c]
+            }
+        })
+        .collect();
+    let eval_b = |b: &[i64]| -> Result<Vec<i64>, PassError> {
+        let a: Vec<f32> = (0..n).map(|c| (sign[c] * b[c]) as f32).collect();
+        level(&a)
+    };
+    let targets: Vec<i64> = if bipolar {
+        vec![1]
+    } else {
+        (lmin + 1..=lmax).collect()
+    };
+    let mut thr = vec![vec![0i64; targets.len()]; n];
+    for (k, &target) in targets.iter().enumerate() {
+        let mut l: Vec<i64> = brange.iter().map(|r| r.0).collect();
+        let mut h: Vec<i64> = brange.iter().map(|r| r.1 + 1).collect();
+        while (0..n).any(|c| l[c] < h[c]) {
+            let mid: Vec<i64> = (0..n)
+                .map(|c| {
+                    if l[c] < h[c] {
+                        l[c] + (h[c] - l[c]) / 2
+                    } else {
+                        brange[c].0
+                    }
+                })
+                .collect();
+            let lv = eval_b(&mid)?;
+            for c in 0..n {
+                if l[c] < h[c] {
+                    if lv[c] >= target {
+                        h[c] = mid[c];
+                    } else {
+                        l[c] = mid[c] + 1;
+                    }
+                }
+            }
+        }
+        for c in 0..n {
+            thr[c][k] = l[c];
+        }
+    }
+    // Thresholds of a channel must ascend (a monotone chain guarantees it).
+    let mono_err = |c: usize| PassError::Unsupported {
+        nodes: vec![UnsupportedNode {
+            name: qnode.name.clone(),
+            op_type: qnode.op.type_name().into(),
+            domain: String::new(),
+            hint: format!(
+                "the float operations between `{}` and this quantizer are not monotone in the accumulator (channel {c}), so they cannot become thresholds",
+                mm.name
+            ),
+        }],
+    };
+    for c in 0..n {
+        if thr[c].windows(2).any(|p| p[0] > p[1]) {
+            return Err(mono_err(c));
+        }
+    }
+    let hw_level = |c: usize, b: i64| -> i64 {
+        let cnt = thr[c].iter().filter(|&&t| b >= t).count() as i64;
+        if bipolar { 2 * cnt - 1 } else { lmin + cnt }
+    };
+    // Check every accumulator value (or a dense sample of large ranges).
+    let span = brange.iter().map(|r| r.1 - r.0).max().unwrap_or(0);
+    let steps: Vec<i64> = if span <= 1 << 16 {
+        (0..=span).collect()
+    } else {
+        (0..=4096).map(|j| j * span / 4096).collect()
+    };
+    for &j in &steps {
+        let b: Vec<i64> = brange.iter().map(|r| (r.0 + j).min(r.1)).collect();
+        let lv = eval_b(&b)?;
+        if let Some(c) = (0..n).find(|&c| lv[c] != hw_level(c, b[c])) {
+            return Err(mono_err(c));
+        }
+    }
+    // Rewrite: negated weight columns, MatMul -> MultiThreshold [-> Mul(scale)].
+    let mut wv = wt.to_i64().unwrap_or_default();
+    for r in 0..wt.shape[0] {
+        for c in 0..n {
+            wv[r * n + c] *= sign[c];
+        }
+    }
+    let (wlo, whi) = (
+        wv.iter().copied().min().unwrap_or(0),
+        wv.iter().copied().max().unwrap_or(0),
+    );
+    let new_wdt = if wv.iter().all(|&v| wdt.contains(v)) {
+        wdt
+    } else {
+        DataType::smallest_containing(wlo, whi)
+    };
+    let wname = g.fresh_name(&format!("{w}_thr"));
+    g.consts.insert(
+        wname.clone(),
+        Tensor::f32(wt.shape.clone(), wv.iter().map(|&v| v as f32).collect()),
+    );
+    g.qinfo.insert(wname.clone(), QInfo::int(new_wdt));
+    let tname = g.fresh_name(&format!("{}_thresholds", qnode.name));
+    let k = targets.len();
+    g.consts.insert(
+        tname.clone(),
+        Tensor::f32(
+            vec![n, k],
+            thr.iter().flatten().map(|&t| t as f32).collect(),
+        ),
+    );
+    let qout = qnode.outputs[0].clone();
+    let scale = match &quantizer {
+        Quantizer::Bipolar => g.consts[&qnode.inputs[1]].clone(),
+        Quantizer::Int { .. } => g.consts[&qnode.inputs[1]].clone(),
+    };
+    let unit = scale.to_f32().iter().all(|&s| s == 1.0);
+    let mt_out = if unit {
+        qout.clone()
+    } else {
+        g.fresh_name(&format!("{qout}_int"))
+    };
+    let out_dtype = if bipolar {
+        DataType::Bipolar
+    } else {
+        match &quantizer {
+            Quantizer::Int {
+                bits,
+                signed,
+                narrow,
+                zero_point,
+                ..
+            } if *zero_point == 0.0 => super::fold_constants::quant_dtype(*bits, *signed, *narrow),
+            _ => DataType::smallest_containing(lmin, lmax),
+        }
+    };
+    let mut new = vec![Node {
+        name: format!("{}_threshold", qnode.name),
+        op: Op::MultiThreshold {
+            out_scale: if bipolar { 2.0 } else { 1.0 },
+            out_bias: if bipolar { -1.0 } else { lmin as f32 },
+            channels_last: false,
+            out_dtype: Some(out_dtype),
+        },
+        inputs: vec![acc.clone(), tname],
+        outputs: vec![mt_out.clone()],
+    }];
+    if !unit {
+        new.push(Node {
+            name: format!("{}_scale", qnode.name),
+            op: Op::Mul,
+            inputs: vec![mt_out, qnode.inputs[1].clone()],
+            outputs: vec![qout],
+        });
+    }
+    g.nodes[mi].inputs[1] = wname;
+    let drop: Vec<String> = chain
+        .iter()
+        .chain(std::iter::once(&qnode))
+        .map(|n| n.name.clone())
+        .collect();
+    let pos = g
+        .nodes
+        .iter()
+        .position(|n| drop.contains(&n.name))
+        .unwrap_or(g.nodes.len());
+    g.nodes.retain(|n| !drop.contains(&n.name));
+    let pos = pos.min(g.nodes.len());
+    for (j, nd) in new.into_iter().enumerate() {
+        g.nodes.insert(pos + j, nd);
+    }
+    Ok(Some(true))
+}

@@ -1,0 +1,127 @@
+//! Constant folding: every node whose inputs are all constant (or, for `Shape`, whose input
+//! has a static shape) is evaluated with the reference executor and replaced by its value.
+//! This turns the `Shape -> Gather -> Unsqueeze -> Concat -> Reshape` chains exporters emit
+//! into a constant `Reshape` target, and quantizers on constant weights into quantized
+//! constants: the folded value keeps its datatype, scale and zero point in `Graph::qinfo`
+//! (carried through `Transpose`/`Reshape`/... of such constants).
+
+use super::PassError;
+use crate::import::exec;
+use crate::import::graph::{Graph, Op, QInfo, Tensor};
+use crate::ir::DataType;
+
+pub const NAME: &str = "fold-constants";
+
+/// Datatype of a qonnx `Quant` of `bits` bits.
+pub fn quant_dtype(bits: u32, signed: bool, narrow: bool) -> DataType {
+    let _ = narrow;
+    match (bits, signed) {
+        (1, true) => DataType::Bipolar,
+        (1, false) => DataType::Binary,
+        (b, true) => DataType::Int(b),
+        (b, false) => DataType::UInt(b),
+    }
+}
+
+pub fn run(g: &mut Graph) -> Result<bool, PassError> {
+    let mut changed = false;
+    let mut i = 0;
+    while i < g.nodes.len() {
+        let node = g.nodes[i].clone();
+        let all_const = node.inputs.iter().all(|n| n.is_empty() || g.is_const(n));
+        let static_shape = matches!(node.op, Op::Shape { .. });
+        if !(all_const || static_shape) {
+            i += 1;
+            continue;
+        }
+        let err = |why: String| {
+            PassError::invalid(&node.name, None, format!("{why} ({})", node.op.type_name()))
+        };
+        let outs = if static_shape && !all_const {
+            let shape = g.shapes.get(&node.inputs[0]).cloned().ok_or_else(|| {
+                PassError::invalid(
+                    &node.name,
+                    Some(&node.inputs[0]),
+                    "tensor has no known shape",
+                )
+            })?;
+            let n: usize = shape.iter().product();
+            let dummy = Tensor::f32(shape, vec![0.0; n]);
+            exec::eval(&node, &[Some(&dummy)]).map_err(err)?
+        } else {
+            let ins: Vec<Option<&Tensor>> = node
+                .inputs
+                .iter()
+                .map(|n| if n.is_empty() { None } else { g.consts.get(n) })
+                .collect();
+            exec::eval(&node, &ins).map_err(err)?
+        };
+        // Datatype of the folded value.
+        let q = match &node.op {
+            Op::Quant { signed, narrow, .. } => {
+                let bits = g.consts[&node.inputs[3]].single_f32().unwrap_or(0.0) as u32;
+                Some(QInfo {
+                    dtype: quant_dtype(bits, *signed, *narrow),
+                    scale: g.consts[&node.inputs[1]].clone(),
+                    zero_point: g.consts[&node.inputs[2]].clone(),
+                })
+            }
+            Op::BipolarQuant => Some(QInfo {
+                dtype: DataType::Bipolar,
+                scale: g.consts[&node.inputs[1]].clone(),
+                zero_point: Tensor::scalar(0.0),
+            }),
+            Op::Transpose { .. }
+            | Op::Reshape { .. }
+            | Op::Flatten { .. }
+            | Op::Identity
+            | Op::Squeeze { .. }
+            | Op::Unsqueeze { .. } => match g.qinfo.get(&node.inputs[0]) {
+                Some(q) => Some(carry(&node, q, &g.consts[&node.inputs[0]], g)?),
+                None => None,
+            },
+            _ => None,
+        };
+        for (name, t) in node.outputs.iter().zip(outs) {
+            g.consts.insert(name.clone(), t);
+        }
+        if let Some(q) = q {
+            g.qinfo.insert(node.outputs[0].clone(), q);
+        }
+        g.nodes.remove(i);
+        changed = true;
+    }
+    Ok(changed)
+}
+
+/// The datatype of a layout op's output on a quantized constant: scale and zero point
+/// follow the values (broadcast to the full shape, then moved by the same op).
+fn carry(
+    node: &crate::import::graph::Node,
+    q: &QInfo,
+    x: &Tensor,
+    g: &Graph,
+) -> Result<QInfo, PassError> {
+    let mv = |p: &Tensor| -> Result<Tensor, PassError> {
+        if p.len() == 1 {
+            return Ok(p.clone());
+        }
+        let full = exec::binary(
+            &Tensor::f32(x.shape.clone(), vec![0.0; x.len()]),
+            p,
+            |_, b| b,
+        )
+        .map_err(|e| PassError::invalid(&node.name, None, e))?;
+        let mut ins: Vec<Option<&Tensor>> = vec![Some(&full)];
+        for n in &node.inputs[1..] {
+            ins.push(if n.is_empty() { None } else { g.consts.get(n) });
+        }
+        let out = exec::eval(node, &ins).map_err(|e| PassError::invalid(&node.name, None, e))?;
+        Ok(out.into_iter().next().unwrap_or(full))
+    };
+    Ok(QInfo {
+        dtype: q.dtype,
+        scale: mv(&q.scale)?,
+        zero_point: mv(&q.zero_point)?,
+    })
+}

@@ -1,0 +1,141 @@
+//! Datatype inference: which tensors hold quantized values, of which integer type, scale
+//! and zero point. Sources are quantizers (`Quant` -> INTn/UINTn, 1-bit signed and
+//! `BipolarQuant` -> BIPOLAR, 1-bit unsigned -> BINARY) and integer `MultiThreshold`s;
+//! layout ops carry the type; a `MatMul` of two plain integer tensors is an integer
+//! accumulator whose type covers its exact range.
+
+use super::PassError;
+use super::fold_constants::quant_dtype;
+use crate::import::graph::{Graph, Op, QInfo, Tensor};
+use crate::ir::DataType;
+
+pub const NAME: &str = "infer-datatypes";
+
+pub fn run(g: &mut Graph) -> Result<bool, PassError> {
+    let mut q = g.qinfo.clone();
+    // Non-constant entries are recomputed from scratch.
+    q.retain(|k, _| g.consts.contains_key(k));
+    for node in &g.nodes {
+        let out = node.outputs[0].clone();
+        let c = |i: usize| -> Result<&Tensor, PassError> {
+            let name = node.inputs.get(i).map(String::as_str).unwrap_or("");
+            g.consts.get(name).ok_or_else(|| {
+                PassError::invalid(
+                    &node.name,
+                    Some(name),
+                    format!("{} parameter must be constant", node.op.type_name()),
+                )
+            })
+        };
+        let info = match &node.op {
+            Op::Quant { signed, narrow, .. } => {
+                let bits = c(3)?.single_f32().unwrap_or(0.0);
+                if !(1.0..=32.0).contains(&bits) || bits != bits.trunc() {
+                    return Err(PassError::invalid(
+                        &node.name,
+                        Some(&node.inputs[3]),
+                        format!("bit width {bits} is not an integer in 1..=32"),
+                    ));
+                }
+                Some(QInfo {
+                    dtype: quant_dtype(bits as u32, *signed, *narrow),
+                    scale: c(1)?.clone(),
+                    zero_point: c(2)?.clone(),
+                })
+            }
+            Op::BipolarQuant => Some(QInfo {
+                dtype: DataType::Bipolar,
+                scale: c(1)?.clone(),
+                zero_point: Tensor::scalar(0.0),
+            }),
+            Op::MultiThreshold {
+                out_scale,
+                out_bias,
+                out_dtype,
+                ..
+            } => {
+                let n = c(1)?.shape.get(1).copied().unwrap_or(0) as i64;
+                if *out_scale == 2.0 && *out_bias == -1.0 && n == 1 {
+                    Some(QInfo::int(DataType::Bipolar))
+                } else if *out_scale == 1.0 && out_bias.trunc() == *out_bias {
+                    let lo = *out_bias as i64;
+                    let dt = out_dtype
+                        .filter(|d| d.contains(lo) && d.contains(lo + n))
+                        .unwrap_or(DataType::smallest_containing(lo, lo + n));
+                    Some(QInfo::int(dt))
+                } else {
+                    None
+                }
+            }
+            Op::Transpose { .. }
+            | Op::Reshape { .. }
+            | Op::Flatten { .. }
+            | Op::Identity
+            | Op::Squeeze { .. }
+            | Op::Unsqueeze { .. } => q
+                .get(&node.inputs[0])
+                .filter(|i| i.scale.len() == 1 && i.zero_point.len() == 1)
+                .cloned(),
+            Op::Div => match (q.get(&node.inputs[0]), g.consts.get(&node.inputs[1])) {
+                (Some(i), Some(k))
+                    if i.scale.len() == 1
+                        && k.len() == 1
+                        && i.scale.to_f32() == k.to_f32()
+                        && i.zero_point.to_f32() == [0.0] =>
+                {
+                    Some(QInfo::int(i.dtype))
+                }
+                _ => None,
+            },
+            Op::MatMul => {
+                let a = q.get(&node.inputs[0]).filter(|i| i.is_plain_int());
+                let w = g
+                    .consts
+                    .get(&node.inputs[1])
+                    .zip(q.get(&node.inputs[1]).filter(|i| i.is_plain_int()));
+                match (a, w) {
+                    (Some(a), Some((w, _))) => acc_range(a.dtype, w)
+                        .map(|(lo, hi)| QInfo::int(DataType::smallest_containing(lo, hi))),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        if let Some(i) = info {
+            q.insert(out, i);
+        }
+    }
+    let changed = q != g.qinfo;
+    g.qinfo = q;
+    Ok(changed)
+}
+
+/// Exact accumulator range of `x @ w` for `x` of type `dt` and constant integer `w`
+/// (`[K, N]`): the minimum and maximum over every column.
+pub fn acc_range(dt: DataType, w: &Tensor) -> Option<(i64, i64)> {
+    let cols = column_ranges(dt, w)?;
+    Some((
+        cols.iter().map(|c| c.0).min()?,
+        cols.iter().map(|c| c.1).max()?,
+    ))
+}
+
+/// Per output column `n` of `w` (`[K, N]`), the range of `sum_k x[k] * w[k][n]`.
+pub fn column_ranges(dt: DataType, w: &Tensor) -> Option<Vec<(i64, i64)>> {
+    if w.shape.len() != 2 {
+        return None;
+    }
+    let (k, n) = (w.shape[0], w.shape[1]);
+    let v = w.to_i64()?;
+    let (xlo, xhi) = (dt.min(), dt.max());
+    Some(
+        (0..n)
+            .map(|j| {
+                (0..k).fold((0i64, 0i64), |(lo, hi), i| {
+                    let (a, b) = (v[i * n + j] * xlo, v[i * n + j] * xhi);
+                    (lo + a.min(b), hi + a.max(b))
+                })
+            })
+            .collect(),
+    )
+}

@@ -1,0 +1,130 @@
+//! `MatMul(x, W)` with a quantized input `x = qx * sx` (scalar scale, zero point 0) and
+//! constant quantized weights `W = qw * sw` (scalar or per-output-column scale, zero point
+//! 0) becomes `Mul(MatMul(Div(x, sx), qw), sx * sw)`: an integer matrix product whose
+//! accumulator the hardware computes, followed by one float rescale.
+//!
+//! Exactness: `Div(x, sx)` recovers `qx` exactly (`|qx| < 2^23`). The integer product is
+//! exact in `f32` while `|acc| < 2^24` (checked). When `sx` and `sw` are powers of two the
+//! rescaled result equals the original float product bit for bit; otherwise it differs by
+//! float rounding, as any reordering of the reference's float sum would.
+
+use super::PassError;
+use super::infer_datatypes::acc_range;
+use crate::import::exec;
+use crate::import::graph::{Graph, Node, Op, QInfo, Tensor};
+
+pub const NAME: &str = "integerize-matmul";
+
+pub fn run(g: &mut Graph) -> Result<bool, PassError> {
+    for i in 0..g.nodes.len() {
+        if g.nodes[i].op != Op::MatMul {
+            continue;
+        }
+        let node = g.nodes[i].clone();
+        let (x, w) = (&node.inputs[0], &node.inputs[1]);
+        let (Some(qx), Some(qw), Some(wt)) = (
+            g.qinfo.get(x).cloned(),
+            g.qinfo.get(w).cloned(),
+            g.consts.get(w).cloned(),
+        ) else {
+            continue;
+        };
+        let (qx, qw, wt) = (&qx, &qw, &wt);
+        if qx.is_plain_int() && qw.is_plain_int() {
+            continue;
+        }
+        let zero = |t: &Tensor| t.to_f32().iter().all(|&z| z == 0.0);
+        if wt.shape.len() != 2
+            || qx.scale.len() != 1
+            || !zero(&qx.zero_point)
+            || !zero(&qw.zero_point)
+        {
+            continue;
+        }
+        let n = wt.shape[1];
+        // Weight scale: scalar, or one per output column.
+        let sw = &qw.scale;
+        let per_col = sw.len() == n
+            && sw.shape.iter().rev().skip(1).all(|&d| d == 1)
+            && sw.shape.last() == Some(&n);
+        if sw.len() != 1 && !per_col {
+            continue;
+        }
+        let sx = qx.scale.to_f32()[0];
+        let bad = |why: String| PassError::invalid(&node.name, Some(w), why);
+        let wint = exec::binary(wt, sw, |a, b| a / b).map_err(bad)?;
+        if let Some(v) = wint
+            .to_f32()
+            .iter()
+            .find(|v| **v != v.round() || v.abs() >= 8_388_608.0)
+        {
+            return Err(bad(format!("weight value / scale = {v} is not an integer")));
+        }
+        let (lo, hi) =
+            acc_range(qx.dtype, &wint).ok_or_else(|| bad("weights are not 2-D integers".into()))?;
+        if lo.abs().max(hi.abs()) >= 1 << 24 {
+            return Err(PassError::Unsupported {
+                nodes: vec![crate::import::UnsupportedNode {
+                    name: node.name.clone(),
+                    op_type: "MatMul".into(),
+                    domain: String::new(),
+                    hint: format!(
+                        "accumulator range {lo}..={hi} exceeds 2^24; f32 results would not be exact"
+                    ),
+                }],
+            });
+        }
+        let mut new = Vec::new();
+        let mut xin = x.clone();
+        if sx != 1.0 {
+            let k = g.fresh_name(&format!("{}_in_scale", node.name));
+            g.consts.insert(k.clone(), Tensor::scalar(sx));
+            xin = g.fresh_name(&format!("{x}_int"));
+            new.push(Node {
+                name: format!("{}_unscale_input", node.name),
+                op: Op::Div,
+                inputs: vec![x.clone(), k],
+                outputs: vec![xin.clone()],
+            });
+        }
+        let wname = g.fresh_name(&format!("{w}_int"));
+        let wdt = qw.dtype;
+        g.consts.insert(wname.clone(), wint);
+        g.qinfo.insert(wname.clone(), QInfo::int(wdt));
+        let out = node.outputs[0].clone();
+        let s = exec::binary(&Tensor::scalar(sx), sw, |a, b| a * b).map_err(bad)?;
+        let needs_mul = s.to_f32().iter().any(|&v| v != 1.0);
+        let acc = if needs_mul {
+            g.fresh_name(&format!("{out}_acc"))
+        } else {
+            out.clone()
+        };
+        new.push(Node {
+            name: node.name.clone(),
+            op: Op::MatMul,
+            inputs: vec![xin, wname],
+            outputs: vec![acc.clone()],
+        });
+        if needs_mul {
+            let k = g.fresh_name(&format!("{}_out_scale", node.name));
+            let s = if per_col {
+                Tensor::f32(vec![n], s.to_f32())
+            } else {
+                s
+            };
+            g.consts.insert(k.clone(), s);
+            new.push(Node {
+                name: format!("{}_rescale", node.name),
+                op: Op::Mul,
+                inputs: vec![acc, k],
+                outputs: vec![out],
+            });
+        }
+        g.nodes.remove(i);
+        for (k, nd) in new.into_iter().enumerate() {
+            g.nodes.insert(i + k, nd);
+        }
+        return Ok(true);
+    }
+    Ok(false)
+}

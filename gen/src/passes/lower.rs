@@ -1,0 +1,531 @@
+//! Lowering: the streamlined import graph -> the integer IR ([`Model`]).
+//!
+//! The graph must be a chain from its input to one output. Float operations before the
+//! first quantizer, and that quantizer, become host `pre` steps (float frame -> integer
+//! frame); `MatMul [-> MultiThreshold]` becomes a `MatrixVector` layer, a lone
+//! `MultiThreshold` a `Thresholding` layer, `TopK`/`ArgMax` a `LabelSelect`; float
+//! operations after the last hardware layer become host `post` steps. Layout operations
+//! that keep the row-major element order (Reshape, Flatten, Squeeze, ...) vanish.
+
+use super::PassError;
+use crate::import::UnsupportedNode;
+use crate::import::exec;
+use crate::import::graph::{Graph, Node, Op, Tensor};
+use crate::ir::host::{FloatOp, HostStep};
+use crate::ir::{
+    DataType, IR_VERSION, LabelSelect, Layer, MatrixVector, Model, StreamInfo, Thresholding,
+    Thresholds,
+};
+
+pub const NAME: &str = "lower";
+
+enum Phase {
+    Pre,
+    Hw,
+}
+
+pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
+    let unsupported = super::unsupported_nodes(g);
+    if !unsupported.is_empty() {
+        return Err(PassError::Unsupported { nodes: unsupported });
+    }
+    if g.outputs.len() != 1 {
+        return Err(PassError::invalid(
+            "graph",
+            None,
+            format!(
+                "the graph has {} outputs; ferrite compiles networks with one output",
+                g.outputs.len()
+            ),
+        ));
+    }
+    let mut phase = Phase::Pre;
+    let mut cur = g.input.clone();
+    let mut pre: Vec<HostStep> = Vec::new();
+    let mut pending: Vec<HostStep> = Vec::new();
+    let mut layers: Vec<Layer> = Vec::new();
+    let mut input: Option<StreamInfo> = None;
+    let mut dtype = DataType::Int(32);
+    let mut skip_next = false;
+    let mut unsupported = Vec::new();
+    let unsup = |n: &Node, hint: String| UnsupportedNode {
+        name: n.name.clone(),
+        op_type: n.op.type_name().into(),
+        domain: String::new(),
+        hint,
+    };
+    for (idx, n) in g.nodes.iter().enumerate() {
+        if skip_next {
+            skip_next = false;
+            continue;
+        }
+        let data_inputs: Vec<&String> = n
+            .inputs
+            .iter()
+            .filter(|i| !i.is_empty() && !g.is_const(i))
+            .collect();
+        if data_inputs.len() != 1 || *data_inputs[0] != cur {
+            return Err(PassError::Unsupported {
+                nodes: vec![unsup(
+                    n,
+                    "ferrite compiles chains of layers (one data input per node, in order); this node branches or merges".into(),
+                )],
+            });
+        }
+        let out = n.outputs[0].clone();
+        let shape_in = g.shapes.get(&cur).cloned().unwrap_or_default();
+        let shape_out = g.shapes.get(&out).cloned().unwrap_or_default();
+        let elems: usize = shape_out.iter().product();
+        let konst = |i: usize| n.inputs.get(i).and_then(|k| g.consts.get(k));
+        // Layout ops that keep the element order.
+        if is_layout(n) {
+            if let Op::Transpose { perm } = &n.op {
+                if !keeps_order(&shape_in, perm.as_deref()) {
+                    unsupported.push(unsup(
+                        n,
+                        "a Transpose that reorders elements of the data stream has no engine"
+                            .into(),
+                    ));
+                }
+            }
+            cur = out;
+            continue;
+        }
+        let steps_of = |n: &Node| -> Result<Option<Vec<HostStep>>, PassError> {
+            float_steps(g, n, &shape_out)
+        };
+        match phase {
+            Phase::Pre => match &n.op {
+                Op::Quant { signed, narrow, rounding } => {
+                    let bits = konst(3).and_then(Tensor::single_f32).unwrap_or(0.0) as u32;
+                    let scale = expand(konst(1), &shape_out, n)?;
+                    let zp = expand(konst(2), &shape_out, n)?;
+                    if zp.iter().any(|z| *z != z.trunc()) {
+                        return Err(PassError::Unsupported { nodes: vec![unsup(n, "a non-integer zero point at the input quantizer".into())] });
+                    }
+                    let (lo, hi) = crate::ir::host::quant_range(bits, *signed, *narrow);
+                    let zmax = zp.iter().fold(0f32, |m, z| m.max(z.abs())) as i64;
+                    let dt = if zmax == 0 {
+                        super::fold_constants::quant_dtype(bits, *signed, *narrow)
+                    } else {
+                        DataType::smallest_containing(lo - zmax, hi + zmax)
+                    };
+                    pre.push(HostStep::Quantize { scale: scale.clone(), zero_point: zp, bits, signed: *signed, narrow: *narrow, rounding: *rounding, dtype: dt });
+                    if scale.iter().any(|&s| s != 1.0) {
+                        pending.push(HostStep::Elementwise { op: FloatOp::Mul, constant: scale, reversed: false });
+                    }
+                    dtype = dt;
+                    input = Some(StreamInfo { shape: shape_out.clone(), dtype: dt });
+                    phase = Phase::Hw;
+                }
+                Op::BipolarQuant => {
+                    let scale = expand(konst(1), &shape_out, n)?;
+                    pre.push(HostStep::BipolarQuantize);
+                    if scale.iter().any(|&s| s != 1.0) {
+                        pending.push(HostStep::Elementwise { op: FloatOp::Mul, constant: scale, reversed: false });
+                    }
+                    dtype = DataType::Bipolar;
+                    input = Some(StreamInfo { shape: shape_out.clone(), dtype });
+                    phase = Phase::Hw;
+                }
+                Op::MatMul | Op::Gemm { .. } => {
+                    return Err(PassError::NotQuantized {
+                        node: n.name.clone(),
+                        op: n.op.type_name().into(),
+                        why: format!("its input `{cur}` comes from the float network input without a quantizer"),
+                    });
+                }
+                _ => match steps_of(n)? {
+                    Some(s) => pre.extend(s),
+                    None => unsupported.push(unsup(n, "has no host implementation before the first quantizer".into())),
+                },
+            },
+            Phase::Hw => match &n.op {
+                Op::MatMul => {
+                    let w = &n.inputs[1];
+                    let (Some(wt), Some(qw)) = (g.consts.get(w), g.qinfo.get(w)) else {
+                        return Err(PassError::NotQuantized {
+                            node: n.name.clone(),
+                            op: "MatMul".into(),
+                            why: format!("its weights `{w}` are float (no Quant/BipolarQuant on them)"),
+                        });
+                    };
+                    if !qw.is_plain_int() {
+                        return Err(PassError::NotQuantized {
+                            node: n.name.clone(),
+                            op: "MatMul".into(),
+                            why: format!("its weights `{w}` could not be turned into integers (scale or zero point not supported)"),
+                        });
+                    }
+                    if !pending.is_empty() {
+                        unsupported.push(unsup(n, format!(
+                            "float operations before this MatMul could not be absorbed into integer thresholds: {}",
+                            pending.iter().map(HostStep::describe).collect::<Vec<_>>().join("; ")
+                        )));
+                        pending.clear();
+                    }
+                    let (k, nn) = (wt.shape[0], wt.shape[1]);
+                    let wv = wt.to_i64().unwrap_or_default();
+                    let weights: Vec<i64> = (0..nn).flat_map(|h| (0..k).map(move |c| (h, c))).map(|(h, c)| wv[c * nn + h]).collect();
+                    let mut thresholds = None;
+                    let mut origin = n.name.clone();
+                    let mut out_name = out.clone();
+                    if let Some(next) = g.nodes.get(idx + 1) {
+                        if let Op::MultiThreshold { .. } = next.op {
+                            if next.inputs[0] == out && g.fan_out(&out) == 1 && !g.outputs.contains(&out) {
+                                thresholds = Some(thresholds_of(g, next, nn, acc_bound(dtype, &wv))?);
+                                origin = format!("{} + {}", n.name, next.name);
+                                out_name = next.outputs[0].clone();
+                                skip_next = true;
+                            }
+                        }
+                    }
+                    let mv = MatrixVector {
+                        name: format!("l{:02}_mvu", layers.len()),
+                        mw: k,
+                        mh: nn,
+                        input_type: dtype,
+                        weight_type: qw.dtype,
+                        weights,
+                        thresholds,
+                        origin: Some(origin),
+                    };
+                    let l = Layer::MatrixVector(mv);
+                    dtype = l.output_type();
+                    layers.push(l);
+                    cur = out_name;
+                    continue;
+                }
+                Op::MultiThreshold { .. } => {
+                    let t = thresholds_of(g, n, *shape_out.get(1).unwrap_or(&elems), acc_bound(dtype, &[1]))?;
+                    let channels = if t.rows.len() == 1 { 1 } else { t.rows.len() };
+                    let l = Layer::Thresholding(Thresholding {
+                        name: format!("l{:02}_thr", layers.len()),
+                        elems,
+                        channels,
+                        input_type: dtype,
+                        thresholds: t,
+                        origin: Some(n.name.clone()),
+                    });
+                    dtype = l.output_type();
+                    layers.push(l);
+                }
+                Op::TopK { axis, largest, k } => {
+                    let kk = match k {
+                        Some(k) => *k,
+                        None => konst(1).and_then(|t| t.to_i64()).and_then(|v| v.first().copied()).unwrap_or(0) as usize,
+                    };
+                    let labels: usize = shape_in.iter().product();
+                    let last = (*axis == -1 || *axis == shape_in.len() as i64 - 1) && shape_in.last() == Some(&labels);
+                    let values_used = g.fan_out(&n.outputs[0]) > 0;
+                    if !largest || !last || values_used || !monotone_pending(&pending) {
+                        unsupported.push(unsup(n, "LabelSelect needs TopK(largest) over the last axis of one row, directly on the integer layer output, with only its indices used".into()));
+                    }
+                    pending.clear();
+                    let l = Layer::LabelSelect(LabelSelect { name: format!("l{:02}_top", layers.len()), labels, k: kk, input_type: dtype, origin: Some(n.name.clone()) });
+                    dtype = l.output_type();
+                    layers.push(l);
+                    cur = n.outputs.get(1).cloned().unwrap_or(out);
+                    continue;
+                }
+                Op::ArgMax { select_last, .. } => {
+                    let labels: usize = shape_in.iter().product();
+                    if *select_last || !monotone_pending(&pending) {
+                        unsupported.push(unsup(n, "LabelSelect needs ArgMax without select_last_index, directly on the integer layer output".into()));
+                    }
+                    pending.clear();
+                    let l = Layer::LabelSelect(LabelSelect { name: format!("l{:02}_top", layers.len()), labels, k: 1, input_type: dtype, origin: Some(n.name.clone()) });
+                    dtype = l.output_type();
+                    layers.push(l);
+                }
+                Op::Div if pending.len() == 1 => {
+                    let k = expand(konst(1), &shape_out, n)?;
+                    match &pending[0] {
+                        HostStep::Elementwise { op: FloatOp::Mul, constant, reversed: false } if *constant == k => pending.clear(),
+                        _ => pending.extend(steps_of(n)?.unwrap_or_default()),
+                    }
+                }
+                Op::Quant { .. } | Op::BipolarQuant => unsupported.push(unsup(
+                    n,
+                    "this quantizer could not be absorbed into the thresholds of the preceding integer layer \
+                     (it needs a MatMul/Gemm followed only by per-channel monotone float operations)".into(),
+                )),
+                _ => match steps_of(n)? {
+                    Some(s) => pending.extend(s),
+                    None => unsupported.push(unsup(n, "has no hardware engine or host implementation at this position".into())),
+                },
+            },
+        }
+        cur = out;
+    }
+    if !unsupported.is_empty() {
+        return Err(PassError::Unsupported { nodes: unsupported });
+    }
+    let Some(input) = input else {
+        return Err(PassError::NotQuantized {
+            node: g
+                .nodes
+                .first()
+                .map(|n| n.name.clone())
+                .unwrap_or_else(|| "graph".into()),
+            op: g
+                .nodes
+                .first()
+                .map(|n| n.op.type_name().to_string())
+                .unwrap_or_default(),
+            why: "the network has no quantizer (Quant/BipolarQuant) on its input".into(),
+        });
+    };
+    if layers.is_empty() {
+        return Err(PassError::NotQuantized {
+            node: "graph".into(),
+            op: String::new(),
+            why: "no MatMul/Gemm/MultiThreshold could be lowered to a hardware layer".into(),
+        });
+    }
+    if cur != g.outputs[0] {
+        return Err(PassError::Verify {
+            pass: NAME.into(),
+            why: format!(
+                "walk ended at `{cur}`, not the graph output `{}`",
+                g.outputs[0]
+            ),
+        });
+    }
+    let m = Model {
+        ir_version: IR_VERSION,
+        name: name.to_string(),
+        input,
+        layers,
+        pre,
+        post: pending,
+        source: None,
+    };
+    m.validate()
+        .map_err(|e| PassError::invalid("lowered model", None, e.to_string()))?;
+    Ok(m)
+}
+
+fn is_layout(n: &Node) -> bool {
+    matches!(
+        n.op,
+        Op::Reshape { .. }
+            | Op::Flatten { .. }
+            | Op::Squeeze { .. }
+            | Op::Unsqueeze { .. }
+            | Op::Identity
+            | Op::Transpose { .. }
+    )
+}
+
+/// Whether a transpose keeps the row-major order (it only moves size-1 axes).
+fn keeps_order(shape: &[usize], perm: Option<&[usize]>) -> bool {
+    let r = shape.len();
+    let perm: Vec<usize> = perm
+        .map(<[usize]>::to_vec)
+        .unwrap_or_else(|| (0..r).rev().collect());
+    let moved: Vec<usize> = perm
+        .into_iter()
+        .filter(|&p| shape.get(p).copied().unwrap_or(1) != 1)
+        .collect();
+    moved.windows(2).all(|w| w[0] < w[1])
+}
+
+fn monotone_pending(p: &[HostStep]) -> bool {
+    p.iter().all(|s| match s {
+        HostStep::Elementwise {
+            op: FloatOp::Mul,
+            constant,
+            reversed: false,
+        } => constant.len() == 1 && constant[0] > 0.0,
+        _ => false,
+    })
+}
+
+/// A bound on the integer values entering thresholds (to clamp infinite thresholds).
+fn acc_bound(dt: DataType, w: &[i64]) -> i64 {
+    let m = dt.min().abs().max(dt.max().abs());
+    w.iter()
+        .map(|v| v.abs())
+        .sum::<i64>()
+        .saturating_mul(m)
+        .max(m)
+        + 1
+}
+
+/// A constant broadcast to `shape` and flattened; a single value when all are equal.
+fn expand(t: Option<&Tensor>, shape: &[usize], n: &Node) -> Result<Vec<f32>, PassError> {
+    let t = t.ok_or_else(|| PassError::invalid(&n.name, None, "parameter must be constant"))?;
+    if t.len() == 1 {
+        return Ok(vec![t.to_f32()[0]]);
+    }
+    let full = exec::binary(
+        &Tensor::f32(shape.to_vec(), vec![0.0; shape.iter().product()]),
+        t,
+        |_, b| b,
+    )
+    .map_err(|e| PassError::invalid(&n.name, None, e))?;
+    if full.shape != shape {
+        return Err(PassError::invalid(
+            &n.name,
+            None,
+            format!(
+                "constant of shape {:?} would broadcast the data to {:?}",
+                t.shape, full.shape
+            ),
+        ));
+    }
+    let v = full.to_f32();
+    Ok(if v.iter().all(|&x| x.to_bits() == v[0].to_bits()) {
+        vec![v[0]]
+    } else {
+        v
+    })
+}
+
+/// Host steps computing a float node, or `None` if it has no host form.
+fn float_steps(g: &Graph, n: &Node, shape: &[usize]) -> Result<Option<Vec<HostStep>>, PassError> {
+    let op = match n.op {
+        Op::Add => FloatOp::Add,
+        Op::Sub => FloatOp::Sub,
+        Op::Mul => FloatOp::Mul,
+        Op::Div => FloatOp::Div,
+        Op::Pow => FloatOp::Pow,
+        Op::Relu => {
+            return Ok(Some(vec![HostStep::Elementwise {
+                op: FloatOp::Max,
+                constant: vec![0.0],
+                reversed: false,
+            }]));
+        }
+        Op::Softmax { axis } => {
+            let r = shape.len() as i64;
+            let rows: usize = shape.iter().take(shape.len().saturating_sub(1)).product();
+            if !((axis == -1 || axis == r - 1) && rows == 1) {
+                return Ok(None);
+            }
+            return Ok(Some(vec![HostStep::Softmax]));
+        }
+        Op::BatchNorm { epsilon } => {
+            let p: Vec<Vec<f32>> = (1..5)
+                .map(|i| {
+                    g.consts
+                        .get(&n.inputs[i])
+                        .map(Tensor::to_f32)
+                        .unwrap_or_default()
+                })
+                .collect();
+            let (ns, nb) = exec::bn_affine(&p[0], &p[1], &p[2], &p[3], epsilon);
+            let c = *shape.get(1).unwrap_or(&0);
+            if ns.len() != c {
+                return Ok(None);
+            }
+            let inner: usize = shape[2..].iter().product();
+            let total: usize = shape.iter().product();
+            let per = |v: &[f32]| -> Vec<f32> { (0..total).map(|i| v[(i / inner) % c]).collect() };
+            return Ok(Some(vec![
+                HostStep::Elementwise {
+                    op: FloatOp::Mul,
+                    constant: per(&ns),
+                    reversed: false,
+                },
+                HostStep::Elementwise {
+                    op: FloatOp::Add,
+                    constant: per(&nb),
+                    reversed: false,
+                },
+            ]));
+        }
+        _ => return Ok(None),
+    };
+    let (a, b) = (&n.inputs[0], &n.inputs[1]);
+    let (k, reversed) = if g.is_const(b) {
+        (g.consts.get(b), false)
+    } else {
+        (g.consts.get(a), true)
+    };
+    let constant = expand(k, shape, n)?;
+    Ok(Some(vec![HostStep::Elementwise {
+        op,
+        constant,
+        reversed,
+    }]))
+}
+
+/// Integer thresholds of a MultiThreshold on an integer input: `x >= t` for integer `x`
+/// is `x >= ceil(t)`.
+fn thresholds_of(
+    g: &Graph,
+    n: &Node,
+    channels: usize,
+    bound: i64,
+) -> Result<Thresholds, PassError> {
+    let Op::MultiThreshold {
+        out_scale,
+        out_bias,
+        out_dtype,
+        ..
+    } = n.op
+    else {
+        unreachable!()
+    };
+    let t = g.consts.get(&n.inputs[1]).ok_or_else(|| {
+        PassError::invalid(&n.name, Some(&n.inputs[1]), "thresholds must be constant")
+    })?;
+    if t.shape.len() != 2 || (t.shape[0] != 1 && t.shape[0] != channels) {
+        return Err(PassError::invalid(
+            &n.name,
+            Some(&n.inputs[1]),
+            format!(
+                "threshold shape {:?} does not fit {channels} channels",
+                t.shape
+            ),
+        ));
+    }
+    let k = t.shape[1];
+    let v = t.to_f32();
+    let rows: Vec<Vec<i64>> = v
+        .chunks(k.max(1))
+        .map(|r| {
+            let mut r: Vec<i64> = r
+                .iter()
+                .map(|&x| {
+                    if x.is_nan() {
+                        bound
+                    } else {
+                        (x.ceil() as f64).clamp(-(bound as f64), bound as f64) as i64
+                    }
+                })
+                .collect();
+            r.sort_unstable();
+            r
+        })
+        .collect();
+    let (out_type, bias) = if out_scale == 2.0 && out_bias == -1.0 && k == 1 {
+        (DataType::Bipolar, 0)
+    } else if out_scale == 1.0 && out_bias == out_bias.trunc() {
+        let lo = out_bias as i64;
+        (
+            out_dtype
+                .filter(|d| d.contains(lo) && d.contains(lo + k as i64))
+                .unwrap_or(DataType::smallest_containing(lo, lo + k as i64)),
+            lo,
+        )
+    } else {
+        return Err(PassError::Unsupported {
+            nodes: vec![UnsupportedNode {
+                name: n.name.clone(),
+                op_type: "MultiThreshold".into(),
+                domain: String::new(),
+                hint: format!(
+                    "out_scale {out_scale} / out_bias {out_bias}: hardware thresholds need out_scale 1 and an integer out_bias (or a bipolar 2n-1)"
+                ),
+            }],
+        });
+    };
+    Ok(Thresholds {
+        rows,
+        out_type,
+        out_bias: bias,
+    })
+}

@@ -1,0 +1,244 @@
+//! Streamlining passes over the import graph, and the lowering to the integer IR.
+//!
+//! Each pass is its own module exposing `NAME` and `run(&mut Graph) -> Result<bool,
+//! PassError>` (whether it changed the graph). [`streamline`] runs the pipeline to a
+//! fixpoint and checks the graph after every pass ([`verify`]); a failed check is a bug in
+//! the pass and is reported as [`PassError::Verify`] naming it. [`lower::lower`] turns the
+//! streamlined graph into an [`ir::Model`](crate::ir::Model).
+//!
+//! Every pass keeps the graph's float semantics: the reference executor
+//! ([`crate::import::exec`]) returns the same outputs before and after it (bit-exactly for
+//! power-of-two quantizer scales; see `integerize_matmul`).
+
+pub mod absorb_thresholds;
+pub mod fold_constants;
+pub mod gemm_to_matmul;
+pub mod infer_datatypes;
+pub mod integerize_matmul;
+pub mod lower;
+pub mod remove_identities;
+
+use crate::import::graph::{Graph, Op, Tensor};
+use crate::import::{UnsupportedNode, exec, format_unsupported};
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PassError {
+    /// The model uses something ferrite cannot compile (yet); every such node is listed.
+    #[error("{} unsupported node(s):\n{}", nodes.len(), format_unsupported(nodes))]
+    Unsupported { nodes: Vec<UnsupportedNode> },
+    /// A float layer where the hardware needs integers.
+    #[error(
+        "node `{node}` ({op}) is not quantized: {why}; the network must be quantized (QONNX Quant/BipolarQuant on the weights and on the activations feeding every MatMul/Gemm)"
+    )]
+    NotQuantized {
+        node: String,
+        op: String,
+        why: String,
+    },
+    /// The model is inconsistent (shapes, datatypes, missing values).
+    #[error("node `{node}`{}: {why}", tensor.as_ref().map(|t| format!(", tensor `{t}`")).unwrap_or_default())]
+    Invalid {
+        node: String,
+        tensor: Option<String>,
+        why: String,
+    },
+    /// An invariant broke after a pass: this is a bug in ferrite.
+    #[error("internal error (a bug in ferrite) after pass `{pass}`: {why}")]
+    Verify { pass: String, why: String },
+}
+
+impl PassError {
+    pub fn invalid(node: &str, tensor: Option<&str>, why: impl Into<String>) -> PassError {
+        PassError::Invalid {
+            node: node.into(),
+            tensor: tensor.map(str::to_string),
+            why: why.into(),
+        }
+    }
+}
+
+/// A pass: name and function.
+pub type PassFn = fn(&mut Graph) -> Result<bool, PassError>;
+
+/// The streamlining pipeline, in order; run repeatedly until no pass changes the graph.
+pub const PIPELINE: &[(&str, PassFn)] = &[
+    (fold_constants::NAME, fold_constants::run),
+    (gemm_to_matmul::NAME, gemm_to_matmul::run),
+    (infer_datatypes::NAME, infer_datatypes::run),
+    (integerize_matmul::NAME, integerize_matmul::run),
+    (absorb_thresholds::NAME, absorb_thresholds::run),
+    (remove_identities::NAME, remove_identities::run),
+];
+
+/// Nodes without a reference kernel or hardware engine, all at once.
+pub fn unsupported_nodes(g: &Graph) -> Vec<UnsupportedNode> {
+    g.nodes
+        .iter()
+        .filter(|n| matches!(n.op, Op::Conv { .. } | Op::MaxPool { .. } | Op::Pad { .. }))
+        .map(|n| UnsupportedNode {
+            name: n.name.clone(),
+            op_type: n.op.type_name().into(),
+            domain: String::new(),
+            hint: format!(
+                "parsed, but not yet supported in hardware: ferrite has no {} engine yet \
+                 (fully connected networks compile: MatMul/Gemm, thresholds, TopK/ArgMax)",
+                match n.op {
+                    Op::Conv { .. } => "convolution (sliding window + matrix-vector)",
+                    Op::MaxPool { .. } => "max-pooling",
+                    _ => "padding",
+                }
+            ),
+        })
+        .collect()
+}
+
+/// Infer every tensor's shape by running the graph on a zero input.
+pub fn infer_shapes(g: &mut Graph) -> Result<(), PassError> {
+    let n: usize = g.input_shape.iter().product();
+    let x = Tensor::f32(g.input_shape.clone(), vec![0.0; n]);
+    let vals = exec::run(g, &x).map_err(|e| PassError::Invalid {
+        node: e.node,
+        tensor: None,
+        why: format!("{} ({})", e.why, e.op),
+    })?;
+    g.shapes = vals.into_iter().map(|(k, v)| (k, v.shape)).collect();
+    Ok(())
+}
+
+/// Consistency check: topological order, every tensor has a value and the shape it had,
+/// quantized constants hold values of their datatype.
+pub fn verify(g: &Graph, pass: &str) -> Result<(), PassError> {
+    let bug = |why: String| PassError::Verify {
+        pass: pass.into(),
+        why,
+    };
+    let mut known: std::collections::HashSet<&str> = g.consts.keys().map(String::as_str).collect();
+    known.insert(&g.input);
+    for n in &g.nodes {
+        for i in n.inputs.iter().filter(|i| !i.is_empty()) {
+            if !known.contains(i.as_str()) {
+                return Err(bug(format!(
+                    "node `{}` reads `{i}`, which nothing produced before it",
+                    n.name
+                )));
+            }
+        }
+        for o in &n.outputs {
+            if !known.insert(o) {
+                return Err(bug(format!("tensor `{o}` is produced twice")));
+            }
+        }
+    }
+    for o in &g.outputs {
+        if !known.contains(o.as_str()) {
+            return Err(bug(format!("graph output `{o}` is no longer produced")));
+        }
+    }
+    let old = g.shapes.clone();
+    let mut h = g.clone();
+    infer_shapes(&mut h).map_err(|e| bug(format!("the graph no longer runs: {e}")))?;
+    for (name, s) in &h.shapes {
+        if let Some(o) = old.get(name) {
+            if o != s {
+                return Err(bug(format!(
+                    "tensor `{name}` changed shape from {o:?} to {s:?}"
+                )));
+            }
+        }
+    }
+    for (name, q) in &g.qinfo {
+        let Some(t) = g.consts.get(name) else {
+            continue;
+        };
+        let v = exec::binary(t, &q.scale, |a, b| a / b)
+            .and_then(|u| exec::binary(&u, &q.zero_point, |a, b| a + b))
+            .map_err(|e| bug(format!("quantized constant `{name}`: {e}")))?;
+        if let Some(bad) = v.to_f32().iter().find(|&&x| {
+            x != x.round()
+                || !q.dtype.contains(x as i64)
+                    && !(q.dtype == crate::ir::DataType::Bipolar && x == 0.0)
+        }) {
+            return Err(bug(format!(
+                "quantized constant `{name}` holds {bad}, not a {} value",
+                q.dtype
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Run the streamlining pipeline to a fixpoint, verifying after every pass.
+pub fn streamline(g: &mut Graph) -> Result<Vec<&'static str>, PassError> {
+    let unsupported = unsupported_nodes(g);
+    if !unsupported.is_empty() {
+        return Err(PassError::Unsupported { nodes: unsupported });
+    }
+    infer_shapes(g)?;
+    let mut applied = Vec::new();
+    for _round in 0..20 {
+        let mut any = false;
+        for (name, pass) in PIPELINE {
+            if pass(g)? {
+                any = true;
+                applied.push(*name);
+                g.remove_dead();
+                verify(g, name)?;
+                let old = std::mem::take(&mut g.shapes);
+                infer_shapes(g).map_err(|e| PassError::Verify {
+                    pass: name.to_string(),
+                    why: e.to_string(),
+                })?;
+                // keep shapes of tensors that no longer exist out of the map
+                let _ = old;
+            }
+        }
+        if !any {
+            return Ok(applied);
+        }
+    }
+    Err(PassError::Verify {
+        pass: "pipeline".into(),
+        why: "passes did not reach a fixpoint in 20 rounds".into(),
+    })
+}
+
+/// Import a QONNX file, streamline it and lower it: the streamlined graph and the model
+/// (with provenance: file name and sha256). Errors name the file.
+pub fn load_onnx(path: &std::path::Path) -> Result<(Graph, crate::ir::Model), crate::LoadError> {
+    use sha2::Digest;
+    let p = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| crate::import::ImportError::Io {
+        path: p.clone(),
+        source,
+    })?;
+    let mut g = crate::import::import_bytes(&bytes, &p, path.parent())?;
+    let wrap = |source: PassError| crate::LoadError::Pass {
+        path: p.clone(),
+        source,
+    };
+    streamline(&mut g).map_err(wrap)?;
+    let name = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("model")
+        .to_string();
+    let name = if name == "model" {
+        path.parent()
+            .and_then(|d| d.file_name())
+            .and_then(|s| s.to_str())
+            .unwrap_or("model")
+            .to_string()
+    } else {
+        name
+    };
+    let mut m = lower::lower(&g, &name).map_err(wrap)?;
+    m.source = Some(crate::ir::Provenance {
+        file: path
+            .file_name()
+            .and_then(|s| s.to_str())
+            .unwrap_or(&p)
+            .to_string(),
+        sha256: format!("{:x}", sha2::Sha256::digest(&bytes)),
+    });
+    Ok((g, m))
+}
