@@ -33,6 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         rst: Some("rst_n".into()),
         rst_active_low: true,
         reset_cycles: 2,
+        settle_cycles: 0,
         input: "s_axis".into(),
         output: "m_axis".into(),
     };

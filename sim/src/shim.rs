@@ -9,7 +9,7 @@ use crate::{PortDir, PortKind, VerilatedPort};
 use std::fmt::Write;
 
 /// Bumped whenever the shim or the runtime flags change: part of every cache key.
-pub const SHIM_VERSION: u32 = 3;
+pub const SHIM_VERSION: u32 = 4;
 
 /// Force-included into the runtime and every model: routes Verilator's printing to the shim.
 pub const PRELUDE_H: &str = r#"// ferrite-sim prelude: force-included before every Verilator source.
@@ -159,7 +159,7 @@ uint64_t splitmix(uint64_t& x) {
 
 struct FsimStreamArgs {
     int32_t clk, rst, rst_active_low, s_data, s_valid, s_ready, m_data, m_valid, m_ready;
-    uint32_t reset_cycles, in_words, out_words;
+    uint32_t reset_cycles, settle_cycles, in_words, out_words;
     const uint32_t* in_beats;
     uint64_t n_in;
     uint32_t* out_beats;
@@ -295,6 +295,11 @@ static int32_t fsim_stream_impl(FsimSim* s, const FsimStreamArgs* a, FsimStreamR
         if (s->failed) return 1;
     }
     if (a->rst >= 0) fsim_set64(t, a->rst, rst_on ^ 1);
+    for (uint32_t c = 0; c < a->settle_cycles; c++) {
+        fsim_half(s, a->clk, 0);
+        fsim_half(s, a->clk, 1);
+        if (s->failed) return 1;
+    }
 
     uint64_t cyc = 0, in_i = 0, out_i = 0, last_progress = 0, extra = 0, drain_left = a->drain_cycles;
     bool presenting = false;

@@ -73,6 +73,9 @@ pub struct StreamPorts {
     pub rst_active_low: bool,
     /// Cycles reset is held before the transfer.
     pub reset_cycles: u32,
+    /// Idle cycles (reset released, no `tvalid`, no `tready`) before the first beat is
+    /// offered. 0 is the strict test: a design must not take beats it then loses.
+    pub settle_cycles: u32,
     /// Prefix of the input stream: `<input>_tdata`, `<input>_tvalid`, `<input>_tready`.
     pub input: String,
     /// Prefix of the output stream.
@@ -87,6 +90,7 @@ impl StreamPorts {
             rst: Some("ap_rst_n".into()),
             rst_active_low: true,
             reset_cycles: 4,
+            settle_cycles: 0,
             input: "s_axis".into(),
             output: "m_axis".into(),
         }
@@ -167,6 +171,7 @@ pub(crate) struct FsimStreamArgs {
     m_valid: i32,
     m_ready: i32,
     reset_cycles: u32,
+    settle_cycles: u32,
     in_words: u32,
     out_words: u32,
     in_beats: *const u32,
@@ -292,6 +297,7 @@ impl Sim {
             m_valid,
             m_ready,
             reset_cycles: ports.reset_cycles,
+            settle_cycles: ports.settle_cycles,
             in_words: in_words as u32,
             out_words: out_words as u32,
             in_beats: input.data.as_ptr(),

@@ -55,6 +55,7 @@ fn sp() -> StreamPorts {
         rst: Some("rst_n".into()),
         rst_active_low: true,
         reset_cycles: 3,
+        settle_cycles: 0,
         input: "s_axis".into(),
         output: "m_axis".into(),
     }
