@@ -18,6 +18,7 @@ Not run by CI. See tools/README.md. Usage:
 
 import argparse
 import copy
+import inspect
 import json
 import os
 import platform
@@ -241,17 +242,74 @@ def qonnx_outputs(model_wrapper, X):
     return np.stack(outs).astype(np.float32)
 
 
+def rounding_margin(model_wrapper, X):
+    """Smallest distance, in quantization steps, between an activation's pre-rounding value
+    (x/scale + zero_point) and a rounding boundary (k + 0.5 inside the clip range) over all
+    activation Quant nodes and all of X; for BipolarQuant, the smallest |x/scale| (sign boundary
+    0). Small margins mean a float-vs-integer implementation could round differently."""
+    from qonnx.core.onnx_exec import execute_onnx
+
+    g = model_wrapper.graph
+    inits = {t.name for t in g.initializer}
+    acts = [n for n in g.node if n.op_type in ("Quant", "BipolarQuant") and n.input[0] not in inits]
+    iname = g.input[0].name
+    worst, per_sample = {}, []
+    for i in range(len(X)):
+        per_sample.append(np.inf)
+        ctx = execute_onnx(model_wrapper, {iname: X[i:i + 1]}, return_full_exec_context=True)
+        for n in acts:
+            x = np.asarray(ctx[n.input[0]], dtype=np.float64)
+            scale = np.asarray(model_wrapper.get_initializer(n.input[1]), dtype=np.float64)
+            if n.op_type == "BipolarQuant":
+                d = np.abs(x / scale).min()
+            else:
+                zp = float(model_wrapper.get_initializer(n.input[2]))
+                bw = int(model_wrapper.get_initializer(n.input[3]))
+                at = {a.name: a.i for a in n.attribute if a.name in ("signed", "narrow")}
+                if at.get("signed", 1):
+                    lo, hi = -(2 ** (bw - 1)) + at.get("narrow", 0), 2 ** (bw - 1) - 1
+                else:
+                    lo, hi = 0, 2 ** bw - 1 - at.get("narrow", 0)
+                v = x / scale + zp
+                k0 = np.floor(v)
+                d = np.inf
+                for off in (-1, 0, 1):
+                    c = np.clip(k0 + off, lo, hi - 1)
+                    d = np.minimum(d, np.abs(v - (c + 0.5)))
+                d = d.min()
+            worst[n.output[0]] = min(worst.get(n.output[0], np.inf), float(d))
+            per_sample[-1] = min(per_sample[-1], float(d))
+    return worst, per_sample
+
+
 def export(model, input_shape, path):
     from brevitas.export import export_qonnx
     from qonnx.core.modelwrapper import ModelWrapper
     from qonnx.util.cleanup import cleanup_model
 
-    raw = path + ".raw.onnx"
     model.eval()
-    export_qonnx(model, input_t=torch.zeros(input_shape), export_path=raw, dynamo=False)
-    mw = cleanup_model(ModelWrapper(raw))
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = os.path.join(tmp, "raw.onnx")
+        export_qonnx(model, input_t=torch.zeros(input_shape), export_path=raw, dynamo=False)
+        mw = cleanup_model(ModelWrapper(raw))
     mw.save(path)
-    os.remove(raw)
+    return ModelWrapper(path)
+
+
+def export_dynamo(model, input_shape, path):
+    """The same model through Brevitas' default path for torch >= 2.9 (dynamo=True, optimize=True),
+    then cleanup_model. Saved next to model.onnx for the importer's benefit."""
+    from brevitas.export import export_qonnx
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.util.cleanup import cleanup_model
+
+    model.eval()
+    with tempfile.TemporaryDirectory() as tmp:  # the dynamo exporter may write a .data file
+        raw = os.path.join(tmp, "raw.onnx")
+        export_qonnx(model, input_t=torch.zeros(input_shape), export_path=raw, dynamo=True,
+                     optimize=True)
+        mw = cleanup_model(ModelWrapper(raw))
+    mw.save(path)
     return ModelWrapper(path)
 
 
@@ -276,8 +334,9 @@ def describe_graph(path):
                 t = inits[x]
                 dims = list(t.dims)
                 if int(np.prod(dims)) <= 4:
-                    val = onnx.numpy_helper.to_array(t).reshape(-1).tolist()
-                    ins.append(f"{x}={val}")
+                    val = onnx.numpy_helper.to_array(t)
+                    val = val.item() if val.ndim == 0 else val.reshape(-1).tolist()
+                    ins.append(f"{x}{dims}={val}")
                 else:
                     ins.append(f"{x}{dims}")
             else:
@@ -285,6 +344,24 @@ def describe_graph(path):
         dom = f" [{n.domain}]" if n.domain else ""
         lines.append(f"{n.op_type}{dom}({', '.join(ins)}) -> {', '.join(n.output)}"
                      + (f"  {{{attrs}}}" if attrs else ""))
+    return "\n".join(lines)
+
+
+def summarize(model):
+    """One line per layer (the str() of Brevitas modules is several pages long)."""
+    lines = []
+    for n, m in model.named_modules():
+        t = type(m).__name__
+        if hasattr(m, "quant_weight"):
+            qw = m.quant_weight()
+            lines.append(f"{n}: {t} weight {list(m.weight.shape)} {int(qw.bit_width)}-bit "
+                         f"scale shape {list(qw.scale.shape)}, bias "
+                         f"{'float' if m.bias is not None else 'none'}")
+        elif hasattr(m, "act_quant"):
+            sig = "signed" if m.act_quant.is_signed else "unsigned"
+            lines.append(f"{n}: {t} {int(m.act_quant.bit_width())}-bit {sig}")
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.MaxPool2d)):
+            lines.append(f"{n}: {m}")
     return "\n".join(lines)
 
 
@@ -296,7 +373,7 @@ def versions():
     return v
 
 
-def write_readme(d, name, cfg, metrics, graph_txt, cmd):
+def write_readme(d, name, metrics, graph_txt, graph_dyn_txt, cmd):
     ex = EXAMPLES[name]
     v = metrics["versions"]
     txt = f"""# {name}: {ex['title']}
@@ -305,7 +382,7 @@ Made by `tools/make_examples.py` (do not edit by hand; regenerate with the comma
 
 ## Architecture
 
-{ex['make'].__doc__.strip()}
+{inspect.cleandoc(ex['make'].__doc__)}
 
 ```
 {metrics['torch_module']}
@@ -338,12 +415,33 @@ max |difference| of the outputs {metrics['max_abs_diff_test']:.3g}.
   one sample per call (batch 1), computed by `qonnx.core.onnx_exec.execute_onnx` on the cleaned
   model. The outputs are the float logits (no softmax).
   Brevitas (PyTorch) on the same inputs: max |difference| {metrics['max_abs_diff_inputs']:.3g}.
+- Rounding margins on `inputs.npy` (smallest distance, in quantization steps, of an activation
+  Quant's x/scale + zero_point from a rounding boundary k+0.5; for BipolarQuant, of x/scale from 0),
+  per activation quantizer of model.onnx: {", ".join(f"{k} {v:.3g}" for k, v in
+  metrics["rounding_margin_steps"].items())}
+  (per input: `rounding_margin_steps_per_input` in metrics.json).
+  A margin near 0 means an implementation computing in a different order (integers, thresholds)
+  may legitimately round that sample differently.
+- `model_dynamo.onnx` ({metrics['sizes']['model_dynamo.onnx']} bytes): the same trained model exported
+  by Brevitas' default path for torch >= 2.9 (`export_qonnx(..., dynamo=True, optimize=True)`,
+  torch.export + onnxscript), then `cleanup_model`. Not the primary file; kept so the importer can
+  be tested on both exporters. Its qonnx-executor outputs on `inputs.npy` differ from
+  `expected.npy` by at most {metrics['dynamo_max_abs_diff']:.3g}.
 - `metrics.json`: these numbers.
 
 ## Graph (model.onnx)
 
+Notation: initializers are shown as `name[dims]`, with their values when they have at most 4
+elements (`[]` dims = rank-0 scalar); `[domain]` follows custom ops; `{{...}}` are attributes.
+
 ```
 {graph_txt}
+```
+
+## Graph (model_dynamo.onnx)
+
+```
+{graph_dyn_txt}
 ```
 
 ## Versions
@@ -394,6 +492,15 @@ def make_example(name, outroot, cmd):
     np.save(os.path.join(d, "expected.npy"), expected)
     np.save(os.path.join(d, "labels.npy"), labels)
 
+    margins, margins_per_sample = rounding_margin(mw, inputs)
+    print(f"    smallest rounding margin on inputs.npy: {min(margins.values()):.3g} steps",
+          flush=True)
+
+    mw_dyn = export_dynamo(copy.deepcopy(model), input_shape, os.path.join(d, "model_dynamo.onnx"))
+    exp_dyn = qonnx_outputs(mw_dyn, inputs)
+    dyn_diff = float(np.abs(exp_dyn - expected).max())
+    print(f"    model_dynamo.onnx vs expected.npy: max |diff| {dyn_diff:.3g}", flush=True)
+
     metrics = dict(
         name=name, dataset=ex["data"], seed=SEED, epochs=ex["epochs"], lr=ex["lr"],
         batch=ex["batch"], n_train=int(len(ytr)), n_test=int(len(yte)),
@@ -403,12 +510,16 @@ def make_example(name, outroot, cmd):
         max_abs_diff_inputs=float(np.abs(expected - torch_outputs(model, inputs)).max()),
         train_seconds=train_s, qonnx_exec_seconds_test=exec_s,
         input_shape=list(input_shape), inputs_shape=list(inputs.shape),
-        expected_shape=list(expected.shape), torch_module=str(model), versions=versions())
+        expected_shape=list(expected.shape), torch_module=summarize(model), versions=versions(),
+        dynamo_max_abs_diff=dyn_diff, rounding_margin_steps=margins,
+        rounding_margin_steps_per_input=margins_per_sample)
     metrics["sizes"] = {f: os.path.getsize(os.path.join(d, f))
-                        for f in ["model.onnx", "inputs.npy", "expected.npy", "labels.npy"]}
+                        for f in ["model.onnx", "model_dynamo.onnx", "inputs.npy", "expected.npy",
+                                  "labels.npy"]}
     with open(os.path.join(d, "metrics.json"), "w") as f:
         json.dump({k: v for k, v in metrics.items() if k != "torch_module"}, f, indent=1)
-    write_readme(d, name, ex, metrics, describe_graph(os.path.join(d, "model.onnx")), cmd)
+    write_readme(d, name, metrics, describe_graph(os.path.join(d, "model.onnx")),
+                 describe_graph(os.path.join(d, "model_dynamo.onnx")), cmd)
     print(f"    wrote {d}", flush=True)
     return metrics
 
