@@ -5,9 +5,7 @@
 //! these structs; a template never does arithmetic. Every template starts with the
 //! deterministic header lines in `header` (no timestamps) and ends with `` `resetall ``.
 
-use askama::Template;
-
-pub use askama::Error;
+pub use askama::{Error, Template};
 
 /// Registered skid buffer (`lib/skid.v`): no combinational path from the output's tready to
 /// the input's tready. Verilog parameter: `DATA_WIDTH`.
@@ -106,6 +104,8 @@ pub struct Mvu {
     /// "extend", "same" or "trunc": product width to tree width
     pub prod_fit: &'static str,
     pub prod_fit_bits: u32,
+    /// `prod_bits - tree_bits - 1` (used when `prod_fit` is "trunc")
+    pub prod_trunc_msb: u32,
     pub tree_bits: u32,
     pub tree_msb: u32,
     pub t0_msb: usize,
@@ -192,6 +192,8 @@ pub struct LabelSelect {
     pub pe: usize,
     pub pe_msb: usize,
     pub multi_lane: bool,
+    /// the output side keeps values (more than one lane, or k > 1)
+    pub keep_vals: bool,
     pub k: usize,
     pub k_gt1: bool,
     pub labels: usize,
@@ -279,4 +281,6 @@ pub struct Top {
     pub last_stream: String,
     pub instances: Vec<Instance>,
     pub taps: Vec<Tap>,
+    /// some engine reads a .mem file through MEM_DIR
+    pub uses_mem: bool,
 }

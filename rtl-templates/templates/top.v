@@ -21,6 +21,11 @@ module {{ module }} #(
 {%- endfor %}
 );
 
+{%- if !uses_mem %}
+// no engine of this network reads a .mem file
+localparam unused_mem_dir = MEM_DIR;
+{%- endif %}
+
 wire clk = ap_clk;
 reg rst_meta_reg;
 reg rst;

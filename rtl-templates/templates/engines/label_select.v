@@ -103,9 +103,11 @@ end
 wire adv;
 wire pop = (sh_cnt_reg != 0) && adv;
 {%- for l in lanes %}
+{%- if keep_vals %}
 reg [{{ kval_msb }}:0] sh_val_{{ l.p }};
-reg [{{ kidx_msb }}:0] sh_idx_{{ l.p }};
 reg [{{ k_msb }}:0] sh_vld_{{ l.p }};
+{%- endif %}
+reg [{{ kidx_msb }}:0] sh_idx_{{ l.p }};
 {%- endfor %}
 
 // best head: larger value, then lower index
@@ -136,9 +138,11 @@ end
 always @(posedge clk) begin
     if (xfer) begin
 {%- for l in lanes %}
+{%- if keep_vals %}
         sh_val_{{ l.p }} <= val_{{ l.p }};
-        sh_idx_{{ l.p }} <= idx_{{ l.p }};
         sh_vld_{{ l.p }} <= vld_{{ l.p }};
+{%- endif %}
+        sh_idx_{{ l.p }} <= idx_{{ l.p }};
 {%- endfor %}
         sh_cnt_reg <= {{ k_lit }};
     end else if (pop) begin
@@ -148,7 +152,7 @@ always @(posedge clk) begin
             sh_val_{{ l.p }} <= { { {{ in_bits }}{1'b0}}, sh_val_{{ l.p }}[{{ kval_msb }}:{{ in_bits }}] };
             sh_idx_{{ l.p }} <= { { {{ idx_bits }}{1'b0}}, sh_idx_{{ l.p }}[{{ kidx_msb }}:{{ idx_bits }}] };
             sh_vld_{{ l.p }} <= { 1'b0, sh_vld_{{ l.p }}[{{ k_msb }}:1] };
-{%- else %}
+{%- else if keep_vals %}
             sh_vld_{{ l.p }} <= 1'b0;
 {%- endif %}
         end

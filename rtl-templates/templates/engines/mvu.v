@@ -101,6 +101,9 @@ function [{{ tree_msb }}:0] f_prod;
     reg [{{ prod_msb }}:0] xs;
     reg [{{ prod_msb }}:0] ws;
     reg [{{ prod_msb }}:0] pr;
+{%- if prod_fit == "trunc" %}
+    reg [{{ prod_trunc_msb }}:0] unused_top;
+{%- endif %}
     begin
 {%- if x_kind == "bipolar" %}
         xs = xv[0] ? {{ prod_bits }}'d1 : { { {{ prod_bits }}{1'b1}} };
@@ -122,7 +125,8 @@ function [{{ tree_msb }}:0] f_prod;
 {%- else if prod_fit == "same" %}
         f_prod = pr;
 {%- else %}
-        f_prod = pr[{{ tree_msb }}:0];
+        // the product fits the accumulator: its top bits only repeat the sign
+        {unused_top, f_prod} = pr;
 {%- endif %}
     end
 {%- endif %}

@@ -1,0 +1,224 @@
+//! Shared helpers of the RTL tests: model builders, tool checks, design writing.
+#![allow(dead_code)]
+
+use ferrite_gen::emit::Design;
+use ferrite_gen::fold::{Fold, FoldPlan};
+use ferrite_gen::ir::{
+    DataType, IR_VERSION, LabelSelect, Layer, MatrixVector, Model, StreamInfo, Thresholding,
+    Thresholds,
+};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::path::Path;
+use std::process::Command;
+
+pub const INSTALL: &str = "apt-get install verilator yosys iverilog";
+
+/// Fail (never skip) when a tool is missing.
+pub fn require_tool(tool: &str) {
+    let ok = Command::new(tool)
+        .arg(if tool == "iverilog" { "-V" } else { "-V" })
+        .output()
+        .map(|o| o.status.success() || !o.stdout.is_empty())
+        .unwrap_or(false);
+    assert!(ok, "`{tool}` is not installed: {INSTALL}");
+}
+
+pub fn rng(seed: u64) -> ChaCha8Rng {
+    ChaCha8Rng::seed_from_u64(seed)
+}
+
+pub fn random_value(r: &mut ChaCha8Rng, t: DataType) -> i64 {
+    if t == DataType::Bipolar {
+        if r.random_bool(0.5) { 1 } else { -1 }
+    } else {
+        r.random_range(t.min()..=t.max())
+    }
+}
+
+/// Thresholds for `channels` channels over values in `lo..=hi`: `n` ascending per row,
+/// a few of them outside the range (clamping must keep their meaning).
+pub fn thresholds(
+    r: &mut ChaCha8Rng,
+    channels: usize,
+    shared: bool,
+    lo: i64,
+    hi: i64,
+    out: DataType,
+) -> Thresholds {
+    let n = if out == DataType::Bipolar {
+        1
+    } else {
+        (out.max() - out.min()) as usize
+    };
+    let rows = if shared { 1 } else { channels };
+    let span = (hi - lo).max(1);
+    let rows = (0..rows)
+        .map(|_| {
+            let mut row: Vec<i64> = (0..n)
+                .map(|_| r.random_range(lo - span / 4 - 1..=hi + span / 4 + 1))
+                .collect();
+            row.sort();
+            row
+        })
+        .collect();
+    Thresholds {
+        rows,
+        out_type: out,
+        out_bias: if out == DataType::Bipolar {
+            0
+        } else {
+            out.min()
+        },
+    }
+}
+
+pub fn mvu(
+    r: &mut ChaCha8Rng,
+    name: &str,
+    mw: usize,
+    mh: usize,
+    it: DataType,
+    wt: DataType,
+    out: Option<(DataType, bool)>,
+) -> Layer {
+    let weights = (0..mw * mh).map(|_| random_value(r, wt)).collect();
+    let mut l = MatrixVector {
+        name: name.into(),
+        mw,
+        mh,
+        input_type: it,
+        weight_type: wt,
+        weights,
+        thresholds: None,
+        origin: Some(format!("MatMul_{name}")),
+    };
+    if let Some((ot, shared)) = out {
+        let (lo, hi) = l.acc_range();
+        // typical accumulators are near 0: thresholds around the middle third
+        let (lo, hi) = (lo / 3, hi / 3);
+        l.thresholds = Some(thresholds(r, mh, shared, lo.min(hi), hi.max(lo), ot));
+    }
+    Layer::MatrixVector(l)
+}
+
+pub fn thresholding(
+    r: &mut ChaCha8Rng,
+    name: &str,
+    elems: usize,
+    channels: usize,
+    it: DataType,
+    out: DataType,
+    shared: bool,
+) -> Layer {
+    let t = thresholds(r, channels, shared, it.min(), it.max(), out);
+    Layer::Thresholding(Thresholding {
+        name: name.into(),
+        elems,
+        channels,
+        input_type: it,
+        thresholds: t,
+        origin: None,
+    })
+}
+
+pub fn label_select(name: &str, labels: usize, k: usize, it: DataType) -> Layer {
+    Layer::LabelSelect(LabelSelect {
+        name: name.into(),
+        labels,
+        k,
+        input_type: it,
+        origin: None,
+    })
+}
+
+pub fn model(name: &str, layers: Vec<Layer>) -> Model {
+    let first = &layers[0];
+    let m = Model {
+        ir_version: IR_VERSION,
+        name: name.into(),
+        input: StreamInfo {
+            shape: vec![first.in_elems()],
+            dtype: first.input_type(),
+        },
+        layers,
+        pre: vec![],
+        post: vec![],
+        source: None,
+    };
+    m.validate().expect("test model is valid");
+    m
+}
+
+pub fn plan(folds: &[(usize, usize)]) -> FoldPlan {
+    FoldPlan {
+        folds: folds.iter().map(|&(p, s)| Fold::new(p, s)).collect(),
+        how: "test".into(),
+    }
+}
+
+pub fn write_design(dir: &Path, d: &Design) {
+    std::fs::create_dir_all(dir).unwrap();
+    for f in &d.files {
+        std::fs::write(dir.join(&f.name), &f.contents).unwrap();
+    }
+}
+
+pub fn verilog_paths(dir: &Path, d: &Design) -> Vec<String> {
+    d.verilog_files()
+        .map(|f| dir.join(&f.name).display().to_string())
+        .collect()
+}
+
+/// `verilator --lint-only -Wall`: the warnings, if any.
+pub fn verilator_lint(dir: &Path, d: &Design, top: &str, extra: &[String]) -> Result<(), String> {
+    let mut c = Command::new("verilator");
+    c.args(["--lint-only", "-Wall", "--top-module", top]);
+    c.args(verilog_paths(dir, d)).args(extra);
+    let o = c.output().expect("verilator runs");
+    let text = String::from_utf8_lossy(&o.stderr).to_string() + &String::from_utf8_lossy(&o.stdout);
+    if o.status.success() && !text.contains("%Warning") && !text.contains("%Error") {
+        Ok(())
+    } else {
+        Err(text)
+    }
+}
+
+/// Yosys: read every file, elaborate the hierarchy from the top (reads the .mem files
+/// through MEM_DIR, set to the absolute `dir`).
+pub fn yosys_elaborate(dir: &Path, d: &Design, top: &str) -> Result<(), String> {
+    let files = verilog_paths(dir, d).join(" ");
+    let script = format!(
+        "read_verilog -defer {files}; chparam -set MEM_DIR \"{}/\" {top}; hierarchy -check -top {top}",
+        dir.display()
+    );
+    let o = Command::new("yosys")
+        .args(["-q", "-p", &script])
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("yosys runs");
+    let text = String::from_utf8_lossy(&o.stderr).to_string() + &String::from_utf8_lossy(&o.stdout);
+    if o.status.success() && !text.to_lowercase().contains("warning") {
+        Ok(())
+    } else {
+        Err(text)
+    }
+}
+
+/// Icarus: compile the design (Verilog-2005).
+pub fn icarus_compile(dir: &Path, d: &Design, top: &str) -> Result<(), String> {
+    let out = dir.join("icarus.vvp");
+    let o = Command::new("iverilog")
+        .args(["-g2005", "-Wall", "-o"])
+        .arg(&out)
+        .args(["-s", top])
+        .args(verilog_paths(dir, d))
+        .output()
+        .expect("iverilog runs");
+    let text = String::from_utf8_lossy(&o.stderr).to_string() + &String::from_utf8_lossy(&o.stdout);
+    if o.status.success() && text.trim().is_empty() {
+        Ok(())
+    } else {
+        Err(text)
+    }
+}

@@ -1,0 +1,234 @@
+//! Every generated file passes `verilator --lint-only -Wall` with no warning, elaborates in
+//! Yosys (`hierarchy -check`) and compiles in Icarus (-g2005), over a sweep of datatypes,
+//! thresholds, folds, engine kinds and width converters. A missing tool fails the test.
+
+mod common;
+
+use common::*;
+use ferrite_gen::emit::{emit, emit_trace_top};
+use ferrite_gen::fold::FoldPlan;
+use ferrite_gen::ir::{DataType, Layer, Model};
+
+struct Case {
+    name: String,
+    model: Model,
+    plan: FoldPlan,
+}
+
+fn check_all(cases: &[Case]) {
+    require_tool("verilator");
+    require_tool("yosys");
+    require_tool("iverilog");
+    let tmp = tempfile::tempdir().unwrap();
+    let mut failures = Vec::new();
+    for c in cases {
+        let d = match emit(&c.model, &c.plan) {
+            Ok(d) => d,
+            Err(e) => {
+                failures.push(format!("{}: emit: {e}", c.name));
+                continue;
+            }
+        };
+        let dir = tmp.path().join(&c.name);
+        write_design(&dir, &d);
+        if let Err(w) = verilator_lint(&dir, &d, &d.top, &[]) {
+            failures.push(format!("{}: verilator -Wall:\n{w}", c.name));
+        }
+        // the trace top too, with the design's files
+        let t = emit_trace_top(&c.model, &c.plan).unwrap();
+        std::fs::write(dir.join(&t.file.name), &t.file.contents).unwrap();
+        if let Err(w) = verilator_lint(
+            &dir,
+            &d,
+            &t.top,
+            &[dir.join(&t.file.name).display().to_string()],
+        ) {
+            failures.push(format!("{}: verilator -Wall (trace top):\n{w}", c.name));
+        }
+        if let Err(w) = yosys_elaborate(&dir, &d, &d.top) {
+            failures.push(format!("{}: yosys:\n{w}", c.name));
+        }
+        if let Err(w) = icarus_compile(&dir, &d, &d.top) {
+            failures.push(format!("{}: iverilog:\n{w}", c.name));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} designs failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+fn one(name: &str, layers: Vec<Layer>, folds: &[(usize, usize)]) -> Case {
+    Case {
+        name: name.into(),
+        model: model(name, layers),
+        plan: plan(folds),
+    }
+}
+
+const TYPES: &[DataType] = &[
+    DataType::Bipolar,
+    DataType::Binary,
+    DataType::Int(2),
+    DataType::UInt(2),
+    DataType::Int(3),
+    DataType::UInt(4),
+    DataType::Int(5),
+    DataType::UInt(7),
+    DataType::Int(8),
+    DataType::UInt(8),
+];
+
+#[test]
+fn mvu_datatypes() {
+    let mut r = rng(1);
+    let mut cases = Vec::new();
+    for (i, &it) in TYPES.iter().enumerate() {
+        for (j, &wt) in TYPES.iter().enumerate() {
+            // every pair without activation, a rotating subset with one
+            let out = match (i + j) % 4 {
+                0 => Some((DataType::Bipolar, false)),
+                1 => Some((DataType::UInt(2), true)),
+                2 => Some((DataType::Int(3), false)),
+                _ => None,
+            };
+            let folds = [(1, 1), (2, 3), (4, 6), (2, 2)][(i * 3 + j) % 4];
+            let l = mvu(&mut r, "fc", 6, 4, it, wt, out);
+            cases.push(one(&format!("t{i}_{j}"), vec![l], &[folds]));
+        }
+    }
+    check_all(&cases);
+}
+
+#[test]
+fn mvu_folds() {
+    let mut r = rng(2);
+    let mut cases = Vec::new();
+    for &(pe, simd) in &[(1, 1), (1, 12), (8, 1), (8, 12), (2, 4), (4, 3), (1, 5)] {
+        let mw = if simd == 5 { 10 } else { 12 };
+        for (k, (it, wt, out)) in [
+            (
+                DataType::Bipolar,
+                DataType::Bipolar,
+                Some((DataType::Bipolar, false)),
+            ),
+            (DataType::Bipolar, DataType::Bipolar, None),
+            (
+                DataType::Int(4),
+                DataType::Int(3),
+                Some((DataType::UInt(3), false)),
+            ),
+            (DataType::UInt(8), DataType::Int(8), None),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let l = mvu(&mut r, "fc", mw, 8, it, wt, out);
+            cases.push(one(&format!("f{pe}x{simd}_{k}"), vec![l], &[(pe, simd)]));
+        }
+    }
+    check_all(&cases);
+}
+
+#[test]
+fn thresholding_and_label_select() {
+    let mut r = rng(3);
+    let mut cases = Vec::new();
+    for (k, &(it, ot, shared, pe)) in [
+        (DataType::Int(8), DataType::UInt(2), false, 1),
+        (DataType::UInt(5), DataType::Bipolar, true, 4),
+        (DataType::Int(16), DataType::Int(4), false, 2),
+        (DataType::Bipolar, DataType::Binary, false, 8),
+        (DataType::Int(32), DataType::UInt(3), true, 4),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let l = thresholding(&mut r, "act", 16, 8, it, ot, shared);
+        cases.push(one(&format!("thr{k}"), vec![l], &[(pe, 1)]));
+    }
+    for (k, &(labels, kk, it, pe)) in [
+        (10, 1, DataType::Int(8), 1),
+        (10, 3, DataType::UInt(6), 5),
+        (8, 8, DataType::Int(16), 8),
+        (12, 2, DataType::Bipolar, 3),
+        (4, 2, DataType::Binary, 2),
+    ]
+    .iter()
+    .enumerate()
+    {
+        cases.push(one(
+            &format!("top{k}"),
+            vec![label_select("top", labels, kk, it)],
+            &[(pe, 1)],
+        ));
+    }
+    check_all(&cases);
+}
+
+#[test]
+fn three_layer_tops_with_width_converters() {
+    let mut r = rng(4);
+    let mut cases = Vec::new();
+    // bipolar MLP: 16 -> 12 -> 8 -> top-2, converters 4 -> 3, 2 -> 4 and 4 -> 2
+    let l0 = mvu(
+        &mut r,
+        "fc0",
+        16,
+        12,
+        DataType::Bipolar,
+        DataType::Bipolar,
+        Some((DataType::Bipolar, false)),
+    );
+    let l1 = mvu(
+        &mut r,
+        "fc1",
+        12,
+        8,
+        DataType::Bipolar,
+        DataType::Bipolar,
+        Some((DataType::Bipolar, false)),
+    );
+    let l2 = mvu(
+        &mut r,
+        "fc2",
+        8,
+        4,
+        DataType::Bipolar,
+        DataType::Bipolar,
+        None,
+    );
+    let out = l2.output_type();
+    let l3 = label_select("top", 4, 2, out);
+    cases.push(one(
+        "mlp",
+        vec![l0, l1, l2, l3],
+        &[(4, 4), (2, 3), (4, 2), (2, 1)],
+    ));
+    // integer chain with a standalone thresholding layer, one converter 1 -> 6
+    let l0 = mvu(
+        &mut r,
+        "fc0",
+        8,
+        6,
+        DataType::Int(4),
+        DataType::Int(4),
+        None,
+    );
+    let t = l0.output_type();
+    let l1 = thresholding(&mut r, "act", 6, 6, t, DataType::UInt(4), false);
+    let l2 = mvu(
+        &mut r,
+        "fc1",
+        6,
+        3,
+        DataType::UInt(4),
+        DataType::Int(2),
+        Some((DataType::Int(2), false)),
+    );
+    cases.push(one("intnet", vec![l0, l1, l2], &[(1, 2), (1, 1), (3, 6)]));
+    check_all(&cases);
+}
