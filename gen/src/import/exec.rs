@@ -21,6 +21,9 @@ pub struct ExecError {
     pub why: String,
 }
 
+/// Largest tensor (elements) the executor creates; larger is an error, not an allocation.
+pub const MAX_ELEMS: usize = 1 << 26;
+
 /// Every tensor's value after running the graph on `input`.
 pub fn run(graph: &Graph, input: &Tensor) -> Result<HashMap<String, Tensor>, ExecError> {
     let mut vals: HashMap<String, Tensor> = HashMap::new();
@@ -101,6 +104,13 @@ pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
             return None;
         };
     }
+    if out
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .is_none_or(|n| n > MAX_ELEMS)
+    {
+        return None;
+    }
     Some(out)
 }
 
@@ -138,6 +148,13 @@ pub fn broadcast_index(out: &[usize], inp: &[usize]) -> Vec<usize> {
 pub fn binary(a: &Tensor, b: &Tensor, f: impl Fn(f32, f32) -> f32) -> Result<Tensor, String> {
     let shape = broadcast_shape(&a.shape, &b.shape)
         .ok_or_else(|| format!("shapes {:?} and {:?} do not broadcast", a.shape, b.shape))?;
+    if shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .is_none_or(|n| n > MAX_ELEMS)
+    {
+        return Err(format!("broadcast result {shape:?} is too large"));
+    }
     let (av, bv) = (a.to_f32(), b.to_f32());
     let (ia, ib) = (
         broadcast_index(&shape, &a.shape),
@@ -411,10 +428,9 @@ pub fn eval(node: &Node, ins: &[Option<&Tensor>]) -> Result<Vec<Tensor>, String>
             let mut shape = x.shape[..ax].to_vec();
             shape.extend(&ishape);
             shape.extend(&x.shape[ax + 1..]);
-            let gather = |get: &dyn Fn(usize) -> ()| {
-                let _ = get;
-            };
-            let _ = gather;
+            if outer.saturating_mul(picks.len()).saturating_mul(inner) > MAX_ELEMS {
+                return Err("Gather result is too large".into());
+            }
             let order: Vec<usize> = (0..outer)
                 .flat_map(|o| {
                     picks
@@ -776,6 +792,15 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor, String> {
     let bbatch = &b2[..b2.len() - 2];
     let batch = broadcast_shape(abatch, bbatch).ok_or("MatMul batch dims do not broadcast")?;
     let nb: usize = batch.iter().product();
+    let work = [nb, m, n, k]
+        .iter()
+        .try_fold(1usize, |p, &d| p.checked_mul(d.max(1)));
+    if work.is_none_or(|w| w > 1 << 31) {
+        return Err(format!(
+            "MatMul of {:?} and {:?} is too large",
+            a.shape, b.shape
+        ));
+    }
     let ia = broadcast_index(&batch, abatch);
     let ib = broadcast_index(&batch, bbatch);
     let (av, bv) = (a.to_f32(), b.to_f32());

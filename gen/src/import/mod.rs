@@ -236,6 +236,8 @@ impl Importer {
             }
         }
         if !unsupported.is_empty() {
+            // Report the parsed-but-not-in-hardware nodes too: every problem at once.
+            unsupported.extend(hardware_unsupported(&nodes));
             return Err(ImportError::Unsupported {
                 path: self.path.clone(),
                 nodes: unsupported,
@@ -304,6 +306,13 @@ impl Importer {
                 }
             }
         }
+        if out
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .is_none_or(|n| n > exec::MAX_ELEMS)
+        {
+            return Err(bad(&format!("input shape {out:?} is too large")));
+        }
         Ok(out)
     }
 
@@ -339,7 +348,7 @@ impl Importer {
             shape.push(d as usize);
             total = total
                 .checked_mul(d as usize)
-                .filter(|&n| n <= 1 << 28)
+                .filter(|&n| n <= exec::MAX_ELEMS)
                 .ok_or_else(|| bad("tensor too large".into()))?;
         }
         let dt = t.data_type();
@@ -661,6 +670,28 @@ impl Importer {
         };
         Ok(op)
     }
+}
+
+/// Nodes the importer parses but no hardware engine implements yet.
+pub fn hardware_unsupported(nodes: &[Node]) -> Vec<UnsupportedNode> {
+    nodes
+        .iter()
+        .filter(|n| matches!(n.op, Op::Conv { .. } | Op::MaxPool { .. } | Op::Pad { .. }))
+        .map(|n| UnsupportedNode {
+            name: n.name.clone(),
+            op_type: n.op.type_name().into(),
+            domain: String::new(),
+            hint: format!(
+                "parsed, but not yet supported in hardware: ferrite has no {} engine yet \
+                 (fully connected networks compile: MatMul/Gemm, thresholds, TopK/ArgMax)",
+                match n.op {
+                    Op::Conv { .. } => "convolution (sliding window + matrix-vector)",
+                    Op::MaxPool { .. } => "max-pooling",
+                    _ => "padding",
+                }
+            ),
+        })
+        .collect()
 }
 
 enum Unknown {

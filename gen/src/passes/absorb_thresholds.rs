@@ -112,7 +112,7 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
                     Some(zp) if zp == zp.trunc() => zp,
                     _ => return Ok(None),
                 };
-                if !(s.len() == 1 || s.len() == n) || !(1.0..=16.0).contains(&b) || b != b.trunc() {
+                if !(s.len() == 1 || s.len() == n) || !(1.0..=8.0).contains(&b) || b != b.trunc() {
                     return Ok(None);
                 }
                 let q = Quantizer::Int {

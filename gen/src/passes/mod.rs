@@ -18,7 +18,7 @@ pub mod integerize_matmul;
 pub mod lower;
 pub mod remove_identities;
 
-use crate::import::graph::{Graph, Op, Tensor};
+use crate::import::graph::{Graph, Tensor};
 use crate::import::{UnsupportedNode, exec, format_unsupported};
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -72,24 +72,7 @@ pub const PIPELINE: &[(&str, PassFn)] = &[
 
 /// Nodes without a reference kernel or hardware engine, all at once.
 pub fn unsupported_nodes(g: &Graph) -> Vec<UnsupportedNode> {
-    g.nodes
-        .iter()
-        .filter(|n| matches!(n.op, Op::Conv { .. } | Op::MaxPool { .. } | Op::Pad { .. }))
-        .map(|n| UnsupportedNode {
-            name: n.name.clone(),
-            op_type: n.op.type_name().into(),
-            domain: String::new(),
-            hint: format!(
-                "parsed, but not yet supported in hardware: ferrite has no {} engine yet \
-                 (fully connected networks compile: MatMul/Gemm, thresholds, TopK/ArgMax)",
-                match n.op {
-                    Op::Conv { .. } => "convolution (sliding window + matrix-vector)",
-                    Op::MaxPool { .. } => "max-pooling",
-                    _ => "padding",
-                }
-            ),
-        })
-        .collect()
+    crate::import::hardware_unsupported(&g.nodes)
 }
 
 /// Infer every tensor's shape by running the graph on a zero input.

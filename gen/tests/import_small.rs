@@ -1,0 +1,522 @@
+//! Small ONNX models built in the test (prost): Quant rounding modes and ties against
+//! values recorded from qonnx 1.0.0 (`qonnx.custom_op.general.quant.quant`), a Gemm MLP
+//! in opset 20 / IR 10 style compiled end to end, external data, and the error reports.
+
+mod import_util;
+
+use ferrite_gen::LoadError;
+use ferrite_gen::golden;
+use ferrite_gen::import::{exec, graph::Tensor, import_bytes};
+use ferrite_gen::ir::Layer;
+use import_util::*;
+use rand::{Rng, SeedableRng};
+use std::path::PathBuf;
+
+const X: [f32; 12] = [
+    2.5,
+    -2.5,
+    0.5,
+    -0.5,
+    1.75,
+    -3.5,
+    0.49999997,
+    -0.49999997,
+    7.6,
+    -9.0,
+    1.5,
+    -1.5,
+];
+
+fn quant_model(
+    scale: f32,
+    zp: f32,
+    bits: f32,
+    signed: bool,
+    narrow: bool,
+    mode: &'static str,
+) -> Vec<u8> {
+    let mut inits = vec![];
+    let q = quant("x", "y", scale, zp, bits, signed, narrow, mode, &mut inits);
+    model(10, 20, ("x", &[1, 12]), "y", vec![q], inits)
+}
+
+fn run1(bytes: &[u8], x: &[f32], shape: Vec<usize>) -> Vec<f32> {
+    let g = import_bytes(bytes, "test.onnx", None).unwrap_or_else(|e| panic!("{e}"));
+    exec::run_outputs(&g, &Tensor::f32(shape, x.to_vec()))
+        .unwrap()
+        .remove(0)
+        .to_f32()
+}
+
+#[test]
+fn quant_rounding_modes_and_ties_match_qonnx() {
+    // Recorded with qonnx 1.0.0: quant(X, 1.0, 0.0, 4, signed=1, narrow=0, mode).
+    let want: [(&str, [f32; 12]); 8] = [
+        (
+            "ROUND",
+            [
+                2.0, -2.0, 0.0, -0.0, 2.0, -4.0, 0.0, -0.0, 7.0, -8.0, 2.0, -2.0,
+            ],
+        ),
+        (
+            "HALF_EVEN",
+            [
+                2.0, -2.0, 0.0, -0.0, 2.0, -4.0, 0.0, -0.0, 7.0, -8.0, 2.0, -2.0,
+            ],
+        ),
+        (
+            "CEIL",
+            [
+                3.0, -2.0, 1.0, -0.0, 2.0, -3.0, 1.0, -0.0, 7.0, -8.0, 2.0, -1.0,
+            ],
+        ),
+        (
+            "FLOOR",
+            [
+                2.0, -3.0, 0.0, -1.0, 1.0, -4.0, 0.0, -1.0, 7.0, -8.0, 1.0, -2.0,
+            ],
+        ),
+        (
+            "UP",
+            [
+                3.0, -3.0, 1.0, -1.0, 2.0, -4.0, 1.0, -1.0, 7.0, -8.0, 2.0, -2.0,
+            ],
+        ),
+        (
+            "DOWN",
+            [
+                2.0, -2.0, 0.0, -0.0, 1.0, -3.0, 0.0, -0.0, 7.0, -8.0, 1.0, -1.0,
+            ],
+        ),
+        // |x| + 0.5 rounds to 1.0 in f32 for x = 0.49999997: numpy gives 1 too.
+        (
+            "HALF_UP",
+            [
+                3.0, -3.0, 1.0, -1.0, 2.0, -4.0, 1.0, -1.0, 7.0, -8.0, 2.0, -2.0,
+            ],
+        ),
+        (
+            "HALF_DOWN",
+            [
+                2.0, -2.0, 0.0, -0.0, 2.0, -3.0, -0.0, 0.0, 7.0, -8.0, 1.0, -1.0,
+            ],
+        ),
+    ];
+    for (mode, w) in want {
+        let got = run1(
+            &quant_model(1.0, 0.0, 4.0, true, false, mode),
+            &X,
+            vec![1, 12],
+        );
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&got), bits(&w), "{mode}: {got:?}");
+    }
+    // quant(X, 0.5, 1.0, 3, signed=0, narrow=1, ROUND): clip to [0, 6] before rounding.
+    let got = run1(
+        &quant_model(0.5, 1.0, 3.0, false, true, "ROUND"),
+        &X,
+        vec![1, 12],
+    );
+    assert_eq!(
+        got,
+        [
+            2.5, -0.5, 0.5, -0.5, 1.5, -0.5, 0.5, -0.5, 2.5, -0.5, 1.5, -0.5
+        ]
+    );
+    // 1-bit signed Quant is bipolar (x >= 0 -> +1).
+    let got = run1(
+        &quant_model(1.0, 0.0, 1.0, true, false, "ROUND"),
+        &X,
+        vec![1, 12],
+    );
+    assert_eq!(
+        got,
+        [
+            1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0, -1.0
+        ]
+    );
+}
+
+#[test]
+fn bipolar_quant_zero_is_plus_one() {
+    let inits = vec![scalar("s", 0.5)];
+    let n = node(
+        "BipolarQuant",
+        "onnx.brevitas",
+        "bq",
+        &["x", "s"],
+        &["y"],
+        vec![],
+    );
+    let b = model(6, 9, ("x", &[1, 4]), "y", vec![n], inits);
+    // Recorded with qonnx 1.0.0 binary_quant([0, -0, -1e-30, 3], 0.5).
+    assert_eq!(
+        run1(&b, &[0.0, -0.0, -1e-30, 3.0], vec![1, 4]),
+        [0.5, 0.5, -0.5, 0.5]
+    );
+}
+
+/// Input [1,16] -> Mul -> Quant UINT4 -> Gemm(transB, float bias; weights Quant INT3
+/// narrow, scale 0.25) -> BatchNorm -> Relu -> Quant UINT3 (HALF_UP) -> MatMul (weights
+/// INT2 narrow, scale 0.5) -> tail.
+fn mlp(tail: &str, rng: &mut impl Rng) -> Vec<u8> {
+    let mut inits = vec![scalar("four", 4.0)];
+    let mut nodes = vec![node("Mul", "", "pre_mul", &["x", "four"], &["x1"], vec![])];
+    nodes.push(quant(
+        "x1", "xq", 0.5, 0.0, 4.0, false, false, "ROUND", &mut inits,
+    ));
+    let w1: Vec<f32> = (0..8 * 16)
+        .map(|_| rng.random_range(-3..=3) as f32 * 0.25)
+        .collect();
+    inits.push(raw_f32("w1", &[8, 16], &w1));
+    nodes.push(quant(
+        "w1", "w1q", 0.25, 0.0, 3.0, true, true, "ROUND", &mut inits,
+    ));
+    let c1: Vec<f32> = (0..8).map(|_| rng.random_range(-2.0f32..2.0)).collect();
+    inits.push(typed_f32("c1", &[8], &c1));
+    nodes.push(node(
+        "Gemm",
+        "",
+        "fc1",
+        &["xq", "w1q", "c1"],
+        &["h"],
+        vec![("transB", A::I(1))],
+    ));
+    let bn: Vec<Vec<f32>> = vec![
+        (0..8).map(|_| rng.random_range(-1.5f32..1.5)).collect(),
+        (0..8).map(|_| rng.random_range(-1.0f32..1.0)).collect(),
+        (0..8).map(|_| rng.random_range(-3.0f32..3.0)).collect(),
+        (0..8).map(|_| rng.random_range(0.1f32..4.0)).collect(),
+    ];
+    for (n, v) in ["g", "b", "m", "v"].iter().zip(&bn) {
+        inits.push(typed_f32(&format!("bn_{n}"), &[8], v));
+    }
+    nodes.push(node(
+        "BatchNormalization",
+        "",
+        "bn1",
+        &["h", "bn_g", "bn_b", "bn_m", "bn_v"],
+        &["hb"],
+        vec![("epsilon", A::F(1e-5))],
+    ));
+    nodes.push(node("Relu", "", "relu1", &["hb"], &["hr"], vec![]));
+    nodes.push(quant(
+        "hr", "a1", 0.5, 0.0, 3.0, false, false, "HALF_UP", &mut inits,
+    ));
+    let w2: Vec<f32> = (0..8 * 5)
+        .map(|_| rng.random_range(-1..=1) as f32 * 0.5)
+        .collect();
+    inits.push(raw_f32("w2", &[8, 5], &w2));
+    nodes.push(quant(
+        "w2", "w2q", 0.5, 0.0, 2.0, true, true, "ROUND", &mut inits,
+    ));
+    nodes.push(node("MatMul", "", "fc2", &["a1", "w2q"], &["o"], vec![]));
+    let out = match tail {
+        "topk" => {
+            inits.push(i64s("k", &[1], &[2]));
+            nodes.push(node(
+                "TopK",
+                "",
+                "top",
+                &["o", "k"],
+                &["vals", "idx"],
+                vec![],
+            ));
+            "idx"
+        }
+        _ => {
+            let c2: Vec<f32> = (0..5).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+            inits.push(raw_f32("c2", &[5], &c2));
+            nodes.push(node("Add", "", "bias2", &["o", "c2"], &["o2"], vec![]));
+            nodes.push(node(
+                "Softmax",
+                "",
+                "sm",
+                &["o2"],
+                &["p"],
+                vec![("axis", A::I(-1))],
+            ));
+            "p"
+        }
+    };
+    model(10, 20, ("x", &[1, 16]), out, nodes, inits)
+}
+
+fn write_tmp(bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("net.onnx");
+    std::fs::write(&p, bytes).unwrap();
+    (d, p)
+}
+
+#[test]
+fn gemm_mlp_opset20_compiles_and_matches_reference() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    for (seed, tail) in [(1u64, "topk"), (2, "softmax"), (3, "topk"), (4, "softmax")] {
+        let mut mrng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let bytes = mlp(tail, &mut mrng);
+        let (_d, path) = write_tmp(&bytes);
+        let m = ferrite_gen::load_model(&path).unwrap_or_else(|e| panic!("{e}"));
+        let kinds: Vec<&str> = m.layers.iter().map(Layer::kind).collect();
+        let want: &[&str] = if tail == "topk" {
+            &["MatrixVector", "MatrixVector", "LabelSelect"]
+        } else {
+            &["MatrixVector", "MatrixVector"]
+        };
+        assert_eq!(kinds, want, "{tail}");
+        assert_eq!(m.input.dtype.to_string(), "UINT4");
+        let g = import_bytes(&bytes, "net.onnx", None).unwrap();
+        let mut distinct = std::collections::BTreeSet::new();
+        for _ in 0..300 {
+            // multiples of 1/16: quantizer ties happen often
+            let x: Vec<f32> = (0..16)
+                .map(|_| rng.random_range(-8..=40) as f32 / 16.0)
+                .collect();
+            let want = exec::run_outputs(&g, &Tensor::f32(vec![1, 16], x.clone()))
+                .unwrap()
+                .remove(0)
+                .to_f32();
+            let got = golden::host::run_float(&m, &x).unwrap();
+            assert_eq!(got, want, "{tail} x = {x:?}");
+            distinct.insert(format!("{got:?}"));
+        }
+        // the test means something only if the network's output depends on its input
+        assert!(
+            distinct.len() >= 5,
+            "{tail}: only {} distinct outputs",
+            distinct.len()
+        );
+        eprintln!(
+            "{tail}: {} distinct outputs; {:?}",
+            distinct.len(),
+            distinct.iter().next()
+        );
+    }
+}
+
+#[test]
+fn external_data_and_typed_fields_load() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    let bytes = mlp("softmax", &mut rng);
+    // Move w1 to an external file at an offset.
+    use prost::Message;
+    let mut m = ferrite_gen::import::onnx::ModelProto::decode(bytes.as_slice()).unwrap();
+    let d = tempfile::tempdir().unwrap();
+    let g = m.graph.as_mut().unwrap();
+    let t = g.initializer.iter_mut().find(|t| t.name() == "w1").unwrap();
+    let raw = t.raw_data.take().unwrap();
+    let mut file = vec![0u8; 16];
+    file.extend(&raw);
+    std::fs::write(d.path().join("weights.bin"), &file).unwrap();
+    t.data_location = Some(1);
+    for (k, v) in [
+        ("location", "weights.bin".to_string()),
+        ("offset", "16".into()),
+        ("length", raw.len().to_string()),
+    ] {
+        t.external_data
+            .push(ferrite_gen::import::onnx::StringStringEntryProto {
+                key: Some(k.into()),
+                value: Some(v),
+            });
+    }
+    let p = d.path().join("ext.onnx");
+    std::fs::write(&p, m.encode_to_vec()).unwrap();
+    let ext = ferrite_gen::load_model(&p).unwrap_or_else(|e| panic!("{e}"));
+    let (_d2, p2) = write_tmp(&bytes);
+    let inl = ferrite_gen::load_model(&p2).unwrap();
+    assert_eq!(ext.layers, inl.layers);
+    // Without a base directory, external data is an error naming the tensor.
+    let e = import_bytes(&m.encode_to_vec(), "mem.onnx", None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("mem.onnx") && e.contains("w1") && e.contains("external"),
+        "{e}"
+    );
+}
+
+#[test]
+fn every_unsupported_node_is_reported_at_once() {
+    let mut inits = vec![];
+    let nodes = vec![
+        quant("x", "xq", 1.0, 0.0, 2.0, true, true, "ROUND", &mut inits),
+        node(
+            "Conv",
+            "",
+            "conv0",
+            &["xq", "w"],
+            &["c"],
+            vec![("kernel_shape", A::Ints(vec![3, 3]))],
+        ),
+        node("LSTM", "", "lstm0", &["c"], &["l"], vec![]),
+        node("Frobnicate", "com.example", "frob0", &["l"], &["f"], vec![]),
+        node(
+            "MaxPool",
+            "",
+            "pool0",
+            &["f"],
+            &["y"],
+            vec![("kernel_shape", A::Ints(vec![2, 2]))],
+        ),
+    ];
+    inits.push(raw_f32("w", &[1, 1, 3, 3], &[0.0; 9]));
+    let b = model(8, 13, ("x", &[1, 1, 8, 8]), "y", nodes, inits);
+    let (_d, p) = write_tmp(&b);
+    let e = ferrite_gen::load_model(&p).unwrap_err();
+    let s = e.to_string();
+    for want in [
+        "net.onnx",
+        "4 unsupported",
+        "conv0",
+        "Conv",
+        "lstm0",
+        "LSTM",
+        "frob0",
+        "com.example",
+        "pool0",
+        "MaxPool",
+        "not yet supported in hardware",
+    ] {
+        assert!(s.contains(want), "missing `{want}` in:\n{s}");
+    }
+    // Conv/MaxPool alone (parsed ops) are reported by the lowering, together.
+    let mut inits = vec![raw_f32("w", &[1, 1, 3, 3], &[0.0; 9])];
+    let nodes = vec![
+        quant("x", "xq", 1.0, 0.0, 2.0, true, true, "ROUND", &mut inits),
+        node(
+            "Conv",
+            "",
+            "conv0",
+            &["xq", "w"],
+            &["c"],
+            vec![("kernel_shape", A::Ints(vec![3, 3]))],
+        ),
+        node(
+            "MaxPool",
+            "",
+            "pool0",
+            &["c"],
+            &["y"],
+            vec![("kernel_shape", A::Ints(vec![2, 2]))],
+        ),
+    ];
+    let b = model(8, 13, ("x", &[1, 1, 8, 8]), "y", nodes, inits);
+    let (_d, p) = write_tmp(&b);
+    let s = ferrite_gen::load_model(&p).unwrap_err().to_string();
+    assert!(
+        s.contains("2 unsupported") && s.contains("conv0") && s.contains("pool0"),
+        "{s}"
+    );
+    assert!(matches!(
+        ferrite_gen::load_model(&p),
+        Err(LoadError::Pass { .. })
+    ));
+}
+
+#[test]
+fn float_layers_are_rejected_with_their_place() {
+    // Float input straight into a MatMul.
+    let b = model(
+        7,
+        13,
+        ("x", &[1, 4]),
+        "y",
+        vec![node("MatMul", "", "fc_float", &["x", "w"], &["y"], vec![])],
+        vec![raw_f32("w", &[4, 2], &[0.5; 8])],
+    );
+    let (_d, p) = write_tmp(&b);
+    let s = ferrite_gen::load_model(&p).unwrap_err().to_string();
+    assert!(
+        s.contains("fc_float") && s.contains("must be quantized") && s.contains("net.onnx"),
+        "{s}"
+    );
+    // Quantized input, float weights.
+    let mut inits = vec![raw_f32("w", &[4, 2], &[0.5; 8])];
+    let nodes = vec![
+        quant("x", "xq", 1.0, 0.0, 2.0, true, true, "ROUND", &mut inits),
+        node("MatMul", "", "fc_w", &["xq", "w"], &["y"], vec![]),
+    ];
+    let b = model(7, 13, ("x", &[1, 4]), "y", nodes, inits);
+    let (_d, p) = write_tmp(&b);
+    let s = ferrite_gen::load_model(&p).unwrap_err().to_string();
+    assert!(
+        s.contains("fc_w")
+            && s.contains("weights `w` are float")
+            && s.contains("must be quantized"),
+        "{s}"
+    );
+}
+
+#[test]
+fn inconsistent_shapes_name_the_node() {
+    let mut inits = vec![raw_f32("w", &[7, 2], &[1.0; 14])];
+    let nodes = vec![
+        quant("x", "xq", 1.0, 0.0, 2.0, true, true, "ROUND", &mut inits),
+        node("MatMul", "", "fc_bad", &["xq", "w"], &["y"], vec![]),
+    ];
+    let b = model(7, 13, ("x", &[1, 4]), "y", nodes, inits);
+    let (_d, p) = write_tmp(&b);
+    let s = ferrite_gen::load_model(&p).unwrap_err().to_string();
+    assert!(
+        s.contains("fc_bad") && s.contains("net.onnx") && s.contains("do not agree"),
+        "{s}"
+    );
+    // A tensor whose data does not fit its shape names the tensor.
+    let b = model(
+        7,
+        13,
+        ("x", &[1, 4]),
+        "y",
+        vec![node("Identity", "", "id", &["x"], &["y"], vec![])],
+        vec![raw_f32("w", &[3, 3], &[1.0; 4])],
+    );
+    let s = import_bytes(&b, "m.onnx", None).unwrap_err().to_string();
+    assert!(s.contains("`w`") && s.contains("bytes"), "{s}");
+    // A node reading a tensor nobody produces.
+    let b = model(
+        7,
+        13,
+        ("x", &[1, 4]),
+        "y",
+        vec![node("Add", "", "add0", &["x", "ghost"], &["y"], vec![])],
+        vec![],
+    );
+    let s = import_bytes(&b, "m.onnx", None).unwrap_err().to_string();
+    assert!(s.contains("add0") && s.contains("ghost"), "{s}");
+}
+
+#[test]
+fn versions_outside_the_supported_range_are_errors() {
+    let b = model(
+        2,
+        9,
+        ("x", &[1, 4]),
+        "y",
+        vec![node("Identity", "", "id", &["x"], &["y"], vec![])],
+        vec![],
+    );
+    let s = import_bytes(&b, "old.onnx", None).unwrap_err().to_string();
+    assert!(s.contains("old.onnx") && s.contains("IR version 2"), "{s}");
+    let b = model(
+        7,
+        8,
+        ("x", &[1, 4]),
+        "y",
+        vec![node("Identity", "", "id", &["x"], &["y"], vec![])],
+        vec![],
+    );
+    let s = import_bytes(&b, "old.onnx", None).unwrap_err().to_string();
+    assert!(s.contains("opset 8"), "{s}");
+    for (ir, op) in [(3, 9), (6, 11), (8, 17), (10, 21)] {
+        let b = model(
+            ir,
+            op,
+            ("x", &[1, 4]),
+            "y",
+            vec![node("Identity", "", "id", &["x"], &["y"], vec![])],
+            vec![],
+        );
+        import_bytes(&b, "ok.onnx", None).unwrap_or_else(|e| panic!("ir {ir} opset {op}: {e}"));
+    }
+}
