@@ -76,6 +76,17 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
                 .get(&node.inputs[0])
                 .filter(|i| i.scale.len() == 1 && i.zero_point.len() == 1)
                 .cloned(),
+            // An integer tensor times a scalar constant: quantized with that scale.
+            Op::Mul => match (q.get(&node.inputs[0]), g.consts.get(&node.inputs[1])) {
+                (Some(i), Some(k)) if i.is_plain_int() && k.len() == 1 && k.to_f32()[0] != 0.0 => {
+                    Some(QInfo {
+                        dtype: i.dtype,
+                        scale: k.clone(),
+                        zero_point: Tensor::scalar(0.0),
+                    })
+                }
+                _ => None,
+            },
             Op::Div => match (q.get(&node.inputs[0]), g.consts.get(&node.inputs[1])) {
                 (Some(i), Some(k))
                     if i.scale.len() == 1
