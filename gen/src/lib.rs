@@ -2,11 +2,14 @@
 //! `import` (QONNX) -> `ir` -> `passes` -> `fold` -> `emit` -> `report`; `golden` is the
 //! bit-accurate model of `ir`.
 
+pub mod build;
+pub mod emit;
 pub mod fold;
 pub mod golden;
 pub mod import;
 pub mod ir;
 pub mod passes;
+pub mod report;
 
 use std::path::Path;
 

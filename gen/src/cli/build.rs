@@ -1,9 +1,57 @@
-//! `ferrite build`.
+//! `ferrite build MODEL -o OUT [--folding f.json] [--target-cycles N]`: generate the RTL.
+//!
+//! Writes `OUT/rtl/` (one Verilog file a module and the `.mem` files), `OUT/model.json`,
+//! `OUT/folding.json`, `OUT/report.json` and the marker `OUT/.ferrite-out`; prints the
+//! folding it used and the expected cycles a frame.
+use ferrite_gen::build::{BuildOptions, build};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Model: QONNX (.onnx) or ferrite IR (.json).
+    pub model: PathBuf,
+    /// Output directory (created, or replaced if an earlier `ferrite build` wrote it).
+    #[arg(short, long)]
+    pub out: PathBuf,
+    /// Folding file: {"layers": {"<layer>": {"pe": P, "simd": S}}}; unnamed layers are
+    /// folded automatically.
+    #[arg(long)]
+    pub folding: Option<PathBuf>,
+    /// Fold (the layers a folding file does not name) to meet N cycles a frame.
+    #[arg(long, value_name = "N")]
+    pub target_cycles: Option<u64>,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`ferrite build` is not built yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let opts = BuildOptions {
+        folding: args.folding,
+        target_cycles: args.target_cycles,
+    };
+    let b = build(&args.model, &args.out, &opts)?;
+    let r = &b.report;
+    println!("folding: {}", b.plan.how);
+    for l in &r.layers {
+        println!(
+            "  {:>2} {:<24} {:<12} PE {:>4} SIMD {:>4}  {:>8} cycles",
+            l.index, l.name, l.kind, l.pe, l.simd, l.exp_cycles
+        );
+    }
+    println!(
+        "expected cycles a frame: {} (slowest layer: {})",
+        r.exp_cycles_per_frame, r.bottleneck
+    );
+    for f in &r.fifos {
+        println!(
+            "  fifo before {:<24} {:>6} beats x {} bits",
+            f.layer, f.depth, f.width
+        );
+    }
+    println!(
+        "wrote {} ({} files in rtl/, top {})",
+        b.out.display(),
+        r.rtl_files.len(),
+        r.top
+    );
+    Ok(ExitCode::SUCCESS)
 }
