@@ -520,3 +520,66 @@ fn versions_outside_the_supported_range_are_errors() {
         import_bytes(&b, "ok.onnx", None).unwrap_or_else(|e| panic!("ir {ir} opset {op}: {e}"));
     }
 }
+
+/// Regression (found by the mutation fuzzer): a MatMul on a rank-0 tensor was an index
+/// underflow; it is an error naming the node.
+#[test]
+fn matmul_on_a_scalar_is_an_error() {
+    let mut inits = vec![scalar("w", 1.0)];
+    let nodes = vec![
+        quant("x", "xq", 1.0, 0.0, 2.0, true, true, "ROUND", &mut inits),
+        node("MatMul", "", "fc_scalar", &["xq", "w"], &["y"], vec![]),
+    ];
+    let b = model(7, 13, ("x", &[1, 4]), "y", nodes, inits);
+    let (_d, p) = write_tmp(&b);
+    let s = ferrite_gen::load_model(&p).unwrap_err().to_string();
+    assert!(s.contains("fc_scalar") && s.contains("rank"), "{s}");
+}
+
+#[test]
+fn argmax_and_flatten_lower_to_label_select() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let mut inits = vec![];
+    let mut nodes = vec![node(
+        "Flatten",
+        "",
+        "flat",
+        &["x"],
+        &["xf"],
+        vec![("axis", A::I(1))],
+    )];
+    nodes.push(quant(
+        "xf", "xq", 1.0, 0.0, 3.0, true, false, "ROUND", &mut inits,
+    ));
+    let w: Vec<f32> = (0..12 * 6)
+        .map(|_| rng.random_range(-1..=1) as f32)
+        .collect();
+    inits.push(raw_f32("w", &[12, 6], &w));
+    nodes.push(quant(
+        "w", "wq", 1.0, 0.0, 2.0, true, true, "ROUND", &mut inits,
+    ));
+    nodes.push(node("MatMul", "", "fc", &["xq", "wq"], &["o"], vec![]));
+    nodes.push(node(
+        "ArgMax",
+        "",
+        "am",
+        &["o"],
+        &["y"],
+        vec![("axis", A::I(1)), ("keepdims", A::I(1))],
+    ));
+    let b = model(7, 13, ("x", &[1, 3, 4]), "y", nodes, inits);
+    let (_d, p) = write_tmp(&b);
+    let m = ferrite_gen::load_model(&p).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(m.layers.last().map(Layer::kind), Some("LabelSelect"));
+    let g = import_bytes(&b, "n.onnx", None).unwrap();
+    for _ in 0..200 {
+        let x: Vec<f32> = (0..12)
+            .map(|_| rng.random_range(-5..=5) as f32 * 0.75)
+            .collect();
+        let want = exec::run_outputs(&g, &Tensor::f32(vec![1, 3, 4], x.clone()))
+            .unwrap()
+            .remove(0)
+            .to_f32();
+        assert_eq!(golden::host::run_float(&m, &x).unwrap(), want, "{x:?}");
+    }
+}

@@ -770,6 +770,9 @@ pub fn transpose(x: &Tensor, perm: Option<&[usize]>) -> Result<Tensor, String> {
 
 /// numpy `matmul` for rank >= 1 operands with equal (or absent) batch dimensions.
 pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor, String> {
+    if a.shape.is_empty() || b.shape.is_empty() {
+        return Err("MatMul operands must have rank >= 1".into());
+    }
     let (a2, a_vec) = if a.shape.len() == 1 {
         (vec![1, a.shape[0]], true)
     } else {

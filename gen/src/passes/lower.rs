@@ -150,6 +150,11 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                             why: format!("its weights `{w}` are float (no Quant/BipolarQuant on them)"),
                         });
                     };
+                    if wt.shape.len() != 2 {
+                        return Err(PassError::Unsupported {
+                            nodes: vec![unsup(n, format!("MatMul weights of shape {:?}: only 2-D weight matrices map to a MatrixVector", wt.shape))],
+                        });
+                    }
                     if !qw.is_plain_int() {
                         return Err(PassError::NotQuantized {
                             node: n.name.clone(),
