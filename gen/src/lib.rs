@@ -3,6 +3,7 @@
 //! bit-accurate model of `ir`.
 
 pub mod build;
+pub mod cosim;
 pub mod emit;
 pub mod fold;
 pub mod golden;

@@ -265,7 +265,7 @@ impl Sim {
                 input.words
             )));
         }
-        if input.data.len() % in_words != 0 {
+        if !input.data.len().is_multiple_of(in_words) {
             return Err(SimError::Argument(
                 "input data is not a whole number of beats".into(),
             ));

@@ -24,7 +24,7 @@ impl Rng {
         Rng(seed ^ 0x7E57_BE4C_0000_0001)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -34,13 +34,13 @@ impl Rng {
 
     /// Uniform in `lo..=hi`.
     pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + (self.next() % ((hi - lo) as u64 + 1)) as i64
+        lo + (self.next_u64() % ((hi - lo) as u64 + 1)) as i64
     }
 
     /// A uniformly random value of `dt`.
     pub fn value(&mut self, dt: DataType) -> i64 {
         if dt == DataType::Bipolar {
-            if self.next() & 1 == 1 { 1 } else { -1 }
+            if self.next_u64() & 1 == 1 { 1 } else { -1 }
         } else {
             self.range(dt.min(), dt.max())
         }

@@ -1,9 +1,112 @@
-//! `ferrite cosim`.
+//! `ferrite cosim`: run a built design in Verilator against the golden model.
+use anyhow::Context;
+use ferrite_gen::cosim::{self, CosimOptions};
+use ferrite_gen::ir::Model;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
-pub struct Args {}
+#[command(group(clap::ArgGroup::new("frames").required(true).args(["input", "random"])))]
+pub struct Args {
+    /// Output directory of `ferrite build` (holds model.json, folding.json, rtl/).
+    pub out: PathBuf,
+    /// Integer frames for the hardware, .npy of shape (N, elems) or (N, ...).
+    #[arg(long, value_name = "X.npy")]
+    pub input: Option<PathBuf>,
+    /// N frames of uniformly random values of the input type.
+    #[arg(long, value_name = "N")]
+    pub random: Option<usize>,
+    /// Probability of an input idle and of output backpressure each cycle (0 <= P < 1).
+    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    pub stall: f64,
+    /// Seed of the random frames, the stalls and the initial register state.
+    #[arg(long, default_value_t = 1, value_name = "S")]
+    pub seed: u64,
+    /// Simulate the trace top and name the first layer whose output diverges.
+    #[arg(long)]
+    pub trace: bool,
+    /// Idle cycles after reset before the first input beat (default 0: at once).
+    #[arg(long, default_value_t = 0, value_name = "CYCLES")]
+    pub settle: u32,
+    /// Verilator build cache (default: $FERRITE_CACHE, $XDG_CACHE_HOME/ferrite or
+    /// ~/.cache/ferrite).
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`ferrite cosim` is not built yet")
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let model_path = args.out.join("model.json");
+    let model = Model::load_json(&model_path)
+        .with_context(|| format!("{} is not a `ferrite build` output", args.out.display()))?;
+    let frames = match (&args.input, args.random) {
+        (Some(p), _) => cosim::frames_from_npy(&model, p)?,
+        (None, Some(n)) => {
+            anyhow::ensure!(n > 0, "--random needs at least 1 frame");
+            cosim::random_frames(&model, n, args.seed)
+        }
+        (None, None) => anyhow::bail!("pass --input X.npy or --random N"),
+    };
+    let opts = CosimOptions {
+        stall: args.stall,
+        seed: args.seed,
+        trace: args.trace,
+        cache_dir: args.cache.clone(),
+        settle_cycles: args.settle,
+    };
+    let report = cosim::cosim(&args.out, &frames, &opts)?;
+    let path = cosim::write_report(&args.out, &report)?;
+    let s = &report.sim;
+    println!(
+        "cosim {}: {} frames, stall {}, seed {}{}",
+        report.model,
+        report.frames,
+        report.stall,
+        report.seed,
+        if report.trace { ", trace" } else { "" }
+    );
+    println!(
+        "  verilator: top {}, {} in {:.2}s; simulated {} cycles in {:.2}s ({:.1} M cycles/s)",
+        s.top,
+        if s.cache_hit { "cached" } else { "built" },
+        s.build_secs,
+        s.cycles_simulated,
+        s.sim_secs,
+        s.cycles_per_sec / 1e6
+    );
+    println!(
+        "  cycles/frame: measured {}, expected {}; latency {} cycles",
+        report.cycles_per_frame_measured, report.cycles_per_frame_expected, report.latency_cycles
+    );
+    for l in &report.layers {
+        let measured = l
+            .cycles_per_frame_measured
+            .map_or(String::new(), |m| format!(", measured {m}"));
+        let mism = l
+            .mismatches
+            .map_or(String::new(), |m| format!(", {m} mismatching elements"));
+        println!(
+            "  layer {} ({}, PE {} SIMD {}): {} cycles/frame expected{measured}{mism}",
+            l.name, l.kind, l.pe, l.simd, l.cycles_per_frame_expected
+        );
+    }
+    if let Some(d) = &report.first_divergence {
+        println!(
+            "  FIRST DIVERGENCE: layer {} `{}`, frame {}, element {}: expected {}, got {}",
+            d.layer_index, d.layer, d.frame, d.element, d.expected, d.got
+        );
+    }
+    for m in &report.first_mismatches {
+        println!(
+            "  mismatch: frame {} element {}: expected {}, got {}",
+            m.frame, m.element, m.expected, m.got
+        );
+    }
+    println!("  wrote {}", path.display());
+    if report.passed() {
+        println!("PASS: all {} outputs bit-exact", report.frames);
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("FAIL: {} mismatching output elements", report.mismatches);
+        Ok(ExitCode::FAILURE)
+    }
 }
