@@ -284,3 +284,27 @@ pub struct Top {
     /// some engine reads a .mem file through MEM_DIR
     pub uses_mem: bool,
 }
+
+/// Source text of every template, by path under `templates/`, so headers can carry a
+/// hash of the template that made a file.
+pub const SOURCES: &[(&str, &str)] = &[
+    ("lib/header.v", include_str!("../templates/lib/header.v")),
+    ("lib/skid.v", include_str!("../templates/lib/skid.v")),
+    ("lib/fifo.v", include_str!("../templates/lib/fifo.v")),
+    ("lib/gearbox.v", include_str!("../templates/lib/gearbox.v")),
+    ("engines/mvu.v", include_str!("../templates/engines/mvu.v")),
+    (
+        "engines/thresholding.v",
+        include_str!("../templates/engines/thresholding.v"),
+    ),
+    (
+        "engines/label_select.v",
+        include_str!("../templates/engines/label_select.v"),
+    ),
+    ("top.v", include_str!("../templates/top.v")),
+];
+
+/// The source of template `path` (relative to `templates/`).
+pub fn source(path: &str) -> Option<&'static str> {
+    SOURCES.iter().find(|(p, _)| *p == path).map(|(_, s)| *s)
+}
