@@ -315,6 +315,7 @@ pub fn eval(node: &Node, ins: &[Option<&Tensor>]) -> Result<Vec<Tensor>, String>
             one(Tensor::f32(x.shape.clone(), v))
         }
         Op::Relu => one(map(x, |v| FloatOp::Max.apply(v, 0.0))),
+        Op::Round => one(map(x, f32::round_ties_even)),
         Op::Sign => one(map(x, |v| {
             if v > 0.0 {
                 1.0
@@ -597,6 +598,35 @@ pub fn quant(
         .map(|k| {
             let (sc, zp) = (sv[is[k]], zv[iz[k]]);
             (quant_int(xv[ix[k]], sc, zp, bits, signed, narrow, rounding) - zp) * sc
+        })
+        .collect();
+    Ok(Tensor::f32(shape, v))
+}
+
+/// The integer levels `q - zero_point` of qonnx `Quant` (its output divided by the scale,
+/// exactly).
+pub fn quant_levels(
+    x: &Tensor,
+    s: &Tensor,
+    z: &Tensor,
+    bits: u32,
+    signed: bool,
+    narrow: bool,
+    rounding: RoundingMode,
+) -> Result<Tensor, String> {
+    let sz = broadcast_shape(&s.shape, &z.shape).ok_or("scale and zero point do not broadcast")?;
+    let shape = broadcast_shape(&x.shape, &sz).ok_or("scale does not broadcast to the input")?;
+    let (xv, sv, zv) = (x.to_f32(), s.to_f32(), z.to_f32());
+    let (ix, is, iz) = (
+        broadcast_index(&shape, &x.shape),
+        broadcast_index(&shape, &s.shape),
+        broadcast_index(&shape, &z.shape),
+    );
+    let v = (0..ix.len())
+        .map(|k| {
+            quant_int(
+                xv[ix[k]], sv[is[k]], zv[iz[k]], bits, signed, narrow, rounding,
+            ) - zv[iz[k]]
         })
         .collect();
     Ok(Tensor::f32(shape, v))

@@ -96,6 +96,9 @@ pub struct QInfo {
     pub dtype: DataType,
     pub scale: Tensor,
     pub zero_point: Tensor,
+    /// For constants: the exact integers `q - zero_point` (float division of the value by
+    /// the scale need not give them back exactly when the scale is not a power of two).
+    pub levels: Option<Tensor>,
 }
 
 impl QInfo {
@@ -105,6 +108,7 @@ impl QInfo {
             dtype,
             scale: Tensor::scalar(1.0),
             zero_point: Tensor::scalar(0.0),
+            levels: None,
         }
     }
 
@@ -153,6 +157,8 @@ pub enum Op {
     Mul,
     Div,
     Pow,
+    /// ONNX `Round`: half to even.
+    Round,
     BatchNorm {
         epsilon: f32,
     },
@@ -229,6 +235,7 @@ impl Op {
             Op::Mul => "Mul",
             Op::Div => "Div",
             Op::Pow => "Pow",
+            Op::Round => "Round",
             Op::BatchNorm { .. } => "BatchNormalization",
             Op::Relu => "Relu",
             Op::Sign => "Sign",

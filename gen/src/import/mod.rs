@@ -574,6 +574,7 @@ impl Importer {
                 }
             }
             (false, "Relu") => Op::Relu,
+            (false, "Round") => Op::Round,
             (false, "Sign") => Op::Sign,
             (false, "Flatten") => Op::Flatten {
                 axis: a.i("axis").unwrap_or(1),
@@ -662,7 +663,7 @@ impl Importer {
             }
             (false, other) => {
                 return Err(Unknown::Unsupported(format!(
-                    "ONNX op `{other}` is not implemented; ferrite reads MatMul, Gemm, Add, Sub, Mul, Div, Pow, \
+                    "ONNX op `{other}` is not implemented; ferrite reads MatMul, Gemm, Add, Sub, Mul, Div, Pow, Round, \
                      BatchNormalization, Relu, Sign, Flatten, Reshape, Transpose, Identity, TopK, ArgMax, Softmax, \
                      Shape, Gather, Unsqueeze, Squeeze, Concat, Constant (and parses Conv, MaxPool, Pad)"
                 )));

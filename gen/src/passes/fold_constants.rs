@@ -60,17 +60,40 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
         let q = match &node.op {
             Op::Quant { signed, narrow, .. } => {
                 let bits = g.consts[&node.inputs[3]].single_f32().unwrap_or(0.0) as u32;
+                let Op::Quant { rounding, .. } = &node.op else {
+                    unreachable!()
+                };
+                let (s, z) = (&g.consts[&node.inputs[1]], &g.consts[&node.inputs[2]]);
+                let levels = exec::quant_levels(
+                    &g.consts[&node.inputs[0]],
+                    s,
+                    z,
+                    bits,
+                    *signed,
+                    *narrow,
+                    *rounding,
+                )
+                .map_err(|e| PassError::invalid(&node.name, None, e))?;
                 Some(QInfo {
                     dtype: quant_dtype(bits, *signed, *narrow),
-                    scale: g.consts[&node.inputs[1]].clone(),
-                    zero_point: g.consts[&node.inputs[2]].clone(),
+                    scale: s.clone(),
+                    zero_point: z.clone(),
+                    levels: Some(levels),
                 })
             }
-            Op::BipolarQuant => Some(QInfo {
-                dtype: DataType::Bipolar,
-                scale: g.consts[&node.inputs[1]].clone(),
-                zero_point: Tensor::scalar(0.0),
-            }),
+            Op::BipolarQuant => {
+                let x = &g.consts[&node.inputs[0]];
+                let levels = exec::binary(x, &g.consts[&node.inputs[1]], |v, _| {
+                    if v >= 0.0 { 1.0 } else { -1.0 }
+                })
+                .map_err(|e| PassError::invalid(&node.name, None, e))?;
+                Some(QInfo {
+                    dtype: DataType::Bipolar,
+                    scale: g.consts[&node.inputs[1]].clone(),
+                    zero_point: Tensor::scalar(0.0),
+                    levels: Some(levels),
+                })
+            }
             Op::Transpose { .. }
             | Op::Reshape { .. }
             | Op::Flatten { .. }
@@ -119,9 +142,23 @@ fn carry(
         let out = exec::eval(node, &ins).map_err(|e| PassError::invalid(&node.name, None, e))?;
         Ok(out.into_iter().next().unwrap_or(full))
     };
+    let levels = match &q.levels {
+        Some(l) => {
+            let mut ins: Vec<Option<&Tensor>> = vec![Some(l)];
+            for n in &node.inputs[1..] {
+                ins.push(if n.is_empty() { None } else { g.consts.get(n) });
+            }
+            exec::eval(node, &ins)
+                .map_err(|e| PassError::invalid(&node.name, None, e))?
+                .into_iter()
+                .next()
+        }
+        None => None,
+    };
     Ok(QInfo {
         dtype: q.dtype,
         scale: mv(&q.scale)?,
         zero_point: mv(&q.zero_point)?,
+        levels,
     })
 }

@@ -41,12 +41,14 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
                     dtype: quant_dtype(bits as u32, *signed, *narrow),
                     scale: c(1)?.clone(),
                     zero_point: c(2)?.clone(),
+                    levels: None,
                 })
             }
             Op::BipolarQuant => Some(QInfo {
                 dtype: DataType::Bipolar,
                 scale: c(1)?.clone(),
                 zero_point: Tensor::scalar(0.0),
+                levels: None,
             }),
             Op::MultiThreshold {
                 out_scale,
@@ -83,10 +85,13 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
                         dtype: i.dtype,
                         scale: k.clone(),
                         zero_point: Tensor::scalar(0.0),
+                        levels: None,
                     })
                 }
                 _ => None,
             },
+            // Round(x / s) of a quantized x with scale s: its integers, exactly.
+            Op::Round => q.get(&node.inputs[0]).filter(|i| i.is_plain_int()).cloned(),
             Op::Div => match (q.get(&node.inputs[0]), g.consts.get(&node.inputs[1])) {
                 (Some(i), Some(k))
                     if i.scale.len() == 1

@@ -1,12 +1,14 @@
 //! `MatMul(x, W)` with a quantized input `x = qx * sx` (scalar scale, zero point 0) and
 //! constant quantized weights `W = qw * sw` (scalar or per-output-column scale, zero point
-//! 0) becomes `Mul(MatMul(Div(x, sx), qw), sx * sw)`: an integer matrix product whose
-//! accumulator the hardware computes, followed by one float rescale.
+//! 0) becomes `Mul(MatMul(Round(Div(x, sx)), qw), sx * sw)`: an integer matrix product
+//! whose accumulator the hardware computes, followed by one float rescale.
 //!
-//! Exactness: `Div(x, sx)` recovers `qx` exactly (`|qx| < 2^23`). The integer product is
+//! Exactness: `Round(Div(x, sx))` recovers `qx` exactly; the weight integers come from the
+//! folded quantizer itself (`QInfo::levels`), not from a division. The integer product is
 //! exact in `f32` while `|acc| < 2^24` (checked). When `sx` and `sw` are powers of two the
 //! rescaled result equals the original float product bit for bit; otherwise it differs by
-//! float rounding, as any reordering of the reference's float sum would.
+//! float rounding (the reference sums scaled floats in its own order), so a quantized
+//! activation can differ where the reference's rounding lands on a quantization boundary.
 
 use super::PassError;
 use super::infer_datatypes::acc_range;
@@ -42,17 +44,31 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
             continue;
         }
         let n = wt.shape[1];
-        // Weight scale: scalar, or one per output column.
-        let sw = &qw.scale;
-        let per_col = sw.len() == n
-            && sw.shape.iter().rev().skip(1).all(|&d| d == 1)
-            && sw.shape.last() == Some(&n);
-        if sw.len() != 1 && !per_col {
-            continue;
-        }
+        // Weight scale: scalar, or one per output column (constant down each column).
+        let (sw, per_col) = if qw.scale.len() == 1 {
+            (qw.scale.clone(), false)
+        } else {
+            let k = wt.shape[0];
+            let zeros = Tensor::f32(wt.shape.clone(), vec![0.0; wt.len()]);
+            let Ok(full) = exec::binary(&zeros, &qw.scale, |_, b| b) else {
+                continue;
+            };
+            if full.shape != wt.shape {
+                continue;
+            }
+            let f = full.to_f32();
+            if (0..k).any(|r| (0..n).any(|c| f[r * n + c].to_bits() != f[c].to_bits())) {
+                continue;
+            }
+            (Tensor::f32(vec![n], f[..n].to_vec()), true)
+        };
+        let sw = &sw;
         let sx = qx.scale.to_f32()[0];
         let bad = |why: String| PassError::invalid(&node.name, Some(w), why);
-        let wint = exec::binary(wt, sw, |a, b| a / b).map_err(bad)?;
+        let wint = match &qw.levels {
+            Some(l) => l.clone(),
+            None => exec::binary(wt, sw, |a, b| a / b).map_err(bad)?,
+        };
         if let Some(v) = wint
             .to_f32()
             .iter()
@@ -79,11 +95,19 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
         if sx != 1.0 {
             let k = g.fresh_name(&format!("{}_in_scale", node.name));
             g.consts.insert(k.clone(), Tensor::scalar(sx));
+            let div = g.fresh_name(&format!("{x}_unscaled"));
             xin = g.fresh_name(&format!("{x}_int"));
             new.push(Node {
                 name: format!("{}_unscale_input", node.name),
                 op: Op::Div,
                 inputs: vec![x.clone(), k],
+                outputs: vec![div.clone()],
+            });
+            // x / sx is within an ulp of the integer; Round makes it exact.
+            new.push(Node {
+                name: format!("{}_round_input", node.name),
+                op: Op::Round,
+                inputs: vec![div],
                 outputs: vec![xin.clone()],
             });
         }

@@ -243,6 +243,7 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                     dtype = l.output_type();
                     layers.push(l);
                 }
+                Op::Round if pending.is_empty() => {}
                 Op::Div if pending.len() == 1 => {
                     let k = expand(konst(1), &shape_out, n)?;
                     match &pending[0] {

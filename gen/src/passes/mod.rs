@@ -133,16 +133,25 @@ pub fn verify(g: &Graph, pass: &str) -> Result<(), PassError> {
         let Some(t) = g.consts.get(name) else {
             continue;
         };
-        let v = exec::binary(t, &q.scale, |a, b| a / b)
-            .and_then(|u| exec::binary(&u, &q.zero_point, |a, b| a + b))
-            .map_err(|e| bug(format!("quantized constant `{name}`: {e}")))?;
-        if let Some(bad) = v.to_f32().iter().find(|&&x| {
-            x != x.round()
-                || !q.dtype.contains(x as i64)
-                    && !(q.dtype == crate::ir::DataType::Bipolar && x == 0.0)
-        }) {
+        let levels = match &q.levels {
+            Some(l) if l.shape == t.shape => l.clone(),
+            Some(l) => {
+                return Err(bug(format!(
+                    "quantized constant `{name}`: levels of shape {:?} for a value of shape {:?}",
+                    l.shape, t.shape
+                )));
+            }
+            None if q.is_plain_int() => t.clone(),
+            None => continue,
+        };
+        let bip = q.dtype == crate::ir::DataType::Bipolar;
+        if let Some(bad) = levels
+            .to_f32()
+            .iter()
+            .find(|&&x| x != x.round() || !(q.dtype.contains(x as i64) || bip && x == 0.0))
+        {
             return Err(bug(format!(
-                "quantized constant `{name}` holds {bad}, not a {} value",
+                "quantized constant `{name}` holds level {bad}, not a {} value",
                 q.dtype
             )));
         }

@@ -1,4 +1,4 @@
-//! Remove operations that do not change values: `Identity`, `Mul`/`Div` by constants that
+//! Remove operations that do not change values: `Identity`, `Round` of integers, `Mul`/`Div` by constants that
 //! are all one (and do not broadcast the shape), and a `Div` by `s` undoing a `Mul` by the
 //! same scalar `s` on an integer tensor (`(q * s) / s == q` exactly in `f32` for
 //! `|q| < 2^23`).
@@ -16,6 +16,9 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
             |a: &str| g.shapes.get(a).is_some() && g.shapes.get(a) == g.shapes.get(&out);
         let replacement: Option<String> = match &n.op {
             Op::Identity => Some(n.inputs[0].clone()),
+            Op::Round if g.qinfo.get(&n.inputs[0]).is_some_and(|q| q.is_plain_int()) => {
+                Some(n.inputs[0].clone())
+            }
             Op::Mul | Op::Div => {
                 let (x, k) = (&n.inputs[0], &n.inputs[1]);
                 let ones = g
