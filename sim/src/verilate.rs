@@ -68,7 +68,19 @@ fn run(cmd: &mut Command) -> Result<Output, SimError> {
 
 struct Verilator {
     version: String,
-    root: PathBuf,
+    root: OnceLock<PathBuf>,
+}
+
+impl Verilator {
+    /// `VERILATOR_ROOT` (asked only when something is built).
+    fn root(&self) -> Result<&Path, SimError> {
+        if let Some(r) = self.root.get() {
+            return Ok(r);
+        }
+        let out = run(Command::new("verilator").args(["--getenv", "VERILATOR_ROOT"]))?;
+        let root = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        Ok(self.root.get_or_init(|| root))
+    }
 }
 
 fn verilator() -> Result<&'static Verilator, SimError> {
@@ -86,9 +98,10 @@ fn verilator() -> Result<&'static Verilator, SimError> {
     if major.is_none_or(|m| m < 5) {
         return Err(SimError::VerilatorVersion { found: version });
     }
-    let out = run(Command::new("verilator").args(["--getenv", "VERILATOR_ROOT"]))?;
-    let root = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    Ok(V.get_or_init(|| Verilator { version, root }))
+    Ok(V.get_or_init(|| Verilator {
+        version,
+        root: OnceLock::new(),
+    }))
 }
 
 /// `verilator --version`, or why it cannot run.
@@ -125,7 +138,8 @@ fn ccache() -> Option<PathBuf> {
 }
 
 /// Flags every C++ compile gets after the `cc` tool's own (`-O2 -fPIC ...`).
-fn cxx_flags(v: &Verilator, prelude: &Path, timing: bool) -> Vec<String> {
+fn cxx_flags(v: &Verilator, prelude: &Path, timing: bool) -> Result<Vec<String>, SimError> {
+    let root = v.root()?;
     let mut f: Vec<String> = [
         "-std=gnu++17",
         "-fvisibility=hidden",
@@ -141,15 +155,15 @@ fn cxx_flags(v: &Verilator, prelude: &Path, timing: bool) -> Vec<String> {
     }
     f.push("-include".into());
     f.push(prelude.display().to_string());
-    f.push(format!("-I{}", v.root.join("include").display()));
+    f.push(format!("-I{}", root.join("include").display()));
     f.push(format!(
         "-I{}",
-        v.root.join("include").join("vltstd").display()
+        root.join("include").join("vltstd").display()
     ));
     for (k, val) in DEFINES {
         f.push(format!("-D{k}={val}"));
     }
-    f
+    Ok(f)
 }
 
 fn compile_command(tool: &cc::Tool, flags: &[String], src: &Path, obj: &Path) -> Command {
@@ -324,7 +338,7 @@ fn runtime(
     names: &[String],
     timing: bool,
 ) -> Result<(Vec<PathBuf>, f64), SimError> {
-    let flags = cxx_flags(v, prelude, timing);
+    let flags = cxx_flags(v, prelude, timing)?;
     let mut h = Hasher::new("runtime");
     h.field(&SHIM_VERSION.to_le_bytes());
     h.field(v.version.as_bytes());
@@ -356,7 +370,7 @@ fn runtime(
     // Compile the files in parallel: they are independent.
     let mut children = Vec::new();
     for n in names {
-        let src = v.root.join("include").join(format!("{n}.cpp"));
+        let src = v.root()?.join("include").join(format!("{n}.cpp"));
         let obj = tmp.join(format!("{n}.o"));
         let mut cmd = compile_command(tool, &flags, &src, &obj);
         let shown = format!("{cmd:?}");
@@ -521,7 +535,7 @@ pub fn build(spec: &BuildSpec) -> Result<Model, SimError> {
     all.push_str("#include \"fsim_shim.cpp\"\n");
     let all_path = obj_dir.join(format!("{prefix}__fsim_all.cpp"));
     std::fs::write(&all_path, all).map_err(|e| SimError::io(&all_path, e))?;
-    let mut flags = cxx_flags(v, &prelude, classes.timing);
+    let mut flags = cxx_flags(v, &prelude, classes.timing)?;
     flags.push(format!("-I{}", obj_dir.display()));
     let model_obj = work.join("model.o");
     run(&mut compile_command(&tool, &flags, &all_path, &model_obj))?;
