@@ -21,10 +21,10 @@ pub enum LoadError {
     Ir(#[from] ir::IrError),
     #[error(transparent)]
     Import(#[from] import::ImportError),
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Pass {
         path: String,
-        source: passes::PassError,
+        error: passes::PassError,
     },
     #[error("{0}: unknown model format; ferrite reads QONNX (.onnx) and its own IR (.json)")]
     UnknownFormat(String),

@@ -69,11 +69,8 @@ pub fn format_unsupported(nodes: &[UnsupportedNode]) -> String {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("{path}: {error}")]
+    Io { path: String, error: std::io::Error },
     #[error("{path}: not a valid ONNX model: {why}")]
     Decode { path: String, why: String },
     #[error("{path}: {what}")]
@@ -97,7 +94,7 @@ pub fn read_onnx(path: &Path) -> Result<Graph, ImportError> {
     let p = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| ImportError::Io {
         path: p.clone(),
-        source,
+        error: source,
     })?;
     import_bytes(&bytes, &p, path.parent())
 }

@@ -201,12 +201,12 @@ pub fn load_onnx(path: &std::path::Path) -> Result<(Graph, crate::ir::Model), cr
     let p = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| crate::import::ImportError::Io {
         path: p.clone(),
-        source,
+        error: source,
     })?;
     let mut g = crate::import::import_bytes(&bytes, &p, path.parent())?;
     let wrap = |source: PassError| crate::LoadError::Pass {
         path: p.clone(),
-        source,
+        error: source,
     };
     streamline(&mut g).map_err(wrap)?;
     let name = path
