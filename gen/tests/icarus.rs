@@ -230,12 +230,12 @@ fn check(name: &str, m: &Model, p: &FoldPlan, frames: usize) {
             let n = run.frame_done.len();
             let measured = (run.frame_done[n - 1] - run.frame_done[1]) as f64 / (n - 2) as f64;
             let exp = d.exp_cycles_per_frame as f64;
-            // LabelSelect emits k beats and then needs a cycle to load the next frame
+            // a LabelSelect engine sends k beats a frame: at least k cycles a frame
             let k_floor = m
                 .layers
                 .iter()
                 .filter_map(|l| match l {
-                    ferrite_gen::ir::Layer::LabelSelect(s) => Some(s.k as f64 + 1.0),
+                    ferrite_gen::ir::Layer::LabelSelect(s) => Some(s.k as f64),
                     _ => None,
                 })
                 .fold(exp, f64::max);

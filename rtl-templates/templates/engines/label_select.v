@@ -34,8 +34,11 @@ endfunction
 reg [{{ idx_msb }}:0] base_reg;     // index of lane 0 of the current beat
 reg full_reg;                       // the lists hold a whole frame not yet moved out
 reg [{{ cnt_msb }}:0] sh_cnt_reg;   // indices still to send
-wire xfer = full_reg && (sh_cnt_reg == 0);
-assign s_axis_in_tready = !full_reg || (sh_cnt_reg == 0);
+wire adv;                           // the output skid buffer has room (a register)
+// the output side is free now, or sends its last index this cycle
+wire out_free = (sh_cnt_reg == 0) || ((sh_cnt_reg == {{ cnt_one }}) && adv);
+wire xfer = full_reg && out_free;
+assign s_axis_in_tready = !full_reg || out_free;
 wire in_fire = s_axis_in_tvalid && s_axis_in_tready;
 wire first_beat = (base_reg == 0);
 wire last_beat = (base_reg == {{ base_last }});
@@ -100,7 +103,6 @@ end
 {%- endfor %}
 
 // ---- output side: merge the lanes' lists ----
-wire adv;
 wire pop = (sh_cnt_reg != 0) && adv;
 {%- for l in lanes %}
 {%- if keep_vals %}
@@ -136,6 +138,7 @@ always @* begin
 end
 
 always @(posedge clk) begin
+    // a transfer may coincide with the last pop: the new lists replace the emptied ones
     if (xfer) begin
 {%- for l in lanes %}
 {%- if keep_vals %}
