@@ -203,21 +203,31 @@ pub fn eval(node: &Node, ins: &[Option<&Tensor>]) -> Result<Vec<Tensor>, String>
         } => {
             let s = scalar_param(need(ins, 1)?, "Trunc scale")?;
             let z = scalar_param(need(ins, 2)?, "Trunc zero point")?;
-            let os = scalar_param(need(ins, 4)?, "Trunc output scale")?;
-            let ob = bit_width(need(ins, 5)?)?;
-            let (lo, hi) = quant_range(ob, *signed, *narrow);
-            let ts = 2f32.powf((os / s).log2().round_ties_even());
-            let oz = z / ts;
-            let v = x
-                .to_f32()
-                .iter()
-                .map(|&v| {
-                    let y = (v / s + z).round_ties_even() / ts;
-                    let y = if y > hi as f32 { hi as f32 } else { y };
-                    let y = if y < lo as f32 { lo as f32 } else { y };
-                    (rounding.round(y) - oz) * os
-                })
-                .collect();
+            let ib = scalar_param(need(ins, 3)?, "Trunc input bit width")?;
+            let xv = x.to_f32();
+            let v: Vec<f32> = if node.inputs.len() <= 5 {
+                // Trunc v1: inputs x, scale, zero point, input and output bit widths.
+                let ob = scalar_param(need(ins, 4)?, "Trunc output bit width")?;
+                let ts = 2f32.powf(ib - ob);
+                xv.iter()
+                    .map(|&v| (rounding.round((v / s + z).round_ties_even() / ts) - z) * s)
+                    .collect()
+            } else {
+                // Trunc v2: ... output scale and output bit width, with clipping.
+                let os = scalar_param(need(ins, 4)?, "Trunc output scale")?;
+                let ob = bit_width(need(ins, 5)?)?;
+                let (lo, hi) = quant_range(ob, *signed, *narrow);
+                let ts = 2f32.powf((os / s).log2().round_ties_even());
+                let oz = z / ts;
+                xv.iter()
+                    .map(|&v| {
+                        let y = (v / s + z).round_ties_even() / ts;
+                        let y = if y > hi as f32 { hi as f32 } else { y };
+                        let y = if y < lo as f32 { lo as f32 } else { y };
+                        (rounding.round(y) - oz) * os
+                    })
+                    .collect()
+            };
             one(Tensor::f32(x.shape.clone(), v))
         }
         Op::MultiThreshold {

@@ -130,8 +130,8 @@ pub enum Op {
     },
     /// qonnx `BipolarQuant`: inputs x, scale; `+scale` where `x >= 0`, else `-scale`.
     BipolarQuant,
-    /// qonnx `Trunc`: inputs x, scale, zero point, input bit width, output scale, output
-    /// bit width.
+    /// qonnx `Trunc`: v1 (5 inputs: x, scale, zero point, input and output bit width) or
+    /// v2 (6 inputs: x, scale, zero point, input bit width, output scale, output bit width).
     Trunc {
         signed: bool,
         narrow: bool,
