@@ -130,6 +130,27 @@ fn mvu_folds() {
             cases.push(one(&format!("f{pe}x{simd}_{k}"), vec![l], &[(pe, simd)]));
         }
     }
+    // big enough for a block-RAM weight ROM, with a multi-level pipelined tree
+    let l = mvu(
+        &mut r,
+        "fc",
+        256,
+        64,
+        DataType::Bipolar,
+        DataType::Bipolar,
+        Some((DataType::Bipolar, false)),
+    );
+    cases.push(one("big_xnor", vec![l], &[(4, 8)]));
+    let l = mvu(
+        &mut r,
+        "fc",
+        96,
+        32,
+        DataType::Int(4),
+        DataType::Int(4),
+        Some((DataType::UInt(4), false)),
+    );
+    cases.push(one("big_mac", vec![l], &[(2, 24)]));
     check_all(&cases);
 }
 

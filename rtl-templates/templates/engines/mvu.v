@@ -44,6 +44,7 @@ always @(posedge clk) begin
 end
 
 // ---- stage 1: input vector and weights (registered ROM read) ----
+(* rom_style = "{{ w_rom_style }}" *)
 reg [{{ w_msb }}:0] w_rom [0:{{ w_rom_last }}];
 initial begin
     $readmemh({MEM_DIR, "{{ w_file }}"}, w_rom);
