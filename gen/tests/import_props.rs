@@ -259,7 +259,7 @@ proptest! {
         for _round in 0..20 {
             let mut any = false;
             for (name, pass) in passes::PIPELINE {
-                if pass(&mut g).unwrap_or_else(|e| panic!("{name}: {e}")) {
+                while pass(&mut g).unwrap_or_else(|e| panic!("{name}: {e}")) {
                     any = true;
                     changed_passes.insert(*name);
                     g.remove_dead();
@@ -277,5 +277,44 @@ proptest! {
             let got: Vec<u32> = golden::host::run_float(&m, x).unwrap().iter().map(|v| v.to_bits()).collect();
             prop_assert_eq!(&got, w);
         }
+    }
+}
+
+/// A deep network (24 layers) streamlines to a fixpoint and stays bit-exact.
+#[test]
+fn deep_network_streamlines() {
+    let layers = 24;
+    let n = Net {
+        seed: 42,
+        widths: vec![6; layers + 1],
+        act_bits: vec![2; layers + 1],
+        act_signed: vec![true; layers + 1],
+        modes: vec!["ROUND"; layers + 1],
+        w_bits: vec![2; layers],
+        gemm: (0..layers).map(|i| i % 2 == 0).collect(),
+        relu: vec![false; layers],
+    };
+    let bytes = build(&n);
+    let g0 = import_bytes(&bytes, "deep.onnx", None).unwrap();
+    let mut g = g0.clone();
+    passes::streamline(&mut g).unwrap_or_else(|e| panic!("{e}"));
+    let m = passes::lower::lower(&g, "deep").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(m.layers.len(), layers);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    let xs: Vec<Vec<f32>> = (0..50)
+        .map(|_| {
+            (0..6)
+                .map(|_| rng.random_range(-48..=48) as f32 / 16.0)
+                .collect()
+        })
+        .collect();
+    let want = outputs(&g0, &xs);
+    for (x, w) in xs.iter().zip(&want) {
+        let got: Vec<u32> = golden::host::run_float(&m, x)
+            .unwrap()
+            .iter()
+            .map(|v| v.to_bits())
+            .collect();
+        assert_eq!(&got, w);
     }
 }

@@ -167,31 +167,36 @@ pub fn streamline(g: &mut Graph) -> Result<Vec<&'static str>, PassError> {
     }
     infer_shapes(g)?;
     let mut applied = Vec::new();
-    for _round in 0..20 {
+    // Each pass applies one rewrite per call; run it until it stops changing the graph.
+    // Every rewrite removes or replaces a node pattern, so a bound proportional to the
+    // graph size only trips on a pass that undoes another (a bug).
+    let limit = 8 * (g.nodes.len() + 8);
+    let mut steps = 0usize;
+    loop {
         let mut any = false;
         for (name, pass) in PIPELINE {
-            if pass(g)? {
+            while pass(g)? {
                 any = true;
+                steps += 1;
+                if steps > limit {
+                    return Err(PassError::Verify {
+                        pass: name.to_string(),
+                        why: format!("no fixpoint after {limit} rewrites"),
+                    });
+                }
                 applied.push(*name);
                 g.remove_dead();
                 verify(g, name)?;
-                let old = std::mem::take(&mut g.shapes);
                 infer_shapes(g).map_err(|e| PassError::Verify {
                     pass: name.to_string(),
                     why: e.to_string(),
                 })?;
-                // keep shapes of tensors that no longer exist out of the map
-                let _ = old;
             }
         }
         if !any {
             return Ok(applied);
         }
     }
-    Err(PassError::Verify {
-        pass: "pipeline".into(),
-        why: "passes did not reach a fixpoint in 20 rounds".into(),
-    })
 }
 
 /// Import a QONNX file, streamline it and lower it: the streamlined graph and the model
