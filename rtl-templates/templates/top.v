@@ -40,9 +40,11 @@ wire {{ s.name }}_tvalid;
 wire {{ s.name }}_tready;
 {%- endfor %}
 
+// No beat crosses the edges while the engines are in reset (rst lags ap_rst_n by two
+// cycles): a beat accepted then would be lost.
 assign {{ first_stream }}_tdata = s_axis_tdata[{{ in_msb }}:0];
-assign {{ first_stream }}_tvalid = s_axis_tvalid;
-assign s_axis_tready = {{ first_stream }}_tready;
+assign {{ first_stream }}_tvalid = s_axis_tvalid && !rst;
+assign s_axis_tready = {{ first_stream }}_tready && !rst;
 {%- if in_pad %}
 wire unused_pad = &{1'b0, s_axis_tdata[{{ in_port_msb }}:{{ in_pad_lsb }}], 1'b0};
 {%- endif %}
@@ -51,7 +53,7 @@ assign m_axis_tdata = { { {{ out_pad_bits }}{1'b0}}, {{ last_stream }}_tdata };
 {%- else %}
 assign m_axis_tdata = {{ last_stream }}_tdata;
 {%- endif %}
-assign m_axis_tvalid = {{ last_stream }}_tvalid;
+assign m_axis_tvalid = {{ last_stream }}_tvalid && !rst;
 assign {{ last_stream }}_tready = m_axis_tready;
 {%- for t in taps %}
 assign tap{{ t.nn }}_tdata = {{ t.stream }}_tdata;
