@@ -569,7 +569,9 @@ pub fn cosim_model(
         std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
         let p = dir.join(&trace.file.name);
         sources.retain(|s| s.file_name() != p.file_name());
-        write_atomic(&p, trace.file.contents.as_bytes())?;
+        if std::fs::read(&p).ok().as_deref() != Some(trace.file.contents.as_bytes()) {
+            write_atomic(&p, trace.file.contents.as_bytes())?;
+        }
         sources.push(p);
         (trace.top.clone(), trace.taps.clone())
     } else {
@@ -700,7 +702,10 @@ pub fn cosim_model(
 
 /// Write `bytes` to `path` through a temp file and a rename.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CosimError> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    // Unique per process and call: threads may write the same file at once.
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
     std::fs::write(&tmp, bytes).map_err(|e| io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| io(path, e))
 }

@@ -37,8 +37,8 @@ pub fn default_cache_dir() -> PathBuf {
     std::env::temp_dir().join("ferrite-cache")
 }
 
-/// The versioned root inside a cache dir.
-pub(crate) fn root(cache: &Path) -> PathBuf {
+/// The versioned root inside a cache dir (`<cache>/sim-v<N>`).
+pub fn root(cache: &Path) -> PathBuf {
     cache.join(format!("sim-v{SHIM_VERSION}"))
 }
 

@@ -273,3 +273,38 @@ fn build_errors_carry_tool_output() {
     let e = build(&spec).unwrap_err().to_string();
     assert!(e.contains("s_axis_tdata") && e.contains("16-bit"), "{e}");
 }
+
+#[test]
+fn parallel_builds_of_one_design_build_once() {
+    // A cache of its own (models emptied each run; the runtime is kept).
+    let dir = cache().with_file_name("ferrite-sim-test-cache-parallel");
+    let _ = std::fs::remove_dir_all(ferrite_sim::cache::root(&dir).join("models"));
+    let spec = BuildSpec {
+        sources: vec![rtl("tadd_skid")],
+        top: "tadd_skid".into(),
+        ports: ports(16),
+        args: vec!["-GADD=16'd5".into()],
+        cache_dir: Some(dir),
+    };
+    let hits: Vec<bool> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    let m = build(&spec).unwrap_or_else(|e| panic!("{e}"));
+                    let mut sim = m.instantiate(1).unwrap();
+                    let run = sim
+                        .stream(&sp(), &Beats::from_u64(1, &[1, 2, 3]), 3, &opts(0.5, 2))
+                        .unwrap();
+                    assert_eq!(run.output.data, vec![6, 7, 8]);
+                    m.info().cache_hit
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        hits.iter().filter(|h| !**h).count(),
+        1,
+        "exactly one thread builds, the others wait and load it: {hits:?}"
+    );
+}
