@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Build the bundled example network into out/example and co-simulate it in Verilator
-# against the golden model. Installs the HDL tools first if they are missing.
+# Build the bundled example network into out/example, co-simulate it in Verilator against
+# the golden model, and run the golden model on the same float inputs. Installs the HDL tools first if they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-tools.sh
 cargo build --release --bin ferrite
 ferrite=target/release/ferrite
-model=examples/bnn_mlp_random/model.json
-$ferrite build "$model" -o out/example
-$ferrite cosim out/example --random 256 --stall 0.3 --seed 1
+# A binarized MLP (784-64-64-10) trained on MNIST with Brevitas and exported to QONNX
+# (tools/make_examples.py); its inputs are real MNIST test images and random images.
+example=examples/mlp_w1a1
+$ferrite build "$example/model.onnx" -o out/example
+$ferrite cosim out/example --input "$example/inputs.npy" --stall 0.3 --seed 1
+$ferrite golden "$example/model.onnx" --input "$example/inputs.npy" --output out/example/golden.npy
