@@ -111,6 +111,29 @@ fn main() {
         1.0 / plain.as_secs_f64()
     );
 
+    // Generator: the whole of `ferrite build` (IR JSON load, validate, fold, emit, report,
+    // write to a temporary folder and rename into place).
+    let dir = tempfile::tempdir().expect("temp dir");
+    let model_path = dir.path().join("mlp.json");
+    std::fs::write(&model_path, model.to_json()).expect("write model");
+    let out = dir.path().join("out");
+    let opts = ferrite_gen::build::BuildOptions::default();
+    let gen_time = median(Duration::from_secs(3), || {
+        std::hint::black_box(ferrite_gen::build::build(&model_path, &out, &opts).expect("build"));
+    });
+    println!(
+        "generator (load + fold + emit + write) 784-1024-1024-1024-10 w1a1: {:.0} ms",
+        gen_time.as_secs_f64() * 1e3
+    );
+    let emit_time = median(Duration::from_secs(2), || {
+        let plan = ferrite_gen::fold::auto(&model, None);
+        std::hint::black_box(ferrite_gen::emit::emit(&model, &plan).expect("emit"));
+    });
+    println!(
+        "  of which fold + emit (in memory): {:.0} ms",
+        emit_time.as_secs_f64() * 1e3
+    );
+
     let json = model.to_json();
     let parse = median(Duration::from_secs(1), || {
         std::hint::black_box(Model::from_json_str(&json, "bench.json").unwrap());

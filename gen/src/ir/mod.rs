@@ -511,25 +511,29 @@ impl Model {
     }
 
     pub fn from_json_str(text: &str, path: &str) -> Result<Model, IrError> {
-        // Check the version before the full parse so an old or new file gets the right message.
         #[derive(Deserialize)]
         struct Header {
             ir_version: u32,
         }
-        let h: Header = serde_json::from_str(text).map_err(|source| IrError::Json {
-            path: path.into(),
-            source,
-        })?;
-        if h.ir_version != IR_VERSION {
-            return Err(IrError::Version {
-                path: path.into(),
-                found: h.ir_version,
-            });
-        }
-        let m: Model = serde_json::from_str(text).map_err(|source| IrError::Json {
-            path: path.into(),
-            source,
-        })?;
+        let m: Model = match serde_json::from_str(text) {
+            Ok(m) => m,
+            Err(source) => {
+                // An older or newer format fails to parse as this one: say so, rather than
+                // report the first field that differs.
+                if let Ok(h) = serde_json::from_str::<Header>(text) {
+                    if h.ir_version != IR_VERSION {
+                        return Err(IrError::Version {
+                            path: path.into(),
+                            found: h.ir_version,
+                        });
+                    }
+                }
+                return Err(IrError::Json {
+                    path: path.into(),
+                    source,
+                });
+            }
+        };
         m.validate().map_err(|e| match e {
             IrError::Version { found, .. } => IrError::Version {
                 path: path.into(),
