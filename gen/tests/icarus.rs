@@ -411,6 +411,40 @@ fn mlp_with_width_converters() {
     let l3 = label_select("top", 4, 2, t);
     let m = model("mlp", vec![l0, l1, l2, l3]);
     check("mlp", &m, &plan(&[(4, 4), (2, 3), (4, 2), (2, 1)]), 8);
+    // converters 3 -> 4 and 2 -> 3 (neither divides the other)
+    let l0 = mvu(
+        &mut r,
+        "fc0",
+        8,
+        12,
+        DataType::Bipolar,
+        DataType::Bipolar,
+        Some((DataType::Bipolar, false)),
+    );
+    let l1 = mvu(
+        &mut r,
+        "fc1",
+        12,
+        6,
+        DataType::Bipolar,
+        DataType::Bipolar,
+        Some((DataType::Int(2), false)),
+    );
+    let l2 = mvu(
+        &mut r,
+        "fc2",
+        6,
+        2,
+        DataType::Int(2),
+        DataType::Int(2),
+        None,
+    );
+    check(
+        "odd_conv",
+        &model("odd_conv", vec![l0, l1, l2]),
+        &plan(&[(3, 8), (2, 4), (1, 3)]),
+        8,
+    );
     let l0 = mvu(
         &mut r,
         "fc0",

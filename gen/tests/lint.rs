@@ -253,3 +253,56 @@ fn three_layer_tops_with_width_converters() {
     cases.push(one("intnet", vec![l0, l1, l2], &[(1, 2), (1, 1), (3, 6)]));
     check_all(&cases);
 }
+
+/// Yosys `synth_xilinx` maps a generated design (catches memories no cell can hold) and puts
+/// a large weight ROM into block RAM.
+#[test]
+fn synthesizes_for_xilinx_with_block_rom() {
+    require_tool("yosys");
+    let mut r = rng(6);
+    let l0 = mvu(
+        &mut r,
+        "fc0",
+        256,
+        64,
+        DataType::Bipolar,
+        DataType::Bipolar,
+        Some((DataType::Bipolar, false)),
+    );
+    let l1 = mvu(
+        &mut r,
+        "fc1",
+        64,
+        10,
+        DataType::Bipolar,
+        DataType::Bipolar,
+        None,
+    );
+    let m = model("syn", vec![l0, l1]);
+    let d = emit(&m, &plan(&[(4, 8), (1, 4)])).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    write_design(tmp.path(), &d);
+    let files = verilog_paths(tmp.path(), &d).join(" ");
+    let stat = tmp.path().join("stat.txt");
+    let script = format!(
+        "read_verilog -defer {files}; chparam -set MEM_DIR \"{}/\" {top}; synth_xilinx -top {top} -flatten; tee -o {} stat",
+        tmp.path().display(),
+        stat.display(),
+        top = d.top
+    );
+    let o = std::process::Command::new("yosys")
+        .args(["-q", "-p", &script])
+        .output()
+        .expect("yosys runs");
+    assert!(
+        o.status.success(),
+        "synth_xilinx failed: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let stat = std::fs::read_to_string(stat).unwrap();
+    assert!(
+        stat.contains("RAMB18E1") || stat.contains("RAMB36E1"),
+        "no block RAM: {stat}"
+    );
+}

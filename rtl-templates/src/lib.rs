@@ -77,8 +77,8 @@ pub struct Mvu {
     pub w_msb: usize,
     pub w_file: String,
     pub w_rom_last: usize,
-    /// "block" or "distributed": the weight ROM's `rom_style` attribute
-    pub w_rom_style: &'static str,
+    /// ask for block RAM for the weight ROM (`rom_style = "block"`); else the tool chooses
+    pub w_rom_block: bool,
     pub w_addr_msb: u32,
     /// literals
     pub w_addr_last: String,

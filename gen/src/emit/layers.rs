@@ -14,7 +14,7 @@ use ferrite_rtl as rtl;
 pub const TREE_REG_EVERY: usize = 2;
 
 /// A weight ROM of at least this many bits and [`BLOCK_ROM_MIN_DEPTH`] words asks for block
-/// RAM (`rom_style = "block"`); smaller ones for distributed (LUT) ROM.
+/// RAM (`rom_style = "block"`); for smaller ones the synthesis tool chooses.
 pub const BLOCK_ROM_MIN_BITS: usize = 16384;
 pub const BLOCK_ROM_MIN_DEPTH: usize = 32;
 
@@ -343,11 +343,7 @@ fn mvu(
         w_msb: w_width - 1,
         w_file,
         w_rom_last: w_rom - 1,
-        w_rom_style: if w_depth >= BLOCK_ROM_MIN_DEPTH && w_depth * w_width >= BLOCK_ROM_MIN_BITS {
-            "block"
-        } else {
-            "distributed"
-        },
+        w_rom_block: w_depth >= BLOCK_ROM_MIN_DEPTH && w_depth * w_width >= BLOCK_ROM_MIN_BITS,
         w_addr_msb: w_addr_bits - 1,
         w_addr_last: lit(w_addr_bits, (w_depth - 1) as i64),
         w_addr_one: lit(w_addr_bits, 1),

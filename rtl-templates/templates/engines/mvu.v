@@ -44,7 +44,9 @@ always @(posedge clk) begin
 end
 
 // ---- stage 1: input vector and weights (registered ROM read) ----
-(* rom_style = "{{ w_rom_style }}" *)
+{%- if w_rom_block %}
+(* rom_style = "block" *)
+{%- endif %}
 reg [{{ w_msb }}:0] w_rom [0:{{ w_rom_last }}];
 initial begin
     $readmemh({MEM_DIR, "{{ w_file }}"}, w_rom);

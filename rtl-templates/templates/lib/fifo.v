@@ -19,6 +19,16 @@ module {{ module }} #(
     input  wire                  m_axis_out_tready
 );
 
+// illegal parameters stop elaboration
+generate
+    if (DEPTH != (1 << ADDR_WIDTH) || ADDR_WIDTH < 1) begin : g_bad_depth
+        initial begin
+            $display("ERROR: %m: DEPTH %0d must be 2**ADDR_WIDTH (ADDR_WIDTH %0d >= 1)", DEPTH, ADDR_WIDTH);
+            $finish;
+        end
+    end
+endgenerate
+
 localparam [ADDR_WIDTH-1:0] ONE = 1;
 
 reg [DATA_WIDTH-1:0] mem [0:DEPTH-1];

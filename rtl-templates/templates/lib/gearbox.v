@@ -27,6 +27,19 @@ module {{ module }} #(
     input  wire                            m_axis_out_tready
 );
 
+// illegal parameters stop elaboration
+generate
+    if (BUF_WIDTH != (IN_LANES + OUT_LANES) * ELEM_WIDTH
+            || {1'b0, IN_BITS} != IN_LANES * ELEM_WIDTH
+            || {1'b0, OUT_BITS} != OUT_LANES * ELEM_WIDTH
+            || (1 << FILL_WIDTH) <= BUF_WIDTH) begin : g_bad_params
+        initial begin
+            $display("ERROR: %m: inconsistent parameters (buffer %0d bits, fill counter %0d bits)", BUF_WIDTH, FILL_WIDTH);
+            $finish;
+        end
+    end
+endgenerate
+
 // elements in stream order, oldest in the LSBs; fill_reg bits are valid
 reg [BUF_WIDTH-1:0]  buf_reg;
 reg [FILL_WIDTH-1:0] fill_reg;
