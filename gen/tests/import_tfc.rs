@@ -15,7 +15,11 @@ fn models() -> PathBuf {
 fn load(name: &str) -> (ferrite_gen::ir::Model, Array4<f32>, Array2<f32>) {
     let dir = models().join(name);
     let path = dir.join("model.onnx");
-    assert!(path.exists(), "{} is missing: the shared models are needed", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: the shared models are needed",
+        path.display()
+    );
     let m = ferrite_gen::load_model(&path).unwrap_or_else(|e| panic!("{e}"));
     let x: Array4<f32> = ndarray_npy::read_npy(dir.join("inputs.npy")).unwrap();
     let y: Array2<f32> = ndarray_npy::read_npy(dir.join("expected.npy")).unwrap();
@@ -51,7 +55,11 @@ fn check(name: &str) {
         for (a, b) in g.iter().zip(&e) {
             maxdiff = maxdiff.max((a - b).abs());
         }
-        assert_eq!(argmax(&g), argmax(&e), "{name}: top-1 differs on sample {i}: {g:?} vs {e:?}");
+        assert_eq!(
+            argmax(&g),
+            argmax(&e),
+            "{name}: top-1 differs on sample {i}: {g:?} vs {e:?}"
+        );
     }
     eprintln!("{name}: max |golden - expected| = {maxdiff:e} over {n} samples");
     assert!(maxdiff <= TOL, "{name}: max abs difference {maxdiff}");
@@ -89,7 +97,11 @@ fn check_activations(name: &str) {
     assert_eq!(act.len(), mvs.len());
     let n = x.shape()[0];
     for s in 0..n {
-        let frame: Vec<f32> = x.slice(ndarray::s![s, .., .., ..]).iter().copied().collect();
+        let frame: Vec<f32> = x
+            .slice(ndarray::s![s, .., .., ..])
+            .iter()
+            .copied()
+            .collect();
         let vals = exec::run(&g, &Tensor::f32(vec![1, 1, 28, 28], frame.clone())).unwrap();
         let hw_in = golden::host::run_pre(&m, &frame).unwrap();
         let trace = golden::run_trace(&m, &hw_in);
@@ -97,11 +109,19 @@ fn check_activations(name: &str) {
         let want0: Vec<i64> = vals[&act[0]].to_f32().iter().map(|&v| v as i64).collect();
         assert_eq!(hw_in, want0, "{name} sample {s}: input quantizer");
         for (j, name_t) in act.iter().enumerate().skip(1) {
-            let want: Vec<i64> = vals[name_t].to_f32().iter().map(|&v| {
-                assert_eq!(v, v.trunc());
-                v as i64
-            }).collect();
-            assert_eq!(trace[mvs[j - 1]], want, "{name} sample {s}: activation {j} (`{name_t}`)");
+            let want: Vec<i64> = vals[name_t]
+                .to_f32()
+                .iter()
+                .map(|&v| {
+                    assert_eq!(v, v.trunc());
+                    v as i64
+                })
+                .collect();
+            assert_eq!(
+                trace[mvs[j - 1]],
+                want,
+                "{name} sample {s}: activation {j} (`{name_t}`)"
+            );
         }
     }
 }
@@ -114,4 +134,36 @@ fn tfc_1w1a_activations_bit_exact() {
 #[test]
 fn tfc_2w2a_activations_bit_exact() {
     check_activations("TFC_2W2A");
+}
+
+/// The float reference executor itself, on the imported (unstreamlined) graph, reproduces
+/// the qonnx reference outputs: it is a faithful oracle for the pass tests.
+fn check_reference_executor(name: &str) {
+    let (_, x, y) = load(name);
+    let g = read_onnx(&models().join(name).join("model.onnx")).unwrap();
+    let mut maxdiff = 0f32;
+    for s in 0..x.shape()[0] {
+        let frame: Vec<f32> = x
+            .slice(ndarray::s![s, .., .., ..])
+            .iter()
+            .copied()
+            .collect();
+        let out = exec::run_outputs(&g, &Tensor::f32(vec![1, 1, 28, 28], frame))
+            .unwrap()
+            .remove(0);
+        assert_eq!(out.shape, vec![1, 10]);
+        for (a, b) in out.to_f32().iter().zip(y.row(s)) {
+            maxdiff = maxdiff.max((a - b).abs());
+        }
+    }
+    assert!(
+        maxdiff <= TOL,
+        "{name}: reference executor differs by {maxdiff}"
+    );
+}
+
+#[test]
+fn tfc_reference_executor_equals_qonnx() {
+    check_reference_executor("TFC_1W1A");
+    check_reference_executor("TFC_2W2A");
 }
