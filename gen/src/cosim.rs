@@ -11,7 +11,7 @@ use crate::emit::{self, StreamFormat, TapInfo};
 use crate::fold::{self, FoldPlan};
 use crate::golden;
 use crate::ir::{DataType, Model};
-use ferrite_sim::{Beats, BuildSpec, Port, PortDir, SimError, StreamOptions, StreamPorts, Tap};
+use ferrite_sim::{Beats, BuildSpec, PortDir, SimError, StreamOptions, StreamPorts, Tap};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -717,18 +717,4 @@ pub fn write_report(out: &Path, report: &CosimReport) -> Result<PathBuf, CosimEr
     text.push('\n');
     write_atomic(&path, text.as_bytes())?;
     Ok(path)
-}
-
-/// Ports of a Vivado-style top with these stream formats (for callers that check).
-pub fn top_ports(input: &StreamFormat, output: &StreamFormat) -> Vec<Port> {
-    vec![
-        Port::input("ap_clk", 1),
-        Port::input("ap_rst_n", 1),
-        Port::input("s_axis_tdata", input.tdata_bits as u32),
-        Port::input("s_axis_tvalid", 1),
-        Port::output("s_axis_tready", 1),
-        Port::output("m_axis_tdata", output.tdata_bits as u32),
-        Port::output("m_axis_tvalid", 1),
-        Port::input("m_axis_tready", 1),
-    ]
 }

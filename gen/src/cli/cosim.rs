@@ -1,5 +1,4 @@
 //! `ferrite cosim`: run a built design in Verilator against the golden model.
-use anyhow::Context;
 use ferrite_gen::cosim::{self, CosimOptions};
 use ferrite_gen::ir::Model;
 use std::path::PathBuf;
@@ -36,8 +35,13 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let model_path = args.out.join("model.json");
-    let model = Model::load_json(&model_path)
-        .with_context(|| format!("{} is not a `ferrite build` output", args.out.display()))?;
+    anyhow::ensure!(
+        model_path.is_file(),
+        "{} has no model.json: it is not a `ferrite build` output (run `ferrite build MODEL -o {}` first)",
+        args.out.display(),
+        args.out.display()
+    );
+    let model = Model::load_json(&model_path)?;
     let frames = match (&args.input, args.random) {
         (Some(p), _) => cosim::frames_from_npy(&model, p)?,
         (None, Some(n)) => {
@@ -95,7 +99,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             d.layer_index, d.layer, d.frame, d.element, d.expected, d.got
         );
     }
-    for m in &report.first_mismatches {
+    for m in report.first_mismatches.iter().take(10) {
         println!(
             "  mismatch: frame {} element {}: expected {}, got {}",
             m.frame, m.element, m.expected, m.got
