@@ -9,6 +9,9 @@ use std::process::ExitCode;
 pub struct Args {
     /// Model: QONNX (.onnx) or ferrite IR (.json).
     pub model: PathBuf,
+    /// Also print the streamlined import graph (QONNX models).
+    #[arg(long)]
+    pub graph: bool,
 }
 
 /// The human-readable summary printed by `ferrite inspect`.
@@ -95,7 +98,23 @@ pub fn describe(m: &Model) -> String {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let m = ferrite_gen::load_model(&args.model)?;
-    print!("{}", describe(&m));
+    let onnx = args.model.extension().is_some_and(|e| e == "onnx");
+    let m = if onnx && args.graph {
+        let (g, m) = ferrite_gen::passes::load_onnx(&args.model)?;
+        out(&format!("streamlined {g}\n"))?;
+        m
+    } else {
+        ferrite_gen::load_model(&args.model)?
+    };
+    out(&describe(&m))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Write to stdout; a closed pipe (`| head`) ends quietly instead of panicking.
+fn out(s: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(s.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
 }

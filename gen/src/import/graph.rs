@@ -372,3 +372,55 @@ impl Graph {
         (self.nodes.len(), self.consts.len()) != before
     }
 }
+
+impl std::fmt::Display for Graph {
+    /// One line per node: outputs with shape and datatype, op, inputs (constants shown
+    /// with their shape).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ty = |t: &str| -> String {
+            let shape = self
+                .shapes
+                .get(t)
+                .or_else(|| self.consts.get(t).map(|c| &c.shape))
+                .map(|s| format!("{s:?}"))
+                .unwrap_or_else(|| "?".into());
+            match self.qinfo.get(t) {
+                Some(q) if q.is_plain_int() => format!("{shape} {}", q.dtype),
+                Some(q) if q.scale.len() == 1 => {
+                    format!("{shape} {} x {}", q.dtype, q.scale.to_f32()[0])
+                }
+                Some(q) => format!("{shape} {} x per-channel scale", q.dtype),
+                None => format!("{shape} float"),
+            }
+        };
+        writeln!(f, "graph `{}` (opset {})", self.name, self.opset)?;
+        writeln!(f, "  input {}: {}", self.input, ty(&self.input))?;
+        for n in &self.nodes {
+            let ins: Vec<String> = n
+                .inputs
+                .iter()
+                .map(|i| {
+                    if self.is_const(i) {
+                        format!("{i}={}", ty(i))
+                    } else {
+                        i.clone()
+                    }
+                })
+                .collect();
+            let outs: Vec<String> = n
+                .outputs
+                .iter()
+                .map(|o| format!("{o}: {}", ty(o)))
+                .collect();
+            writeln!(
+                f,
+                "  {} = {}({}) [{}]",
+                outs.join(", "),
+                n.op.type_name(),
+                ins.join(", "),
+                n.name
+            )?;
+        }
+        writeln!(f, "  outputs: {}", self.outputs.join(", "))
+    }
+}

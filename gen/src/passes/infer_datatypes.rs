@@ -2,7 +2,8 @@
 //! and zero point. Sources are quantizers (`Quant` -> INTn/UINTn, 1-bit signed and
 //! `BipolarQuant` -> BIPOLAR, 1-bit unsigned -> BINARY) and integer `MultiThreshold`s;
 //! layout ops carry the type; a `MatMul` of two plain integer tensors is an integer
-//! accumulator whose type covers its exact range.
+//! accumulator whose type covers its exact range; `x / s` of a quantized `x` with scale `s`
+//! is integer when `s` is a power of two, `Round(x / s)` always.
 
 use super::PassError;
 use super::fold_constants::quant_dtype;
@@ -91,14 +92,31 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
                 _ => None,
             },
             // Round(x / s) of a quantized x with scale s: its integers, exactly.
-            Op::Round => q.get(&node.inputs[0]).filter(|i| i.is_plain_int()).cloned(),
+            // Round of integers, or Round(x / s) of a quantized x with scale s: exact integers.
+            Op::Round => {
+                let x = &node.inputs[0];
+                let direct = q.get(x).filter(|i| i.is_plain_int()).cloned();
+                direct.or_else(|| {
+                    let p = &g.nodes[g.producer(x)?];
+                    let k = g.consts.get(p.inputs.get(1)?)?;
+                    let i = q.get(&p.inputs[0])?;
+                    (p.op == Op::Div
+                        && k.len() == 1
+                        && i.scale.len() == 1
+                        && i.scale.to_f32() == k.to_f32()
+                        && i.zero_point.to_f32() == [0.0])
+                    .then(|| QInfo::int(i.dtype))
+                })
+            }
             Op::Div => match (q.get(&node.inputs[0]), g.consts.get(&node.inputs[1])) {
                 (Some(i), Some(k))
                     if i.scale.len() == 1
                         && k.len() == 1
                         && i.scale.to_f32() == k.to_f32()
+                        && is_pow2(k.to_f32()[0])
                         && i.zero_point.to_f32() == [0.0] =>
                 {
+                    // exact only for power-of-two scales; otherwise Round(Div) is needed
                     Some(QInfo::int(i.dtype))
                 }
                 _ => None,
@@ -124,6 +142,10 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
     let changed = q != g.qinfo;
     g.qinfo = q;
     Ok(changed)
+}
+
+fn is_pow2(v: f32) -> bool {
+    v.is_normal() && v > 0.0 && v.to_bits() & 0x007f_ffff == 0
 }
 
 /// Exact accumulator range of `x @ w` for `x` of type `dt` and constant integer `w`
