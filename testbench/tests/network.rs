@@ -199,3 +199,21 @@ fn trace_names_the_layer_with_corrupted_weights() {
     assert_eq!(r.layers[0].mismatches, Some(0), "layer 0 is intact");
     assert!(r.layers[1].mismatches.unwrap() > 0);
 }
+
+#[test]
+fn a_missing_mem_file_is_an_error() {
+    let (m, p) = mlp3();
+    let b = bench();
+    let clean = build("mlp3", &m, &p);
+    let dir = b.root.join("builds").join("mlp3-missing-l1-w");
+    copy_build(&clean, &dir).unwrap();
+    let mem = corrupt_mem(&dir, 1, "_w.mem").unwrap();
+    std::fs::remove_file(&mem).unwrap();
+    let frames = cosim::random_frames(&m, 4, 13);
+    let e = run(&dir, &m, &p, &frames, &b.options(0.0, 13, false)).unwrap_err();
+    let msg = format!("{e:#}");
+    assert!(
+        msg.contains("$readmem file not found") && msg.contains("_l01_"),
+        "{msg}"
+    );
+}
