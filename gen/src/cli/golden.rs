@@ -28,7 +28,7 @@ pub struct Args {
 }
 
 /// Read an .npy of any numeric dtype as f64 values (exact for int32 and float32).
-fn read_any(path: &PathBuf) -> anyhow::Result<ArrayD<f64>> {
+fn read_any(path: &std::path::Path) -> anyhow::Result<ArrayD<f64>> {
     let p = path.display();
     if let Ok(a) = ndarray_npy::read_npy::<_, ArrayD<f32>>(path) {
         return Ok(a.mapv(f64::from));
@@ -52,7 +52,7 @@ fn read_any(path: &PathBuf) -> anyhow::Result<ArrayD<f64>> {
 }
 
 /// Frames as rows of `elems` values.
-fn rows(a: ArrayD<f64>, elems: usize, path: &PathBuf) -> anyhow::Result<Array2<f64>> {
+fn rows(a: ArrayD<f64>, elems: usize, path: &std::path::Path) -> anyhow::Result<Array2<f64>> {
     let total = a.len();
     let shape = a.shape().to_vec();
     let n = if total == elems && shape.first() != Some(&1) && shape.len() <= 1 {

@@ -575,7 +575,7 @@ pub fn bn_affine(
 
 fn bit_width(b: &Tensor) -> Result<u32, String> {
     let v = scalar_param(b, "bit width")?;
-    if !(v >= 1.0 && v <= 62.0 && v == v.trunc()) {
+    if !((1.0..=62.0).contains(&v) && v == v.trunc()) {
         return Err(format!("bit width {v} is not an integer in 1..=62"));
     }
     Ok(v as u32)
@@ -745,7 +745,7 @@ pub fn reshape_target(inp: &[usize], s: &[i64], allow_zero: bool) -> Result<Vec<
     }
     let known: usize = out.iter().product();
     if let Some(i) = infer {
-        if known == 0 || total % known != 0 {
+        if known == 0 || !total.is_multiple_of(known) {
             return Err(format!("cannot reshape {inp:?} to {s:?}"));
         }
         out[i] = total / known;

@@ -262,10 +262,8 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
             ),
         }],
     };
-    for c in 0..n {
-        if thr[c].windows(2).any(|p| p[0] > p[1]) {
-            return Err(mono_err(c));
-        }
+    if let Some(c) = thr.iter().position(|r| r.windows(2).any(|p| p[0] > p[1])) {
+        return Err(mono_err(c));
     }
     let hw_level = |c: usize, b: i64| -> i64 {
         let cnt = thr[c].iter().filter(|&&t| b >= t).count() as i64;

@@ -79,14 +79,13 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
         let konst = |i: usize| n.inputs.get(i).and_then(|k| g.consts.get(k));
         // Layout ops that keep the element order.
         if is_layout(n) {
-            if let Op::Transpose { perm } = &n.op {
-                if !keeps_order(&shape_in, perm.as_deref()) {
-                    unsupported.push(unsup(
-                        n,
-                        "a Transpose that reorders elements of the data stream has no engine"
-                            .into(),
-                    ));
-                }
+            if let Op::Transpose { perm } = &n.op
+                && !keeps_order(&shape_in, perm.as_deref())
+            {
+                unsupported.push(unsup(
+                    n,
+                    "a Transpose that reorders elements of the data stream has no engine".into(),
+                ));
             }
             cur = out;
             continue;
@@ -175,15 +174,16 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                     let mut thresholds = None;
                     let mut origin = n.name.clone();
                     let mut out_name = out.clone();
-                    if let Some(next) = g.nodes.get(idx + 1) {
-                        if let Op::MultiThreshold { .. } = next.op {
-                            if next.inputs[0] == out && g.fan_out(&out) == 1 && !g.outputs.contains(&out) {
-                                thresholds = Some(thresholds_of(g, next, nn, acc_bound(dtype, &wv))?);
-                                origin = format!("{} + {}", n.name, next.name);
-                                out_name = next.outputs[0].clone();
-                                skip_next = true;
-                            }
-                        }
+                    if let Some(next) = g.nodes.get(idx + 1)
+                        && matches!(next.op, Op::MultiThreshold { .. })
+                        && next.inputs[0] == out
+                        && g.fan_out(&out) == 1
+                        && !g.outputs.contains(&out)
+                    {
+                        thresholds = Some(thresholds_of(g, next, nn, acc_bound(dtype, &wv))?);
+                        origin = format!("{} + {}", n.name, next.name);
+                        out_name = next.outputs[0].clone();
+                        skip_next = true;
                     }
                     let mv = MatrixVector {
                         name: format!("l{:02}_mvu", layers.len()),

@@ -121,12 +121,12 @@ pub fn verify(g: &Graph, pass: &str) -> Result<(), PassError> {
     let mut h = g.clone();
     infer_shapes(&mut h).map_err(|e| bug(format!("the graph no longer runs: {e}")))?;
     for (name, s) in &h.shapes {
-        if let Some(o) = old.get(name) {
-            if o != s {
-                return Err(bug(format!(
-                    "tensor `{name}` changed shape from {o:?} to {s:?}"
-                )));
-            }
+        if let Some(o) = old.get(name)
+            && o != s
+        {
+            return Err(bug(format!(
+                "tensor `{name}` changed shape from {o:?} to {s:?}"
+            )));
         }
     }
     for (name, q) in &g.qinfo {

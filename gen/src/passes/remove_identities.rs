@@ -13,7 +13,7 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
         let n = &g.nodes[i];
         let out = n.outputs[0].clone();
         let same_shape =
-            |a: &str| g.shapes.get(a).is_some() && g.shapes.get(a) == g.shapes.get(&out);
+            |a: &str| g.shapes.contains_key(a) && g.shapes.get(a) == g.shapes.get(&out);
         let replacement: Option<String> = match &n.op {
             Op::Identity => Some(n.inputs[0].clone()),
             Op::Round if g.qinfo.get(&n.inputs[0]).is_some_and(|q| q.is_plain_int()) => {

@@ -161,6 +161,7 @@ pub fn model(
 
 pub const Q: &str = "qonnx.custom_op.general";
 
+#[allow(clippy::too_many_arguments)]
 /// Quant node `x -> out` with scalar scale/zero point/bits initializers named after `out`.
 pub fn quant(
     x: &str,
