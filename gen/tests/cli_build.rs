@@ -118,6 +118,10 @@ fn builds_the_output_layout() {
     assert_eq!(report["layers"][0]["acc_type"], "INT6");
     assert_eq!(report["layers"][1]["output_type"], "INT5");
     assert!(report["exp_cycles_per_frame"].as_u64().unwrap() >= 1);
+    // 16x12 bipolar weights, at least 2 ROM words; 12 thresholds in the popcount domain
+    assert!(report["layers"][0]["weight_rom_bits"].as_u64().unwrap() >= 192);
+    assert!(report["layers"][0]["threshold_rom_bits"].as_u64().unwrap() >= 12);
+    assert_eq!(report["layers"][1]["threshold_rom_bits"], 0);
     assert!(
         report["folding"]["how"]
             .as_str()
@@ -241,7 +245,10 @@ fn bad_inputs_are_clear_errors() {
     v["layers"][0]["input_type"] = "INT12".into();
     v["input"]["dtype"] = "INT12".into();
     std::fs::write(d.join("wide.json"), v.to_string()).unwrap();
-    expect_error(&ferrite(&["build", "wide.json", "-o", "o1"], d), &["fc0", "INT12"]);
+    expect_error(
+        &ferrite(&["build", "wide.json", "-o", "o1"], d),
+        &["fc0", "INT12"],
+    );
     // PE that does not divide MH
     std::fs::write(
         d.join("f.json"),

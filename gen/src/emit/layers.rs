@@ -23,6 +23,12 @@ pub(super) struct Engine {
     pub info: EngineInfo,
 }
 
+/// An engine's files and ROM sizes (weight bits, threshold bits).
+struct Rendered {
+    files: Vec<GeneratedFile>,
+    rom_bits: (usize, usize),
+}
+
 pub(super) fn engine(
     model: &Model,
     prefix: &str,
@@ -89,7 +95,7 @@ pub(super) fn engine(
         Layer::LabelSelect(_) => ("label select (top-k indices)", "engines/label_select.v"),
     };
     let h = header(model, &module, purpose, template, &extra);
-    let files = match layer {
+    let Rendered { files, rom_bits } = match layer {
         Layer::MatrixVector(l) => mvu(l, f, &module, h, skid)?,
         Layer::Thresholding(l) => thresholding(l, f, &module, h, skid)?,
         Layer::LabelSelect(l) => label_select(l, f, &module, h, skid)?,
@@ -104,6 +110,8 @@ pub(super) fn engine(
             input,
             output,
             exp_cycles,
+            weight_rom_bits: rom_bits.0,
+            threshold_rom_bits: rom_bits.1,
         },
     })
 }
@@ -162,7 +170,7 @@ fn mvu(
     module: &str,
     header: Vec<String>,
     skid: &str,
-) -> Result<Vec<GeneratedFile>, EmitError> {
+) -> Result<Rendered, EmitError> {
     let (pe, simd) = (f.pe, f.simd);
     let (sf, nf) = (l.mw / simd, l.mh / pe);
     let xnor = l.input_type == DataType::Bipolar && l.weight_type == DataType::Bipolar;
@@ -399,6 +407,12 @@ fn mvu(
         out_one: thr.out_one,
         mw_lit,
     };
+    let thr_bits = if has_thr {
+        (ctx.thr_rom_last + 1) * (ctx.thr_msb + 1)
+    } else {
+        0
+    };
+    let rom_bits = (w_rom * w_width, thr_bits);
     files.insert(
         0,
         GeneratedFile {
@@ -406,7 +420,7 @@ fn mvu(
             contents: render(&ctx, module)?,
         },
     );
-    Ok(files)
+    Ok(Rendered { files, rom_bits })
 }
 
 fn thresholding(
@@ -415,7 +429,7 @@ fn thresholding(
     module: &str,
     header: Vec<String>,
     skid: &str,
-) -> Result<Vec<GeneratedFile>, EmitError> {
+) -> Result<Rendered, EmitError> {
     let pe = f.pe;
     let cf = l.channels / pe;
     let t = &l.thresholds;
@@ -469,16 +483,20 @@ fn thresholding(
         out_bias: thr.out_bias,
         out_one: thr.out_one,
     };
-    Ok(vec![
-        GeneratedFile {
-            name: format!("{module}.v"),
-            contents: render(&ctx, module)?,
-        },
-        GeneratedFile {
-            name: thr_file,
-            contents: tm.finish(cf.max(2)),
-        },
-    ])
+    let rom_bits = (0, (ctx.thr_rom_last + 1) * (ctx.thr_msb + 1));
+    Ok(Rendered {
+        files: vec![
+            GeneratedFile {
+                name: format!("{module}.v"),
+                contents: render(&ctx, module)?,
+            },
+            GeneratedFile {
+                name: thr_file,
+                contents: tm.finish(cf.max(2)),
+            },
+        ],
+        rom_bits,
+    })
 }
 
 fn label_select(
@@ -487,7 +505,7 @@ fn label_select(
     module: &str,
     header: Vec<String>,
     skid: &str,
-) -> Result<Vec<GeneratedFile>, EmitError> {
+) -> Result<Rendered, EmitError> {
     let pe = f.pe;
     let beats = l.labels / pe;
     let it = l.input_type;
@@ -536,10 +554,13 @@ fn label_select(
         k_lit: lit(cnt_bits, l.k as i64),
         cnt_one: lit(cnt_bits, 1),
     };
-    Ok(vec![GeneratedFile {
-        name: format!("{module}.v"),
-        contents: render(&ctx, module)?,
-    }])
+    Ok(Rendered {
+        files: vec![GeneratedFile {
+            name: format!("{module}.v"),
+            contents: render(&ctx, module)?,
+        }],
+        rom_bits: (0, 0),
+    })
 }
 
 /// `n` binary digits, MSB first, with only bit `i` set.

@@ -102,6 +102,10 @@ pub struct EngineInfo {
     pub input: StreamFormat,
     pub output: StreamFormat,
     pub exp_cycles: u64,
+    /// Bits of the engine's weight ROM and threshold ROM as declared (with padding to at
+    /// least two words); 0 when it has none.
+    pub weight_rom_bits: usize,
+    pub threshold_rom_bits: usize,
 }
 
 /// The generated RTL of a model.

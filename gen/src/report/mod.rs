@@ -121,8 +121,8 @@ fn layer_report(i: usize, l: &Layer, e: &emit::EngineInfo) -> LayerReport {
         output_type: l.output_type().to_string(),
         acc_type: None,
         thresholds_per_channel: 0,
-        weight_rom_bits: 0,
-        threshold_rom_bits: 0,
+        weight_rom_bits: e.weight_rom_bits,
+        threshold_rom_bits: e.threshold_rom_bits,
         in_lanes: e.input.lanes,
         out_lanes: e.output.lanes,
         exp_cycles: e.exp_cycles,
@@ -133,8 +133,6 @@ fn layer_report(i: usize, l: &Layer, e: &emit::EngineInfo) -> LayerReport {
             r.mh = Some(m.mh);
             r.weight_type = Some(m.weight_type.to_string());
             r.acc_type = Some(m.acc_type().to_string());
-            let depth = (m.mh / pe) * (m.mw / simd);
-            r.weight_rom_bits = depth.max(2) * pe * simd * m.weight_type.bits() as usize;
             if let Some(t) = &m.thresholds {
                 r.thresholds_per_channel = t.per_channel();
             }
@@ -151,24 +149,15 @@ fn layer_report(i: usize, l: &Layer, e: &emit::EngineInfo) -> LayerReport {
     r
 }
 
-/// The report of a design built from `model` with `plan`; `threshold_rom_bits` are read
-/// from the generated `.mem` files (their exact widths).
+/// The report of a design built from `model` with `plan`.
 pub fn build_report(model: &Model, plan: &FoldPlan, design: &Design) -> BuildReport {
-    let mut layers: Vec<LayerReport> = model
+    let layers: Vec<LayerReport> = model
         .layers
         .iter()
         .zip(&design.engines)
         .enumerate()
         .map(|(i, (l, e))| layer_report(i, l, e))
         .collect();
-    for (r, e) in layers.iter_mut().zip(&design.engines) {
-        let t = format!("{}_t.mem", e.module);
-        if let Some(f) = design.files.iter().find(|f| f.name == t) {
-            let words = f.contents.lines().count();
-            let bits = f.contents.lines().next().map_or(0, str::len) * 4;
-            r.threshold_rom_bits = words * bits;
-        }
-    }
     let bottleneck = layers
         .iter()
         .max_by_key(|l| (l.exp_cycles, std::cmp::Reverse(l.index)))
