@@ -804,3 +804,48 @@ fn float_scales_stay_within_rounding() {
     assert!(exact * 100 >= n * 98, "{exact}/{n}");
     assert!(top1 * 100 >= n * 98, "{top1}/{n}");
 }
+
+#[test]
+fn softmax_axis_semantics_follow_the_opset() {
+    let x = [1.0f32, 2.0, 3.0, 0.5, -1.0, 4.0];
+    // Recorded with onnxruntime 1.31: Softmax(axis=1) on [1, 2, 3] at opset 11 and 13.
+    let want: [(i64, [f32; 6]); 2] = [
+        (
+            11,
+            [
+                0.031313859,
+                0.085119903,
+                0.23137988,
+                0.018992817,
+                0.0042378702,
+                0.62895572,
+            ],
+        ),
+        (
+            13,
+            [
+                0.62245935,
+                0.95257413,
+                0.26894143,
+                0.37754068,
+                0.047425874,
+                0.7310586,
+            ],
+        ),
+    ];
+    for (opset, w) in want {
+        let n = node("Softmax", "", "sm", &["x"], &["y"], vec![("axis", A::I(1))]);
+        let got = run1(
+            &model(7, opset, ("x", &[1, 2, 3]), "y", vec![n], vec![]),
+            &x,
+            vec![1, 2, 3],
+        );
+        for (a, b) in got.iter().zip(&w) {
+            // onnxruntime's vectorised exp may differ from libm by an ulp or two
+            assert!(
+                (a - b).abs() <= 4.0 * f32::EPSILON * b.abs().max(1e-3),
+                "opset {opset}: {got:?}"
+            );
+        }
+    }
+}

@@ -398,10 +398,19 @@ pub fn eval(node: &Node, ins: &[Option<&Tensor>]) -> Result<Vec<Tensor>, String>
             }
             one(Tensor::i64(shape, out))
         }
-        Op::Softmax { axis } => {
+        Op::Softmax { axis, flatten } => {
             let ax = norm_axis(*axis, x.shape.len())?;
             let mut v = x.to_f32();
-            let (outer, n, inner) = split3(&x.shape, ax);
+            let (outer, n, inner) = if *flatten {
+                // opset < 13: the input is a 2-D [outer, rest] matrix, softmax per row
+                (
+                    x.shape[..ax].iter().product(),
+                    x.shape[ax..].iter().product(),
+                    1,
+                )
+            } else {
+                split3(&x.shape, ax)
+            };
             for o in 0..outer {
                 for i in 0..inner {
                     let mut row: Vec<f32> = (0..n).map(|j| v[(o * n + j) * inner + i]).collect();

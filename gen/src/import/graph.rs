@@ -184,8 +184,10 @@ pub enum Op {
         keepdims: bool,
         select_last: bool,
     },
+    /// Softmax along `axis`; before opset 13 (`flatten`), over everything from `axis` on.
     Softmax {
         axis: i64,
+        flatten: bool,
     },
     Shape {
         start: i64,

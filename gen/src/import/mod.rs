@@ -616,6 +616,7 @@ impl Importer {
             },
             (false, "Softmax") => Op::Softmax {
                 axis: a.i("axis").unwrap_or(if opset >= 13 { -1 } else { 1 }),
+                flatten: opset < 13,
             },
             (false, "Shape") => Op::Shape {
                 start: a.i("start").unwrap_or(0),

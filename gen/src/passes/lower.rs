@@ -404,10 +404,17 @@ fn float_steps(g: &Graph, n: &Node, shape: &[usize]) -> Result<Option<Vec<HostSt
                 reversed: false,
             }]));
         }
-        Op::Softmax { axis } => {
+        Op::Softmax { axis, flatten } => {
+            // the host softmax covers the whole frame: one row
             let r = shape.len() as i64;
+            let ax = if axis < 0 { axis + r } else { axis };
             let rows: usize = shape.iter().take(shape.len().saturating_sub(1)).product();
-            if !((axis == -1 || axis == r - 1) && rows == 1) {
+            let whole = if flatten {
+                shape.iter().take(ax.max(0) as usize).product::<usize>() == 1
+            } else {
+                ax == r - 1 && rows == 1
+            };
+            if !whole {
                 return Ok(None);
             }
             return Ok(Some(vec![HostStep::Softmax]));
