@@ -201,8 +201,20 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                     cur = out_name;
                     continue;
                 }
-                Op::MultiThreshold { .. } => {
-                    let t = thresholds_of(g, n, *shape_out.get(1).unwrap_or(&elems), acc_bound(dtype, &[1]))?;
+                Op::MultiThreshold { channels_last, .. } => {
+                    // The IR's element i is channel i % C: the channel axis must be the
+                    // innermost non-trivial one.
+                    let r = shape_out.len();
+                    let ax = if *channels_last { r.saturating_sub(1) } else { 1.min(r.saturating_sub(1)) };
+                    let c = *shape_out.get(ax).unwrap_or(&elems);
+                    let inner: usize = shape_out.iter().skip(ax + 1).product();
+                    let t = thresholds_of(g, n, c, acc_bound(dtype, &[1]))?;
+                    if t.rows.len() > 1 && inner != 1 {
+                        unsupported.push(unsup(n, format!(
+                            "per-channel thresholds on channel axis {ax} of {shape_out:?}: the hardware streams channels last; \
+                             export with data_layout NHWC (channels last)"
+                        )));
+                    }
                     let channels = if t.rows.len() == 1 { 1 } else { t.rows.len() };
                     let l = Layer::Thresholding(Thresholding {
                         name: format!("l{:02}_thr", layers.len()),
