@@ -167,3 +167,14 @@ fn tfc_reference_executor_equals_qonnx() {
     check_reference_executor("TFC_1W1A");
     check_reference_executor("TFC_2W2A");
 }
+
+/// The lowered model, host steps included, survives the JSON IR exactly.
+#[test]
+fn lowered_models_round_trip_through_json() {
+    for name in ["TFC_1W1A", "TFC_2W2A"] {
+        let (m, _, _) = load(name);
+        assert!(!m.pre.is_empty() && !m.post.is_empty());
+        let back = ferrite_gen::ir::Model::from_json_str(&m.to_json(), "x.json").unwrap();
+        assert_eq!(back, m, "{name}");
+    }
+}
