@@ -51,7 +51,7 @@ fn cosim_passes_then_catches_a_corrupted_mem() {
     build(&dir);
     let d = dir.to_str().unwrap();
     let o = ferrite(&[
-        "cosim", d, "--random", "24", "--stall", "0.3", "--seed", "7", "--settle", "4",
+        "cosim", d, "--random", "24", "--stall", "0.3", "--seed", "7",
     ]);
     assert!(o.status.success(), "{}", show(&o));
     let out = String::from_utf8_lossy(&o.stdout);
@@ -75,14 +75,7 @@ fn cosim_passes_then_catches_a_corrupted_mem() {
     );
     let npy = root().join("x_i8.npy");
     x.write_npy(std::fs::File::create(&npy).unwrap()).unwrap();
-    let o = ferrite(&[
-        "cosim",
-        d,
-        "--input",
-        npy.to_str().unwrap(),
-        "--settle",
-        "4",
-    ]);
+    let o = ferrite(&["cosim", d, "--input", npy.to_str().unwrap()]);
     assert!(o.status.success(), "{}", show(&o));
     assert_eq!(report(&dir)["frames"], 5);
 
@@ -94,14 +87,7 @@ fn cosim_passes_then_catches_a_corrupted_mem() {
         );
     let npyf = root().join("x_f32.npy");
     xf.write_npy(std::fs::File::create(&npyf).unwrap()).unwrap();
-    let o = ferrite(&[
-        "cosim",
-        d,
-        "--input",
-        npyf.to_str().unwrap(),
-        "--settle",
-        "4",
-    ]);
+    let o = ferrite(&["cosim", d, "--input", npyf.to_str().unwrap()]);
     assert!(o.status.success(), "{}", show(&o));
 
     // A value that is not of the input type, and a wrong shape: clean errors.
@@ -139,7 +125,7 @@ fn cosim_passes_then_catches_a_corrupted_mem() {
         })
         .collect();
     std::fs::write(&mem, flipped).unwrap();
-    let o = ferrite(&["cosim", d, "--random", "24", "--settle", "4"]);
+    let o = ferrite(&["cosim", d, "--random", "24"]);
     assert_eq!(o.status.code(), Some(1), "{}", show(&o));
     assert!(
         String::from_utf8_lossy(&o.stdout).contains("FAIL"),

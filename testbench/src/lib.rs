@@ -233,14 +233,14 @@ impl Bench {
     }
 }
 
-/// Idle cycles after reset in the data-path tests: `FERRITE_TB_SETTLE`, else 4. The top
-/// synchronises `ap_rst_n` through two registers; `tests/reset.rs` checks the strict case
-/// (a beat offered the cycle reset is released).
+/// Idle cycles after reset before the first beat: `FERRITE_TB_SETTLE`, else 0 (a beat is
+/// offered the cycle reset is released; the design must hold it off while it is still in
+/// reset).
 pub fn settle_cycles() -> u32 {
     std::env::var("FERRITE_TB_SETTLE")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(4)
+        .unwrap_or(0)
 }
 
 /// Write what `ferrite build` writes for the co-simulation: `rtl/` (every Verilog and

@@ -1,5 +1,6 @@
 //! The strict reset test: after `ap_rst_n` rises, a beat offered at once must not be lost.
-//! (The other tests wait `FERRITE_TB_SETTLE` cycles after reset, default 0 as well.)
+//! (Every test offers the first beat at once unless `FERRITE_TB_SETTLE` says otherwise; this one
+//! always does.)
 
 use ferrite_gen::cosim::{self, CosimOptions};
 use ferrite_gen::ir::DataType::Bipolar;
