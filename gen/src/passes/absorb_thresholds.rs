@@ -93,7 +93,9 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
                 if g.shapes.get(&node.outputs[0]) != Some(&acc_shape) {
                     return Ok(None);
                 }
-                if matches!(node.op, Op::BatchNorm { .. }) && node.inputs[0] != cur {
+                // Monotone in the accumulator: BatchNorm on it, division only by a constant
+                // (c / acc has a pole).
+                if matches!(node.op, Op::BatchNorm { .. } | Op::Div) && node.inputs[0] != cur {
                     return Ok(None);
                 }
                 cur = node.outputs[0].clone();
