@@ -849,3 +849,36 @@ fn softmax_axis_semantics_follow_the_opset() {
         }
     }
 }
+
+/// A broken graph after a pass is reported as a bug naming the pass, apart from user errors.
+#[test]
+fn verify_reports_a_broken_pass_as_a_bug() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    let mut g = import_bytes(&mlp("softmax", &mut rng), "n.onnx", None).unwrap();
+    ferrite_gen::passes::streamline(&mut g).unwrap();
+    ferrite_gen::passes::verify(&g, "none").unwrap();
+    // Simulate a pass that dropped a producer.
+    let mut broken = g.clone();
+    broken.nodes.remove(1);
+    let e = ferrite_gen::passes::verify(&broken, "some-pass").unwrap_err();
+    assert!(matches!(e, ferrite_gen::passes::PassError::Verify { .. }));
+    let s = e.to_string();
+    assert!(
+        s.contains("internal error") && s.contains("some-pass") && s.contains("bug"),
+        "{s}"
+    );
+    // A quantized constant whose integers left their type.
+    let mut broken = g.clone();
+    let (name, q) = broken
+        .qinfo
+        .iter_mut()
+        .find(|(k, _)| broken.consts.contains_key(*k))
+        .unwrap();
+    let name = name.clone();
+    q.dtype = ferrite_gen::ir::DataType::Bipolar;
+    let _ = q;
+    let s = ferrite_gen::passes::verify(&broken, "retype")
+        .unwrap_err()
+        .to_string();
+    assert!(s.contains("retype") && s.contains(&name), "{s}");
+}
