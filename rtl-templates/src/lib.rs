@@ -54,6 +54,16 @@ pub struct TreeLevel {
     pub msb: usize,
 }
 
+/// One threshold of a channel for the output encoder: thresholds `0..=j` reached gives
+/// `n = j + 1` (`lit`, a sized literal); `next = j + 1`, `last` for the highest threshold.
+#[derive(Clone, Debug)]
+pub struct ThresholdLevel {
+    pub j: usize,
+    pub next: usize,
+    pub last: bool,
+    pub lit: String,
+}
+
 /// Matrix-vector unit (`engines/mvu.v`). All fields are finished values; `*_lit` fields and
 /// fields documented as literals are sized Verilog literals such as `4'd11`.
 #[derive(Template)]
@@ -137,6 +147,10 @@ pub struct Mvu {
     pub out_bipolar: bool,
     pub out_bias: String,
     pub out_one: String,
+    pub out_zero: String,
+    pub out_bits_msb: u32,
+    /// the thresholds of a channel, for the output encoder
+    pub levels_n: Vec<ThresholdLevel>,
     pub mw_lit: String,
 }
 
@@ -172,6 +186,10 @@ pub struct Thresholding {
     pub out_bipolar: bool,
     pub out_bias: String,
     pub out_one: String,
+    pub out_zero: String,
+    pub out_bits_msb: u32,
+    /// the thresholds of a channel, for the output encoder
+    pub levels_n: Vec<ThresholdLevel>,
 }
 
 /// One input lane of the label-select engine: its number and its index offset literal.

@@ -145,6 +145,8 @@ struct ThrOut {
     out_bipolar: bool,
     out_bias: String,
     out_one: String,
+    out_zero: String,
+    levels: Vec<rtl::ThresholdLevel>,
 }
 
 fn thr_out(t: &Thresholds) -> ThrOut {
@@ -161,6 +163,15 @@ fn thr_out(t: &Thresholds) -> ThrOut {
             },
         ),
         out_one: lit(ob, 1),
+        out_zero: lit(ob, 0),
+        levels: (0..t.per_channel())
+            .map(|j| rtl::ThresholdLevel {
+                j,
+                next: j + 1,
+                last: j + 1 == t.per_channel(),
+                lit: lit(ob, j as i64 + 1),
+            })
+            .collect(),
     }
 }
 
@@ -266,6 +277,8 @@ fn mvu(
         out_bipolar: false,
         out_bias: String::new(),
         out_one: String::new(),
+        out_zero: String::new(),
+        levels: Vec::new(),
     };
     let (mut cmp_bits, mut cmp_kind, mut cmp_ext) = (1, "none", 0);
     let thr_file = format!("{module}_t.mem");
@@ -405,6 +418,9 @@ fn mvu(
         out_bipolar: thr.out_bipolar,
         out_bias: thr.out_bias,
         out_one: thr.out_one,
+        out_zero: thr.out_zero,
+        out_bits_msb: out_bits - 1,
+        levels_n: thr.levels,
         mw_lit,
     };
     let thr_bits = if has_thr {
@@ -482,6 +498,9 @@ fn thresholding(
         out_bipolar: thr.out_bipolar,
         out_bias: thr.out_bias,
         out_one: thr.out_one,
+        out_zero: thr.out_zero,
+        out_bits_msb: out_bits - 1,
+        levels_n: thr.levels,
     };
     let rom_bits = (0, (ctx.thr_rom_last + 1) * (ctx.thr_msb + 1));
     Ok(Rendered {
