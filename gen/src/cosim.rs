@@ -518,7 +518,7 @@ fn run_once(
 }
 
 /// Co-simulate the design built in `out` on `frames`.
-pub fn cosim(
+pub fn run(
     out: &Path,
     frames: &[Vec<i64>],
     opts: &CosimOptions,
@@ -528,7 +528,7 @@ pub fn cosim(
     cosim_model(out, &model, &plan, frames, opts)
 }
 
-/// [`cosim`] with the model and plan already loaded (they must be what `out` was built from).
+/// [`run`] with the model and plan already loaded (they must be what `out` was built from).
 pub fn cosim_model(
     out: &Path,
     model: &Model,

@@ -57,7 +57,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         cache_dir: args.cache.clone(),
         settle_cycles: args.settle,
     };
-    let report = cosim::cosim(&args.out, &frames, &opts)?;
+    let report = cosim::run(&args.out, &frames, &opts)?;
     let path = cosim::write_report(&args.out, &report)?;
     let s = &report.sim;
     println!(
