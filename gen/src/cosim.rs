@@ -558,6 +558,15 @@ pub fn cosim_model(
             ),
         });
     }
+    let dt = model.input.dtype;
+    for (i, f) in frames.iter().enumerate() {
+        if let Some((e, v)) = f.iter().enumerate().find(|(_, v)| !dt.contains(**v)) {
+            return Err(CosimError::Input {
+                path: "frames".into(),
+                why: format!("frame {i} element {e} is {v}, not a {dt} value"),
+            });
+        }
+    }
     let rtl = out.join("rtl");
     let mut sources = verilog_sources(&rtl)?;
     let design = emit::emit(model, plan).map_err(|e| CosimError::Emit(e.to_string()))?;
