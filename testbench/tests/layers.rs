@@ -253,6 +253,55 @@ fn mvu_uint7_int2_binary_out() {
 }
 
 #[test]
+fn mvu_int2_uint2_weights_thresholded_uint2() {
+    mv(
+        "mv_i2_u2w_u2",
+        19,
+        (12, 4),
+        Int(2),
+        UInt(2),
+        Some(UInt(2)),
+        (2, 3),
+    );
+}
+
+#[test]
+fn mvu_binary_int5_weights_accumulator() {
+    mv("mv_bin_i5w", 23, (15, 5), Binary, Int(5), None, (5, 5));
+}
+
+#[test]
+fn mvu_uint5_int7_weights_thresholded_int3() {
+    mv(
+        "mv_u5_i7w_i3",
+        24,
+        (8, 6),
+        UInt(5),
+        Int(7),
+        Some(Int(3)),
+        (2, 4),
+    );
+}
+
+#[test]
+fn mvu_bipolar_uint7_weights_pe_full_simd1() {
+    mv("mv_bip_u7w", 25, (10, 10), Bipolar, UInt(7), None, (10, 1));
+}
+
+#[test]
+fn mvu_int8_uint4_weights_thresholded_binary() {
+    mv(
+        "mv_i8_u4w_bin",
+        26,
+        (16, 2),
+        Int(8),
+        UInt(4),
+        Some(Binary),
+        (1, 4),
+    );
+}
+
+#[test]
 fn thresholding_int8_to_uint4_pe1() {
     let mut rng = Rng::new(20);
     let l = thresholding_layer(&mut rng, "thr", 32, 8, Int(8), UInt(4), false);
