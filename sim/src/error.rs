@@ -65,6 +65,14 @@ pub enum SimError {
     )]
     ExtraOutput { extra: u64, n_out: u64, drain: u64 },
     #[error(
+        "AXI-Stream protocol violation at cycle {cycle} (after {out_done} output beats): {what}"
+    )]
+    Protocol {
+        cycle: u64,
+        what: String,
+        out_done: u64,
+    },
+    #[error(
         "the design gave all {n_out} output beats but accepted only {in_done} of {n_in} input beats"
     )]
     UnconsumedInput { in_done: u64, n_in: u64, n_out: u64 },

@@ -9,7 +9,7 @@ use crate::{PortDir, PortKind, VerilatedPort};
 use std::fmt::Write;
 
 /// Bumped whenever the shim or the runtime flags change: part of every cache key.
-pub const SHIM_VERSION: u32 = 4;
+pub const SHIM_VERSION: u32 = 5;
 
 /// Force-included into the runtime and every model: routes Verilator's printing to the shim.
 pub const PRELUDE_H: &str = r#"// ferrite-sim prelude: force-included before every Verilator source.
@@ -37,6 +37,7 @@ pub const RC_STALLED: i32 = 2;
 pub const RC_CYCLE_LIMIT: i32 = 3;
 pub const RC_EXTRA_OUTPUT: i32 = 4;
 pub const RC_BAD_ARGS: i32 = 5;
+pub const RC_PROTOCOL: i32 = 6;
 
 const GENERIC: &str = r#"
 #include <cstdarg>
@@ -181,6 +182,8 @@ struct FsimStreamArgs {
 struct FsimStreamResult {
     uint64_t cycles, in_done, out_done, last_in_cycle, last_out_cycle, extra_out;
     uint32_t s_ready_now, m_valid_now;
+    uint64_t protocol_cycle;
+    uint32_t protocol_what;  // 1: tvalid dropped while stalled, 2: tdata changed while stalled
 };
 
 FSIM_EXPORT uint32_t fsim_shim_version() { return FSIM_SHIM_VERSION; }
@@ -303,6 +306,8 @@ static int32_t fsim_stream_impl(FsimSim* s, const FsimStreamArgs* a, FsimStreamR
 
     uint64_t cyc = 0, in_i = 0, out_i = 0, last_progress = 0, extra = 0, drain_left = a->drain_cycles;
     bool presenting = false;
+    bool held = false;  // the output was valid and not ready last cycle: it must hold
+    std::vector<uint32_t> held_data(a->out_words, 0);
     r->last_in_cycle = r->last_out_cycle = UINT64_MAX;
     for (;;) {
         if (out_i >= a->n_out) {
@@ -323,6 +328,22 @@ static int32_t fsim_stream_impl(FsimSim* s, const FsimStreamArgs* a, FsimStreamR
         r->m_valid_now = m_valid;
         bool fire_in = presenting && s_ready;
         bool fire_out = m_valid && ready;
+        // AXI-Stream: once tvalid is high it stays high, with tdata unchanged, until taken.
+        if (held) {
+            if (!m_valid) {
+                r->protocol_cycle = cyc;
+                r->protocol_what = 1;
+                return 6;
+            }
+            fsim_get(t, a->m_data, scratch.data());
+            if (memcmp(scratch.data(), held_data.data(), a->out_words * sizeof(uint32_t)) != 0) {
+                r->protocol_cycle = cyc;
+                r->protocol_what = 2;
+                return 6;
+            }
+        }
+        held = m_valid && !ready;
+        if (held) fsim_get(t, a->m_data, held_data.data());
         if (fire_out) {
             if (out_i < a->n_out) {
                 fsim_get(t, a->m_data, a->out_beats + out_i * a->out_words);

@@ -2,7 +2,7 @@
 //! beats, with seeded random input idles and output backpressure. The per-cycle loop runs
 //! in the C++ shim (one FFI call per transfer).
 
-use crate::shim::{RC_BAD_ARGS, RC_CYCLE_LIMIT, RC_EXTRA_OUTPUT, RC_OK, RC_STALLED};
+use crate::shim::{RC_BAD_ARGS, RC_CYCLE_LIMIT, RC_EXTRA_OUTPUT, RC_OK, RC_PROTOCOL, RC_STALLED};
 use crate::{PortDir, Sim, SimError};
 
 /// A sequence of beats, each `words` little-endian 32-bit words.
@@ -203,6 +203,8 @@ pub(crate) struct FsimStreamResult {
     extra_out: u64,
     s_ready_now: u32,
     m_valid_now: u32,
+    protocol_cycle: u64,
+    protocol_what: u32,
 }
 
 fn prob(p: f64, what: &str) -> Result<u64, SimError> {
@@ -353,6 +355,18 @@ impl Sim {
                     extra: r.extra_out,
                     n_out: n_out as u64,
                     drain: opts.drain_cycles,
+                });
+            }
+            RC_PROTOCOL => {
+                let what = if r.protocol_what == 1 {
+                    format!("`{o}_tvalid` dropped before the beat was taken")
+                } else {
+                    format!("`{o}_tdata` changed while `{o}_tvalid` was high and `{o}_tready` low")
+                };
+                return Err(SimError::Protocol {
+                    cycle: r.protocol_cycle,
+                    what,
+                    out_done: r.out_done,
                 });
             }
             RC_BAD_ARGS => return Err(SimError::Argument("bad port index".into())),

@@ -206,6 +206,19 @@ fn a_beat_lost_under_backpressure_is_caught() {
 }
 
 #[test]
+fn tdata_changing_under_backpressure_is_a_protocol_error() {
+    let m = model("tadd_overwrite", 16, &[]);
+    let input = Beats::from_u64(1, &(0..200).collect::<Vec<_>>());
+    let mut sim = m.instantiate(1).unwrap();
+    assert!(sim.stream(&sp(), &input, 200, &opts(0.0, 1)).is_ok());
+    let mut sim = m.instantiate(1).unwrap();
+    let e = sim.stream(&sp(), &input, 200, &opts(0.3, 1)).unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, SimError::Protocol { .. }), "{msg}");
+    assert!(msg.contains("`m_axis_tdata` changed"), "{msg}");
+}
+
+#[test]
 fn deadlock_names_the_last_progress() {
     let spec = BuildSpec {
         sources: vec![rtl("tstuck")],
