@@ -83,3 +83,118 @@ proptest! {
         compile(&b);
     }
 }
+
+const OPS: &[&str] = &[
+    "MatMul",
+    "Gemm",
+    "Add",
+    "Sub",
+    "Mul",
+    "Div",
+    "Pow",
+    "Round",
+    "BatchNormalization",
+    "Relu",
+    "Sign",
+    "Flatten",
+    "Reshape",
+    "Transpose",
+    "Identity",
+    "TopK",
+    "ArgMax",
+    "Softmax",
+    "Shape",
+    "Gather",
+    "Unsqueeze",
+    "Squeeze",
+    "Concat",
+    "Conv",
+    "MaxPool",
+    "Pad",
+    "Quant",
+    "BipolarQuant",
+    "MultiThreshold",
+    "Trunc",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(256), failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Structure-aware mutations (op types, inputs, dims, attributes, shapes) reach the
+    /// passes and the lowering with well-formed protobuf: still no panic.
+    #[test]
+    fn structurally_mutated_models_never_panic(
+        which in any::<bool>(),
+        edits in prop::collection::vec((0usize..1000, 0usize..1000, 0u8..7, any::<i64>()), 1..5),
+    ) {
+        use ferrite_gen::import::onnx::ModelProto;
+        use prost::Message;
+        let mut m = ModelProto::decode(tfc(if which { "TFC_1W1A" } else { "TFC_2W2A" })).unwrap();
+        let g = m.graph.as_mut().unwrap();
+        for (a, b, kind, v) in edits {
+            let nn = g.node.len().max(1);
+            match kind {
+                0 => {
+                    let n = &mut g.node[a % nn];
+                    let op = OPS[b % OPS.len()];
+                    n.op_type = Some(op.into());
+                    let custom = ["Quant", "BipolarQuant", "MultiThreshold", "Trunc"].contains(&op);
+                    n.domain = Some(if custom { "qonnx.custom_op.general".into() } else { String::new() });
+                }
+                1 => {
+                    let n = &mut g.node[a % nn];
+                    if !n.input.is_empty() {
+                        let i = b % n.input.len();
+                        n.input.remove(i);
+                    }
+                }
+                2 => {
+                    let n = &mut g.node[a % nn];
+                    if n.input.len() > 1 {
+                        n.input.swap(0, 1);
+                    }
+                }
+                3 => {
+                    let k = g.initializer.len().max(1);
+                    if let Some(t) = g.initializer.get_mut(a % k) {
+                        if !t.dims.is_empty() {
+                            let d = b % t.dims.len();
+                            t.dims[d] = v % 5;
+                        } else {
+                            t.dims.push(v % 3);
+                        }
+                    }
+                }
+                4 => {
+                    let n = &mut g.node[a % nn];
+                    if let Some(at) = n.attribute.first_mut() {
+                        at.i = Some(v % 7);
+                        at.ints = vec![v % 4, (v / 7) % 3];
+                    }
+                }
+                5 => {
+                    // rewire an input to another tensor of the graph
+                    let outs: Vec<String> = g.node.iter().flat_map(|n| n.output.clone()).collect();
+                    let n = &mut g.node[a % nn];
+                    if !n.input.is_empty() && !outs.is_empty() {
+                        let i = b % n.input.len();
+                        n.input[i] = outs[(v.unsigned_abs() as usize) % outs.len()].clone();
+                    }
+                }
+                _ => {
+                    // a scalar initializer (scale, bit width, exponent) gets a new value
+                    let k = g.initializer.len().max(1);
+                    if let Some(t) = g.initializer.get_mut(a % k) {
+                        if t.dims.iter().product::<i64>() <= 1 {
+                            let val = [0.0f32, -1.0, 0.5, 3.0, 33.0, f32::NAN, 1e30][b % 7];
+                            if t.data_type == Some(1) {
+                                t.raw_data = Some(val.to_le_bytes().to_vec());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        compile(&m.encode_to_vec());
+    }
+}

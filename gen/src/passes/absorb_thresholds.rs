@@ -145,7 +145,10 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
             ..
         } => {
             let (lo, hi) = quant_range(*bits, *signed, *narrow);
-            (lo - *zero_point as i64, hi - *zero_point as i64)
+            (
+                lo.saturating_sub(*zero_point as i64),
+                hi.saturating_sub(*zero_point as i64),
+            )
         }
         Quantizer::Bipolar => unreachable!(),
     };
@@ -198,6 +201,10 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
     };
     let ranges = column_ranges(tin, &wt)
         .ok_or_else(|| PassError::invalid(&mm.name, Some(w), "weights are not integers"))?;
+    // The float chain sees the accumulator as an f32: it must be exact (|acc| < 2^24).
+    if ranges.iter().any(|r| r.0 <= -(1 << 24) || r.1 >= 1 << 24) {
+        return Ok(None);
+    }
     let lo: Vec<f32> = ranges.iter().map(|r| r.0 as f32).collect();
     let hi: Vec<f32> = ranges.iter().map(|r| r.1 as f32).collect();
     let (llo, lhi) = (level(&lo)?, level(&hi)?);
@@ -299,7 +306,7 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
     let new_wdt = if wv.iter().all(|&v| wdt.contains(v)) {
         wdt
     } else {
-        DataType::smallest_containing(wlo, whi)
+        super::int_type(wlo, whi)
     };
     let wname = g.fresh_name(&format!("{w}_thr"));
     g.consts.insert(
@@ -338,7 +345,7 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
                 zero_point,
                 ..
             } if *zero_point == 0.0 => super::fold_constants::quant_dtype(*bits, *signed, *narrow),
-            _ => DataType::smallest_containing(lmin, lmax),
+            _ => super::int_type(lmin, lmax),
         }
     };
     let mut new = vec![Node {

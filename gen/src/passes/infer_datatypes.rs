@@ -63,8 +63,8 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
                 } else if *out_scale == 1.0 && out_bias.trunc() == *out_bias {
                     let lo = *out_bias as i64;
                     let dt = out_dtype
-                        .filter(|d| d.contains(lo) && d.contains(lo + n))
-                        .unwrap_or(DataType::smallest_containing(lo, lo + n));
+                        .filter(|d| d.contains(lo) && d.contains(lo.saturating_add(n)))
+                        .unwrap_or(super::int_type(lo, lo.saturating_add(n)));
                     Some(QInfo::int(dt))
                 } else {
                     None
@@ -128,8 +128,9 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
                     .get(&node.inputs[1])
                     .zip(q.get(&node.inputs[1]).filter(|i| i.is_plain_int()));
                 match (a, w) {
-                    (Some(a), Some((w, _))) => acc_range(a.dtype, w)
-                        .map(|(lo, hi)| QInfo::int(DataType::smallest_containing(lo, hi))),
+                    (Some(a), Some((w, _))) => {
+                        acc_range(a.dtype, w).map(|(lo, hi)| QInfo::int(super::int_type(lo, hi)))
+                    }
                     _ => None,
                 }
             }
@@ -169,10 +170,13 @@ pub fn column_ranges(dt: DataType, w: &Tensor) -> Option<Vec<(i64, i64)>> {
     Some(
         (0..n)
             .map(|j| {
-                (0..k).fold((0i64, 0i64), |(lo, hi), i| {
-                    let (a, b) = (v[i * n + j] * xlo, v[i * n + j] * xhi);
+                let (lo, hi) = (0..k).fold((0i128, 0i128), |(lo, hi), i| {
+                    let w = v[i * n + j] as i128;
+                    let (a, b) = (w * xlo as i128, w * xhi as i128);
                     (lo + a.min(b), hi + a.max(b))
-                })
+                });
+                let c = |x: i128| x.clamp(-(1i128 << 62), 1i128 << 62) as i64;
+                (c(lo), c(hi))
             })
             .collect(),
     )

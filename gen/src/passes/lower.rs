@@ -107,7 +107,7 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                     let dt = if zmax == 0 {
                         super::fold_constants::quant_dtype(bits, *signed, *narrow)
                     } else {
-                        DataType::smallest_containing(lo - zmax, hi + zmax)
+                        super::int_type(lo.saturating_sub(zmax), hi.saturating_add(zmax))
                     };
                     pre.push(HostStep::Quantize { scale: scale.clone(), zero_point: zp, bits, signed: *signed, narrow: *narrow, rounding: *rounding, dtype: dt });
                     if scale.iter().any(|&s| s != 1.0) {
@@ -170,6 +170,17 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                     }
                     let (k, nn) = (wt.shape[0], wt.shape[1]);
                     let wv = wt.to_i64().unwrap_or_default();
+                    // Types a matrix-vector engine takes; checked before the layer exists
+                    // (its accumulator range is computed from them).
+                    let bad_type = |t: DataType| !t.is_activation_type();
+                    if bad_type(dtype) || bad_type(qw.dtype) || wv.len() != k * nn || wv.iter().any(|&v| !qw.dtype.contains(v)) {
+                        return Err(PassError::Unsupported {
+                            nodes: vec![unsup(n, format!(
+                                "input {dtype} x weights {}: matrix-vector engines take BIPOLAR, BINARY or 2..8-bit integer inputs and weights",
+                                qw.dtype
+                            ))],
+                        });
+                    }
                     let weights: Vec<i64> = (0..nn).flat_map(|h| (0..k).map(move |c| (h, c))).map(|(h, c)| wv[c * nn + h]).collect();
                     let mut thresholds = None;
                     let mut origin = n.name.clone();
@@ -364,11 +375,10 @@ fn monotone_pending(p: &[HostStep]) -> bool {
 fn acc_bound(dt: DataType, w: &[i64]) -> i64 {
     let m = dt.min().abs().max(dt.max().abs());
     w.iter()
-        .map(|v| v.abs())
-        .sum::<i64>()
+        .fold(0i64, |a, v| a.saturating_add(v.saturating_abs()))
         .saturating_mul(m)
         .max(m)
-        + 1
+        .saturating_add(1)
 }
 
 /// A constant broadcast to `shape` and flattened; a single value when all are equal.
@@ -532,8 +542,8 @@ fn thresholds_of(
         let lo = out_bias as i64;
         (
             out_dtype
-                .filter(|d| d.contains(lo) && d.contains(lo + k as i64))
-                .unwrap_or(DataType::smallest_containing(lo, lo + k as i64)),
+                .filter(|d| d.contains(lo) && d.contains(lo.saturating_add(k as i64)))
+                .unwrap_or(super::int_type(lo, lo.saturating_add(k as i64))),
             lo,
         )
     } else {

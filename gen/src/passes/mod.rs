@@ -57,6 +57,15 @@ impl PassError {
     }
 }
 
+/// The narrowest integer type holding `lo..=hi`, with the bounds clamped to +-2^60 so
+/// absurd ranges from malformed models give a (too wide, later rejected) type instead of
+/// an overflow.
+pub fn int_type(lo: i64, hi: i64) -> crate::ir::DataType {
+    const B: i64 = 1 << 60;
+    let (lo, hi) = (lo.clamp(-B, B), hi.clamp(-B, B));
+    crate::ir::DataType::smallest_containing(lo.min(hi), hi.max(lo))
+}
+
 /// A pass: name and function.
 pub type PassFn = fn(&mut Graph) -> Result<bool, PassError>;
 
