@@ -1,6 +1,8 @@
 //! Arbitrary, truncated and mutated ONNX bytes never panic the importer, the passes or the
 //! lowering: they either compile or return an error.
 
+mod import_util;
+
 use ferrite_gen::import::import_bytes;
 use ferrite_gen::passes;
 use proptest::prelude::*;
@@ -125,11 +127,18 @@ proptest! {
     #[test]
     fn structurally_mutated_models_never_panic(
         which in any::<bool>(),
+        base in 0u8..3,
         edits in prop::collection::vec((0usize..1000, 0usize..1000, 0u8..7, any::<i64>()), 1..5),
     ) {
         use ferrite_gen::import::onnx::ModelProto;
         use prost::Message;
-        let mut m = ModelProto::decode(tfc(if which { "TFC_1W1A" } else { "TFC_2W2A" })).unwrap();
+        let seed: &[u8] = match base % 3 {
+            0 => tfc("TFC_1W1A"),
+            1 => tfc("TFC_2W2A"),
+            _ => small(),
+        };
+        let _ = which;
+        let mut m = ModelProto::decode(seed).unwrap();
         let g = m.graph.as_mut().unwrap();
         for (a, b, kind, v) in edits {
             let nn = g.node.len().max(1);
@@ -197,4 +206,86 @@ proptest! {
         }
         compile(&m.encode_to_vec());
     }
+}
+
+/// A small opset-20 model with the ops the TFC files lack: Gemm with a float bias, Relu,
+/// Flatten, a per-channel MultiThreshold, Softmax and TopK.
+fn small() -> &'static [u8] {
+    use import_util::*;
+    static SMALL: OnceLock<Vec<u8>> = OnceLock::new();
+    SMALL.get_or_init(|| {
+        let mut inits = vec![];
+        let mut nodes = vec![node(
+            "Flatten",
+            "",
+            "flat",
+            &["x"],
+            &["xf"],
+            vec![("axis", A::I(1))],
+        )];
+        nodes.push(quant(
+            "xf", "xq", 0.5, 0.0, 4.0, false, false, "ROUND", &mut inits,
+        ));
+        let w: Vec<f32> = (0..6 * 12)
+            .map(|i| ((i * 7 % 5) as f32 - 2.0) * 0.25)
+            .collect();
+        inits.push(raw_f32("w", &[6, 12], &w));
+        nodes.push(quant(
+            "w", "wq", 0.25, 0.0, 3.0, true, true, "ROUND", &mut inits,
+        ));
+        inits.push(raw_f32("c", &[6], &[0.5, -0.25, 0.0, 1.0, -1.0, 0.75]));
+        nodes.push(node(
+            "Gemm",
+            "",
+            "fc",
+            &["xq", "wq", "c"],
+            &["h"],
+            vec![("transB", A::I(1))],
+        ));
+        nodes.push(node("Relu", "", "relu", &["h"], &["r"], vec![]));
+        nodes.push(quant(
+            "r", "a", 0.5, 0.0, 3.0, false, false, "HALF_UP", &mut inits,
+        ));
+        let w2: Vec<f32> = (0..6 * 4)
+            .map(|i| ((i * 3 % 3) as f32 - 1.0) * 0.5)
+            .collect();
+        inits.push(raw_f32("w2", &[6, 4], &w2));
+        nodes.push(quant(
+            "w2", "w2q", 0.5, 0.0, 2.0, true, true, "ROUND", &mut inits,
+        ));
+        nodes.push(node("MatMul", "", "fc2", &["a", "w2q"], &["o"], vec![]));
+        inits.push(raw_f32(
+            "t",
+            &[4, 2],
+            &[-1.0, 1.0, -0.5, 0.5, 0.0, 2.0, -2.0, 0.0],
+        ));
+        nodes.push(node(
+            "MultiThreshold",
+            Q,
+            "mt",
+            &["o", "t"],
+            &["m"],
+            vec![("out_dtype", A::S("UINT2"))],
+        ));
+        nodes.push(node(
+            "Softmax",
+            "",
+            "sm",
+            &["m"],
+            &["p"],
+            vec![("axis", A::I(-1))],
+        ));
+        inits.push(i64s("k", &[1], &[2]));
+        nodes.push(node("TopK", "", "top", &["p", "k"], &["v", "y"], vec![]));
+        model(10, 20, ("x", &[1, 3, 4]), "y", nodes, inits)
+    })
+}
+
+#[test]
+fn small_seed_model_imports() {
+    // Softmax before TopK makes it unsupported in hardware: the error lists the node.
+    let mut g = import_bytes(small(), "small.onnx", None).unwrap();
+    passes::streamline(&mut g).unwrap();
+    let e = passes::lower::lower(&g, "small").unwrap_err().to_string();
+    assert!(e.contains("top") && e.contains("TopK"), "{e}");
 }
