@@ -7,7 +7,26 @@
 //! compiled once per cache, and loads the shared library. Builds are cached by a hash of
 //! their content (see [`cache`]). A [`Sim`] is one instance of a built model: set and read
 //! ports, evaluate, or drive a whole AXI-Stream transfer with random stalls
-//! ([`Sim::stream`]), the loop running in C++.
+//! ([`Sim::stream`]), the loop running in C++: reset first, seeded input idles and output
+//! backpressure, per-beat cycle stamps, taps sampled every cycle, an output protocol check
+//! (`tvalid` held and `tdata` stable until taken), and stall/cycle limits whose errors say
+//! where the streams stopped.
+//!
+//! ```no_run
+//! use ferrite_sim::{Beats, BuildSpec, StreamOptions, StreamPorts, build};
+//! let model = build(&BuildSpec {
+//!     sources: vec!["rtl/net_top.v".into()],
+//!     top: "net_top".into(),
+//!     args: vec![r#"-GMEM_DIR="/abs/rtl/""#.into()],
+//!     ..BuildSpec::default()
+//! })?;
+//! let mut sim = model.instantiate(1)?;
+//! let input = Beats::from_u64(1, &[1, 2, 3]);
+//! let opts = StreamOptions { in_stall: 0.3, out_stall: 0.3, ..StreamOptions::default() };
+//! let run = sim.stream(&StreamPorts::vivado(), &input, 3, &opts)?;
+//! println!("{:?} at cycles {:?}", run.output, run.out_stamps);
+//! # Ok::<(), ferrite_sim::SimError>(())
+//! ```
 //!
 //! Architecture invariant: `sim` never reads folding or models; it sees Verilog files, a top
 //! name and ports.
