@@ -91,7 +91,9 @@ fn quantizer(
         )
     } else {
         let narrow = signed && rng.random_bool(0.5);
-        quant(x, out, s, 0.0, bits as f32, signed, narrow, mode, inits)
+        // integral zero points (asymmetric quantizers) now and then
+        let zp = [0.0f32, 0.0, 0.0, 1.0, -1.0, 2.0][rng.random_range(0..6)];
+        quant(x, out, s, zp, bits as f32, signed, narrow, mode, inits)
     }
 }
 

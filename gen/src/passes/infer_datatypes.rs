@@ -92,20 +92,20 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
                 _ => None,
             },
             // Round(x / s) of a quantized x with scale s: its integers, exactly.
-            // Round of integers, or Round(x / s) of a quantized x with scale s: exact integers.
+            // Round of integers, or Round(x / s) of a quantized x with scale s and integral
+            // zero point z: exactly its levels q - z.
             Op::Round => {
+                // The levels of y when y = (q - z) * k: scalar scale k, integral zero point z.
+                let levels = |i: &QInfo, k: f32| -> Option<QInfo> {
+                    let (s, z) = (i.scale.single_f32()?, i.zero_point.single_f32()?);
+                    (s == k && z == z.trunc()).then(|| QInfo::int(super::shifted_type(i.dtype, z)))
+                };
                 let x = &node.inputs[0];
-                let direct = q.get(x).filter(|i| i.is_plain_int()).cloned();
-                direct.or_else(|| {
+                q.get(x).and_then(|i| levels(i, 1.0)).or_else(|| {
                     let p = &g.nodes[g.producer(x)?];
-                    let k = g.consts.get(p.inputs.get(1)?)?;
-                    let i = q.get(&p.inputs[0])?;
-                    (p.op == Op::Div
-                        && k.len() == 1
-                        && i.scale.len() == 1
-                        && i.scale.to_f32() == k.to_f32()
-                        && i.zero_point.to_f32() == [0.0])
-                    .then(|| QInfo::int(i.dtype))
+                    let k = g.consts.get(p.inputs.get(1)?)?.single_f32()?;
+                    (p.op == Op::Div).then_some(())?;
+                    levels(q.get(&p.inputs[0])?, k)
                 })
             }
             Op::Div => match (q.get(&node.inputs[0]), g.consts.get(&node.inputs[1])) {

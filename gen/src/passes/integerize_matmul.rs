@@ -36,13 +36,15 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
             continue;
         }
         let zero = |t: &Tensor| t.to_f32().iter().all(|&z| z == 0.0);
-        if wt.shape.len() != 2
-            || qx.scale.len() != 1
-            || !zero(&qx.zero_point)
-            || !zero(&qw.zero_point)
-        {
+        // The input's levels q - z (integral z) are what the hardware streams.
+        let zx = match qx.zero_point.single_f32() {
+            Some(z) if z == z.trunc() && z.abs() < 1.0e6 => z,
+            _ => continue,
+        };
+        if wt.shape.len() != 2 || qx.scale.len() != 1 || !zero(&qw.zero_point) {
             continue;
         }
+        let xdt = super::shifted_type(qx.dtype, zx);
         let n = wt.shape[1];
         // Weight scale: scalar, or one per output column (constant down each column).
         let (sw, per_col) = if qw.scale.len() == 1 {
@@ -77,7 +79,7 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
             return Err(bad(format!("weight value / scale = {v} is not an integer")));
         }
         let (lo, hi) =
-            acc_range(qx.dtype, &wint).ok_or_else(|| bad("weights are not 2-D integers".into()))?;
+            acc_range(xdt, &wint).ok_or_else(|| bad("weights are not 2-D integers".into()))?;
         if lo.abs().max(hi.abs()) >= 1 << 24 {
             return Err(PassError::Unsupported {
                 nodes: vec![crate::import::UnsupportedNode {
@@ -92,7 +94,7 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
         }
         let mut new = Vec::new();
         let mut xin = x.clone();
-        if sx != 1.0 {
+        if sx != 1.0 || zx != 0.0 {
             let k = g.fresh_name(&format!("{}_in_scale", node.name));
             g.consts.insert(k.clone(), Tensor::scalar(sx));
             let div = g.fresh_name(&format!("{x}_unscaled"));

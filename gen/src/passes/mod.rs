@@ -66,6 +66,15 @@ pub fn int_type(lo: i64, hi: i64) -> crate::ir::DataType {
     crate::ir::DataType::smallest_containing(lo.min(hi), hi.max(lo))
 }
 
+/// Type of the levels `q - zero_point` of a quantizer of type `dt` (integral zero point).
+pub fn shifted_type(dt: crate::ir::DataType, zero_point: f32) -> crate::ir::DataType {
+    if zero_point == 0.0 {
+        return dt;
+    }
+    let z = zero_point as i64;
+    int_type(dt.min().saturating_sub(z), dt.max().saturating_sub(z))
+}
+
 /// A pass: name and function.
 pub type PassFn = fn(&mut Graph) -> Result<bool, PassError>;
 
