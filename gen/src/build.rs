@@ -93,14 +93,14 @@ pub fn plan_for(model: &Model, opts: &BuildOptions) -> Result<FoldPlan, FoldErro
         None => Ok(fold::auto(model, opts.target_cycles)),
         Some(path) => {
             let p = path.display().to_string();
-            let text = std::fs::read_to_string(path).map_err(|source| FoldError::Io {
+            let text = std::fs::read_to_string(path).map_err(|err| FoldError::Io {
                 path: p.clone(),
-                source,
+                err,
             })?;
             let mut file: FoldingFile =
-                serde_json::from_str(&text).map_err(|source| FoldError::Json {
+                serde_json::from_str(&text).map_err(|err| FoldError::Json {
                     path: p.clone(),
-                    source,
+                    err,
                 })?;
             if opts.target_cycles.is_some() {
                 file.target_cycles = opts.target_cycles;

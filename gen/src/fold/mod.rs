@@ -2,7 +2,7 @@
 //!
 //! A [`Fold`] gives an engine's PE (output lanes) and SIMD (input lanes). The cycle model is
 //! FINN's: a matrix-vector layer takes `(mh/pe) * (mw/simd)` cycles a frame; a thresholding
-//! layer `elems/pe`; a label-select layer `labels/pe`. A pipeline runs at the rate of its
+//! layer `elems/pe`; a label-select layer `max(labels/pe, k)`. A pipeline runs at the rate of its
 //! slowest engine.
 //!
 //! Architecture invariant: folding never changes values; `golden` never reads a plan.
@@ -42,17 +42,14 @@ pub struct FoldingFile {
 
 #[derive(Debug, Error)]
 pub enum FoldError {
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("{path}: {err}")]
+    Io { path: String, err: std::io::Error },
     #[error(
-        "{path}: not a folding file ({{\"layers\": {{\"<layer>\": {{\"pe\": P, \"simd\": S}}}}}}): {source}"
+        "{path}: not a folding file ({{\"layers\": {{\"<layer>\": {{\"pe\": P, \"simd\": S}}}}}}): {err}"
     )]
     Json {
         path: String,
-        source: serde_json::Error,
+        err: serde_json::Error,
     },
     #[error("folding names layer `{layer}`, which the model does not have (layers: {known})")]
     UnknownLayer { layer: String, known: String },
@@ -87,7 +84,9 @@ pub fn exp_cycles(layer: &Layer, fold: Fold) -> u64 {
     match layer {
         Layer::MatrixVector(l) => ((l.mh / fold.pe) * (l.mw / fold.simd)) as u64,
         Layer::Thresholding(l) => (l.elems / fold.pe) as u64,
-        Layer::LabelSelect(l) => (l.labels / fold.pe) as u64,
+        // reads `labels/pe` beats, then sends k indices, one a beat, overlapped with the
+        // next frame's reading
+        Layer::LabelSelect(l) => ((l.labels / fold.pe).max(l.k)) as u64,
     }
 }
 
@@ -249,13 +248,13 @@ impl FoldPlan {
 
     pub fn load(model: &Model, path: &Path) -> Result<FoldPlan, FoldError> {
         let p = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| FoldError::Io {
+        let text = std::fs::read_to_string(path).map_err(|err| FoldError::Io {
             path: p.clone(),
-            source,
+            err,
         })?;
-        let file: FoldingFile = serde_json::from_str(&text).map_err(|source| FoldError::Json {
+        let file: FoldingFile = serde_json::from_str(&text).map_err(|err| FoldError::Json {
             path: p.clone(),
-            source,
+            err,
         })?;
         FoldPlan::from_file(model, &file, &p)
     }
@@ -325,6 +324,19 @@ mod tests {
             e.contains("PE 3 does not divide MH 64") && e.contains("fc"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn label_select_sends_k_indices() {
+        let l = Layer::LabelSelect(crate::ir::LabelSelect {
+            name: "top".into(),
+            labels: 8,
+            k: 3,
+            input_type: DataType::Int(8),
+            origin: None,
+        });
+        assert_eq!(exp_cycles(&l, Fold::new(1, 1)), 8);
+        assert_eq!(exp_cycles(&l, Fold::new(8, 1)), 3);
     }
 
     #[test]

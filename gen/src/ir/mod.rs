@@ -416,15 +416,12 @@ impl Layer {
 
 #[derive(Debug, Error)]
 pub enum IrError {
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path}: not a ferrite model: {source}")]
+    #[error("{path}: {err}")]
+    Io { path: String, err: std::io::Error },
+    #[error("{path}: not a ferrite model: {err}")]
     Json {
         path: String,
-        source: serde_json::Error,
+        err: serde_json::Error,
     },
     #[error("{path}: model format version {found}, this ferrite reads version {IR_VERSION}")]
     Version { path: String, found: u32 },
@@ -517,7 +514,7 @@ impl Model {
         }
         let m: Model = match serde_json::from_str(text) {
             Ok(m) => m,
-            Err(source) => {
+            Err(err) => {
                 // An older or newer format fails to parse as this one: say so, rather than
                 // report the first field that differs.
                 if let Ok(h) = serde_json::from_str::<Header>(text) {
@@ -530,7 +527,7 @@ impl Model {
                 }
                 return Err(IrError::Json {
                     path: path.into(),
-                    source,
+                    err,
                 });
             }
         };
@@ -546,9 +543,9 @@ impl Model {
 
     pub fn load_json(path: &Path) -> Result<Model, IrError> {
         let p = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| IrError::Io {
+        let text = std::fs::read_to_string(path).map_err(|err| IrError::Io {
             path: p.clone(),
-            source,
+            err,
         })?;
         Model::from_json_str(&text, &p)
     }
