@@ -245,7 +245,7 @@ fn outputs(g: &Graph, xs: &[Vec<f32>]) -> Vec<Vec<u32>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 192, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn every_pass_preserves_reference_outputs(n in net(), xseed in any::<u64>()) {
