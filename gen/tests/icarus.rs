@@ -54,6 +54,7 @@ fn simulate(
     stall_in: u32,
     stall_out: u32,
     seed: u32,
+    netlist: Option<&Path>,
 ) -> Run {
     let mut input = String::new();
     let mut nin = 0;
@@ -90,7 +91,7 @@ integer n_out = 0;
 integer cycle = 0;
 integer fd;
 integer seed = {seed};
-{top} #(.MEM_DIR("{mem_dir}/")) dut (
+{top} {mem_param}dut (
     .ap_clk(clk), .ap_rst_n(rst_n),
     .s_axis_tdata(tdata), .s_axis_tvalid(tvalid), .s_axis_tready(tready),
     .m_axis_tdata(odata), .m_axis_tvalid(ovalid), .m_axis_tready(oready)
@@ -137,7 +138,11 @@ endmodule
         ow1 = ow - 1,
         nin1 = nin.max(1) - 1,
         top = d.top,
-        mem_dir = dir.display(),
+        mem_param = if netlist.is_some() {
+            String::new()
+        } else {
+            format!("#(.MEM_DIR(\"{}/\")) ", dir.display())
+        },
         in_file = in_file.display(),
         out_file = out_file.display(),
     );
@@ -149,7 +154,10 @@ endmodule
         .arg(&vvp)
         .args(["-s", "tb"])
         .arg(&tb_file)
-        .args(verilog_paths(dir, d))
+        .args(match netlist {
+            Some(n) => vec![n.display().to_string()],
+            None => verilog_paths(dir, d),
+        })
         .output()
         .expect("iverilog runs");
     assert!(
@@ -219,7 +227,7 @@ fn check(name: &str, m: &Model, p: &FoldPlan, frames: usize) {
     let inputs = random_frames(m, frames, 7);
     let want: Vec<Vec<i64>> = inputs.iter().map(|f| golden::run_frame(m, f)).collect();
     for (si, so, seed) in [(0, 0, 1), (30, 40, 2), (70, 10, 3), (5, 80, 4)] {
-        let run = simulate(&dir, &d, &inputs, si, so, seed);
+        let run = simulate(&dir, &d, &inputs, si, so, seed, None);
         for (k, (got, exp)) in run.outputs.iter().zip(&want).enumerate() {
             assert_eq!(
                 got, exp,
@@ -470,5 +478,94 @@ fn mlp_with_width_converters() {
         &model("intnet", vec![l0, l1, l2]),
         &plan(&[(1, 2), (1, 1), (3, 6)]),
         8,
+    );
+}
+
+/// Yosys's reading of the RTL: synthesize (generic cells, .mem contents baked in), write the
+/// netlist, simulate it in Icarus and compare with the golden model.
+fn check_netlist(name: &str, m: &Model, p: &FoldPlan) {
+    require_tool("iverilog");
+    require_tool("yosys");
+    let d = emit(m, p).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join(name);
+    write_design(&dir, &d);
+    let netlist = dir.join("netlist.v");
+    let script = format!(
+        "read_verilog -defer {}; chparam -set MEM_DIR \"{}/\" {top}; synth -flatten -top {top}; write_verilog -noattr {}",
+        verilog_paths(&dir, &d).join(" "),
+        dir.display(),
+        netlist.display(),
+        top = d.top
+    );
+    let o = Command::new("yosys")
+        .args(["-q", "-p", &script])
+        .output()
+        .expect("yosys runs");
+    assert!(
+        o.status.success(),
+        "yosys: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let inputs = random_frames(m, 6, 9);
+    let want: Vec<Vec<i64>> = inputs.iter().map(|f| golden::run_frame(m, f)).collect();
+    let run = simulate(&dir, &d, &inputs, 20, 30, 5, Some(&netlist));
+    for (k, (got, exp)) in run.outputs.iter().zip(&want).enumerate() {
+        assert_eq!(
+            got, exp,
+            "{name}: Yosys netlist, frame {k} differs from the golden model"
+        );
+    }
+}
+
+#[test]
+fn yosys_netlist_matches_golden() {
+    let mut r = rng(21);
+    let l0 = mvu(
+        &mut r,
+        "fc0",
+        12,
+        8,
+        DataType::UInt(8),
+        DataType::Int(4),
+        Some((DataType::UInt(4), false)),
+    );
+    let l1 = mvu(
+        &mut r,
+        "fc1",
+        8,
+        4,
+        DataType::UInt(4),
+        DataType::Int(4),
+        None,
+    );
+    check_netlist(
+        "net_mac",
+        &model("net_mac", vec![l0, l1]),
+        &plan(&[(4, 4), (2, 4)]),
+    );
+    let l0 = mvu(
+        &mut r,
+        "fc0",
+        16,
+        8,
+        DataType::Bipolar,
+        DataType::Bipolar,
+        Some((DataType::Bipolar, false)),
+    );
+    let l1 = thresholding(
+        &mut r,
+        "act",
+        8,
+        8,
+        DataType::Bipolar,
+        DataType::UInt(2),
+        false,
+    );
+    let l2 = label_select("top", 8, 3, DataType::UInt(2));
+    check_netlist(
+        "net_xnor",
+        &model("net_xnor", vec![l0, l1, l2]),
+        &plan(&[(2, 8), (4, 1), (2, 1)]),
     );
 }
