@@ -18,7 +18,9 @@
 //! engine and the top have a string parameter `MEM_DIR` (default `""`, the working directory
 //! of the simulator or tool); a simulator sets it to the absolute path of the `rtl/`
 //! directory with a trailing slash, for example `verilator -GMEM_DIR='"/abs/out/rtl/"'`,
-//! `iverilog -P<top>.MEM_DIR="/abs/out/rtl/"` or Yosys `chparam -set MEM_DIR "/abs/" <top>`.
+//! `iverilog -P'<top>.MEM_DIR="/abs/out/rtl/"'` or Yosys
+//! `chparam -set MEM_DIR "/abs/out/rtl/" <top>` (before `hierarchy`). Leave it empty when
+//! the `.mem` files are in the tool's working directory or added to a Vivado project.
 //!
 //! Architecture invariant: emit reads `ir` and `fold`; it never runs the golden model.
 
