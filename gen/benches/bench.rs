@@ -85,7 +85,45 @@ fn median<F: FnMut()>(min: Duration, mut f: F) -> Duration {
     times[times.len() / 2]
 }
 
+/// Import + lowering time and float golden frames/s of the real QONNX networks.
+fn qonnx_networks() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let nets = [
+        ("TFC_1W1A", root.join("../shared/models/TFC_1W1A")),
+        ("TFC_2W2A", root.join("../shared/models/TFC_2W2A")),
+        ("examples/mlp_w1a1", root.join("examples/mlp_w1a1")),
+        ("examples/mlp_w4a4", root.join("examples/mlp_w4a4")),
+    ];
+    for (name, dir) in nets {
+        let path = dir.join("model.onnx");
+        if !path.exists() {
+            println!("{name}: {} not found, skipped", path.display());
+            continue;
+        }
+        let load = median(Duration::from_secs(1), || {
+            std::hint::black_box(ferrite_gen::load_model(&path).expect("load"));
+        });
+        let model = ferrite_gen::load_model(&path).expect("load");
+        let x: ndarray::ArrayD<f32> =
+            ndarray_npy::read_npy(dir.join("inputs.npy")).expect("inputs");
+        let (n, len) = (x.shape()[0], x.len());
+        let x = x.into_shape_with_order((n, len / n)).expect("2-D");
+        let per = median(Duration::from_secs(1), || {
+            std::hint::black_box(
+                ferrite_gen::golden::host::run_float_batch(&model, x.view()).unwrap(),
+            );
+        });
+        println!(
+            "{name}: import + streamline + lower {:.1} ms; golden float-in/float-out {:.0} frames/s ({:.1} us a frame)",
+            load.as_secs_f64() * 1e3,
+            n as f64 / per.as_secs_f64(),
+            per.as_secs_f64() * 1e6 / n as f64
+        );
+    }
+}
+
 fn main() {
+    qonnx_networks();
     let model = w1a1_mlp(&[784, 1024, 1024, 1024, 10], 7);
     model.validate().expect("benchmark model is valid");
 

@@ -11,10 +11,14 @@ enum Prepared {
         words: usize,
         rows: Vec<u64>,
     },
-    /// Row-major weights; accumulate in i64 (i32 products never overflow: 8-bit x 8-bit).
+    /// Row-major weights as i16 (every weight and input is at most 8 bits), accumulated
+    /// in i32 when the layer's accumulator fits 32 bits, else in i64. Every input type
+    /// contains 0 or is {-1, +1}, so each product lies between its worst-case low and high
+    /// terms, which have opposite signs: every partial sum stays inside `acc_range`.
     Mac {
         mw: usize,
-        weights: Vec<i32>,
+        weights: Vec<i16>,
+        narrow_acc: bool,
     },
     Other,
 }
@@ -51,7 +55,8 @@ impl<'m> Golden<'m> {
                 }
                 Layer::MatrixVector(m) => Prepared::Mac {
                     mw: m.mw,
-                    weights: m.weights.iter().map(|&w| w as i32).collect(),
+                    weights: m.weights.iter().map(|&w| w as i16).collect(),
+                    narrow_acc: m.acc_type().bits() <= 32,
                 },
                 _ => Prepared::Other,
             })
@@ -104,13 +109,29 @@ impl<'m> Golden<'m> {
                     })
                     .collect()
             }
-            Prepared::Mac { mw, weights } => {
-                let xi: Vec<i32> = x.iter().map(|&v| v as i32).collect();
+            Prepared::Mac {
+                mw,
+                weights,
+                narrow_acc,
+            } => {
+                let xi: Vec<i16> = x.iter().map(|&v| v as i16).collect();
                 weights
                     .chunks_exact(*mw)
                     .enumerate()
                     .map(|(h, row)| {
-                        let acc: i64 = row.iter().zip(&xi).map(|(&a, &b)| i64::from(a * b)).sum();
+                        let acc = if *narrow_acc {
+                            let s: i32 = row
+                                .iter()
+                                .zip(&xi)
+                                .map(|(&a, &b)| i32::from(a) * i32::from(b))
+                                .sum();
+                            i64::from(s)
+                        } else {
+                            row.iter()
+                                .zip(&xi)
+                                .map(|(&a, &b)| i64::from(a) * i64::from(b))
+                                .sum()
+                        };
                         act(h, acc)
                     })
                     .collect()

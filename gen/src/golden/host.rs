@@ -86,8 +86,14 @@ pub fn run_post(model: &Model, y: &[i64]) -> Result<Vec<f32>, HostError> {
 
 /// The whole network on one float frame.
 pub fn run_float(model: &Model, x: &[f32]) -> Result<Vec<f32>, HostError> {
+    run_float_prepared(&super::Golden::new(model), x)
+}
+
+/// [`run_float`] on a prepared model (build it once for many frames).
+pub fn run_float_prepared(g: &super::Golden, x: &[f32]) -> Result<Vec<f32>, HostError> {
+    let model = g.model();
     let hw = run_pre(model, x)?;
-    run_post(model, &super::run_frame(model, &hw))
+    run_post(model, &g.run_frame(&hw))
 }
 
 /// [`run_pre`] on every row.
@@ -102,9 +108,10 @@ pub fn pre_batch(model: &Model, x: ArrayView2<f32>) -> Result<Array2<i64>, HostE
 
 /// [`run_float`] on every row.
 pub fn run_float_batch(model: &Model, x: ArrayView2<f32>) -> Result<Array2<f32>, HostError> {
+    let g = super::Golden::new(model);
     let rows: Vec<Vec<f32>> = x
         .axis_iter(Axis(0))
-        .map(|r| run_float(model, &r.to_vec()))
+        .map(|r| run_float_prepared(&g, &r.to_vec()))
         .collect::<Result<_, _>>()?;
     let n = rows.first().map_or(model.output_elems(), Vec::len);
     Ok(Array2::from_shape_vec((rows.len(), n), rows.concat()).expect("rows have the output size"))
