@@ -60,21 +60,19 @@ pub fn run_pre(model: &Model, x: &[f32]) -> Result<Vec<i64>, HostError> {
     let mut v = x.to_vec();
     apply_steps(&model.pre, &mut v)?;
     let dt = model.input.dtype;
-    v.iter()
-        .enumerate()
-        .map(|(index, &value)| {
-            let i = value as i64;
-            if value == value.trunc() && dt.contains(i) {
-                Ok(i)
-            } else {
-                Err(HostError::NotHardwareValue {
-                    index,
-                    value,
-                    dtype: dt,
-                })
-            }
-        })
-        .collect()
+    let out: Vec<i64> = v.iter().map(|&value| value as i64).collect();
+    match v
+        .iter()
+        .zip(&out)
+        .position(|(&f, &i)| f != f.trunc() || !dt.contains(i))
+    {
+        None => Ok(out),
+        Some(index) => Err(HostError::NotHardwareValue {
+            index,
+            value: v[index],
+            dtype: dt,
+        }),
+    }
 }
 
 /// One integer output frame of the hardware -> the network's float outputs.

@@ -220,13 +220,21 @@ impl HostStep {
                 constant,
                 reversed,
             } => {
-                for (i, v) in x.iter_mut().enumerate() {
-                    let k = at(constant, i);
-                    *v = if *reversed {
-                        op.apply(k, *v)
+                // Dispatch once per step, not per element (the loops then vectorise).
+                fn each(x: &mut [f32], c: &[f32], f: impl Fn(f32, f32) -> f32) {
+                    if let [k] = c {
+                        x.iter_mut().for_each(|v| *v = f(*v, *k));
                     } else {
-                        op.apply(*v, k)
-                    };
+                        x.iter_mut().zip(c).for_each(|(v, k)| *v = f(*v, *k));
+                    }
+                }
+                match (op, reversed) {
+                    (FloatOp::Add, false) => each(x, constant, |a, b| a + b),
+                    (FloatOp::Sub, false) => each(x, constant, |a, b| a - b),
+                    (FloatOp::Mul, false) => each(x, constant, |a, b| a * b),
+                    (FloatOp::Div, false) => each(x, constant, |a, b| a / b),
+                    (op, false) => each(x, constant, |a, b| op.apply(a, b)),
+                    (op, true) => each(x, constant, |a, b| op.apply(b, a)),
                 }
             }
             HostStep::Quantize {
