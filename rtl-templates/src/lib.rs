@@ -312,6 +312,10 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("lib/skid.v", include_str!("../templates/lib/skid.v")),
     ("lib/fifo.v", include_str!("../templates/lib/fifo.v")),
     ("lib/gearbox.v", include_str!("../templates/lib/gearbox.v")),
+    (
+        "lib/threshold_encode.v",
+        include_str!("../templates/lib/threshold_encode.v"),
+    ),
     ("engines/mvu.v", include_str!("../templates/engines/mvu.v")),
     (
         "engines/thresholding.v",
