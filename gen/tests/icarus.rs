@@ -388,37 +388,8 @@ fn label_select_engine() {
 #[test]
 fn mlp_with_width_converters() {
     let mut r = rng(16);
-    let l0 = mvu(
-        &mut r,
-        "fc0",
-        16,
-        12,
-        DataType::Bipolar,
-        DataType::Bipolar,
-        Some((DataType::Bipolar, false)),
-    );
-    let l1 = mvu(
-        &mut r,
-        "fc1",
-        12,
-        8,
-        DataType::Bipolar,
-        DataType::Bipolar,
-        Some((DataType::Bipolar, false)),
-    );
-    let l2 = mvu(
-        &mut r,
-        "fc2",
-        8,
-        4,
-        DataType::Bipolar,
-        DataType::Bipolar,
-        None,
-    );
-    let t = l2.output_type();
-    let l3 = label_select("top", 4, 2, t);
-    let m = model("mlp", vec![l0, l1, l2, l3]);
-    check("mlp", &m, &plan(&[(4, 4), (2, 3), (4, 2), (2, 1)]), 8);
+    let m = model("mlp", bipolar_mlp(&mut r));
+    check("mlp", &m, &plan(&BIPOLAR_MLP_FOLDS), 8);
     // converters 3 -> 4 and 2 -> 3 (neither divides the other)
     let l0 = mvu(
         &mut r,

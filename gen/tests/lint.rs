@@ -195,40 +195,7 @@ fn three_layer_tops_with_width_converters() {
     let mut r = rng(4);
     let mut cases = Vec::new();
     // bipolar MLP: 16 -> 12 -> 8 -> top-2, converters 4 -> 3, 2 -> 4 and 4 -> 2
-    let l0 = mvu(
-        &mut r,
-        "fc0",
-        16,
-        12,
-        DataType::Bipolar,
-        DataType::Bipolar,
-        Some((DataType::Bipolar, false)),
-    );
-    let l1 = mvu(
-        &mut r,
-        "fc1",
-        12,
-        8,
-        DataType::Bipolar,
-        DataType::Bipolar,
-        Some((DataType::Bipolar, false)),
-    );
-    let l2 = mvu(
-        &mut r,
-        "fc2",
-        8,
-        4,
-        DataType::Bipolar,
-        DataType::Bipolar,
-        None,
-    );
-    let out = l2.output_type();
-    let l3 = label_select("top", 4, 2, out);
-    cases.push(one(
-        "mlp",
-        vec![l0, l1, l2, l3],
-        &[(4, 4), (2, 3), (4, 2), (2, 1)],
-    ));
+    cases.push(one("mlp", bipolar_mlp(&mut r), &BIPOLAR_MLP_FOLDS));
     // integer chain with a standalone thresholding layer, one converter 1 -> 6
     let l0 = mvu(
         &mut r,

@@ -222,3 +222,18 @@ pub fn icarus_compile(dir: &Path, d: &Design, top: &str) -> Result<(), String> {
         Err(text)
     }
 }
+
+/// The bipolar MLP several tests share: 16 -> 12 -> 8 -> 4 matrix-vector layers (bipolar
+/// activations, the last without) and a top-2 label select. Its folds
+/// `[(4, 4), (2, 3), (4, 2), (2, 1)]` need width converters 4 -> 3, 2 -> 4 and 4 -> 2.
+pub fn bipolar_mlp(r: &mut ChaCha8Rng) -> Vec<Layer> {
+    let act = Some((DataType::Bipolar, false));
+    let l0 = mvu(r, "fc0", 16, 12, DataType::Bipolar, DataType::Bipolar, act);
+    let l1 = mvu(r, "fc1", 12, 8, DataType::Bipolar, DataType::Bipolar, act);
+    let l2 = mvu(r, "fc2", 8, 4, DataType::Bipolar, DataType::Bipolar, None);
+    let l3 = label_select("top", 4, 2, l2.output_type());
+    vec![l0, l1, l2, l3]
+}
+
+/// Folds of [`bipolar_mlp`] that need a width converter between every pair of layers.
+pub const BIPOLAR_MLP_FOLDS: [(usize, usize); 4] = [(4, 4), (2, 3), (4, 2), (2, 1)];
