@@ -158,7 +158,7 @@ pub fn check(layer: &Layer, fold: Fold) -> Result<(), FoldError> {
 
 /// Divisors of `n`, ascending.
 pub fn divisors(n: usize) -> Vec<usize> {
-    (1..=n).filter(|d| n % d == 0).collect()
+    (1..=n).filter(|&d| n.is_multiple_of(d)).collect()
 }
 
 /// The cheapest legal fold (fewest lanes, then more SIMD than PE) that meets `target`

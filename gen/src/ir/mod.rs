@@ -517,13 +517,13 @@ impl Model {
             Err(err) => {
                 // An older or newer format fails to parse as this one: say so, rather than
                 // report the first field that differs.
-                if let Ok(h) = serde_json::from_str::<Header>(text) {
-                    if h.ir_version != IR_VERSION {
-                        return Err(IrError::Version {
-                            path: path.into(),
-                            found: h.ir_version,
-                        });
-                    }
+                if let Ok(h) = serde_json::from_str::<Header>(text)
+                    && h.ir_version != IR_VERSION
+                {
+                    return Err(IrError::Version {
+                        path: path.into(),
+                        found: h.ir_version,
+                    });
                 }
                 return Err(IrError::Json {
                     path: path.into(),

@@ -17,7 +17,7 @@ pub const INSTALL: &str = "apt-get install verilator yosys iverilog";
 /// Fail (never skip) when a tool is missing.
 pub fn require_tool(tool: &str) {
     let ok = Command::new(tool)
-        .arg(if tool == "iverilog" { "-V" } else { "-V" })
+        .arg("-V")
         .output()
         .map(|o| o.status.success() || !o.stdout.is_empty())
         .unwrap_or(false);
