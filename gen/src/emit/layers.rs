@@ -27,6 +27,8 @@ pub(super) struct Engine {
 struct Rendered {
     files: Vec<GeneratedFile>,
     rom_bits: (usize, usize),
+    /// Estimated block RAM (RAMB18 equivalents) of the ROMs marked for block RAM.
+    bram18: usize,
 }
 
 pub(super) fn engine(
@@ -95,7 +97,11 @@ pub(super) fn engine(
         Layer::LabelSelect(_) => ("label select (top-k indices)", "engines/label_select.v"),
     };
     let h = header(model, &module, purpose, template, &extra);
-    let Rendered { files, rom_bits } = match layer {
+    let Rendered {
+        files,
+        rom_bits,
+        bram18,
+    } = match layer {
         Layer::MatrixVector(l) => mvu(l, f, &module, h, skid)?,
         Layer::Thresholding(l) => thresholding(l, f, &module, h, skid)?,
         Layer::LabelSelect(l) => label_select(l, f, &module, h, skid)?,
@@ -112,6 +118,7 @@ pub(super) fn engine(
             exp_cycles,
             weight_rom_bits: rom_bits.0,
             threshold_rom_bits: rom_bits.1,
+            est_bram18: bram18,
         },
     })
 }
@@ -436,7 +443,17 @@ fn mvu(
             contents: render(&ctx, module)?,
         },
     );
-    Ok(Rendered { files, rom_bits })
+    // only the weight ROM asks for block RAM; the tool places the threshold ROM
+    let bram18 = if ctx.w_rom_block {
+        super::resources::bram18_for_rom(w_depth, w_width)
+    } else {
+        0
+    };
+    Ok(Rendered {
+        files,
+        rom_bits,
+        bram18,
+    })
 }
 
 fn thresholding(
@@ -515,6 +532,7 @@ fn thresholding(
             },
         ],
         rom_bits,
+        bram18: 0,
     })
 }
 
@@ -579,6 +597,7 @@ fn label_select(
             contents: render(&ctx, module)?,
         }],
         rom_bits: (0, 0),
+        bram18: 0,
     })
 }
 

@@ -25,6 +25,7 @@
 //! Architecture invariant: emit reads `ir` and `fold`; it never runs the golden model.
 
 mod layers;
+pub mod resources;
 mod stream;
 
 pub use stream::{StreamFormat, pack_frame, unpack_frame};
@@ -108,6 +109,9 @@ pub struct EngineInfo {
     /// least two words); 0 when it has none.
     pub weight_rom_bits: usize,
     pub threshold_rom_bits: usize,
+    /// Estimated block RAM in RAMB18 equivalents (a RAMB36 is 2): the weight ROM when it is
+    /// marked for block RAM ([`resources::bram18_for_rom`]), else 0.
+    pub est_bram18: usize,
 }
 
 /// The generated RTL of a model.

@@ -54,6 +54,9 @@ pub struct LayerReport {
     /// Bits of the weight ROM (with its padding) and of the threshold ROM.
     pub weight_rom_bits: usize,
     pub threshold_rom_bits: usize,
+    /// Estimated block RAM, in RAMB18 equivalents (a RAMB36 is 2), of the weight ROM when it
+    /// is marked for block RAM (`emit::resources`); checked against Yosys in the tests.
+    pub est_bram18: usize,
     /// Elements a beat in and out.
     pub in_lanes: usize,
     pub out_lanes: usize,
@@ -86,6 +89,8 @@ pub struct BuildReport {
     pub exp_cycles_per_frame: u64,
     /// The slowest layer.
     pub bottleneck: String,
+    /// Estimated block RAM of the whole design, in RAMB18 equivalents (sum of the layers').
+    pub est_bram18: usize,
     pub layers: Vec<LayerReport>,
     pub fifos: Vec<FifoInfo>,
     pub converters: Vec<ConverterInfo>,
@@ -123,6 +128,7 @@ fn layer_report(i: usize, l: &Layer, e: &emit::EngineInfo) -> LayerReport {
         thresholds_per_channel: 0,
         weight_rom_bits: e.weight_rom_bits,
         threshold_rom_bits: e.threshold_rom_bits,
+        est_bram18: e.est_bram18,
         in_lanes: e.input.lanes,
         out_lanes: e.output.lanes,
         exp_cycles: e.exp_cycles,
@@ -175,6 +181,7 @@ pub fn build_report(model: &Model, plan: &FoldPlan, design: &Design) -> BuildRep
         },
         exp_cycles_per_frame: design.exp_cycles_per_frame,
         bottleneck,
+        est_bram18: layers.iter().map(|l| l.est_bram18).sum(),
         layers,
         fifos: design.fifos.clone(),
         converters: design.converters.clone(),
