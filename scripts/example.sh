@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build the bundled example network into out/example, co-simulate it in Verilator against
-# the golden model, and run the golden model on the same float inputs. Installs the HDL tools first if they are missing.
+# the golden model, and check the golden model against the qonnx reference outputs.
+# Installs the HDL tools first if they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-tools.sh
@@ -11,4 +12,6 @@ ferrite=target/release/ferrite
 example=examples/mlp_w1a1
 $ferrite build "$example/model.onnx" -o out/example
 $ferrite cosim out/example --input "$example/inputs.npy" --stall 0.3 --seed 1
-$ferrite golden "$example/model.onnx" --input "$example/inputs.npy" --output out/example/golden.npy
+# the golden model on the float inputs, against the qonnx reference outputs and the labels
+$ferrite golden "$example/model.onnx" --input "$example/inputs.npy" --output out/example/golden.npy \
+  --expected "$example/expected.npy" --labels "$example/labels.npy"
