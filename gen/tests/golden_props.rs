@@ -311,3 +311,36 @@ proptest! {
         }
     }
 }
+
+/// Regression (found by `prepared_golden_equals_plain`): an unsigned 16-bit accumulator does
+/// not fit the prepared model's i16 path; 255 * 255 must stay 65025, not wrap to -511.
+#[test]
+fn unsigned_16_bit_accumulator_is_not_wrapped() {
+    let m = Model {
+        ir_version: ferrite_gen::ir::IR_VERSION,
+        name: "u16".into(),
+        input: StreamInfo {
+            shape: vec![1],
+            dtype: DataType::UInt(8),
+        },
+        layers: vec![Layer::MatrixVector(MatrixVector {
+            name: "fc".into(),
+            mw: 1,
+            mh: 1,
+            input_type: DataType::UInt(8),
+            weight_type: DataType::UInt(8),
+            weights: vec![255],
+            thresholds: None,
+            origin: None,
+        })],
+        pre: vec![],
+        post: vec![],
+        source: None,
+    };
+    m.validate().unwrap();
+    assert_eq!(m.output_type(), DataType::UInt(16));
+    assert_eq!(
+        ferrite_gen::golden::Golden::new(&m).run_frame(&[255]),
+        vec![65025]
+    );
+}

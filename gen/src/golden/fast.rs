@@ -12,13 +12,13 @@ enum Prepared {
         rows: Vec<u64>,
     },
     /// Row-major weights as i16 (every weight and input is at most 8 bits), accumulated
-    /// in i32 when the layer's accumulator fits 32 bits, else in i64. Every input type
-    /// contains 0 or is {-1, +1}, so each product lies between its worst-case low and high
-    /// terms, which have opposite signs: every partial sum stays inside `acc_range`.
+    /// with wrapping arithmetic in the narrowest of i16, i32 and i64 that holds the layer's
+    /// accumulator type (`acc_bits`: its width as a signed integer): a wrapping sum is exact
+    /// modulo 2^n, and the true sum fits n bits.
     Mac {
         mw: usize,
         weights: Vec<i16>,
-        narrow_acc: bool,
+        acc_bits: u32,
     },
     Other,
 }
@@ -56,7 +56,8 @@ impl<'m> Golden<'m> {
                 Layer::MatrixVector(m) => Prepared::Mac {
                     mw: m.mw,
                     weights: m.weights.iter().map(|&w| w as i16).collect(),
-                    narrow_acc: m.acc_type().bits() <= 32,
+                    // as a signed integer: an unsigned n-bit accumulator needs n + 1 bits
+                    acc_bits: m.acc_type().bits() + u32::from(!m.acc_type().signed()),
                 },
                 _ => Prepared::Other,
             })
@@ -112,25 +113,25 @@ impl<'m> Golden<'m> {
             Prepared::Mac {
                 mw,
                 weights,
-                narrow_acc,
+                acc_bits,
             } => {
                 let xi: Vec<i16> = x.iter().map(|&v| v as i16).collect();
                 weights
                     .chunks_exact(*mw)
                     .enumerate()
                     .map(|(h, row)| {
-                        let acc = if *narrow_acc {
-                            let s: i32 = row
-                                .iter()
-                                .zip(&xi)
-                                .map(|(&a, &b)| i32::from(a) * i32::from(b))
-                                .sum();
+                        let pairs = row.iter().zip(&xi);
+                        let acc = if *acc_bits <= 16 {
+                            let s =
+                                pairs.fold(0i16, |s, (&a, &b)| s.wrapping_add(a.wrapping_mul(b)));
+                            i64::from(s)
+                        } else if *acc_bits <= 32 {
+                            let s = pairs.fold(0i32, |s, (&a, &b)| {
+                                s.wrapping_add(i32::from(a) * i32::from(b))
+                            });
                             i64::from(s)
                         } else {
-                            row.iter()
-                                .zip(&xi)
-                                .map(|(&a, &b)| i64::from(a) * i64::from(b))
-                                .sum()
+                            pairs.map(|(&a, &b)| i64::from(a) * i64::from(b)).sum()
                         };
                         act(h, acc)
                     })

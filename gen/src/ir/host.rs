@@ -89,7 +89,7 @@ impl RoundingMode {
             }
         };
         match self {
-            RoundingMode::Round => x.round_ties_even(),
+            RoundingMode::Round => round_half_even(x),
             RoundingMode::Ceil => x.ceil(),
             RoundingMode::Floor => x.floor(),
             RoundingMode::Up => sign(x) * x.abs().ceil(),
@@ -97,6 +97,23 @@ impl RoundingMode {
             RoundingMode::HalfUp => sign(x) * (x.abs() + 0.5).floor(),
             RoundingMode::HalfDown => sign(x) * (x.abs() - 0.5).ceil(),
         }
+    }
+}
+
+/// Round half to even, as `f32::round_ties_even` (numpy `round`). On the baseline x86-64
+/// target that is a library call an element; for |x| < 2^22, adding and subtracting
+/// 1.5 * 2^23 rounds in hardware with the same result: the sum lands in (2^23, 2^24),
+/// where floats are the integers, and IEEE addition rounds to nearest, ties to even (the
+/// constant is even, so the parity of the result is that of the rounded x).
+fn round_half_even(x: f32) -> f32 {
+    const SHIFT: f32 = 12_582_912.0; // 1.5 * 2^23
+    if x.abs() < 4_194_304.0 {
+        // 2^22
+        let r = (x + SHIFT) - SHIFT;
+        // a zero keeps the sign of x, as round_ties_even(-0.4) is -0.0
+        if r == 0.0 { 0.0f32.copysign(x) } else { r }
+    } else {
+        x.round_ties_even()
     }
 }
 
@@ -129,16 +146,40 @@ pub fn quant_int(
     narrow: bool,
     rounding: RoundingMode,
 ) -> f32 {
-    let y = x / scale + zero_point;
-    if bits == 1 && signed {
-        return if y >= 0.0 { 1.0 } else { -1.0 };
+    Quantizer::new(bits, signed, narrow, rounding).apply(x, scale, zero_point)
+}
+
+/// [`quant_int`] with what does not depend on the value worked out once, for a whole frame.
+#[derive(Clone, Copy)]
+struct Quantizer {
+    bipolar: bool,
+    lo: f32,
+    hi: f32,
+    rounding: RoundingMode,
+}
+
+impl Quantizer {
+    fn new(bits: u32, signed: bool, narrow: bool, rounding: RoundingMode) -> Quantizer {
+        let (lo, hi) = quant_range(bits, signed, narrow);
+        Quantizer {
+            bipolar: bits == 1 && signed,
+            lo: lo as f32,
+            hi: hi as f32,
+            rounding,
+        }
     }
-    let (lo, hi) = quant_range(bits, signed, narrow);
-    let (lo, hi) = (lo as f32, hi as f32);
-    // numpy `where(y > hi, hi, y)` then `where(y < lo, lo, y)`: NaN passes through.
-    let y = if y > hi { hi } else { y };
-    let y = if y < lo { lo } else { y };
-    rounding.round(y)
+
+    #[inline]
+    fn apply(self, x: f32, scale: f32, zero_point: f32) -> f32 {
+        let y = x / scale + zero_point;
+        if self.bipolar {
+            return if y >= 0.0 { 1.0 } else { -1.0 };
+        }
+        // numpy `where(y > hi, hi, y)` then `where(y < lo, lo, y)`: NaN passes through.
+        let y = if y > self.hi { self.hi } else { y };
+        let y = if y < self.lo { self.lo } else { y };
+        self.rounding.round(y)
+    }
 }
 
 /// One host step on a flat float frame.
@@ -246,10 +287,14 @@ impl HostStep {
                 rounding,
                 ..
             } => {
-                for (i, v) in x.iter_mut().enumerate() {
-                    let z = at(zero_point, i);
-                    let q = quant_int(*v, at(scale, i), z, *bits, *signed, *narrow, *rounding);
-                    *v = q - z;
+                let q = Quantizer::new(*bits, *signed, *narrow, *rounding);
+                if let ([s], [z]) = (&scale[..], &zero_point[..]) {
+                    x.iter_mut().for_each(|v| *v = q.apply(*v, *s, *z) - z);
+                } else {
+                    for (i, v) in x.iter_mut().enumerate() {
+                        let z = at(zero_point, i);
+                        *v = q.apply(*v, at(scale, i), z) - z;
+                    }
                 }
             }
             HostStep::BipolarQuantize => {
@@ -330,5 +375,54 @@ mod tests {
             quant_int(0.0, 1.0, 0.0, 1, true, false, RoundingMode::Round),
             1.0
         );
+    }
+}
+
+#[cfg(test)]
+mod rounding_tests {
+    use super::round_half_even;
+
+    fn same(a: f32, b: f32) -> bool {
+        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+    }
+
+    #[test]
+    fn round_half_even_equals_round_ties_even() {
+        let special = [
+            0.0f32,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            -2.5,
+            0.49999997,
+            -0.49999997,
+            4_194_303.5,
+            -4_194_303.5,
+            4_194_304.0,
+            8_388_607.5,
+            1e30,
+            -1e30,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            f32::MIN_POSITIVE,
+            -f32::MIN_POSITIVE,
+        ];
+        for x in special {
+            assert!(same(round_half_even(x), x.round_ties_even()), "{x}");
+        }
+        // every 97th bit pattern of the whole f32 range (44 M values), both signs
+        let mut bits = 0u32;
+        while let Some(next) = bits.checked_add(97) {
+            let x = f32::from_bits(bits);
+            assert!(
+                same(round_half_even(x), x.round_ties_even()),
+                "{x} ({bits:#x})"
+            );
+            bits = next;
+        }
     }
 }
