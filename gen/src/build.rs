@@ -92,20 +92,11 @@ pub fn plan_for(model: &Model, opts: &BuildOptions) -> Result<FoldPlan, FoldErro
     match &opts.folding {
         None => Ok(fold::auto(model, opts.target_cycles)),
         Some(path) => {
-            let p = path.display().to_string();
-            let text = std::fs::read_to_string(path).map_err(|err| FoldError::Io {
-                path: p.clone(),
-                err,
-            })?;
-            let mut file: FoldingFile =
-                serde_json::from_str(&text).map_err(|err| FoldError::Json {
-                    path: p.clone(),
-                    err,
-                })?;
+            let mut file = FoldingFile::load(path)?;
             if opts.target_cycles.is_some() {
                 file.target_cycles = opts.target_cycles;
             }
-            FoldPlan::from_file(model, &file, &p)
+            FoldPlan::from_file(model, &file, &path.display().to_string())
         }
     }
 }

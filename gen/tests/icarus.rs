@@ -424,30 +424,10 @@ fn mlp_with_width_converters() {
         &plan(&[(3, 8), (2, 4), (1, 3)]),
         8,
     );
-    let l0 = mvu(
-        &mut r,
-        "fc0",
-        8,
-        6,
-        DataType::Int(4),
-        DataType::Int(4),
-        None,
-    );
-    let t = l0.output_type();
-    let l1 = thresholding(&mut r, "act", 6, 6, t, DataType::UInt(4), false);
-    let l2 = mvu(
-        &mut r,
-        "fc1",
-        6,
-        3,
-        DataType::UInt(4),
-        DataType::Int(2),
-        Some((DataType::Int(2), false)),
-    );
     check(
         "intnet",
-        &model("intnet", vec![l0, l1, l2]),
-        &plan(&[(1, 2), (1, 1), (3, 6)]),
+        &model("intnet", int_chain(&mut r)),
+        &plan(&INT_CHAIN_FOLDS),
         8,
     );
 }

@@ -197,27 +197,7 @@ fn three_layer_tops_with_width_converters() {
     // bipolar MLP: 16 -> 12 -> 8 -> top-2, converters 4 -> 3, 2 -> 4 and 4 -> 2
     cases.push(one("mlp", bipolar_mlp(&mut r), &BIPOLAR_MLP_FOLDS));
     // integer chain with a standalone thresholding layer, one converter 1 -> 6
-    let l0 = mvu(
-        &mut r,
-        "fc0",
-        8,
-        6,
-        DataType::Int(4),
-        DataType::Int(4),
-        None,
-    );
-    let t = l0.output_type();
-    let l1 = thresholding(&mut r, "act", 6, 6, t, DataType::UInt(4), false);
-    let l2 = mvu(
-        &mut r,
-        "fc1",
-        6,
-        3,
-        DataType::UInt(4),
-        DataType::Int(2),
-        Some((DataType::Int(2), false)),
-    );
-    cases.push(one("intnet", vec![l0, l1, l2], &[(1, 2), (1, 1), (3, 6)]));
+    cases.push(one("intnet", int_chain(&mut r), &INT_CHAIN_FOLDS));
     check_all(&cases);
 }
 

@@ -57,6 +57,18 @@ pub enum FoldError {
     Illegal { layer: String, why: String },
 }
 
+impl FoldingFile {
+    /// Read a folding file.
+    pub fn load(path: &Path) -> Result<FoldingFile, FoldError> {
+        let p = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|err| FoldError::Io {
+            path: p.clone(),
+            err,
+        })?;
+        serde_json::from_str(&text).map_err(|err| FoldError::Json { path: p, err })
+    }
+}
+
 impl Fold {
     pub const fn new(pe: usize, simd: usize) -> Fold {
         Fold { pe, simd }
@@ -247,16 +259,11 @@ impl FoldPlan {
     }
 
     pub fn load(model: &Model, path: &Path) -> Result<FoldPlan, FoldError> {
-        let p = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|err| FoldError::Io {
-            path: p.clone(),
-            err,
-        })?;
-        let file: FoldingFile = serde_json::from_str(&text).map_err(|err| FoldError::Json {
-            path: p.clone(),
-            err,
-        })?;
-        FoldPlan::from_file(model, &file, &p)
+        FoldPlan::from_file(
+            model,
+            &FoldingFile::load(path)?,
+            &path.display().to_string(),
+        )
     }
 
     pub fn check(&self, model: &Model) -> Result<(), FoldError> {

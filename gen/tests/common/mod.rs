@@ -237,3 +237,24 @@ pub fn bipolar_mlp(r: &mut ChaCha8Rng) -> Vec<Layer> {
 
 /// Folds of [`bipolar_mlp`] that need a width converter between every pair of layers.
 pub const BIPOLAR_MLP_FOLDS: [(usize, usize); 4] = [(4, 4), (2, 3), (4, 2), (2, 1)];
+
+/// An integer chain several tests share: INT4 matrix-vector (accumulator out), a standalone
+/// thresholding layer to UINT4, and an INT2 matrix-vector with an INT2 activation. Its
+/// folds [`INT_CHAIN_FOLDS`] need a 1 -> 6 width converter.
+pub fn int_chain(r: &mut ChaCha8Rng) -> Vec<Layer> {
+    let l0 = mvu(r, "fc0", 8, 6, DataType::Int(4), DataType::Int(4), None);
+    let l1 = thresholding(r, "act", 6, 6, l0.output_type(), DataType::UInt(4), false);
+    let l2 = mvu(
+        r,
+        "fc1",
+        6,
+        3,
+        DataType::UInt(4),
+        DataType::Int(2),
+        Some((DataType::Int(2), false)),
+    );
+    vec![l0, l1, l2]
+}
+
+/// Folds of [`int_chain`].
+pub const INT_CHAIN_FOLDS: [(usize, usize); 3] = [(1, 2), (1, 1), (3, 6)];
