@@ -1,27 +1,20 @@
-//! `ferrite build`: a model to an output directory of RTL, IR, folding and report.
+//! `ferrite build`: a model to an output directory of RTL, IR, design manifest, folding
+//! and report (the layout is [`crate::outdir`]'s).
 //!
-//! Layout of `OUT/`:
-//! - `rtl/`: one Verilog file a module (`<prefix>_l<NN>_<kind>.v` engines, `<prefix>_skid.v`,
-//!   `<prefix>_fifo.v`, `<prefix>_gearbox.v` when needed, `<prefix>_top.v`) and the `.mem`
-//!   files the engines read (`<engine>_w.mem` weights, `<engine>_t.mem` thresholds);
-//! - `model.json`: the integer IR that was built (the golden model runs on it);
-//! - `folding.json`: the folds used, reusable with `--folding`;
-//! - `report.json`: see [`crate::report::BuildReport`];
-//! - `.ferrite-out`: the marker saying the directory is ferrite's (and may be replaced).
-//!
-//! Everything is written into a temporary directory beside `OUT` and renamed into place at
-//! the end, so `OUT` is never half-written. An existing `OUT` without the marker (and not
-//! empty) is refused; one with it is replaced.
+//! load -> fold -> stitch -> emit -> report, then everything is written into a temporary
+//! directory beside `OUT` and renamed into place, so `OUT` is never half-written. An
+//! existing `OUT` without the marker (and not empty) is refused; one with it is replaced.
 
-use crate::emit::{self, Design, EmitError};
+use crate::emit::{self, Design, EmitError, GeneratedFile};
 use crate::fold::{self, FoldError, FoldPlan, FoldingFile};
 use crate::ir::Model;
+use crate::outdir::{OutDir, OutError};
 use crate::report::{self, BuildReport};
+use crate::stitch::{self, StitchError};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
-/// Name of the marker file in an output directory.
-pub const MARKER: &str = ".ferrite-out";
+pub use crate::outdir::MARKER;
 
 /// Errors of [`build`] and [`build_model`].
 #[derive(Debug, Error)]
@@ -32,14 +25,11 @@ pub enum BuildError {
     #[error("{0}")]
     Fold(FoldError),
     #[error("{0}")]
+    Stitch(StitchError),
+    #[error("{0}")]
     Emit(EmitError),
-    #[error(
-        "{path} exists and was not written by ferrite (no {MARKER} file in it); \
-         choose another output directory or remove it yourself"
-    )]
-    NotOurs { path: String },
-    #[error("{path}: {err}")]
-    Io { path: String, err: std::io::Error },
+    #[error("{0}")]
+    Out(OutError),
 }
 
 impl From<crate::LoadError> for BuildError {
@@ -54,19 +44,31 @@ impl From<FoldError> for BuildError {
     }
 }
 
+impl From<StitchError> for BuildError {
+    fn from(e: StitchError) -> Self {
+        BuildError::Stitch(e)
+    }
+}
+
 impl From<EmitError> for BuildError {
     fn from(e: EmitError) -> Self {
         BuildError::Emit(e)
     }
 }
 
+impl From<OutError> for BuildError {
+    fn from(e: OutError) -> Self {
+        BuildError::Out(e)
+    }
+}
+
 /// How to fold.
 #[derive(Clone, Debug, Default)]
 pub struct BuildOptions {
-    /// A folding file (`{"layers": {"fc0": {"pe": 16, "simd": 49}}}`); layers it does not
-    /// name are folded automatically.
+    /// A folding file (ferrite's `{"nodes": {"fc0": {"pe": 16, "simd": 49}}}` or FINN's
+    /// folding config); nodes it does not name are folded automatically.
     pub folding: Option<PathBuf>,
-    /// Cycles a frame to meet for the layers not folded by a file.
+    /// Cycles a frame to meet for the nodes not folded by a file.
     pub target_cycles: Option<u64>,
 }
 
@@ -77,20 +79,15 @@ pub struct BuildOutput {
     pub model: Model,
     pub plan: FoldPlan,
     pub design: Design,
+    /// Every file of `rtl/`, in order.
+    pub files: Vec<GeneratedFile>,
     pub report: BuildReport,
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
-    move |err| BuildError::Io {
-        path: path.display().to_string(),
-        err,
-    }
 }
 
 /// The folding plan of `opts` for `model`.
 pub fn plan_for(model: &Model, opts: &BuildOptions) -> Result<FoldPlan, FoldError> {
     match &opts.folding {
-        None => Ok(fold::auto(model, opts.target_cycles)),
+        None => fold::auto(model, opts.target_cycles),
         Some(path) => {
             let mut file = FoldingFile::load(path)?;
             if opts.target_cycles.is_some() {
@@ -111,6 +108,44 @@ pub fn build(
     build_model(model, out, opts)
 }
 
+/// Fold, stitch, emit and report `model` with `plan`, in memory.
+pub fn compile(
+    model: &Model,
+    plan: &FoldPlan,
+) -> Result<(Design, Vec<GeneratedFile>, BuildReport), BuildError> {
+    let design = stitch::stitch(model, plan)?;
+    let files = emit::emit(model, &design)?;
+    let report = report::build_report(model, plan, &design, &files);
+    Ok((design, files, report))
+}
+
+/// Write a compiled design into `out` atomically (see [`OutDir::replace_with`]).
+pub fn write_out(
+    out: &Path,
+    model: &Model,
+    plan: &FoldPlan,
+    design: &Design,
+    files: &[GeneratedFile],
+    report: &BuildReport,
+) -> Result<(), BuildError> {
+    let mut entries: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|f| (format!("rtl/{}", f.name), f.contents.clone().into_bytes()))
+        .collect();
+    let mut model_json = model.to_json();
+    model_json.push('\n');
+    entries.push(("model.json".into(), model_json.into_bytes()));
+    entries.push(("design.json".into(), design.to_json().into_bytes()));
+    entries.push(("folding.json".into(), plan.to_json().into_bytes()));
+    entries.push(("report.json".into(), report.to_json().into_bytes()));
+    let marker = format!(
+        "{}\nthis directory is written by `ferrite build`; the next build into it replaces it\n",
+        emit::GENERATOR
+    );
+    OutDir::new(out).replace_with(&entries, &marker)?;
+    Ok(())
+}
+
 /// Build `model` into `out`.
 pub fn build_model(
     model: Model,
@@ -119,97 +154,15 @@ pub fn build_model(
 ) -> Result<BuildOutput, BuildError> {
     model.validate().map_err(EmitError::from)?;
     let plan = plan_for(&model, opts)?;
-    let design = emit::emit(&model, &plan)?;
-    let report = report::build_report(&model, &plan, &design);
-    check_out(out)?;
-
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&parent).map_err(io(&parent))?;
-    let base = out
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_else(|| "out".into());
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{base}.ferrite-tmp-"))
-        .tempdir_in(&parent)
-        .map_err(io(&parent))?;
-    let t = tmp.path();
-    let rtl = t.join("rtl");
-    std::fs::create_dir(&rtl).map_err(io(&rtl))?;
-    for f in &design.files {
-        let p = rtl.join(&f.name);
-        std::fs::write(&p, &f.contents).map_err(io(&p))?;
-    }
-    let mut model_json = model.to_json();
-    model_json.push('\n');
-    let mut folding = serde_json::to_string_pretty(&plan.to_file(&model))
-        .expect("a folding file always serialises");
-    folding.push('\n');
-    let marker = format!(
-        "{}\nthis directory is written by `ferrite build`; the next build into it replaces it\n",
-        emit::GENERATOR
-    );
-    for (name, text) in [
-        ("model.json", model_json.as_str()),
-        ("folding.json", folding.as_str()),
-        ("report.json", report.to_json().as_str()),
-        (MARKER, marker.as_str()),
-    ] {
-        let p = t.join(name);
-        std::fs::write(&p, text).map_err(io(&p))?;
-    }
-
-    // swap into place: the old OUT (ours, checked above) is moved aside, then removed
-    let tmp_path = tmp.keep();
-    if out.exists() {
-        let old = tempfile::Builder::new()
-            .prefix(&format!(".{base}.ferrite-old-"))
-            .tempdir_in(&parent)
-            .map_err(io(&parent))?;
-        let old_path = old.path().join("out");
-        std::fs::rename(out, &old_path).map_err(io(out))?;
-        if let Err(e) = std::fs::rename(&tmp_path, out) {
-            // put the old one back
-            let _ = std::fs::rename(&old_path, out);
-            let _ = std::fs::remove_dir_all(&tmp_path);
-            return Err(io(out)(e));
-        }
-        drop(old);
-    } else if let Err(e) = std::fs::rename(&tmp_path, out) {
-        let _ = std::fs::remove_dir_all(&tmp_path);
-        return Err(io(out)(e));
-    }
+    let (design, files, report) = compile(&model, &plan)?;
+    OutDir::new(out).check_writable()?;
+    write_out(out, &model, &plan, &design, &files, &report)?;
     Ok(BuildOutput {
         out: out.to_path_buf(),
         model,
         plan,
         design,
+        files,
         report,
     })
-}
-
-/// `out` may be written: absent, an empty directory, or a directory with the marker.
-fn check_out(out: &Path) -> Result<(), BuildError> {
-    let not_ours = || BuildError::NotOurs {
-        path: out.display().to_string(),
-    };
-    match std::fs::symlink_metadata(out) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(io(out)(e)),
-        Ok(m) if !m.is_dir() => Err(not_ours()),
-        Ok(_) => {
-            if out.join(MARKER).is_file() {
-                return Ok(());
-            }
-            let mut entries = std::fs::read_dir(out).map_err(io(out))?;
-            if entries.next().is_none() {
-                Ok(())
-            } else {
-                Err(not_ours())
-            }
-        }
-    }
 }

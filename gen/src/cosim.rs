@@ -1,16 +1,18 @@
 //! Co-simulation: run a built design's RTL in Verilator (through `ferrite-sim`) and compare
 //! every output, bit-exactly, with the golden model.
 //!
-//! `cosim` reads what `ferrite build` wrote (`OUT/model.json`, `OUT/folding.json`,
-//! `OUT/rtl/`), re-derives the stream formats with `emit`, streams the frames through the
-//! top under seeded random input idles and output backpressure, and measures the steady-
-//! state cycles a frame and the latency. With `trace`, it simulates the trace top instead and
-//! compares every layer's output stream, naming the first layer that diverges.
+//! `cosim` reads what `ferrite build` wrote (`OUT/model.json`, the design manifest
+//! `OUT/design.json` and `OUT/rtl/`), streams the frames through the top under seeded
+//! random input idles and output backpressure, and measures the steady-state cycles a frame
+//! and the latency. With `trace`, it simulates the trace top instead (rendered from the
+//! manifest) and compares every engine's output stream, naming the first node and port
+//! that diverge.
 
 use crate::emit::{self, StreamFormat, TapInfo};
-use crate::fold::{self, FoldPlan};
 use crate::golden;
 use crate::ir::{DataType, Model};
+use crate::outdir::{OutDir, OutError};
+use crate::stitch::{Design, Role};
 use ferrite_sim::{Beats, BuildSpec, PortDir, SimError, StreamOptions, StreamPorts, Tap};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -22,7 +24,7 @@ pub enum CosimError {
     #[error(transparent)]
     Ir(#[from] crate::ir::IrError),
     #[error(transparent)]
-    Fold(#[from] fold::FoldError),
+    Out(#[from] OutError),
     #[error("emit: {0}")]
     Emit(String),
     #[error(transparent)]
@@ -81,31 +83,33 @@ pub struct Mismatch {
     pub got: i64,
 }
 
-/// The first place a layer's stream differs from the golden model (trace runs).
+/// The first place an engine's output stream differs from the golden model (trace runs).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Divergence {
-    pub layer_index: usize,
-    pub layer: String,
+    /// Position of the node in stream order, its name and the output port.
+    pub index: usize,
+    pub node: String,
+    pub port: usize,
     pub frame: usize,
     pub element: usize,
     pub expected: i64,
     pub got: i64,
 }
 
-/// Per-layer figures.
+/// Per-node figures.
 #[derive(Clone, Debug, Serialize)]
-pub struct LayerCycles {
+pub struct NodeCycles {
     pub name: String,
     pub kind: String,
     pub pe: usize,
     pub simd: usize,
-    /// `fold::exp_cycles`.
+    /// The engine's cycle formula.
     pub cycles_per_frame_expected: u64,
-    /// From the layer's tap (trace runs only): in a pipeline every layer runs at the rate of
+    /// From the node's tap (trace runs only): in a pipeline every node runs at the rate of
     /// the slowest one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cycles_per_frame_measured: Option<f64>,
-    /// Mismatching elements of this layer's stream (trace runs only).
+    /// Mismatching elements of this node's output streams (trace runs only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mismatches: Option<usize>,
 }
@@ -136,7 +140,7 @@ pub struct CosimReport {
     /// Steady state, without stalls: cycles between output-frame completions over the
     /// second half of a run of at least 16 frames.
     pub cycles_per_frame_measured: f64,
-    /// `FoldPlan::exp_cycles_per_frame`: the slowest layer.
+    /// The design's expected cycles a frame: its slowest engine.
     pub cycles_per_frame_expected: u64,
     /// First input beat accepted to last output beat of frame 0, without stalls.
     pub latency_cycles: u64,
@@ -147,7 +151,7 @@ pub struct CosimReport {
     pub trace: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_divergence: Option<Divergence>,
-    pub layers: Vec<LayerCycles>,
+    pub nodes: Vec<NodeCycles>,
     pub sim: SimStats,
 }
 
@@ -196,10 +200,10 @@ pub fn frames_from_npy(model: &Model, path: &Path) -> Result<Vec<Vec<i64>>, Cosi
     if float {
         return float_frames(model, path, &bytes);
     }
-    let elems = model.input.elems();
-    let n = frame_count(&shape, elems, &model.input.shape).map_err(&bad)?;
+    let elems = model.input().tensor.elems();
+    let n = frame_count(&shape, elems, &model.input().logical_shape()).map_err(&bad)?;
     let frames: Vec<Vec<i64>> = flat.chunks(elems).take(n).map(<[i64]>::to_vec).collect();
-    let dt = model.input.dtype;
+    let dt = model.input().tensor.dtype;
     for (f, frame) in frames.iter().enumerate() {
         if let Some((e, v)) = frame.iter().enumerate().find(|(_, v)| !dt.contains(**v)) {
             return Err(bad(format!(
@@ -234,7 +238,7 @@ fn float_frames(model: &Model, path: &Path, bytes: &[u8]) -> Result<Vec<Vec<i64>
         ));
     };
     let elems = golden::host::input_elems(model);
-    let n = frame_count(&shape, elems, &model.input.shape).map_err(&bad)?;
+    let n = frame_count(&shape, elems, &model.input().logical_shape()).map_err(&bad)?;
     flat.chunks(elems)
         .take(n)
         .enumerate()
@@ -264,11 +268,11 @@ fn splitmix(x: &mut u64) -> u64 {
 
 /// `n` frames of uniformly random values of the model's input type.
 pub fn random_frames(model: &Model, n: usize, seed: u64) -> Vec<Vec<i64>> {
-    let dt = model.input.dtype;
+    let dt = model.input().tensor.dtype;
     let mut s = seed ^ 0xC0FF_EE00_D15E_A5E5;
     (0..n)
         .map(|_| {
-            (0..model.input.elems())
+            (0..model.input().tensor.elems())
                 .map(|_| random_value(dt, &mut s))
                 .collect()
         })
@@ -523,16 +527,18 @@ pub fn run(
     frames: &[Vec<i64>],
     opts: &CosimOptions,
 ) -> Result<CosimReport, CosimError> {
-    let model = Model::load_json(&out.join("model.json"))?;
-    let plan = FoldPlan::load(&model, &out.join("folding.json"))?;
-    cosim_model(out, &model, &plan, frames, opts)
+    let dir = OutDir::new(out);
+    let model = dir.load_model()?;
+    let design = dir.load_design()?;
+    cosim_model(out, &model, &design, frames, opts)
 }
 
-/// [`run`] with the model and plan already loaded (they must be what `out` was built from).
+/// [`run`] with the model and design already loaded (they must be what `out` was built
+/// from).
 pub fn cosim_model(
     out: &Path,
     model: &Model,
-    plan: &FoldPlan,
+    design: &Design,
     frames: &[Vec<i64>],
     opts: &CosimOptions,
 ) -> Result<CosimReport, CosimError> {
@@ -548,7 +554,7 @@ pub fn cosim_model(
             why: format!("{} is not a probability in [0, 1)", opts.stall),
         });
     }
-    let elems = model.input.elems();
+    let elems = model.input().tensor.elems();
     if let Some((i, f)) = frames.iter().enumerate().find(|(_, f)| f.len() != elems) {
         return Err(CosimError::Input {
             path: "frames".into(),
@@ -558,7 +564,7 @@ pub fn cosim_model(
             ),
         });
     }
-    let dt = model.input.dtype;
+    let dt = model.input().tensor.dtype;
     for (i, f) in frames.iter().enumerate() {
         if let Some((e, v)) = f.iter().enumerate().find(|(_, v)| !dt.contains(**v)) {
             return Err(CosimError::Input {
@@ -567,19 +573,19 @@ pub fn cosim_model(
             });
         }
     }
-    let rtl = out.join("rtl");
+    let rtl = OutDir::new(out).rtl();
     let mut sources = verilog_sources(&rtl)?;
-    let design = emit::emit(model, plan).map_err(|e| CosimError::Emit(e.to_string()))?;
     let (top, taps) = if opts.trace {
         let trace =
-            emit::emit_trace_top(model, plan).map_err(|e| CosimError::Emit(e.to_string()))?;
+            emit::emit_trace_top(model, design).map_err(|e| CosimError::Emit(e.to_string()))?;
         // The trace top is compiled with the design's files; it is not part of `rtl/`.
         let dir = out.join("cosim-trace");
         std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
         let p = dir.join(&trace.file.name);
         sources.retain(|s| s.file_name() != p.file_name());
         if std::fs::read(&p).ok().as_deref() != Some(trace.file.contents.as_bytes()) {
-            write_atomic(&p, trace.file.contents.as_bytes())?;
+            crate::outdir::write_atomic(&p, trace.file.contents.as_bytes())
+                .map_err(|e| io(&p, e))?;
         }
         sources.push(p);
         (trace.top.clone(), trace.taps.clone())
@@ -612,44 +618,57 @@ pub fn cosim_model(
         taps,
         settle_cycles: opts.settle_cycles,
     };
-    let expected_cycles = plan.exp_cycles_per_frame(model);
+    let expected_cycles = design.exp_cycles_per_frame;
 
     // The compared run, with the requested stalls.
     let (run, mut sim_secs) = run_once(&p, frames, expected_cycles, opts.stall, opts.seed)?;
     let mut cycles_simulated = run.cycles;
-    let golden: Vec<Vec<i64>> = frames.iter().map(|f| golden::run_frame(model, f)).collect();
+    let gm = golden::Golden::new(model);
+    let golden: Vec<Vec<i64>> = frames.iter().map(|f| gm.run_frame(f)).collect();
     let (mismatches, first_mismatches) = compare(&golden, &run.outputs, 20);
 
-    // Layer by layer (trace).
-    let mut layers: Vec<LayerCycles> = model
-        .layers
-        .iter()
-        .zip(&plan.folds)
-        .map(|(l, f)| LayerCycles {
-            name: l.name().to_string(),
-            kind: l.kind().to_string(),
-            pe: f.pe,
-            simd: f.simd,
-            cycles_per_frame_expected: fold::exp_cycles(l, *f),
-            cycles_per_frame_measured: None,
-            mismatches: None,
+    // Node by node (trace).
+    let mut nodes: Vec<NodeCycles> = design
+        .engines()
+        .filter_map(|n| match &n.role {
+            Role::Engine {
+                node,
+                kind,
+                fold,
+                exp_cycles,
+                ..
+            } => Some(NodeCycles {
+                name: node.clone(),
+                kind: kind.clone(),
+                pe: fold.pe,
+                simd: fold.simd,
+                cycles_per_frame_expected: *exp_cycles,
+                cycles_per_frame_measured: None,
+                mismatches: None,
+            }),
+            _ => None,
         })
         .collect();
     let mut first_divergence = None;
     if opts.trace {
-        let traces: Vec<Vec<Vec<i64>>> =
-            frames.iter().map(|f| golden::run_trace(model, f)).collect();
-        for (li, layer) in layers.iter_mut().enumerate() {
-            let want: Vec<Vec<i64>> = traces.iter().map(|t| t[li].clone()).collect();
-            let got = run.taps.get(li).cloned().unwrap_or_default();
-            let mut got_full = got.clone();
-            got_full.resize(want.len(), Vec::new());
-            let (n, first) = compare(&want, &got_full, 1);
-            layer.mismatches = Some(n);
+        let g = golden::Golden::new(model);
+        let a = g.analysis();
+        let traces: Vec<golden::NodeValues> = frames.iter().map(|f| g.run_trace(f)).collect();
+        // taps come in the design's engine order, ports in order
+        for (ti, t) in p.taps.iter().enumerate() {
+            let id = a.by_name[&t.node];
+            let want: Vec<Vec<i64>> = traces.iter().map(|v| v[id][t.port].clone()).collect();
+            let mut got = run.taps.get(ti).cloned().unwrap_or_default();
+            got.resize(want.len(), Vec::new());
+            let (n, first) = compare(&want, &got, 1);
+            if let Some(nc) = nodes.iter_mut().find(|c| c.name == t.node) {
+                *nc.mismatches.get_or_insert(0) += n;
+            }
             if let (Some(m), None) = (first.first(), &first_divergence) {
                 first_divergence = Some(Divergence {
-                    layer_index: li,
-                    layer: layer.name.clone(),
+                    index: a.order.iter().position(|&o| o == id).unwrap_or(id),
+                    node: t.node.clone(),
+                    port: t.port,
                     frame: m.frame,
                     element: m.element,
                     expected: m.expected,
@@ -672,8 +691,10 @@ pub fn cosim_model(
     let m = extra.as_ref().unwrap_or(&run);
     let bpf = p.output.beats_per_frame;
     let measured = steady_state(&m.out_stamps, bpf);
-    for ((layer, stamps), t) in layers.iter_mut().zip(&m.tap_stamps).zip(&p.taps) {
-        layer.cycles_per_frame_measured = Some(steady_state(stamps, t.format.beats_per_frame));
+    for (stamps, t) in m.tap_stamps.iter().zip(&p.taps) {
+        if let Some(nc) = nodes.iter_mut().find(|c| c.name == t.node && t.port == 0) {
+            nc.cycles_per_frame_measured = Some(steady_state(stamps, t.format.beats_per_frame));
+        }
     }
     let latency = m
         .out_stamps
@@ -694,7 +715,7 @@ pub fn cosim_model(
         seed: opts.seed,
         trace: opts.trace,
         first_divergence,
-        layers,
+        nodes,
         sim: SimStats {
             top,
             cache_hit: info.cache_hit,
@@ -709,21 +730,11 @@ pub fn cosim_model(
     })
 }
 
-/// Write `bytes` to `path` through a temp file and a rename.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CosimError> {
-    // Unique per process and call: threads may write the same file at once.
-    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|e| io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| io(path, e))
-}
-
 /// Write `OUT/cosim.json` (atomically).
 pub fn write_report(out: &Path, report: &CosimReport) -> Result<PathBuf, CosimError> {
-    let path = out.join("cosim.json");
+    let path = OutDir::new(out).cosim_json();
     let mut text = serde_json::to_string_pretty(report).expect("a report always serialises");
     text.push('\n');
-    write_atomic(&path, text.as_bytes())?;
+    crate::outdir::write_atomic(&path, text.as_bytes()).map_err(|e| io(&path, e))?;
     Ok(path)
 }

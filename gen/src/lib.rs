@@ -1,16 +1,21 @@
 //! ferrite-gen: the ferrite compiler. Stages, in data-flow order:
-//! `import` (QONNX) -> `ir` -> `passes` -> `fold` -> `emit` -> `report`; `golden` is the
-//! bit-accurate model of `ir`.
+//! `import` (QONNX) -> `passes` -> `ir` -> `fold` -> `stitch` -> `emit` -> `report`;
+//! `golden` is the bit-accurate model of `ir`; `engines` holds each engine kind's
+//! hardware (cycles, folds, formats, resources, template context).
 
 pub mod build;
 pub mod cosim;
 pub mod emit;
+pub mod engines;
 pub mod fold;
 pub mod golden;
 pub mod import;
 pub mod ir;
 pub mod passes;
 pub mod report;
+pub mod outdir;
+pub mod stitch;
+pub mod stream;
 
 use std::path::Path;
 

@@ -256,23 +256,30 @@ pub struct Param {
     pub value: String,
 }
 
-/// An instance in the top: one stream in, one stream out.
+/// A stream port of an instance (`<port>_tdata/tvalid/tready`) wired to a stream of the
+/// top (`<stream>_tdata/...`).
+#[derive(Clone, Debug)]
+pub struct Conn {
+    pub port: String,
+    pub stream: String,
+}
+
+/// An instance in the top: `clk`, `rst` and its stream ports (inputs first).
 #[derive(Clone, Debug)]
 pub struct Instance {
     pub module: String,
     pub name: String,
     pub comment: String,
     pub params: Vec<Param>,
-    pub input: String,
-    pub output: String,
+    pub conns: Vec<Conn>,
 }
 
-/// A trace tap: a layer's output stream exposed as `tap<nn>_tdata` / `tap<nn>_fire`.
+/// A trace tap: an engine's output stream exposed as `tap<nn>_tdata` / `tap<nn>_fire`.
 #[derive(Clone, Debug)]
 pub struct Tap {
     pub nn: String,
-    pub layer: usize,
-    pub name: String,
+    /// What the tap shows (node and port), for a comment.
+    pub label: String,
     pub stream: String,
     pub msb: usize,
 }

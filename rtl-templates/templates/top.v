@@ -15,7 +15,7 @@ module {{ module }} #(
     output wire m_axis_tvalid,
     input  wire m_axis_tready
 {%- for t in taps %},
-    /* trace: output stream of layer {{ t.layer }} ({{ t.name }}) */
+    /* trace: output stream of {{ t.label }} */
     output wire [{{ t.msb }}:0] tap{{ t.nn }}_tdata,
     output wire tap{{ t.nn }}_fire
 {%- endfor %}
@@ -68,13 +68,12 @@ assign tap{{ t.nn }}_fire = {{ t.stream }}_tvalid && {{ t.stream }}_tready;
 {%- endfor %}
 ){% endif %} {{ i.name }} (
     .clk(clk),
-    .rst(rst),
-    .s_axis_in_tdata({{ i.input }}_tdata),
-    .s_axis_in_tvalid({{ i.input }}_tvalid),
-    .s_axis_in_tready({{ i.input }}_tready),
-    .m_axis_out_tdata({{ i.output }}_tdata),
-    .m_axis_out_tvalid({{ i.output }}_tvalid),
-    .m_axis_out_tready({{ i.output }}_tready)
+    .rst(rst)
+{%- for c in i.conns %},
+    .{{ c.port }}_tdata({{ c.stream }}_tdata),
+    .{{ c.port }}_tvalid({{ c.stream }}_tvalid),
+    .{{ c.port }}_tready({{ c.stream }}_tready)
+{%- endfor %}
 );
 {% endfor %}
 endmodule

@@ -1,8 +1,8 @@
 //! `ferrite build MODEL -o OUT [--folding f.json] [--target-cycles N]`: generate the RTL.
 //!
 //! Writes `OUT/rtl/` (one Verilog file a module and the `.mem` files), `OUT/model.json`,
-//! `OUT/folding.json`, `OUT/report.json` and the marker `OUT/.ferrite-out`; prints the
-//! folding it used and the expected cycles a frame.
+//! `OUT/design.json`, `OUT/folding.json`, `OUT/report.json` and the marker
+//! `OUT/.ferrite-out`; prints the folding it used and the expected cycles a frame.
 use ferrite_gen::build::{BuildOptions, build};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -14,11 +14,12 @@ pub struct Args {
     /// Output directory (created, or replaced if an earlier `ferrite build` wrote it).
     #[arg(short, long)]
     pub out: PathBuf,
-    /// Folding file: {"layers": {"<layer>": {"pe": P, "simd": S}}}; unnamed layers are
-    /// folded automatically.
+    /// Folding file: ferrite's {"nodes": {"<node>": {"pe": P, "simd": S}}} or FINN's folding
+    /// config ({"<node>": {"PE": P, "SIMD": S, ...}, "Defaults": {...}}); nodes it does not
+    /// name are folded automatically.
     #[arg(long)]
     pub folding: Option<PathBuf>,
-    /// Fold (the layers a folding file does not name) to meet N cycles a frame.
+    /// Fold (the nodes a folding file does not name) to meet N cycles a frame.
     #[arg(long, value_name = "N")]
     pub target_cycles: Option<u64>,
 }
@@ -31,21 +32,32 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let b = build(&args.model, &args.out, &opts)?;
     let r = &b.report;
     println!("folding: {}", b.plan.how);
-    for l in &r.layers {
+    for l in &r.nodes {
         println!(
             "  {:>2} {:<24} {:<12} PE {:>4} SIMD {:>4}  {:>8} cycles",
             l.index, l.name, l.kind, l.pe, l.simd, l.exp_cycles
         );
     }
     println!(
-        "expected cycles a frame: {} (slowest layer: {})",
+        "expected cycles a frame: {} (slowest node: {})",
         r.exp_cycles_per_frame, r.bottleneck
     );
-    for f in &r.fifos {
-        println!(
-            "  fifo before {:<24} {:>6} beats x {} bits",
-            f.layer, f.depth, f.width
-        );
+    for n in &r.inserted {
+        match &n.role {
+            ferrite_gen::stitch::Role::Fifo { depth, width, .. } => println!(
+                "  {:<30} FIFO {:>6} beats x {} bits",
+                n.name, depth, width
+            ),
+            ferrite_gen::stitch::Role::Converter {
+                in_lanes,
+                out_lanes,
+                elem_bits,
+            } => println!(
+                "  {:<30} width converter {in_lanes} -> {out_lanes} lanes of {elem_bits} bits",
+                n.name
+            ),
+            _ => {}
+        }
     }
     println!(
         "wrote {} ({} files in rtl/, top {})",

@@ -81,7 +81,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         "  cycles/frame: measured {}, expected {}; latency {} cycles",
         report.cycles_per_frame_measured, report.cycles_per_frame_expected, report.latency_cycles
     );
-    for l in &report.layers {
+    for l in &report.nodes {
         let measured = l
             .cycles_per_frame_measured
             .map_or(String::new(), |m| format!(", measured {m}"));
@@ -89,14 +89,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .mismatches
             .map_or(String::new(), |m| format!(", {m} mismatching elements"));
         println!(
-            "  layer {} ({}, PE {} SIMD {}): {} cycles/frame expected{measured}{mism}",
+            "  node {} ({}, PE {} SIMD {}): {} cycles/frame expected{measured}{mism}",
             l.name, l.kind, l.pe, l.simd, l.cycles_per_frame_expected
         );
     }
     if let Some(d) = &report.first_divergence {
         println!(
-            "  FIRST DIVERGENCE: layer {} `{}`, frame {}, element {}: expected {}, got {}",
-            d.layer_index, d.layer, d.frame, d.element, d.expected, d.got
+            "  FIRST DIVERGENCE: node {} `{}` port {}, frame {}, element {}: expected {}, got {}",
+            d.index, d.node, d.port, d.frame, d.element, d.expected, d.got
         );
     }
     for m in report.first_mismatches.iter().take(10) {

@@ -203,7 +203,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         golden::host::pre_batch(&model, x.mapv(|v| v as f32).view())
             .with_context(|| format!("{}", args.input.display()))?
     } else {
-        let dt = model.input.dtype;
+        let dt = model.input().tensor.dtype;
         if let Some((i, v)) = x
             .iter()
             .enumerate()

@@ -1,6 +1,6 @@
-//! `ferrite inspect MODEL`: the lowered graph (host steps, layers, shapes, datatypes,
+//! `ferrite inspect MODEL`: the lowered graph (host steps, nodes, shapes, datatypes,
 //! accumulator widths, threshold counts) or every unsupported node at once.
-use ferrite_gen::ir::{Layer, Model};
+use ferrite_gen::ir::{Model, Source};
 use std::fmt::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,74 +21,60 @@ pub fn describe(m: &Model) -> String {
     if let Some(p) = &m.source {
         let _ = writeln!(s, "  source {} (sha256 {})", p.file, p.sha256);
     }
-    let _ = writeln!(
-        s,
-        "  hardware input: {:?} = {} values of {}",
-        m.input.shape,
-        m.input.elems(),
-        m.input.dtype
-    );
+    for i in &m.inputs {
+        let _ = writeln!(
+            s,
+            "  hardware input `{}`: {:?} = {} values of {} (stream {})",
+            i.name,
+            i.logical_shape(),
+            i.tensor.elems(),
+            i.tensor.dtype,
+            i.tensor
+        );
+    }
     let _ = writeln!(s, "host pre steps ({}):", m.pre.len());
     for st in &m.pre {
         let _ = writeln!(s, "  {}", st.describe());
     }
-    let _ = writeln!(s, "hardware layers ({}):", m.layers.len());
-    for l in &m.layers {
-        let origin = l.origin().map(|o| format!("  <- {o}")).unwrap_or_default();
-        match l {
-            Layer::MatrixVector(v) => {
-                let (lo, hi) = v.acc_range();
-                let thr = match &v.thresholds {
-                    Some(t) => format!(
-                        "{} thresholds x {} rows -> {}",
-                        t.per_channel(),
-                        t.rows.len(),
-                        t.out_type
-                    ),
-                    None => "no activation (accumulator out)".into(),
-                };
-                let _ = writeln!(
-                    s,
-                    "  {} MatrixVector {}x{} (mw x mh): in {} x w {} -> acc {} [{lo}, {hi}]; {thr}{origin}",
-                    v.name,
-                    v.mw,
-                    v.mh,
-                    v.input_type,
-                    v.weight_type,
-                    v.acc_type()
-                );
-            }
-            Layer::Thresholding(t) => {
-                let _ = writeln!(
-                    s,
-                    "  {} Thresholding {} values, {} channels: in {} -> {}; {} thresholds x {} rows{origin}",
-                    t.name,
-                    t.elems,
-                    t.channels,
-                    t.input_type,
-                    t.thresholds.out_type,
-                    t.thresholds.per_channel(),
-                    t.thresholds.rows.len()
-                );
-            }
-            Layer::LabelSelect(t) => {
-                let _ = writeln!(
-                    s,
-                    "  {} LabelSelect top-{} of {}: in {} -> {}{origin}",
-                    t.name,
-                    t.k,
-                    t.labels,
-                    t.input_type,
-                    t.index_type()
-                );
-            }
+    let a = match m.analyze() {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = writeln!(s, "invalid graph: {e}");
+            return s;
         }
+    };
+    let _ = writeln!(s, "hardware nodes ({}):", m.nodes.len());
+    for &id in &a.order {
+        let n = &m.nodes[id];
+        let origin = n
+            .origin
+            .as_ref()
+            .map(|o| format!("  <- {o}"))
+            .unwrap_or_default();
+        let from: Vec<String> = n.inputs.iter().map(Source::to_string).collect();
+        let outs: Vec<String> = a.out_types[id].iter().map(|t| t.to_string()).collect();
+        let _ = writeln!(
+            s,
+            "  {} {} {}; {} -> {} (from {}){origin}",
+            n.name,
+            n.kind(),
+            n.op.as_kind().summary(),
+            a.in_types[id]
+                .iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            outs.join(", "),
+            from.join(", ")
+        );
     }
+    let o = a.type_of(m, &m.outputs[0]);
     let _ = writeln!(
         s,
-        "  hardware output: {} values of {}",
-        m.output_elems(),
-        m.output_type()
+        "  hardware output: {} values of {} ({}: {o})",
+        o.elems(),
+        o.dtype,
+        m.outputs[0]
     );
     let _ = writeln!(s, "host post steps ({}):", m.post.len());
     for st in &m.post {

@@ -1,17 +1,16 @@
-//! Emit: a folded model to Verilog.
+//! Emit: a stitched design to Verilog.
 //!
-//! [`emit`] turns an [`ir::Model`] and a [`FoldPlan`] into a [`Design`]: one Verilog file a
-//! module (engines `<prefix>_l<NN>_<kind>`, fixed primitives `<prefix>_<name>`, the top
-//! `<prefix>_top`), the `.mem` files of weights and thresholds, and the stream formats of the
-//! top's ports. [`emit_trace_top`] adds a second top that also exposes every layer's output.
+//! [`emit`] renders a [`Design`] (made by `stitch` from an IR model and a fold plan) into
+//! files: one Verilog file a module (engines `<prefix>_l<NN>_<kind>`, fixed primitives
+//! `<prefix>_<name>`, the top `<prefix>_top`) and the `.mem` files of weights and
+//! thresholds. [`emit_trace_top`] renders a second top that also exposes every engine's
+//! output streams. Emit adds nothing to the design: every instance, stream, depth and width
+//! is the stitcher's; every engine's arithmetic is its kind's (`crate::engines`).
 //!
-//! Every width, depth and constant is computed here and handed to the templates of
-//! `ferrite-rtl` as a finished integer or sized literal: the templates hold structure only.
-//! Output is deterministic: the same model and plan give the same bytes.
-//!
-//! # Streams
-//! Lane `i` of a beat sits at bits `[i*E +: E]` (lane 0 in the LSBs), each element encoded
-//! by [`DataType::encode`]; the top's `tdata` is padded with zeros to a multiple of 8 bits.
+//! Output is deterministic: the same model and design give the same bytes. Strings from a
+//! model (names, ONNX origins) reach generated files only as identifiers made by
+//! [`sanitize_prefix`] or through [`comment_text`], which removes line breaks, comment
+//! delimiters and control characters.
 //!
 //! # `.mem` files and `MEM_DIR`
 //! Weights and thresholds are read with `$readmemh({MEM_DIR, "<file>.mem"}, ...)`. Every
@@ -22,19 +21,19 @@
 //! `chparam -set MEM_DIR "/abs/out/rtl/" <top>` (before `hierarchy`). Leave it empty when
 //! the `.mem` files are in the tool's working directory or added to a Vivado project.
 //!
-//! Architecture invariant: emit reads `ir` and `fold`; it never runs the golden model.
+//! Architecture invariant: emit reads `ir`, `fold` and `stitch`; it never runs the golden
+//! model and never decides structure.
 
-mod layers;
 pub mod resources;
-mod stream;
 
-pub use stream::{StreamFormat, pack_frame, unpack_frame};
+pub use crate::stitch::Design;
+pub use crate::stream::{StreamFormat, pack_frame, unpack_frame};
 
-use crate::fold::{self, FoldPlan};
-use crate::ir::{self, DataType, Layer, Model};
+use crate::engines::{self, RenderCx};
+use crate::ir::{self, Model};
+use crate::stitch::{End, Primitive, Role};
 use ferrite_rtl as rtl;
 use ferrite_rtl::Template;
-use serde::Serialize;
 use thiserror::Error;
 
 /// Version of ferrite-gen written in every header.
@@ -45,16 +44,14 @@ pub const GENERATOR: &str = concat!("ferrite-gen ", env!("CARGO_PKG_VERSION"));
 pub enum EmitError {
     #[error("invalid model: {0}")]
     Model(#[from] ir::IrError),
-    #[error("invalid folding: {0}")]
-    Fold(#[from] fold::FoldError),
-    #[error("layer `{layer}` ({kind}): {why}")]
+    #[error("{0}")]
+    Stitch(#[from] crate::stitch::StitchError),
+    #[error("node `{node}` ({kind}): {why}")]
     Unsupported {
-        layer: String,
+        node: String,
         kind: &'static str,
         why: String,
     },
-    #[error("folding has {found} entries for {expected} layers; give one fold per layer")]
-    PlanLength { expected: usize, found: usize },
     /// An internal invariant broke: a bug in ferrite, not in the input.
     #[error("bug in ferrite's emitter (please report): {0}")]
     Verify(String),
@@ -67,91 +64,12 @@ pub struct GeneratedFile {
     pub contents: String,
 }
 
-/// A FIFO the top puts before a layer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct FifoInfo {
-    /// Instance name in the top.
-    pub instance: String,
-    /// The layer it feeds (index and name).
-    pub before_layer: usize,
-    pub layer: String,
-    /// Beats it holds (a power of two) and bits a beat.
-    pub depth: usize,
-    pub width: usize,
-    /// Why this depth.
-    pub why: String,
-}
-
-/// A width converter the top puts between two layers.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct ConverterInfo {
-    pub instance: String,
-    /// The layer it feeds.
-    pub before_layer: usize,
-    pub layer: String,
-    pub elem_bits: u32,
-    pub in_lanes: usize,
-    pub out_lanes: usize,
-}
-
-/// One engine of the design.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EngineInfo {
-    pub layer: String,
-    pub module: String,
-    pub kind: &'static str,
-    pub fold: fold::Fold,
-    /// Its input and output streams (exact widths, no padding).
-    pub input: StreamFormat,
-    pub output: StreamFormat,
-    pub exp_cycles: u64,
-    /// Bits of the engine's weight ROM and threshold ROM as declared (with padding to at
-    /// least two words); 0 when it has none.
-    pub weight_rom_bits: usize,
-    pub threshold_rom_bits: usize,
-    /// Estimated block RAM in RAMB18 equivalents (a RAMB36 is 2): the weight ROM when it is
-    /// marked for block RAM ([`resources::bram18_for_rom`]), else 0.
-    pub est_bram18: usize,
-}
-
-/// The generated RTL of a model.
-///
-/// Stable interface for the co-simulation: compile every `.v` in `files` (the `.mem` files
-/// must be in the directory given to `MEM_DIR`), top module `top`, ports `ap_clk`,
-/// `ap_rst_n` (active low; hold it low a few cycles), `s_axis_{tdata,tvalid,tready}` in
-/// [`Design::input`] format and `m_axis_{tdata,tvalid,tready}` in [`Design::output`] format.
-#[derive(Clone, Debug)]
-pub struct Design {
-    /// Sanitised model name: the prefix of every module.
-    pub prefix: String,
-    /// Top module name (`<prefix>_top`); its file is `<top>.v`.
-    pub top: String,
-    /// Every file of `rtl/`: Verilog (`<module>.v`) and `.mem`, in a fixed order.
-    pub files: Vec<GeneratedFile>,
-    /// Format of `s_axis_tdata` (padded to a multiple of 8 bits).
-    pub input: StreamFormat,
-    /// Format of `m_axis_tdata` (padded to a multiple of 8 bits).
-    pub output: StreamFormat,
-    pub engines: Vec<EngineInfo>,
-    pub fifos: Vec<FifoInfo>,
-    pub converters: Vec<ConverterInfo>,
-    /// Expected cycles a frame in steady state: the slowest engine.
-    pub exp_cycles_per_frame: u64,
-}
-
-impl Design {
-    /// The Verilog files only.
-    pub fn verilog_files(&self) -> impl Iterator<Item = &GeneratedFile> {
-        self.files.iter().filter(|f| f.name.ends_with(".v"))
-    }
-}
-
-/// One layer's output, as the trace top exposes it.
+/// One engine output stream, as the trace top exposes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TapInfo {
-    /// Layer index and name.
-    pub layer: usize,
-    pub name: String,
+    /// IR node and output port.
+    pub node: String,
+    pub port: usize,
     /// Port names: `tap<NN>_tdata` and `tap<NN>_fire` (tvalid && tready at the engine's
     /// output: one beat moved).
     pub tdata_port: String,
@@ -161,8 +79,8 @@ pub struct TapInfo {
 }
 
 /// A second top, `<prefix>_trace_top`, for `ferrite cosim --trace`: the same ports as the
-/// design's top plus one tap a layer. Compile `file` together with the design's Verilog
-/// files (it instantiates the same engines); it is not part of the user's `rtl/`.
+/// design's top plus one tap an engine output. Compile `file` together with the design's
+/// Verilog files (it instantiates the same engines); it is not part of the user's `rtl/`.
 #[derive(Clone, Debug)]
 pub struct TraceTop {
     pub top: String,
@@ -170,6 +88,23 @@ pub struct TraceTop {
     pub input: StreamFormat,
     pub output: StreamFormat,
     pub taps: Vec<TapInfo>,
+}
+
+/// A string from a model made safe for a `//` or `/* */` comment: one line, no comment
+/// delimiters, no control or bidirectional-override characters, at most 200 characters.
+pub fn comment_text(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        let bad = c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+;
+        out.push(if bad { '?' } else { c });
+    }
+    let mut out = out.replace("*/", "*_/").replace("/*", "/_*");
+    if out.chars().count() > 200 {
+        out = out.chars().take(197).collect::<String>() + "...";
+    }
+    out
 }
 
 /// Verilog-2005 and SystemVerilog keywords a prefix must not be.
@@ -379,7 +314,7 @@ pub(crate) fn header(
         None => h.push(format!("model: network `{}`", model.name)),
     }
     h.extend(extra.iter().cloned());
-    h
+    h.iter().map(|l| comment_text(l)).collect()
 }
 
 /// sha256 of a template's source (hex), or "unknown" for a path ferrite-rtl does not list.
@@ -460,7 +395,7 @@ impl MemBuilder {
     }
 }
 
-fn render(t: &impl Template, module: &str) -> Result<String, EmitError> {
+pub(crate) fn render(t: &impl Template, module: &str) -> Result<String, EmitError> {
     let mut s = t
         .render()
         .map_err(|e| EmitError::Verify(format!("template of {module} failed: {e}")))?;
@@ -470,312 +405,141 @@ fn render(t: &impl Template, module: &str) -> Result<String, EmitError> {
     Ok(s)
 }
 
-/// Smallest FIFO: a beat written at cycle t leaves at t+2 at the earliest (registered RAM
-/// read), so 4 beats keep one beat a cycle flowing.
-pub const MIN_FIFO_DEPTH: usize = 4;
 
-/// FIFO depth before a layer: a whole frame of input beats before a matrix-vector engine (it
-/// reads its input only during its first output fold, so the producer keeps running while it
-/// computes the other folds), [`MIN_FIFO_DEPTH`] elsewhere; a power of two.
-fn fifo_depth(layer: &Layer, in_beats: usize) -> (usize, String) {
-    match layer {
-        Layer::MatrixVector(_) => (
-            in_beats.max(MIN_FIFO_DEPTH).next_power_of_two(),
-            format!(
-                "one frame ({in_beats} beats): the engine reads input only during its first output fold"
-            ),
-        ),
-        _ => (
-            MIN_FIFO_DEPTH,
-            "streaming engine: keeps one beat a cycle flowing".into(),
-        ),
-    }
-}
-
-struct Built {
-    files: Vec<GeneratedFile>,
-    top_ctx: rtl::Top,
-    design: Design,
-    layer_streams: Vec<String>,
-}
-
-fn check_inputs(model: &Model, plan: &FoldPlan) -> Result<(), EmitError> {
-    model.validate()?;
-    if plan.folds.len() != model.layers.len() {
-        return Err(EmitError::PlanLength {
-            expected: model.layers.len(),
-            found: plan.folds.len(),
-        });
-    }
-    plan.check(model)?;
-    Ok(())
-}
-
-fn build(model: &Model, plan: &FoldPlan) -> Result<Built, EmitError> {
-    check_inputs(model, plan)?;
-    let prefix = sanitize_prefix(&model.name);
-    let skid = format!("{prefix}_skid");
-    let fifo = format!("{prefix}_fifo");
-    let gearbox = format!("{prefix}_gearbox");
-    let top = format!("{prefix}_top");
-    let mut files = Vec::new();
-
-    // engines
-    let mut engines = Vec::new();
-    for (i, (layer, f)) in model.layers.iter().zip(&plan.folds).enumerate() {
-        let e = layers::engine(model, &prefix, &skid, i, layer, *f)?;
-        files.extend(e.files);
-        engines.push(e.info);
-    }
-
-    // primitives
-    let prim =
-        |name: &str, purpose: &str, template: &str| header(model, name, purpose, template, &[]);
-    files.push(GeneratedFile {
-        name: format!("{skid}.v"),
-        contents: render(
-            &rtl::Skid {
-                module: skid.clone(),
-                header: prim(
-                    &skid,
-                    "registered skid buffer (no combinational path from m_tready to s_tready)",
-                    "lib/skid.v",
-                ),
-            },
-            &skid,
-        )?,
-    });
-    files.push(GeneratedFile {
-        name: format!("{fifo}.v"),
-        contents: render(
-            &rtl::Fifo {
-                module: fifo.clone(),
-                header: prim(&fifo, "stream FIFO, power-of-two depth", "lib/fifo.v"),
-            },
-            &fifo,
-        )?,
-    });
-
-    // top: FIFO (and width converter) before every engine
-    let mut streams = Vec::new();
-    let mut instances = Vec::new();
-    let mut fifos = Vec::new();
-    let mut converters = Vec::new();
-    let mut layer_streams = Vec::new();
-    let stream = |name: String, bits: usize, comment: String| rtl::Stream {
-        name,
-        msb: bits - 1,
-        comment,
+/// The top's template context from a design (engines, FIFOs and converters as instances,
+/// streams as wires), without taps.
+fn top_context(model: &Model, d: &Design, module: &str, purpose: &str) -> rtl::Top {
+    let stream = |e: &crate::stitch::HwEdge| rtl::Stream {
+        name: e.wire.clone(),
+        msb: e.format.tdata_bits - 1,
+        comment: comment_text(&format!(
+            "{}: {} lanes of {}, {} beats a frame",
+            e.carries, e.format.lanes, e.format.elem_type, e.format.beats_per_frame
+        )),
     };
-    let first = engines[0].input.clone();
-    streams.push(stream(
-        "s_in".into(),
-        first.tdata_bits,
-        format!("model input: {} lanes of {}", first.lanes, first.elem_type),
-    ));
-    let mut cur = "s_in".to_string();
-    let mut cur_fmt = first.clone();
-    let mut need_gearbox = false;
-    for (i, e) in engines.iter().enumerate() {
-        let nn = format!("{i:02}");
-        if cur_fmt.lanes != e.input.lanes {
-            need_gearbox = true;
-            let out = format!("s_l{nn}_conv");
-            let elem_bits = e.input.elem_type.bits();
-            let (a, b) = (cur_fmt.lanes, e.input.lanes);
-            let buf = (a + b) * elem_bits as usize;
-            let fill_bits = ir::bits_for_unsigned(buf as u64);
-            streams.push(stream(
-                out.clone(),
-                e.input.tdata_bits,
-                format!("layer {i} input after the width converter: {b} lanes"),
-            ));
-            let inst = format!("u_l{nn}_conv");
-            instances.push(rtl::Instance {
-                module: gearbox.clone(),
-                name: inst.clone(),
-                comment: format!("width converter {a} -> {b} lanes of {elem_bits} bits"),
-                params: vec![
-                    param("ELEM_WIDTH", elem_bits.to_string()),
-                    param("IN_LANES", a.to_string()),
-                    param("OUT_LANES", b.to_string()),
-                    param("BUF_WIDTH", buf.to_string()),
-                    param("FILL_WIDTH", fill_bits.to_string()),
-                    param("IN_BITS", lit(fill_bits, (a * elem_bits as usize) as i64)),
-                    param("OUT_BITS", lit(fill_bits, (b * elem_bits as usize) as i64)),
-                ],
-                input: cur.clone(),
-                output: out.clone(),
-            });
-            converters.push(ConverterInfo {
-                instance: inst,
-                before_layer: i,
-                layer: e.layer.clone(),
-                elem_bits,
-                in_lanes: a,
-                out_lanes: b,
-            });
-            cur = out;
+    let streams: Vec<rtl::Stream> = d.edges.iter().map(stream).collect();
+    let first = d
+        .edges
+        .iter()
+        .find(|e| e.from == End::Top)
+        .expect("a design has an input edge");
+    let last = d
+        .edges
+        .iter()
+        .find(|e| e.to == End::Top)
+        .expect("a design has an output edge");
+    let port_name = |dir: &str, port: usize, n: usize| {
+        if n == 1 {
+            format!("{dir}")
+        } else {
+            format!("{dir}{port}")
         }
-        let (depth, why) = fifo_depth(&model.layers[i], e.input.beats_per_frame);
-        let fifo_out = format!("s_l{nn}_in");
-        streams.push(stream(
-            fifo_out.clone(),
-            e.input.tdata_bits,
-            format!("layer {i} ({}) input", e.layer),
-        ));
-        let inst = format!("u_l{nn}_fifo");
-        let addr_bits = depth.trailing_zeros();
-        instances.push(rtl::Instance {
-            module: fifo.clone(),
-            name: inst.clone(),
-            comment: format!("FIFO before layer {i}: {depth} beats; {why}"),
-            params: vec![
-                param("DATA_WIDTH", e.input.tdata_bits.to_string()),
-                param("ADDR_WIDTH", addr_bits.to_string()),
-                param("DEPTH", depth.to_string()),
-            ],
-            input: cur.clone(),
-            output: fifo_out.clone(),
-        });
-        fifos.push(FifoInfo {
-            instance: inst,
-            before_layer: i,
-            layer: e.layer.clone(),
-            depth,
-            width: e.input.tdata_bits,
-            why,
-        });
-        let out = format!("s_l{nn}_out");
-        streams.push(stream(
-            out.clone(),
-            e.output.tdata_bits,
-            format!(
-                "layer {i} ({}) output: {} lanes of {}",
-                e.layer, e.output.lanes, e.output.elem_type
-            ),
-        ));
-        let mut params = Vec::new();
-        if !matches!(model.layers[i], Layer::LabelSelect(_)) {
-            params.push(param("MEM_DIR", "MEM_DIR".into()));
-        }
-        instances.push(rtl::Instance {
-            module: e.module.clone(),
-            name: format!("u_l{nn}"),
-            comment: format!(
-                "layer {i}: {} `{}`, PE {} SIMD {}, {} cycles a frame",
-                e.kind, e.layer, e.fold.pe, e.fold.simd, e.exp_cycles
-            ),
-            params,
-            input: fifo_out,
-            output: out.clone(),
-        });
-        layer_streams.push(out.clone());
-        cur = out;
-        cur_fmt = e.output.clone();
-    }
-    if need_gearbox {
-        files.push(GeneratedFile {
-            name: format!("{gearbox}.v"),
-            contents: render(
-                &rtl::Gearbox {
-                    module: gearbox.clone(),
-                    header: prim(
-                        &gearbox,
-                        "stream width converter (IN_LANES to OUT_LANES elements a beat)",
-                        "lib/gearbox.v",
-                    ),
-                },
-                &gearbox,
-            )?,
-        });
-    }
-
-    let last = engines.last().unwrap().output.clone();
-    let input = StreamFormat {
-        tdata_bits: first.tdata_bits.div_ceil(8) * 8,
-        ..first.clone()
     };
-    let output = StreamFormat {
-        tdata_bits: last.tdata_bits.div_ceil(8) * 8,
-        ..last.clone()
-    };
-    let exp = plan.exp_cycles_per_frame(model);
-    let top_ctx = rtl::Top {
-        module: top.clone(),
-        header: Vec::new(),
-        in_lanes: first.lanes,
-        in_elem_bits: first.elem_type.bits(),
-        in_beats: first.beats_per_frame,
-        in_port_msb: input.tdata_bits - 1,
-        in_msb: first.tdata_bits - 1,
-        in_pad: input.tdata_bits > first.tdata_bits,
-        in_pad_lsb: first.tdata_bits,
-        out_lanes: last.lanes,
-        out_elem_bits: last.elem_type.bits(),
-        out_beats: last.beats_per_frame,
-        out_port_msb: output.tdata_bits - 1,
-        out_pad: output.tdata_bits > last.tdata_bits,
-        out_pad_bits: output.tdata_bits - last.tdata_bits,
+    let instances = d
+        .nodes
+        .iter()
+        .map(|n| {
+            let mut conns = Vec::new();
+            for (port, _) in n.inputs.iter().enumerate() {
+                let e = d
+                    .edges
+                    .iter()
+                    .find(|e| {
+                        e.to == End::Node {
+                            node: n.name.clone(),
+                            port,
+                        }
+                    })
+                    .expect("every input port is connected");
+                conns.push(rtl::Conn {
+                    port: port_name("s_axis_in", port, n.inputs.len()),
+                    stream: e.wire.clone(),
+                });
+            }
+            for (port, _) in n.outputs.iter().enumerate() {
+                let e = d
+                    .edge_from(&n.name, port)
+                    .expect("every output port is connected");
+                conns.push(rtl::Conn {
+                    port: port_name("m_axis_out", port, n.outputs.len()),
+                    stream: e.wire.clone(),
+                });
+            }
+            rtl::Instance {
+                module: n.module.clone(),
+                name: n.instance.clone(),
+                comment: comment_text(&instance_comment(n)),
+                params: n
+                    .params
+                    .iter()
+                    .map(|(k, v)| rtl::Param {
+                        name: k.clone(),
+                        value: v.clone(),
+                    })
+                    .collect(),
+                conns,
+            }
+        })
+        .collect();
+    let fi = &first.format;
+    let lo = &last.format;
+    rtl::Top {
+        module: module.to_string(),
+        header: top_header(model, d, module, purpose),
+        in_lanes: fi.lanes,
+        in_elem_bits: fi.elem_type.bits(),
+        in_beats: fi.beats_per_frame,
+        in_port_msb: d.input.tdata_bits - 1,
+        in_msb: fi.tdata_bits - 1,
+        in_pad: d.input.tdata_bits > fi.tdata_bits,
+        in_pad_lsb: fi.tdata_bits,
+        out_lanes: lo.lanes,
+        out_elem_bits: lo.elem_type.bits(),
+        out_beats: lo.beats_per_frame,
+        out_port_msb: d.output.tdata_bits - 1,
+        out_pad: d.output.tdata_bits > lo.tdata_bits,
+        out_pad_bits: d.output.tdata_bits - lo.tdata_bits,
         streams,
-        first_stream: "s_in".into(),
-        last_stream: cur,
+        first_stream: first.wire.clone(),
+        last_stream: last.wire.clone(),
         instances,
         taps: Vec::new(),
-        uses_mem: model
-            .layers
+        uses_mem: d
+            .nodes
             .iter()
-            .any(|l| !matches!(l, Layer::LabelSelect(_))),
-    };
-    let design = Design {
-        prefix,
-        top,
-        files: Vec::new(),
-        input,
-        output,
-        engines,
-        fifos,
-        converters,
-        exp_cycles_per_frame: exp,
-    };
-    Ok(Built {
-        files,
-        top_ctx,
-        design,
-        layer_streams,
-    })
+            .any(|n| n.params.iter().any(|(k, _)| k == "MEM_DIR")),
+    }
 }
 
-fn param(name: &str, value: String) -> rtl::Param {
-    rtl::Param {
-        name: name.into(),
-        value,
+fn instance_comment(n: &crate::stitch::HwNode) -> String {
+    match &n.role {
+        Role::Engine {
+            node,
+            kind,
+            fold,
+            exp_cycles,
+            index,
+            ..
+        } => format!(
+            "node {index}: {kind} `{node}`, PE {} SIMD {}, {exp_cycles} cycles a frame",
+            fold.pe, fold.simd
+        ),
+        Role::Fifo { depth, why, .. } => format!("FIFO: {depth} beats; {why}"),
+        Role::Converter {
+            elem_bits,
+            in_lanes,
+            out_lanes,
+        } => format!("width converter {in_lanes} -> {out_lanes} lanes of {elem_bits} bits"),
     }
 }
 
 fn top_header(model: &Model, d: &Design, module: &str, purpose: &str) -> Vec<String> {
     let mut extra = vec![format!(
-        "expected cycles a frame (slowest engine): {}",
-        d.exp_cycles_per_frame
+        "expected cycles a frame (slowest engine, `{}`): {}",
+        d.bottleneck, d.exp_cycles_per_frame
     )];
-    for e in &d.engines {
-        extra.push(format!(
-            "  {}: {} `{}` PE {} SIMD {}, {} -> {}, {} cycles",
-            e.module,
-            e.kind,
-            e.layer,
-            e.fold.pe,
-            e.fold.simd,
-            e.input.elem_type,
-            e.output.elem_type,
-            e.exp_cycles
-        ));
-    }
-    for f in &d.fifos {
-        extra.push(format!(
-            "  {}: FIFO {} x {} bits before `{}`",
-            f.instance, f.depth, f.width, f.layer
-        ));
+    for n in &d.nodes {
+        extra.push(format!("  {}: {}", n.instance, instance_comment(n)));
     }
     extra.push(format!(
         "s_axis_tdata: {} lanes of {} in {} bits; m_axis_tdata: {} lanes of {} in {} bits",
@@ -789,96 +553,149 @@ fn top_header(model: &Model, d: &Design, module: &str, purpose: &str) -> Vec<Str
     header(model, module, purpose, "top.v", &extra)
 }
 
-/// Generate the RTL of `model` folded by `plan`.
-pub fn emit(model: &Model, plan: &FoldPlan) -> Result<Design, EmitError> {
-    let Built {
-        mut files,
-        mut top_ctx,
-        mut design,
-        ..
-    } = build(model, plan)?;
-    top_ctx.header = top_header(
+fn primitive_file(model: &Model, d: &Design, p: Primitive) -> Result<GeneratedFile, EmitError> {
+    let module = p.module(&d.prefix);
+    let (purpose, template) = match p {
+        Primitive::Skid => (
+            "registered skid buffer (no combinational path from m_tready to s_tready)",
+            "lib/skid.v",
+        ),
+        Primitive::Fifo => ("stream FIFO, power-of-two depth", "lib/fifo.v"),
+        Primitive::Gearbox => (
+            "stream width converter (IN_LANES to OUT_LANES elements a beat)",
+            "lib/gearbox.v",
+        ),
+    };
+    let h = header(model, &module, purpose, template, &[]);
+    let contents = match p {
+        Primitive::Skid => render(
+            &rtl::Skid {
+                module: module.clone(),
+                header: h,
+            },
+            &module,
+        )?,
+        Primitive::Fifo => render(
+            &rtl::Fifo {
+                module: module.clone(),
+                header: h,
+            },
+            &module,
+        )?,
+        Primitive::Gearbox => render(
+            &rtl::Gearbox {
+                module: module.clone(),
+                header: h,
+            },
+            &module,
+        )?,
+    };
+    Ok(GeneratedFile {
+        name: format!("{module}.v"),
+        contents,
+    })
+}
+
+/// Render every file of `design` (built by `stitch` from `model`): engines in stream order
+/// with their `.mem` files, the primitives, then the top.
+pub fn emit(model: &Model, design: &Design) -> Result<Vec<GeneratedFile>, EmitError> {
+    let a = model.analyze()?;
+    let skid = Primitive::Skid.module(&design.prefix);
+    let mut files = Vec::new();
+    for n in &design.nodes {
+        let Role::Engine {
+            node, fold, index, ..
+        } = &n.role
+        else {
+            continue;
+        };
+        let id = a
+            .by_name
+            .get(node)
+            .copied()
+            .ok_or_else(|| EmitError::Verify(format!("design names node `{node}`, not in the model")))?;
+        let irn = &model.nodes[id];
+        let e = engines::engine(&irn.op);
+        let ins = &a.in_types[id];
+        let mut extra = vec![match &irn.origin {
+            Some(o) => comment_text(&format!("node {index}: `{}` (ONNX: {o})", irn.name)),
+            None => comment_text(&format!("node {index}: `{}`", irn.name)),
+        }];
+        extra.extend(e.describe(ins, *fold));
+        extra.push(format!(
+            "expected cycles a frame: {}",
+            e.exp_cycles(ins, *fold)
+        ));
+        let cx = RenderCx {
+            module: &n.module,
+            header: header(model, &n.module, e.purpose(), e.template(), &extra),
+            skid: &skid,
+            ins,
+            fold: *fold,
+        };
+        files.extend(e.render(&cx)?);
+    }
+    for p in &design.primitives {
+        files.push(primitive_file(model, design, *p)?);
+    }
+    let top = top_context(
         model,
-        &design,
+        design,
         &design.top,
-        "top: the layers' engines in stream order, with FIFOs and width converters",
+        "top: the engines in stream order, with FIFOs and width converters",
     );
     files.push(GeneratedFile {
         name: format!("{}.v", design.top),
-        contents: render(&top_ctx, &design.top)?,
+        contents: render(&top, &design.top)?,
     });
-    design.files = files;
-    Ok(design)
+    Ok(files)
 }
 
-/// Generate the trace top `<prefix>_trace_top` of `model` folded by `plan`; see [`TraceTop`].
-pub fn emit_trace_top(model: &Model, plan: &FoldPlan) -> Result<TraceTop, EmitError> {
-    let Built {
-        mut top_ctx,
-        design,
-        layer_streams,
-        ..
-    } = build(model, plan)?;
+/// Render the trace top `<prefix>_trace_top` of `design`; see [`TraceTop`].
+pub fn emit_trace_top(model: &Model, design: &Design) -> Result<TraceTop, EmitError> {
     let module = format!("{}_trace_top", design.prefix);
-    let mut taps = Vec::new();
-    for (i, (e, s)) in design.engines.iter().zip(&layer_streams).enumerate() {
-        let nn = format!("{i:02}");
-        top_ctx.taps.push(rtl::Tap {
-            nn: nn.clone(),
-            layer: i,
-            name: e.layer.clone(),
-            stream: s.clone(),
-            msb: e.output.tdata_bits - 1,
-        });
-        taps.push(TapInfo {
-            layer: i,
-            name: e.layer.clone(),
-            tdata_port: format!("tap{nn}_tdata"),
-            fire_port: format!("tap{nn}_fire"),
-            format: e.output.clone(),
-        });
-    }
-    top_ctx.module = module.clone();
-    top_ctx.header = top_header(
+    let mut ctx = top_context(
         model,
-        &design,
+        design,
         &module,
-        "trace top for co-simulation: the top plus every layer's output stream (tap<NN>_*)",
+        "trace top for co-simulation: the top plus every engine's output streams (tap<NN>_*)",
     );
-    let contents = render(&top_ctx, &module)?;
+    let mut taps = Vec::new();
+    for n in design.engines() {
+        let Role::Engine { node, .. } = &n.role else {
+            continue;
+        };
+        for port in 0..n.outputs.len() {
+            let e = design
+                .edge_from(&n.name, port)
+                .ok_or_else(|| EmitError::Verify(format!("`{node}` port {port} is unconnected")))?;
+            let nn = format!("{:02}", taps.len());
+            ctx.taps.push(rtl::Tap {
+                nn: nn.clone(),
+                label: comment_text(&format!("`{node}` port {port}")),
+                stream: e.wire.clone(),
+                msb: e.format.tdata_bits - 1,
+            });
+            taps.push(TapInfo {
+                node: node.clone(),
+                port,
+                tdata_port: format!("tap{nn}_tdata"),
+                fire_port: format!("tap{nn}_fire"),
+                format: e.format.clone(),
+            });
+        }
+    }
+    let contents = render(&ctx, &module)?;
     Ok(TraceTop {
         top: module.clone(),
         file: GeneratedFile {
             name: format!("{module}.v"),
             contents,
         },
-        input: design.input,
-        output: design.output,
+        input: design.input.clone(),
+        output: design.output.clone(),
         taps,
     })
-}
-
-/// Kind of an engine module name (`mvu`, `thresholding`, `label_select`).
-pub fn engine_kind(layer: &Layer) -> &'static str {
-    match layer {
-        Layer::MatrixVector(_) => "mvu",
-        Layer::Thresholding(_) => "thresholding",
-        Layer::LabelSelect(_) => "label_select",
-    }
-}
-
-/// How the engines compute a layer: "xnor-popcount", "mac", "compare" or "top-k".
-pub fn datapath(layer: &Layer) -> &'static str {
-    match layer {
-        Layer::MatrixVector(l)
-            if l.input_type == DataType::Bipolar && l.weight_type == DataType::Bipolar =>
-        {
-            "xnor-popcount"
-        }
-        Layer::MatrixVector(_) => "mac",
-        Layer::Thresholding(_) => "compare",
-        Layer::LabelSelect(_) => "top-k",
-    }
 }
 
 #[cfg(test)]

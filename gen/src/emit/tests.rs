@@ -1,5 +1,7 @@
 use super::*;
-use crate::ir::{DataType, IR_VERSION, MatrixVector, StreamInfo};
+use crate::fold::{self, FoldPlan};
+use crate::ir::{DataType, MatrixVector, Op, TensorType};
+use crate::stitch::stitch;
 
 fn fmt(lanes: usize, t: DataType, beats: usize, bits: usize) -> StreamFormat {
     StreamFormat {
@@ -55,50 +57,47 @@ fn mem_words_are_msb_first_hex() {
 }
 
 fn tiny() -> Model {
-    Model {
-        ir_version: IR_VERSION,
-        name: "tiny".into(),
-        input: StreamInfo {
-            shape: vec![4],
-            dtype: DataType::Int(2),
-        },
-        layers: vec![Layer::MatrixVector(MatrixVector {
-            name: "fc".into(),
-            mw: 4,
-            mh: 2,
-            input_type: DataType::Int(2),
-            weight_type: DataType::Int(2),
-            weights: vec![1, -1, 0, 1, -2, 1, 1, 0],
-            thresholds: None,
-            origin: Some("MatMul_0".into()),
-        })],
-        pre: vec![],
-        post: vec![],
-        source: None,
-    }
+    Model::chain(
+        "tiny",
+        TensorType::vector(4, DataType::Int(2)),
+        [(
+            "fc".to_string(),
+            Op::MatrixVector(MatrixVector {
+                mw: 4,
+                mh: 2,
+                input_type: DataType::Int(2),
+                weight_type: DataType::Int(2),
+                weights: vec![1, -1, 0, 1, -2, 1, 1, 0],
+                thresholds: None,
+            }),
+            Some("MatMul_0".to_string()),
+        )],
+    )
+}
+
+fn plan(pe: usize, simd: usize) -> FoldPlan {
+    FoldPlan::from_folds([("fc".to_string(), fold::Fold::new(pe, simd))], "test")
 }
 
 #[test]
 fn design_formats_and_padding() {
     let m = tiny();
-    let plan = FoldPlan {
-        folds: vec![fold::Fold::new(1, 2)],
-        how: "test".into(),
-    };
-    let d = emit(&m, &plan).unwrap();
+    let d = stitch(&m, &plan(1, 2)).unwrap();
     assert_eq!(d.top, "tiny_top");
     assert_eq!(d.input.lanes, 2);
     assert_eq!(d.input.tdata_bits, 8);
     assert_eq!(d.input.beats_per_frame, 2);
-    assert_eq!(d.output.elem_type, m.layers[0].output_type());
+    assert_eq!(d.output.elem_type, m.output_tensor().unwrap().dtype);
     assert_eq!(d.output.beats_per_frame, 2);
     assert_eq!(d.exp_cycles_per_frame, 4);
-    let names: Vec<&str> = d.files.iter().map(|f| f.name.as_str()).collect();
+    // the manifest round-trips
+    assert_eq!(Design::from_json(&d.to_json()).unwrap(), d);
+    let files = emit(&m, &d).unwrap();
+    let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
     assert!(names.contains(&"tiny_l00_mvu.v"), "{names:?}");
     assert!(names.contains(&"tiny_l00_mvu_w.mem"), "{names:?}");
     assert!(names.contains(&"tiny_top.v"), "{names:?}");
-    let v = &d
-        .files
+    let v = &files
         .iter()
         .find(|f| f.name == "tiny_l00_mvu.v")
         .unwrap()
@@ -106,8 +105,7 @@ fn design_formats_and_padding() {
     assert!(v.contains("MatMul_0") && v.contains("do not edit"), "{v}");
     assert!(v.contains("module tiny_l00_mvu"));
     // weights: word nf*SF+sf, lane s at bits [s*2 +: 2]: row0 = [1,-1 | 0,1]
-    let w = &d
-        .files
+    let w = &files
         .iter()
         .find(|f| f.name == "tiny_l00_mvu_w.mem")
         .unwrap()
@@ -118,17 +116,36 @@ fn design_formats_and_padding() {
 #[test]
 fn bad_plans_are_errors_not_panics() {
     let m = tiny();
-    let plan = FoldPlan {
-        folds: vec![fold::Fold::new(3, 1)],
-        how: "test".into(),
-    };
-    let e = emit(&m, &plan).unwrap_err().to_string();
+    let e = stitch(&m, &plan(3, 1)).unwrap_err().to_string();
     assert!(e.contains("fc") && e.contains("PE 3"), "{e}");
-    let plan = FoldPlan {
-        folds: vec![],
-        how: "test".into(),
-    };
-    assert!(matches!(emit(&m, &plan), Err(EmitError::PlanLength { .. })));
+    let empty = FoldPlan::from_folds([], "test");
+    let e = stitch(&m, &empty).unwrap_err().to_string();
+    assert!(e.contains("fc") && e.contains("no fold"), "{e}");
+}
+
+#[test]
+fn names_from_a_model_cannot_break_out_of_comments() {
+    let mut m = tiny();
+    m.name = "x\n`define EVIL 1\n*/ module evil; endmodule /*".into();
+    m.nodes[0].origin = Some("MatMul\r\n`define A */ \u{202e}\u{1b}[31m".into());
+    m.nodes[0].name = "fc\n`define B".into();
+    m.outputs = vec![crate::ir::Source::node(&m.nodes[0].name.clone(), 0)];
+    let p = FoldPlan::from_folds([(m.nodes[0].name.clone(), fold::Fold::new(1, 2))], "t");
+    let d = stitch(&m, &p).unwrap();
+    for f in emit(&m, &d).unwrap() {
+        for line in f.contents.lines() {
+            let t = line.trim_start();
+            assert!(!t.starts_with("`define"), "{}: {line}", f.name);
+            assert!(!t.starts_with("module evil"), "{}: {line}", f.name);
+            assert!(!line.contains('\u{202e}') && !line.contains('\u{1b}'), "{line}");
+        }
+        if f.name.ends_with(".v") {
+            // every comment opened is closed on the same line
+            for line in f.contents.lines() {
+                assert_eq!(line.matches("/*").count(), line.matches("*/").count(), "{line}");
+            }
+        }
+    }
 }
 
 #[test]

@@ -1,72 +1,31 @@
 //! Folding: how much parallelism each engine gets.
 //!
-//! A [`Fold`] gives an engine's PE (output lanes) and SIMD (input lanes). The cycle model is
-//! FINN's: a matrix-vector layer takes `(mh/pe) * (mw/simd)` cycles a frame; a thresholding
-//! layer `elems/pe`; a label-select layer `max(labels/pe, k)`. A pipeline runs at the rate of its
-//! slowest engine.
+//! A [`Fold`] gives an engine's PE (output lanes) and SIMD (input lanes); a [`FoldPlan`]
+//! gives one a node, keyed by node name. What PE and SIMD mean for a kind, which values are
+//! legal and how many cycles a frame they give is the kind's business
+//! ([`crate::engines::Engine`]); this module checks plans, makes them automatically to a
+//! cycle target, and reads folding files: ferrite's own (`{"nodes": {"fc0": {"pe": 16,
+//! "simd": 49}}}`, or `"layers"` as version 1 wrote it) and FINN's folding config (an object
+//! keyed by node name, entries with `PE`, `SIMD` and other keys, which ferrite ignores, and
+//! an optional `Defaults` entry). A pipeline runs at the rate of its slowest engine.
 //!
 //! Architecture invariant: folding never changes values; `golden` never reads a plan.
 
-use crate::ir::{Layer, Model};
+mod finn;
+
+use crate::engines::engine;
+use crate::ir::{Analysis, Model, NodeId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 use thiserror::Error;
 
-/// Parallelism of one engine. For Thresholding and LabelSelect only `pe` is used
-/// (elements per beat) and `simd` is 1.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Parallelism of one engine. Kinds with one kind of lane use one of the two and keep the
+/// other at 1 (Thresholding and LabelSelect use `pe`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Fold {
     pub pe: usize,
     pub simd: usize,
-}
-
-/// One fold per layer, in layer order.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FoldPlan {
-    pub folds: Vec<Fold>,
-    /// How the plan was made, for the report and the CLI ("from f.json", "auto: ...").
-    pub how: String,
-}
-
-/// The JSON a user writes for `--folding`: `{"layers": {"fc0": {"pe": 16, "simd": 49}}}`.
-/// Layers it does not name are folded automatically.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FoldingFile {
-    pub layers: BTreeMap<String, Fold>,
-    /// Optional target for the layers not named.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target_cycles: Option<u64>,
-}
-
-#[derive(Debug, Error)]
-pub enum FoldError {
-    #[error("{path}: {err}")]
-    Io { path: String, err: std::io::Error },
-    #[error(
-        "{path}: not a folding file ({{\"layers\": {{\"<layer>\": {{\"pe\": P, \"simd\": S}}}}}}): {err}"
-    )]
-    Json {
-        path: String,
-        err: serde_json::Error,
-    },
-    #[error("folding names layer `{layer}`, which the model does not have (layers: {known})")]
-    UnknownLayer { layer: String, known: String },
-    #[error("layer `{layer}`: {why}")]
-    Illegal { layer: String, why: String },
-}
-
-impl FoldingFile {
-    /// Read a folding file.
-    pub fn load(path: &Path) -> Result<FoldingFile, FoldError> {
-        let p = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|err| FoldError::Io {
-            path: p.clone(),
-            err,
-        })?;
-        serde_json::from_str(&text).map_err(|err| FoldError::Json { path: p, err })
-    }
 }
 
 impl Fold {
@@ -75,97 +34,139 @@ impl Fold {
     }
 }
 
-/// Input elements an engine takes per beat under `fold`.
-pub fn in_lanes(layer: &Layer, fold: Fold) -> usize {
-    match layer {
-        Layer::MatrixVector(_) => fold.simd,
-        Layer::Thresholding(_) | Layer::LabelSelect(_) => fold.pe,
+/// One fold a node, keyed by node name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FoldPlan {
+    pub folds: BTreeMap<String, Fold>,
+    /// How the plan was made, for the report and the CLI ("from f.json", "auto: ...").
+    pub how: String,
+}
+
+/// A folding file: the folds it names (by node name) and an optional target for the rest.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FoldingFile {
+    /// Folds by node name (FINN names already resolved to ferrite's nodes by
+    /// [`FoldingFile::resolve`]).
+    pub nodes: BTreeMap<String, FoldEntry>,
+    /// Optional target for the nodes not named.
+    pub target_cycles: Option<u64>,
+    /// FINN's `Defaults` PE/SIMD, per FINN op type (`"all"` for every node).
+    pub defaults: Vec<finn::Default>,
+    /// Entries ignored, with why (FINN FIFOs and width converters, which ferrite sizes).
+    pub ignored: Vec<String>,
+    /// Written in FINN's format.
+    pub finn: bool,
+}
+
+/// One entry of a folding file: PE and SIMD, either may be absent (1 or the default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FoldEntry {
+    pub pe: Option<usize>,
+    pub simd: Option<usize>,
+}
+
+/// ferrite's own folding file, as written to `OUT/folding.json`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OwnFile {
+    #[serde(default, alias = "layers")]
+    nodes: BTreeMap<String, Fold>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    target_cycles: Option<u64>,
+}
+
+#[derive(Debug, Error)]
+pub enum FoldError {
+    #[error("{path}: {err}")]
+    Io { path: String, err: std::io::Error },
+    #[error(
+        "{path}: not a folding file (ferrite's {{\"nodes\": {{\"<node>\": {{\"pe\": P, \"simd\": S}}}}}} \
+         or FINN's {{\"<node>\": {{\"PE\": P, \"SIMD\": S}}}}): {why}"
+    )]
+    Format { path: String, why: String },
+    #[error("folding names node `{node}`, which the model does not have (nodes: {known})")]
+    UnknownNode { node: String, known: String },
+    #[error("node `{node}`: {why}")]
+    Illegal { node: String, why: String },
+    #[error("invalid model: {0}")]
+    Model(#[from] crate::ir::IrError),
+}
+
+impl FoldingFile {
+    /// Read a folding file (ferrite's or FINN's format).
+    pub fn load(path: &Path) -> Result<FoldingFile, FoldError> {
+        let p = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|err| FoldError::Io {
+            path: p.clone(),
+            err,
+        })?;
+        FoldingFile::parse(&text).map_err(|why| FoldError::Format { path: p, why })
+    }
+
+    /// Parse either format.
+    pub fn parse(text: &str) -> Result<FoldingFile, String> {
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| "the file is not a JSON object".to_string())?;
+        let own = obj.is_empty()
+            || obj.contains_key("nodes")
+            || obj.contains_key("layers")
+            || (obj.len() == 1 && obj.contains_key("target_cycles"));
+        if own {
+            let f: OwnFile = serde_json::from_value(v).map_err(|e| e.to_string())?;
+            Ok(FoldingFile {
+                nodes: f
+                    .nodes
+                    .into_iter()
+                    .map(|(k, f)| {
+                        (
+                            k,
+                            FoldEntry {
+                                pe: Some(f.pe),
+                                simd: Some(f.simd),
+                            },
+                        )
+                    })
+                    .collect(),
+                target_cycles: f.target_cycles,
+                ..FoldingFile::default()
+            })
+        } else {
+            finn::parse(obj)
+        }
+    }
+
+    /// Map FINN-style names (`MVAU_hls_3`: the fourth matrix-vector node) onto the model's
+    /// node names. Names the model has are kept as they are.
+    pub fn resolve(&mut self, model: &Model, a: &Analysis) -> Result<(), FoldError> {
+        let mut out = BTreeMap::new();
+        for (name, e) in std::mem::take(&mut self.nodes) {
+            if model.node(&name).is_some() {
+                out.insert(name, e);
+                continue;
+            }
+            match finn::resolve_name(&name, model, a) {
+                finn::Resolved::Node(n) => {
+                    out.insert(n, e);
+                }
+                finn::Resolved::Infrastructure(why) => self.ignored.push(format!("{name}: {why}")),
+                finn::Resolved::Unknown => {
+                    return Err(FoldError::UnknownNode {
+                        node: name,
+                        known: known_names(model),
+                    });
+                }
+            }
+        }
+        self.nodes = out;
+        Ok(())
     }
 }
 
-/// Output elements an engine gives per beat under `fold`.
-pub fn out_lanes(layer: &Layer, fold: Fold) -> usize {
-    match layer {
-        Layer::MatrixVector(_) | Layer::Thresholding(_) => fold.pe,
-        Layer::LabelSelect(_) => 1,
-    }
-}
-
-/// Cycles one frame takes in the engine, in steady state.
-pub fn exp_cycles(layer: &Layer, fold: Fold) -> u64 {
-    match layer {
-        Layer::MatrixVector(l) => ((l.mh / fold.pe) * (l.mw / fold.simd)) as u64,
-        Layer::Thresholding(l) => (l.elems / fold.pe) as u64,
-        // reads `labels/pe` beats, then sends k indices, one a beat, overlapped with the
-        // next frame's reading
-        Layer::LabelSelect(l) => ((l.labels / fold.pe).max(l.k)) as u64,
-    }
-}
-
-/// Check that `fold` is legal for `layer`; the error says what would be.
-pub fn check(layer: &Layer, fold: Fold) -> Result<(), FoldError> {
-    let bad = |why: String| {
-        Err(FoldError::Illegal {
-            layer: layer.name().to_string(),
-            why,
-        })
-    };
-    if fold.pe == 0 || fold.simd == 0 {
-        return bad("PE and SIMD must be at least 1".into());
-    }
-    match layer {
-        Layer::MatrixVector(l) => {
-            if l.mh % fold.pe != 0 {
-                return bad(format!(
-                    "PE {} does not divide MH {}; legal PE: {:?}",
-                    fold.pe,
-                    l.mh,
-                    divisors(l.mh)
-                ));
-            }
-            if l.mw % fold.simd != 0 {
-                return bad(format!(
-                    "SIMD {} does not divide MW {}; legal SIMD: {:?}",
-                    fold.simd,
-                    l.mw,
-                    divisors(l.mw)
-                ));
-            }
-        }
-        Layer::Thresholding(l) => {
-            if l.channels % fold.pe != 0 {
-                return bad(format!(
-                    "PE {} does not divide the {} channels; legal PE: {:?}",
-                    fold.pe,
-                    l.channels,
-                    divisors(l.channels)
-                ));
-            }
-            if fold.simd != 1 {
-                return bad(format!(
-                    "a Thresholding engine has no SIMD; set simd to 1, not {}",
-                    fold.simd
-                ));
-            }
-        }
-        Layer::LabelSelect(l) => {
-            if l.labels % fold.pe != 0 {
-                return bad(format!(
-                    "PE {} does not divide the {} labels; legal PE: {:?}",
-                    fold.pe,
-                    l.labels,
-                    divisors(l.labels)
-                ));
-            }
-            if fold.simd != 1 {
-                return bad(format!(
-                    "a LabelSelect engine has no SIMD; set simd to 1, not {}",
-                    fold.simd
-                ));
-            }
-        }
-    }
-    Ok(())
+fn known_names(model: &Model) -> String {
+    let v: Vec<&str> = model.nodes.iter().map(|n| n.name.as_str()).collect();
+    v.join(", ")
 }
 
 /// Divisors of `n`, ascending.
@@ -173,23 +174,65 @@ pub fn divisors(n: usize) -> Vec<usize> {
     (1..=n).filter(|&d| n.is_multiple_of(d)).collect()
 }
 
-/// The cheapest legal fold (fewest lanes, then more SIMD than PE) that meets `target`
-/// cycles a frame, or the fastest fold if none does.
-pub fn fold_for_target(layer: &Layer, target: u64) -> Fold {
-    let (pes, simds) = match layer {
-        Layer::MatrixVector(l) => (divisors(l.mh), divisors(l.mw)),
-        Layer::Thresholding(l) => (divisors(l.channels), vec![1]),
-        Layer::LabelSelect(l) => (divisors(l.labels), vec![1]),
+/// Check that `fold` is legal for node `id`; the error says what would be.
+pub fn check(model: &Model, a: &Analysis, id: NodeId, fold: Fold) -> Result<(), FoldError> {
+    let node = &model.nodes[id];
+    let e = engine(&node.op);
+    let ins = &a.in_types[id];
+    let bad = |why: String| {
+        Err(FoldError::Illegal {
+            node: node.name.clone(),
+            why,
+        })
     };
+    if fold.pe == 0 || fold.simd == 0 {
+        return bad("PE and SIMD must be at least 1".into());
+    }
+    let (pes, simds) = e.fold_space(ins);
+    let (pe_of, simd_of) = e.fold_terms(ins);
+    if !pes.contains(&fold.pe) {
+        return bad(format!(
+            "PE {} does not divide {pe_of}; legal PE: {pes:?}",
+            fold.pe
+        ));
+    }
+    if !simds.contains(&fold.simd) {
+        return bad(match simd_of {
+            Some(of) => format!(
+                "SIMD {} does not divide {of}; legal SIMD: {simds:?}",
+                fold.simd
+            ),
+            None => format!(
+                "a {} engine has no SIMD; set simd to 1, not {}",
+                node.kind(),
+                fold.simd
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Cycles one frame takes in node `id`'s engine under `fold`, in steady state.
+pub fn exp_cycles(model: &Model, a: &Analysis, id: NodeId, fold: Fold) -> u64 {
+    engine(&model.nodes[id].op).exp_cycles(&a.in_types[id], fold)
+}
+
+/// The cheapest legal fold of node `id` (fewest lanes, then more SIMD than PE) that meets
+/// `target` cycles a frame, or the fastest fold if none does.
+pub fn fold_for_target(model: &Model, a: &Analysis, id: NodeId, target: u64) -> Fold {
+    let e = engine(&model.nodes[id].op);
+    let ins = &a.in_types[id];
+    let (pes, simds) = e.fold_space(ins);
+    let cyc = |f: Fold| e.exp_cycles(ins, f);
     let mut best: Option<(usize, usize, Fold)> = None;
     let mut fastest = Fold::new(*pes.last().unwrap(), *simds.last().unwrap());
     for &pe in &pes {
         for &simd in &simds {
             let f = Fold::new(pe, simd);
-            if exp_cycles(layer, f) < exp_cycles(layer, fastest) {
+            if cyc(f) < cyc(fastest) {
                 fastest = f;
             }
-            if exp_cycles(layer, f) <= target {
+            if cyc(f) <= target {
                 let key = (pe * simd, pe, f);
                 if best.is_none_or(|b| (key.0, key.1) < (b.0, b.1)) {
                     best = Some(key);
@@ -200,29 +243,40 @@ pub fn fold_for_target(layer: &Layer, target: u64) -> Fold {
     best.map_or(fastest, |b| b.2)
 }
 
-/// Lanes the default plan gives the largest layer.
+/// Lanes the default plan gives the largest node.
 pub const DEFAULT_LANES: u64 = 256;
 
-/// Default target: the largest layer gets about [`DEFAULT_LANES`] multiply-accumulate
-/// lanes, and every other layer is folded to keep pace with it (a balanced pipeline).
-pub fn default_target(model: &Model) -> u64 {
-    let work = |l: &Layer| match l {
-        Layer::MatrixVector(m) => (m.mw * m.mh) as u64,
-        Layer::Thresholding(t) => t.elems as u64,
-        Layer::LabelSelect(s) => s.labels as u64,
-    };
-    let biggest = model.layers.iter().map(work).max().unwrap_or(1);
+/// Default target: the largest node gets about [`DEFAULT_LANES`] lanes, and every other
+/// node is folded to keep pace with it (a balanced pipeline).
+pub fn default_target(model: &Model, a: &Analysis) -> u64 {
+    let biggest = model
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(id, n)| engine(&n.op).work(&a.in_types[id]))
+        .max()
+        .unwrap_or(1);
     biggest.div_ceil(DEFAULT_LANES).max(1)
 }
 
-/// Fold every layer to meet `target` cycles a frame (the default target when `None`).
-pub fn auto(model: &Model, target: Option<u64>) -> FoldPlan {
-    let t = target.unwrap_or_else(|| default_target(model));
-    let folds = model.layers.iter().map(|l| fold_for_target(l, t)).collect();
+/// Fold every node to meet `target` cycles a frame (the default target when `None`).
+pub fn auto(model: &Model, target: Option<u64>) -> Result<FoldPlan, FoldError> {
+    let a = model.analyze()?;
+    Ok(auto_with(model, &a, target))
+}
+
+fn auto_with(model: &Model, a: &Analysis, target: Option<u64>) -> FoldPlan {
+    let t = target.unwrap_or_else(|| default_target(model, a));
+    let folds = model
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(id, n)| (n.name.clone(), fold_for_target(model, a, id, t)))
+        .collect();
     let how = match target {
         Some(_) => format!("auto: cheapest folds meeting {t} cycles a frame"),
         None => format!(
-            "auto: cheapest folds meeting {t} cycles a frame (default target: largest layer gets ~{DEFAULT_LANES} lanes); \
+            "auto: cheapest folds meeting {t} cycles a frame (default target: largest node gets ~{DEFAULT_LANES} lanes); \
              pass --folding FILE or --target-cycles N to choose"
         ),
     };
@@ -230,30 +284,64 @@ pub fn auto(model: &Model, target: Option<u64>) -> FoldPlan {
 }
 
 impl FoldPlan {
+    /// A plan from explicit folds, one a node (tests and tools).
+    pub fn from_folds(folds: impl IntoIterator<Item = (String, Fold)>, how: &str) -> FoldPlan {
+        FoldPlan {
+            folds: folds.into_iter().collect(),
+            how: how.to_string(),
+        }
+    }
+
+    /// The fold of `node`. Panics if the plan has none (plans are checked against their
+    /// model before use).
+    pub fn fold(&self, node: &str) -> Fold {
+        self.folds[node]
+    }
+
     /// Apply a folding file over an automatic plan, checking every entry.
     pub fn from_file(
         model: &Model,
         file: &FoldingFile,
         label: &str,
     ) -> Result<FoldPlan, FoldError> {
-        let known: Vec<&str> = model.layers.iter().map(Layer::name).collect();
-        if let Some(unknown) = file.layers.keys().find(|k| !known.contains(&k.as_str())) {
-            return Err(FoldError::UnknownLayer {
-                layer: unknown.clone(),
-                known: known.join(", "),
-            });
-        }
-        let mut plan = auto(model, file.target_cycles);
-        for (i, l) in model.layers.iter().enumerate() {
-            if let Some(f) = file.layers.get(l.name()) {
-                plan.folds[i] = *f;
+        let a = model.analyze()?;
+        let mut file = file.clone();
+        file.resolve(model, &a)?;
+        let mut plan = auto_with(model, &a, file.target_cycles);
+        let mut named = 0;
+        for (id, n) in model.nodes.iter().enumerate() {
+            let kind = n.kind();
+            let entry = file.nodes.get(&n.name).copied();
+            let d = finn::default_for(&file.defaults, kind);
+            if entry.is_none() && d.pe.is_none() && d.simd.is_none() {
+                continue;
             }
+            named += 1;
+            let e = entry.unwrap_or_default();
+            let auto = plan.folds[&n.name];
+            // a FINN entry with only one of PE/SIMD keeps the other at 1 (FINN's default)
+            let one = if file.finn { Some(1) } else { None };
+            let f = Fold::new(
+                e.pe.or(d.pe).or(one).unwrap_or(auto.pe),
+                e.simd.or(d.simd).or(one).unwrap_or(auto.simd),
+            );
+            // kinds without SIMD (or PE) take 1 whatever FINN's file says
+            let (pes, simds) = engine(&n.op).fold_space(&a.in_types[id]);
+            let f = Fold::new(
+                if pes == [1] { 1 } else { f.pe },
+                if simds == [1] { 1 } else { f.simd },
+            );
+            plan.folds.insert(n.name.clone(), f);
         }
-        plan.how = if file.layers.len() == model.layers.len() {
+        let mut how = if named == model.nodes.len() {
             format!("from {label}")
         } else {
-            format!("from {label}; layers it does not name: {}", plan.how)
+            format!("from {label}; nodes it does not name: {}", plan.how)
         };
+        if !file.ignored.is_empty() {
+            how.push_str(&format!("; ignored: {}", file.ignored.join("; ")));
+        }
+        plan.how = how;
         plan.check(model)?;
         Ok(plan)
     }
@@ -266,94 +354,47 @@ impl FoldPlan {
         )
     }
 
+    /// Check that every node has a legal fold and the plan names no other node.
     pub fn check(&self, model: &Model) -> Result<(), FoldError> {
-        assert_eq!(
-            self.folds.len(),
-            model.layers.len(),
-            "a plan has one fold per layer"
-        );
-        model
-            .layers
-            .iter()
-            .zip(&self.folds)
-            .try_for_each(|(l, f)| check(l, *f))
+        let a = model.analyze()?;
+        if let Some(k) = self.folds.keys().find(|k| model.node(k).is_none()) {
+            return Err(FoldError::UnknownNode {
+                node: k.clone(),
+                known: known_names(model),
+            });
+        }
+        for (id, n) in model.nodes.iter().enumerate() {
+            let Some(f) = self.folds.get(&n.name) else {
+                return Err(FoldError::Illegal {
+                    node: n.name.clone(),
+                    why: "the folding plan has no fold for it".into(),
+                });
+            };
+            check(model, &a, id, *f)?;
+        }
+        Ok(())
     }
 
     /// Expected cycles a frame of the whole pipeline: its slowest engine.
     pub fn exp_cycles_per_frame(&self, model: &Model) -> u64 {
-        model
-            .layers
-            .iter()
-            .zip(&self.folds)
-            .map(|(l, f)| exp_cycles(l, *f))
+        let a = model.analyze().expect("a validated model");
+        (0..model.nodes.len())
+            .map(|id| exp_cycles(model, &a, id, self.folds[&model.nodes[id].name]))
             .max()
             .unwrap_or(0)
     }
 
-    pub fn to_file(&self, model: &Model) -> FoldingFile {
-        FoldingFile {
-            layers: model
-                .layers
-                .iter()
-                .zip(&self.folds)
-                .map(|(l, f)| (l.name().to_string(), *f))
-                .collect(),
+    /// ferrite's folding file of this plan (`OUT/folding.json`).
+    pub fn to_json(&self) -> String {
+        let f = OwnFile {
+            nodes: self.folds.clone(),
             target_cycles: None,
-        }
+        };
+        let mut s = serde_json::to_string_pretty(&f).expect("a plan serialises");
+        s.push('\n');
+        s
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ir::{DataType, MatrixVector};
-
-    fn mv(mw: usize, mh: usize) -> Layer {
-        Layer::MatrixVector(MatrixVector {
-            name: "fc".into(),
-            mw,
-            mh,
-            input_type: DataType::Bipolar,
-            weight_type: DataType::Bipolar,
-            weights: vec![1; mw * mh],
-            thresholds: None,
-            origin: None,
-        })
-    }
-
-    #[test]
-    fn cycles_and_legality() {
-        let l = mv(784, 64);
-        assert_eq!(exp_cycles(&l, Fold::new(16, 49)), 4 * 16);
-        assert!(check(&l, Fold::new(16, 49)).is_ok());
-        let e = check(&l, Fold::new(3, 49)).unwrap_err().to_string();
-        assert!(
-            e.contains("PE 3 does not divide MH 64") && e.contains("fc"),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn label_select_sends_k_indices() {
-        let l = Layer::LabelSelect(crate::ir::LabelSelect {
-            name: "top".into(),
-            labels: 8,
-            k: 3,
-            input_type: DataType::Int(8),
-            origin: None,
-        });
-        assert_eq!(exp_cycles(&l, Fold::new(1, 1)), 8);
-        assert_eq!(exp_cycles(&l, Fold::new(8, 1)), 3);
-    }
-
-    #[test]
-    fn target_is_met_cheaply() {
-        let l = mv(784, 64);
-        let f = fold_for_target(&l, 64);
-        assert!(exp_cycles(&l, f) <= 64);
-        // 784*64/64 = 784 lanes is the minimum; 16x49 is one of the exact ones.
-        assert_eq!(f.pe * f.simd, 784);
-        // Unreachable target: fastest fold.
-        assert_eq!(fold_for_target(&l, 0), Fold::new(64, 784));
-    }
-}
+mod tests;

@@ -1,8 +1,10 @@
-//! A prepared form of the golden model for speed: bipolar x bipolar layers as bit-packed
-//! XNOR-popcount, other matrix-vector layers as `i32` multiply-accumulate, thresholds by
-//! binary search. Same values as [`super::run_frame`] (property-tested against it).
+//! A prepared form of the golden model for speed: bipolar x bipolar matrix-vector nodes as
+//! bit-packed XNOR-popcount, other matrix-vector nodes as narrow multiply-accumulate,
+//! thresholds by binary search; every other node by its plain evaluation. Same values as
+//! [`super::run_frame`] (property-tested against it).
 
-use crate::ir::{DataType, Layer, Model, Thresholds};
+use super::{NodeValues, output_of, walk};
+use crate::ir::{Analysis, DataType, Model, Op, Thresholds};
 
 enum Prepared {
     /// Bit-packed rows: bit `w` of row `h` is 1 when `weights[h][w] == +1`.
@@ -12,7 +14,7 @@ enum Prepared {
         rows: Vec<u64>,
     },
     /// Row-major weights as i16 (every weight and input is at most 8 bits), accumulated
-    /// with wrapping arithmetic in the narrowest of i16, i32 and i64 that holds the layer's
+    /// with wrapping arithmetic in the narrowest of i16, i32 and i64 that holds the node's
     /// accumulator type (`acc_bits`: its width as a signed integer): a wrapping sum is exact
     /// modulo 2^n, and the true sum fits n bits.
     Mac {
@@ -26,18 +28,19 @@ enum Prepared {
 /// A model prepared for fast evaluation. Build once, run many frames.
 pub struct Golden<'m> {
     model: &'m Model,
+    analysis: Analysis,
     prepared: Vec<Prepared>,
 }
 
 impl<'m> Golden<'m> {
+    /// Prepare a model. Panics on an invalid model: validate first (every loader does).
     pub fn new(model: &'m Model) -> Golden<'m> {
+        let analysis = model.analyze().expect("a validated model");
         let prepared = model
-            .layers
+            .nodes
             .iter()
-            .map(|l| match l {
-                Layer::MatrixVector(m)
-                    if m.input_type == DataType::Bipolar && m.weight_type == DataType::Bipolar =>
-                {
+            .map(|n| match &n.op {
+                Op::MatrixVector(m) if m.is_xnor() => {
                     let words = m.mw.div_ceil(64);
                     let mut rows = vec![0u64; words * m.mh];
                     for (h, row) in m.weights.chunks_exact(m.mw).enumerate() {
@@ -53,7 +56,7 @@ impl<'m> Golden<'m> {
                         rows,
                     }
                 }
-                Layer::MatrixVector(m) => Prepared::Mac {
+                Op::MatrixVector(m) => Prepared::Mac {
                     mw: m.mw,
                     weights: m.weights.iter().map(|&w| w as i16).collect(),
                     // as a signed integer: an unsigned n-bit accumulator needs n + 1 bits
@@ -62,44 +65,64 @@ impl<'m> Golden<'m> {
                 _ => Prepared::Other,
             })
             .collect();
-        Golden { model, prepared }
+        Golden {
+            model,
+            analysis,
+            prepared,
+        }
     }
 
     pub fn model(&self) -> &'m Model {
         self.model
     }
 
-    /// The hardware part of the model on one integer frame.
-    pub fn run_frame(&self, x: &[i64]) -> Vec<i64> {
-        let mut v = x.to_vec();
-        for i in 0..self.model.layers.len() {
-            v = self.run_layer(i, &v);
-        }
-        v
+    pub fn analysis(&self) -> &Analysis {
+        &self.analysis
     }
 
-    /// Output of layer `i` on its input `x`.
-    pub fn run_layer(&self, i: usize, x: &[i64]) -> Vec<i64> {
-        let layer = &self.model.layers[i];
-        let thr = match layer {
-            Layer::MatrixVector(m) => m.thresholds.as_ref(),
+    /// Elements of an output frame.
+    pub fn output_elems(&self) -> usize {
+        self.analysis
+            .type_of(self.model, &self.model.outputs[0])
+            .elems()
+    }
+
+    /// The hardware part of the model on one integer frame.
+    pub fn run_frame(&self, x: &[i64]) -> Vec<i64> {
+        let v = self.run_trace(x);
+        output_of(&self.analysis, self.model, &v)
+    }
+
+    /// Every node's outputs on one frame.
+    pub fn run_trace(&self, x: &[i64]) -> NodeValues {
+        walk(self.model, &self.analysis, x, |id, ins| {
+            self.run_node(id, ins)
+        })
+    }
+
+    /// Outputs of node `id` on its inputs.
+    pub fn run_node(&self, id: usize, x: &[&[i64]]) -> Vec<Vec<i64>> {
+        let op = &self.model.nodes[id].op;
+        let thr = match op {
+            Op::MatrixVector(m) => m.thresholds.as_ref(),
             _ => None,
         };
         let act = |h: usize, acc: i64| match thr {
             Some(t) => apply_sorted(t, h, acc),
             None => acc,
         };
-        match &self.prepared[i] {
+        match &self.prepared[id] {
             Prepared::Xnor { mw, words, rows } => {
+                let mut out = Vec::new();
                 let mut packed = vec![0u64; *words];
-                for (w, &v) in x.iter().enumerate() {
-                    if v > 0 {
-                        packed[w / 64] |= 1 << (w % 64);
+                for px in x[0].chunks_exact(*mw) {
+                    packed.iter_mut().for_each(|w| *w = 0);
+                    for (w, &v) in px.iter().enumerate() {
+                        if v > 0 {
+                            packed[w / 64] |= 1 << (w % 64);
+                        }
                     }
-                }
-                rows.chunks_exact(*words)
-                    .enumerate()
-                    .map(|(h, row)| {
+                    out.extend(rows.chunks_exact(*words).enumerate().map(|(h, row)| {
                         // weights and inputs agree where the xor is 0; padding bits are 0 in both
                         let differ: u32 = row
                             .iter()
@@ -107,19 +130,19 @@ impl<'m> Golden<'m> {
                             .map(|(a, b)| (a ^ b).count_ones())
                             .sum();
                         act(h, *mw as i64 - 2 * differ as i64)
-                    })
-                    .collect()
+                    }));
+                }
+                vec![out]
             }
             Prepared::Mac {
                 mw,
                 weights,
                 acc_bits,
             } => {
-                let xi: Vec<i16> = x.iter().map(|&v| v as i16).collect();
-                weights
-                    .chunks_exact(*mw)
-                    .enumerate()
-                    .map(|(h, row)| {
+                let mut out = Vec::new();
+                for px in x[0].chunks_exact(*mw) {
+                    let xi: Vec<i16> = px.iter().map(|&v| v as i16).collect();
+                    out.extend(weights.chunks_exact(*mw).enumerate().map(|(h, row)| {
                         let pairs = row.iter().zip(&xi);
                         let acc = if *acc_bits <= 16 {
                             let s =
@@ -134,10 +157,11 @@ impl<'m> Golden<'m> {
                             pairs.map(|(&a, &b)| i64::from(a) * i64::from(b)).sum()
                         };
                         act(h, acc)
-                    })
-                    .collect()
+                    }));
+                }
+                vec![out]
             }
-            Prepared::Other => super::run_layer(layer, x),
+            Prepared::Other => op.as_kind().eval(&self.analysis.in_types[id], x),
         }
     }
 }

@@ -32,7 +32,7 @@ pub enum HostError {
 /// Float elements of one input frame (the hardware input frame size: host steps are
 /// elementwise).
 pub fn input_elems(model: &Model) -> usize {
-    model.input.elems()
+    model.input().tensor.elems()
 }
 
 fn apply_steps(steps: &[HostStep], x: &mut [f32]) -> Result<(), HostError> {
@@ -59,7 +59,7 @@ pub fn run_pre(model: &Model, x: &[f32]) -> Result<Vec<i64>, HostError> {
     }
     let mut v = x.to_vec();
     apply_steps(&model.pre, &mut v)?;
-    let dt = model.input.dtype;
+    let dt = model.input().tensor.dtype;
     let out: Vec<i64> = v.iter().map(|&value| value as i64).collect();
     match v
         .iter()
@@ -111,6 +111,6 @@ pub fn run_float_batch(model: &Model, x: ArrayView2<f32>) -> Result<Array2<f32>,
         .axis_iter(Axis(0))
         .map(|r| run_float_prepared(&g, &r.to_vec()))
         .collect::<Result<_, _>>()?;
-    let n = rows.first().map_or(model.output_elems(), Vec::len);
+    let n = rows.first().map_or(g.output_elems(), Vec::len);
     Ok(Array2::from_shape_vec((rows.len(), n), rows.concat()).expect("rows have the output size"))
 }

@@ -13,7 +13,7 @@ use crate::import::exec;
 use crate::import::graph::{Graph, Node, Op, Tensor};
 use crate::ir::host::{FloatOp, HostStep};
 use crate::ir::{
-    DataType, IR_VERSION, LabelSelect, Layer, MatrixVector, Model, StreamInfo, Thresholding,
+    DataType, LabelSelect, MatrixVector, Model, Op as HwOp, TensorType, Thresholding,
     Thresholds,
 };
 
@@ -43,8 +43,8 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
     let mut cur = g.input.clone();
     let mut pre: Vec<HostStep> = Vec::new();
     let mut pending: Vec<HostStep> = Vec::new();
-    let mut layers: Vec<Layer> = Vec::new();
-    let mut input: Option<StreamInfo> = None;
+    let mut layers: Vec<(String, HwOp, Option<String>)> = Vec::new();
+    let mut input: Option<(Vec<usize>, DataType)> = None;
     let mut dtype = DataType::Int(32);
     let mut skip_next = false;
     let mut unsupported = Vec::new();
@@ -114,7 +114,7 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                         pending.push(HostStep::Elementwise { op: FloatOp::Mul, constant: scale, reversed: false });
                     }
                     dtype = dt;
-                    input = Some(StreamInfo { shape: shape_out.clone(), dtype: dt });
+                    input = Some((shape_out.clone(), dt));
                     phase = Phase::Hw;
                 }
                 Op::BipolarQuant => {
@@ -124,7 +124,7 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                         pending.push(HostStep::Elementwise { op: FloatOp::Mul, constant: scale, reversed: false });
                     }
                     dtype = DataType::Bipolar;
-                    input = Some(StreamInfo { shape: shape_out.clone(), dtype });
+                    input = Some((shape_out.clone(), dtype));
                     phase = Phase::Hw;
                 }
                 Op::MatMul | Op::Gemm { .. } => {
@@ -197,18 +197,15 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                         skip_next = true;
                     }
                     let mv = MatrixVector {
-                        name: format!("l{:02}_mvu", layers.len()),
                         mw: k,
                         mh: nn,
                         input_type: dtype,
                         weight_type: qw.dtype,
                         weights,
                         thresholds,
-                        origin: Some(origin),
                     };
-                    let l = Layer::MatrixVector(mv);
-                    dtype = l.output_type();
-                    layers.push(l);
+                    dtype = mv.output_type();
+                    layers.push((format!("l{:02}_mvu", layers.len()), HwOp::MatrixVector(mv), Some(origin)));
                     cur = out_name;
                     continue;
                 }
@@ -227,16 +224,14 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                         )));
                     }
                     let channels = if t.rows.len() == 1 { 1 } else { t.rows.len() };
-                    let l = Layer::Thresholding(Thresholding {
-                        name: format!("l{:02}_thr", layers.len()),
-                        elems,
-                        channels,
-                        input_type: dtype,
-                        thresholds: t,
-                        origin: Some(n.name.clone()),
-                    });
-                    dtype = l.output_type();
-                    layers.push(l);
+                    let _ = elems;
+                    let out_type = t.out_type;
+                    layers.push((
+                        format!("l{:02}_thr", layers.len()),
+                        HwOp::Thresholding(Thresholding { channels, input_type: dtype, thresholds: t }),
+                        Some(n.name.clone()),
+                    ));
+                    dtype = out_type;
                 }
                 Op::TopK { axis, largest, k } => {
                     let kk = match k {
@@ -250,9 +245,9 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                         unsupported.push(unsup(n, "LabelSelect needs TopK(largest) over the last axis of one row, directly on the integer layer output, with only its indices used".into()));
                     }
                     pending.clear();
-                    let l = Layer::LabelSelect(LabelSelect { name: format!("l{:02}_top", layers.len()), labels, k: kk, input_type: dtype, origin: Some(n.name.clone()) });
-                    dtype = l.output_type();
-                    layers.push(l);
+                    let l = LabelSelect { labels, k: kk, input_type: dtype };
+                    dtype = l.index_type();
+                    layers.push((format!("l{:02}_top", layers.len()), HwOp::LabelSelect(l), Some(n.name.clone())));
                     cur = n.outputs.get(1).cloned().unwrap_or(out);
                     continue;
                 }
@@ -262,9 +257,9 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                         unsupported.push(unsup(n, "LabelSelect needs ArgMax without select_last_index, directly on the integer layer output".into()));
                     }
                     pending.clear();
-                    let l = Layer::LabelSelect(LabelSelect { name: format!("l{:02}_top", layers.len()), labels, k: 1, input_type: dtype, origin: Some(n.name.clone()) });
-                    dtype = l.output_type();
-                    layers.push(l);
+                    let l = LabelSelect { labels, k: 1, input_type: dtype };
+                    dtype = l.index_type();
+                    layers.push((format!("l{:02}_top", layers.len()), HwOp::LabelSelect(l), Some(n.name.clone())));
                 }
                 Op::Round if pending.is_empty() => {}
                 Op::Div if pending.len() == 1 => {
@@ -321,15 +316,12 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
             ),
         });
     }
-    let m = Model {
-        ir_version: IR_VERSION,
-        name: name.to_string(),
-        input,
-        layers,
-        pre,
-        post: pending,
-        source: None,
-    };
+    let (shape, in_dtype) = input;
+    let elems: usize = shape.iter().product();
+    let mut m = Model::chain(name, TensorType::vector(elems, in_dtype), layers);
+    m.inputs[0].shape = shape;
+    m.pre = pre;
+    m.post = pending;
     m.validate()
         .map_err(|e| PassError::invalid("lowered model", None, e.to_string()))?;
     Ok(m)

@@ -1,23 +1,26 @@
 //! Reports: what was built, how it was folded, and what it is expected to cost.
 //!
 //! [`BuildReport`] is `OUT/report.json` of `ferrite build`: the generator, the model's
-//! provenance, one entry a layer (shape, fold, datatypes, accumulator, expected cycles,
-//! memory bits), the pipeline's expected cycles a frame, the FIFOs and width converters
-//! of the top, and the streams of its ports. It is deterministic (no timestamps).
+//! provenance, one entry an IR node (shape, fold, datatypes, accumulator, expected cycles,
+//! memory bits), the pipeline's expected cycles a frame, the nodes stitch inserted (FIFOs
+//! and width converters), and the streams of its ports. It is deterministic (no timestamps).
 //!
 //! Architecture invariant: report only reads the other stages' results.
 
-use crate::emit::{self, ConverterInfo, Design, FifoInfo, StreamFormat};
+use crate::emit::{self, GeneratedFile};
 use crate::fold::FoldPlan;
-use crate::ir::{Layer, Model, Provenance};
+use crate::ir::{Model, Op, Provenance};
+use crate::stitch::{Design, HwNode, Role};
+use crate::stream::StreamFormat;
 use serde::Serialize;
 
 /// Version of the report format.
-pub const REPORT_VERSION: u32 = 1;
+pub const REPORT_VERSION: u32 = 2;
 
-/// One layer of [`BuildReport`]. Fields that do not apply to a layer's kind are absent.
+/// One IR node of [`BuildReport`]. Fields that do not apply to its kind are absent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct LayerReport {
+pub struct NodeReport {
+    /// Position in stream (topological) order.
     pub index: usize,
     pub name: String,
     /// `MatrixVector`, `Thresholding` or `LabelSelect`.
@@ -41,6 +44,9 @@ pub struct LayerReport {
     pub k: Option<usize>,
     pub in_elems: usize,
     pub out_elems: usize,
+    /// Input and output tensor shapes `[H, W, C]`.
+    pub in_shape: [usize; 3],
+    pub out_shape: [usize; 3],
     pub pe: usize,
     pub simd: usize,
     pub input_type: String,
@@ -87,13 +93,14 @@ pub struct BuildReport {
     pub folding: FoldingReport,
     /// Expected cycles a frame of the pipeline: its slowest engine.
     pub exp_cycles_per_frame: u64,
-    /// The slowest layer.
+    /// The slowest node.
     pub bottleneck: String,
-    /// Estimated block RAM of the whole design, in RAMB18 equivalents (sum of the layers').
+    /// Estimated block RAM of the whole design, in RAMB18 equivalents (sum of the nodes').
     pub est_bram18: usize,
-    pub layers: Vec<LayerReport>,
-    pub fifos: Vec<FifoInfo>,
-    pub converters: Vec<ConverterInfo>,
+    pub nodes: Vec<NodeReport>,
+    /// What stitch inserted on the edges: FIFOs and width converters, with their depths,
+    /// widths and why (the design manifest `design.json` has the whole graph).
+    pub inserted: Vec<InsertedReport>,
     /// Formats of the top's `s_axis_tdata` and `m_axis_tdata`.
     pub input_stream: StreamFormat,
     pub output_stream: StreamFormat,
@@ -103,38 +110,67 @@ pub struct BuildReport {
     pub mem_dir: String,
 }
 
-fn layer_report(i: usize, l: &Layer, e: &emit::EngineInfo) -> LayerReport {
-    let (pe, simd) = (e.fold.pe, e.fold.simd);
-    let mut r = LayerReport {
-        index: i,
-        name: l.name().to_string(),
-        kind: l.kind().to_string(),
-        module: e.module.clone(),
-        origin: l.origin().map(str::to_string),
-        datapath: emit::datapath(l).to_string(),
+/// A node stitch inserted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InsertedReport {
+    pub name: String,
+    pub instance: String,
+    pub module: String,
+    #[serde(flatten)]
+    pub role: Role,
+    pub input: StreamFormat,
+    pub output: StreamFormat,
+}
+
+fn node_report(model: &Model, a: &crate::ir::Analysis, hw: &HwNode) -> Option<NodeReport> {
+    let Role::Engine {
+        node,
+        kind,
+        datapath,
+        origin,
+        fold,
+        exp_cycles,
+        resources,
+        index,
+    } = &hw.role
+    else {
+        return None;
+    };
+    let id = a.by_name[node];
+    let n = &model.nodes[id];
+    let (it, ot) = (a.in_types[id][0], a.out_types[id][0]);
+    let mut r = NodeReport {
+        index: *index,
+        name: node.clone(),
+        kind: kind.clone(),
+        module: hw.module.clone(),
+        origin: origin.clone(),
+        datapath: datapath.clone(),
         mw: None,
         mh: None,
         channels: None,
         labels: None,
         k: None,
-        in_elems: l.in_elems(),
-        out_elems: l.out_elems(),
-        pe,
-        simd,
-        input_type: l.input_type().to_string(),
+        in_elems: it.elems(),
+        out_elems: ot.elems(),
+        in_shape: it.shape,
+        out_shape: ot.shape,
+        pe: fold.pe,
+        simd: fold.simd,
+        input_type: it.dtype.to_string(),
         weight_type: None,
-        output_type: l.output_type().to_string(),
+        output_type: ot.dtype.to_string(),
         acc_type: None,
         thresholds_per_channel: 0,
-        weight_rom_bits: e.weight_rom_bits,
-        threshold_rom_bits: e.threshold_rom_bits,
-        est_bram18: e.est_bram18,
-        in_lanes: e.input.lanes,
-        out_lanes: e.output.lanes,
-        exp_cycles: e.exp_cycles,
+        weight_rom_bits: resources.weight_rom_bits,
+        threshold_rom_bits: resources.threshold_rom_bits,
+        est_bram18: resources.est_bram18,
+        in_lanes: hw.inputs[0].lanes,
+        out_lanes: hw.outputs[0].lanes,
+        exp_cycles: *exp_cycles,
     };
-    match l {
-        Layer::MatrixVector(m) => {
+    match &n.op {
+        Op::MatrixVector(m) => {
             r.mw = Some(m.mw);
             r.mh = Some(m.mh);
             r.weight_type = Some(m.weight_type.to_string());
@@ -143,32 +179,44 @@ fn layer_report(i: usize, l: &Layer, e: &emit::EngineInfo) -> LayerReport {
                 r.thresholds_per_channel = t.per_channel();
             }
         }
-        Layer::Thresholding(t) => {
+        Op::Thresholding(t) => {
             r.channels = Some(t.channels);
             r.thresholds_per_channel = t.thresholds.per_channel();
         }
-        Layer::LabelSelect(s) => {
+        Op::LabelSelect(s) => {
             r.labels = Some(s.labels);
             r.k = Some(s.k);
         }
     }
-    r
+    Some(r)
 }
 
-/// The report of a design built from `model` with `plan`.
-pub fn build_report(model: &Model, plan: &FoldPlan, design: &Design) -> BuildReport {
-    let layers: Vec<LayerReport> = model
-        .layers
+/// The report of `design`, built from `model` with `plan` into `files`.
+pub fn build_report(
+    model: &Model,
+    plan: &FoldPlan,
+    design: &Design,
+    files: &[GeneratedFile],
+) -> BuildReport {
+    let a = model.analyze().expect("a stitched model is valid");
+    let nodes: Vec<NodeReport> = design
+        .nodes
         .iter()
-        .zip(&design.engines)
-        .enumerate()
-        .map(|(i, (l, e))| layer_report(i, l, e))
+        .filter_map(|n| node_report(model, &a, n))
         .collect();
-    let bottleneck = layers
+    let inserted = design
+        .nodes
         .iter()
-        .max_by_key(|l| (l.exp_cycles, std::cmp::Reverse(l.index)))
-        .map(|l| l.name.clone())
-        .unwrap_or_default();
+        .filter(|n| !matches!(n.role, Role::Engine { .. }))
+        .map(|n| InsertedReport {
+            name: n.name.clone(),
+            instance: n.instance.clone(),
+            module: n.module.clone(),
+            role: n.role.clone(),
+            input: n.inputs[0].clone(),
+            output: n.outputs[0].clone(),
+        })
+        .collect();
     BuildReport {
         report_version: REPORT_VERSION,
         generator: emit::GENERATOR.to_string(),
@@ -180,14 +228,13 @@ pub fn build_report(model: &Model, plan: &FoldPlan, design: &Design) -> BuildRep
             file: "folding.json".into(),
         },
         exp_cycles_per_frame: design.exp_cycles_per_frame,
-        bottleneck,
-        est_bram18: layers.iter().map(|l| l.est_bram18).sum(),
-        layers,
-        fifos: design.fifos.clone(),
-        converters: design.converters.clone(),
+        bottleneck: design.bottleneck.clone(),
+        est_bram18: nodes.iter().map(|l| l.est_bram18).sum(),
+        nodes,
+        inserted,
         input_stream: design.input.clone(),
         output_stream: design.output.clone(),
-        rtl_files: design.files.iter().map(|f| f.name.clone()).collect(),
+        rtl_files: files.iter().map(|f| f.name.clone()).collect(),
         mem_dir: "engines read rtl/*.mem as {MEM_DIR, \"<file>.mem\"}; MEM_DIR (a parameter of the top, default \"\") \
                   is the directory with a trailing slash, e.g. verilator -GMEM_DIR='\"/abs/out/rtl/\"'; \
                   leave it empty when the .mem files are in the tool's working directory or added to a Vivado project"

@@ -1,12 +1,12 @@
 //! Stream formats and frame packing.
 
 use crate::ir::DataType;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How frames travel on an AXI-Stream: `lanes` elements of `elem_type` a beat, lane `i` at
 /// bits `[i*E +: E]` (E = `elem_type.bits()`, lane 0 in the LSBs), each element encoded by
 /// [`DataType::encode`]; bits above `lanes*E` up to `tdata_bits` are zero.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StreamFormat {
     /// Width of the tdata port.
     pub tdata_bits: usize,
@@ -75,4 +75,24 @@ pub fn unpack_frame(fmt: &StreamFormat, beats: &[Vec<u32>]) -> Vec<i64> {
         }
     }
     out
+}
+
+impl StreamFormat {
+    /// `t` streamed `lanes` elements a beat (exact width, no padding).
+    pub fn of(t: &crate::ir::TensorType, lanes: usize) -> StreamFormat {
+        StreamFormat {
+            tdata_bits: lanes * t.dtype.bits() as usize,
+            lanes,
+            elem_type: t.dtype,
+            beats_per_frame: t.elems() / lanes.max(1),
+        }
+    }
+
+    /// The same stream on a port padded to whole bytes.
+    pub fn padded(&self) -> StreamFormat {
+        StreamFormat {
+            tdata_bits: self.tdata_bits.div_ceil(8) * 8,
+            ..self.clone()
+        }
+    }
 }

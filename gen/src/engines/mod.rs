@@ -1,0 +1,118 @@
+//! The hardware side of each op kind: one module a kind, one [`Engine`] impl each.
+//!
+//! An engine kind owns what the stages need to know about its hardware: its ports and their
+//! stream formats under a fold, its legal folds, its expected cycles a frame, its resource
+//! estimate, the FIFO it wants before it, and its template context (the Verilog it
+//! renders). Its values live with the op in `ir::ops` (`OpKind::eval`), its name and types
+//! there too. Adding an engine kind adds a module here, a variant to `ir::Op`, a template
+//! in `ferrite-rtl`, and one arm to [`engine`].
+
+mod label_select;
+mod mvau;
+mod thresholding;
+
+pub use mvau::{BLOCK_ROM_MIN_BITS, BLOCK_ROM_MIN_DEPTH, TREE_REG_EVERY};
+
+use crate::emit::{EmitError, GeneratedFile};
+use crate::fold::Fold;
+use crate::ir::{Op, TensorType};
+use crate::stream::StreamFormat;
+use serde::{Deserialize, Serialize};
+
+/// Resources an engine is estimated to take.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resources {
+    /// Bits of the weight ROM and threshold ROM as declared (with padding to at least two
+    /// words); 0 when there is none.
+    pub weight_rom_bits: usize,
+    pub threshold_rom_bits: usize,
+    /// Estimated block RAM in RAMB18 equivalents (a RAMB36 is 2) of the memories marked for
+    /// block RAM ([`crate::emit::resources::bram18_for_rom`]).
+    pub est_bram18: usize,
+}
+
+/// Everything an engine needs to render itself.
+pub struct RenderCx<'a> {
+    /// Verilog module name of the engine.
+    pub module: &'a str,
+    /// Header lines (generator, template hash, model, node, folding).
+    pub header: Vec<String>,
+    /// Module name of the skid buffer every output goes through.
+    pub skid: &'a str,
+    pub ins: &'a [TensorType],
+    pub fold: Fold,
+}
+
+/// The hardware of one op kind.
+pub trait Engine {
+    /// Suffix of the engine's module name (`<prefix>_l<NN>_<suffix>`).
+    fn module_suffix(&self) -> &'static str;
+    /// Template path under `rtl-templates/templates/`.
+    fn template(&self) -> &'static str;
+    /// One line on what the engine is, for headers.
+    fn purpose(&self) -> &'static str;
+    /// How it computes (`xnor-popcount`, `mac`, `compare`, `top-k`, ...).
+    fn datapath(&self) -> &'static str;
+    /// Legal PE values and legal SIMD values (ascending); any pair of them is legal.
+    fn fold_space(&self, ins: &[TensorType]) -> (Vec<usize>, Vec<usize>);
+    /// What PE and SIMD mean for this kind, for error messages: (pe_of, simd_of).
+    fn fold_terms(&self, ins: &[TensorType]) -> (String, Option<String>);
+    /// Elements a beat on each input port and each output port under `fold`.
+    fn lanes(&self, fold: Fold) -> (Vec<usize>, Vec<usize>);
+    /// Cycles one frame takes in steady state (the engine alone, never starved or blocked).
+    fn exp_cycles(&self, ins: &[TensorType], fold: Fold) -> u64;
+    /// Operations of one frame (multiply-accumulates, compares, ...): what automatic
+    /// folding spreads lanes over.
+    fn work(&self, ins: &[TensorType]) -> u64;
+    /// Beats the engine wants buffered in a FIFO before each input port, and why.
+    fn input_buffer(&self, ins: &[TensorType], fold: Fold) -> (usize, &'static str) {
+        let _ = (ins, fold);
+        (
+            0,
+            "streaming engine: a small FIFO keeps one beat a cycle flowing",
+        )
+    }
+    /// Estimated resources.
+    fn resources(&self, ins: &[TensorType], fold: Fold) -> Resources;
+    /// Lines for the generated file's header and the top's comments.
+    fn describe(&self, ins: &[TensorType], fold: Fold) -> Vec<String>;
+    /// Whether the engine reads `.mem` files (takes the `MEM_DIR` parameter).
+    fn uses_mem(&self) -> bool;
+    /// The engine's Verilog and `.mem` files (the module file first).
+    fn render(&self, cx: &RenderCx) -> Result<Vec<GeneratedFile>, EmitError>;
+}
+
+/// The one dispatch from an op to its engine.
+pub fn engine(op: &Op) -> &dyn Engine {
+    match op {
+        Op::MatrixVector(o) => o,
+        Op::Thresholding(o) => o,
+        Op::LabelSelect(o) => o,
+    }
+}
+
+/// Stream formats of an engine's input and output ports under `fold` (exact widths).
+pub fn port_formats(
+    op: &Op,
+    ins: &[TensorType],
+    outs: &[TensorType],
+    fold: Fold,
+) -> (Vec<StreamFormat>, Vec<StreamFormat>) {
+    let (il, ol) = engine(op).lanes(fold);
+    let f = |t: &TensorType, lanes: usize| StreamFormat::of(t, lanes);
+    (
+        ins.iter().zip(&il).map(|(t, &l)| f(t, l)).collect(),
+        outs.iter().zip(&ol).map(|(t, &l)| f(t, l)).collect(),
+    )
+}
+
+/// Template kind of a value type and its width as a signed number.
+pub(crate) fn value_kind(t: crate::ir::DataType) -> (&'static str, u32) {
+    use crate::ir::DataType;
+    match t {
+        DataType::Bipolar => ("bipolar", 2),
+        DataType::Binary => ("uint", 2),
+        DataType::UInt(n) => ("uint", n + 1),
+        DataType::Int(n) => ("int", n),
+    }
+}

@@ -1,0 +1,382 @@
+//! Matrix-vector unit (FINN's MVAU): `MH x MW` weights, PE output lanes and SIMD input
+//! lanes, XNOR-popcount for bipolar x bipolar and multiply-accumulate otherwise, optional
+//! thresholds; one input vector a pixel (a fully connected layer has one pixel).
+
+use super::thresholding::{ThrOut, signed_bits, thr_out};
+use super::{Engine, RenderCx, Resources, value_kind};
+use crate::emit::{EmitError, GeneratedFile, MemBuilder, counter_bits, lit, render};
+use crate::fold::{Fold, divisors};
+use crate::ir::{self, DataType, MatrixVector, TensorType};
+use ferrite_rtl as rtl;
+
+/// Adder-tree levels between two register levels.
+pub const TREE_REG_EVERY: usize = 2;
+
+/// A weight ROM of at least this many bits and [`BLOCK_ROM_MIN_DEPTH`] words asks for block
+/// RAM (`rom_style = "block"`); for smaller ones the synthesis tool chooses.
+pub const BLOCK_ROM_MIN_BITS: usize = 16384;
+pub const BLOCK_ROM_MIN_DEPTH: usize = 32;
+
+/// The weight ROM's shape under `f`: (depth in words, word width, whether it asks for
+/// block RAM).
+fn weight_rom(l: &MatrixVector, f: Fold) -> (usize, usize, bool) {
+    let depth = (l.mh / f.pe) * (l.mw / f.simd);
+    let width = f.pe * f.simd * l.weight_type.bits() as usize;
+    let block = depth >= BLOCK_ROM_MIN_DEPTH && depth * width >= BLOCK_ROM_MIN_BITS;
+    (depth, width, block)
+}
+
+/// Comparison width of the thresholds (bits, as a signed number).
+fn cmp_bits(l: &MatrixVector) -> u32 {
+    let (lo, hi) = if l.is_xnor() {
+        (0, l.mw as i64)
+    } else {
+        l.acc_range()
+    };
+    signed_bits(lo, hi + 1)
+}
+
+impl Engine for MatrixVector {
+    fn module_suffix(&self) -> &'static str {
+        "mvu"
+    }
+
+    fn template(&self) -> &'static str {
+        "engines/mvu.v"
+    }
+
+    fn purpose(&self) -> &'static str {
+        "matrix-vector unit (fully connected layer or convolution)"
+    }
+
+    fn datapath(&self) -> &'static str {
+        if self.is_xnor() { "xnor-popcount" } else { "mac" }
+    }
+
+    fn fold_space(&self, _ins: &[TensorType]) -> (Vec<usize>, Vec<usize>) {
+        (divisors(self.mh), divisors(self.mw))
+    }
+
+    fn fold_terms(&self, _ins: &[TensorType]) -> (String, Option<String>) {
+        (format!("MH {}", self.mh), Some(format!("MW {}", self.mw)))
+    }
+
+    fn lanes(&self, fold: Fold) -> (Vec<usize>, Vec<usize>) {
+        (vec![fold.simd], vec![fold.pe])
+    }
+
+    fn exp_cycles(&self, ins: &[TensorType], fold: Fold) -> u64 {
+        (ins[0].pixels() * (self.mh / fold.pe) * (self.mw / fold.simd)) as u64
+    }
+
+    fn work(&self, ins: &[TensorType]) -> u64 {
+        (ins[0].pixels() * self.mw * self.mh) as u64
+    }
+
+    fn input_buffer(&self, _ins: &[TensorType], fold: Fold) -> (usize, &'static str) {
+        (
+            self.mw / fold.simd,
+            "one input vector: the engine reads a vector only during its first output fold",
+        )
+    }
+
+    fn resources(&self, _ins: &[TensorType], fold: Fold) -> Resources {
+        let (depth, width, block) = weight_rom(self, fold);
+        let nf = self.mh / fold.pe;
+        let threshold_rom_bits = self.thresholds.as_ref().map_or(0, |t| {
+            nf.max(2) * fold.pe * t.per_channel() * cmp_bits(self) as usize
+        });
+        Resources {
+            weight_rom_bits: depth.max(2) * width,
+            threshold_rom_bits,
+            // only the weight ROM asks for block RAM; the tool places the threshold ROM
+            est_bram18: if block {
+                crate::emit::resources::bram18_for_rom(depth, width)
+            } else {
+                0
+            },
+        }
+    }
+
+    fn describe(&self, ins: &[TensorType], f: Fold) -> Vec<String> {
+        vec![
+            format!(
+                "MW {} MH {}, {} pixel(s) a frame, PE {} SIMD {}; {}",
+                self.mw,
+                self.mh,
+                ins[0].pixels(),
+                f.pe,
+                f.simd,
+                self.datapath()
+            ),
+            format!(
+                "types: input {}, weights {}, accumulator {}, output {}",
+                self.input_type,
+                self.weight_type,
+                self.acc_type(),
+                self.output_type()
+            ),
+        ]
+    }
+
+    fn uses_mem(&self) -> bool {
+        true
+    }
+
+    fn render(&self, cx: &RenderCx) -> Result<Vec<GeneratedFile>, EmitError> {
+        render_mvu(self, cx)
+    }
+}
+
+fn render_mvu(l: &MatrixVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, EmitError> {
+    let (f, module, header, skid) = (cx.fold, cx.module, cx.header.clone(), cx.skid);
+    let (pe, simd) = (f.pe, f.simd);
+    let (sf, nf) = (l.mw / simd, l.mh / pe);
+    let xnor = l.input_type == DataType::Bipolar && l.weight_type == DataType::Bipolar;
+    let ib = l.input_type.bits();
+    let wb = l.weight_type.bits();
+    let acc_type = l.acc_type();
+    let (acc_lo, acc_hi) = l.acc_range();
+    let unsupported = |why: String| EmitError::Unsupported {
+        node: module.to_string(),
+        kind: "MatrixVector",
+        why,
+    };
+    if acc_type.bits() > 48 {
+        return Err(unsupported(format!(
+            "accumulator {acc_type} is wider than the engine's 48 bits; lower the input or weight precision"
+        )));
+    }
+
+    // Adder tree: leaf values and sums all fit `tree_bits` (every product range contains 0,
+    // so every partial sum lies inside the accumulator range).
+    let (tree_bits, acc_bits) = if xnor {
+        (
+            ir::bits_for_unsigned(simd as u64).max(1),
+            ir::bits_for_unsigned(l.mw as u64).max(1),
+        )
+    } else {
+        (acc_type.bits(), acc_type.bits())
+    };
+    let (x_kind, xs) = value_kind(l.input_type);
+    let (w_kind, ws) = value_kind(l.weight_type);
+    let prod_bits = xs + ws;
+    let (prod_fit, prod_fit_bits) = match tree_bits.cmp(&prod_bits) {
+        std::cmp::Ordering::Greater => ("extend", tree_bits - prod_bits),
+        std::cmp::Ordering::Equal => ("same", 0),
+        std::cmp::Ordering::Less => ("trunc", 0),
+    };
+    let mut levels = Vec::new();
+    let mut n = simd;
+    let mut k = 0;
+    while n > 1 {
+        k += 1;
+        let next = n.div_ceil(2);
+        levels.push(rtl::TreeLevel {
+            k,
+            prev: k - 1,
+            n: next,
+            prev_n: n,
+            pairs: n / 2,
+            odd: n % 2 == 1,
+            prev_last: n - 1,
+            registered: false,
+            msb: pe * next * tree_bits as usize - 1,
+        });
+        n = next;
+    }
+    let nlev = levels.len();
+    for lv in &mut levels {
+        lv.registered = lv.k % TREE_REG_EVERY == 0 || lv.k == nlev;
+    }
+    let reg_levels = levels.iter().filter(|l| l.registered).count();
+    let ctl = 2 + reg_levels;
+
+    // weights: word nf*SF + sf holds lane (p, s) at bits [(p*SIMD + s)*WB +: WB]
+    let w_depth = nf * sf;
+    let w_width = pe * simd * wb as usize;
+    let mut wm = MemBuilder::new(w_width);
+    for fo in 0..nf {
+        for so in 0..sf {
+            wm.push_word();
+            for p in 0..pe {
+                for s in 0..simd {
+                    let v = l.weight(fo * pe + p, so * simd + s);
+                    wm.set((p * simd + s) * wb as usize, wb, l.weight_type.encode(v));
+                }
+            }
+        }
+    }
+    let w_rom = w_depth.max(2);
+    let w_file = format!("{module}_w.mem");
+    let mut files = vec![GeneratedFile {
+        name: w_file.clone(),
+        contents: wm.finish(w_rom),
+    }];
+
+    let w_addr_bits = counter_bits(w_depth);
+    let sf_bits = counter_bits(sf);
+    let nf_bits = counter_bits(nf);
+
+    // output and thresholds
+    let mut has_thr = false;
+    let mut thr = ThrOut {
+        nt: 1,
+        out_bipolar: false,
+        out_bias: String::new(),
+        out_one: String::new(),
+        out_zero: String::new(),
+        levels: Vec::new(),
+    };
+    let (mut cmp_bits, mut cmp_kind, mut cmp_ext) = (1, "none", 0);
+    let thr_file = format!("{module}_t.mem");
+    let out_bits = l
+        .thresholds
+        .as_ref()
+        .map_or(acc_type.bits(), |t| t.out_type.bits());
+    let mut mw_lit = String::new();
+    if let Some(t) = &l.thresholds {
+        has_thr = true;
+        thr = thr_out(t);
+        // comparison domain: popcount for XNOR (dot >= t <=> pc >= ceil((t + MW) / 2))
+        let (lo, hi) = if xnor {
+            (0, l.mw as i64)
+        } else {
+            (acc_lo, acc_hi)
+        };
+        cmp_bits = signed_bits(lo, hi + 1);
+        let acc_signed = !xnor && acc_type.signed();
+        cmp_ext = cmp_bits - acc_bits;
+        cmp_kind = match (cmp_ext, acc_signed) {
+            (0, _) => "none",
+            (_, true) => "sign",
+            (_, false) => "zero",
+        };
+        let mw = l.mw as i64;
+        let mut tm = MemBuilder::new(pe * thr.nt * cmp_bits as usize);
+        for fo in 0..nf {
+            tm.push_word();
+            for p in 0..pe {
+                let row: Vec<i64> = t
+                    .row(fo * pe + p)
+                    .iter()
+                    .map(|&v| {
+                        if xnor {
+                            (v.saturating_add(mw).saturating_add(1)).div_euclid(2)
+                        } else {
+                            v
+                        }
+                    })
+                    .map(|v| v.clamp(lo, hi + 1))
+                    .collect();
+                for (j, v) in row.iter().enumerate() {
+                    tm.set(
+                        (p * thr.nt + j) * cmp_bits as usize,
+                        cmp_bits,
+                        (*v as u64) & ((1u64 << cmp_bits) - 1),
+                    );
+                }
+            }
+        }
+        files.push(GeneratedFile {
+            name: thr_file.clone(),
+            contents: tm.finish(nf.max(2)),
+        });
+    } else if xnor {
+        if out_bits != acc_bits + 1 {
+            return Err(EmitError::Verify(format!(
+                "{module}: XNOR output {out_bits} bits, popcount {acc_bits} bits"
+            )));
+        }
+        mw_lit = lit(out_bits, l.mw as i64);
+    }
+    let thr_addr_bits = counter_bits(nf);
+
+    let ctx = rtl::Mvu {
+        module: module.to_string(),
+        header,
+        skid_module: skid.to_string(),
+        simd,
+        pe,
+        sf,
+        nf,
+        in_bits: ib,
+        in_bits_msb: ib - 1,
+        in_msb: simd * ib as usize - 1,
+        out_bits,
+        out_msb: pe * out_bits as usize - 1,
+        out_width: pe * out_bits as usize,
+        w_bits: wb,
+        w_bits_msb: wb - 1,
+        w_msb: w_width - 1,
+        w_file,
+        w_rom_last: w_rom - 1,
+        w_rom_block: w_depth >= BLOCK_ROM_MIN_DEPTH && w_depth * w_width >= BLOCK_ROM_MIN_BITS,
+        w_addr_msb: w_addr_bits - 1,
+        w_addr_last: lit(w_addr_bits, (w_depth - 1) as i64),
+        w_addr_one: lit(w_addr_bits, 1),
+        sf_msb: sf_bits - 1,
+        sf_last: lit(sf_bits, (sf - 1) as i64),
+        sf_one: lit(sf_bits, 1),
+        nf_msb: nf_bits - 1,
+        nf_last: lit(nf_bits, (nf - 1) as i64),
+        nf_one: lit(nf_bits, 1),
+        nf_last_int: nf - 1,
+        has_ibuf: nf > 1,
+        ibuf_last: sf.max(2) - 1,
+        ctl_msb: ctl - 1,
+        ctl_prev_msb: ctl - 2,
+        xnor,
+        leaf_ext: tree_bits - 1,
+        x_kind,
+        w_kind,
+        x_ext: prod_bits - ib,
+        w_ext: prod_bits - wb,
+        prod_bits,
+        prod_msb: prod_bits - 1,
+        prod_fit,
+        prod_fit_bits,
+        prod_trunc_msb: prod_bits.saturating_sub(tree_bits + 1),
+        tree_bits,
+        tree_msb: tree_bits - 1,
+        t0_msb: pe * simd * tree_bits as usize - 1,
+        tree_top: nlev,
+        levels,
+        reg_every: TREE_REG_EVERY,
+        pe_tree_msb: pe * tree_bits as usize - 1,
+        acc_bits,
+        acc_msb: acc_bits - 1,
+        acc_all_msb: pe * acc_bits as usize - 1,
+        acc_ext: acc_bits - tree_bits,
+        acc_zero: lit(acc_bits, 0),
+        has_thr,
+        nt: thr.nt,
+        cmp_bits,
+        cmp_msb_bits: cmp_bits - 1,
+        cmp_kind,
+        cmp_ext,
+        cmp_all_msb: pe * thr.nt - 1,
+        thr_file,
+        thr_msb: pe * thr.nt * cmp_bits as usize - 1,
+        thr_rom_last: nf.max(2) - 1,
+        thr_addr_msb: thr_addr_bits - 1,
+        thr_addr_last: lit(thr_addr_bits, (nf - 1) as i64),
+        thr_addr_one: lit(thr_addr_bits, 1),
+        out_bipolar: thr.out_bipolar,
+        out_bias: thr.out_bias,
+        out_one: thr.out_one,
+        out_zero: thr.out_zero,
+        out_bits_msb: out_bits - 1,
+        levels_n: thr.levels,
+        mw_lit,
+    };
+    files.insert(
+        0,
+        GeneratedFile {
+            name: format!("{module}.v"),
+            contents: render(&ctx, module)?,
+        },
+    );
+    Ok(files)
+}
+

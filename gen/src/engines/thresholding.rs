@@ -1,0 +1,208 @@
+//! Multi-threshold activation engine (FINN's Thresholding): PE channels a beat, each value
+//! compared (`>=`) with its channel's thresholds.
+
+use super::{Engine, RenderCx, Resources, value_kind};
+use crate::emit::{EmitError, GeneratedFile, MemBuilder, counter_bits, lit, render};
+use crate::fold::{Fold, divisors};
+use crate::ir::{DataType, TensorType, Thresholding, Thresholds};
+use ferrite_rtl as rtl;
+
+impl Engine for Thresholding {
+    fn module_suffix(&self) -> &'static str {
+        "thresholding"
+    }
+
+    fn template(&self) -> &'static str {
+        "engines/thresholding.v"
+    }
+
+    fn purpose(&self) -> &'static str {
+        "multi-threshold activation"
+    }
+
+    fn datapath(&self) -> &'static str {
+        "compare"
+    }
+
+    fn fold_space(&self, _ins: &[TensorType]) -> (Vec<usize>, Vec<usize>) {
+        (divisors(self.channels), vec![1])
+    }
+
+    fn fold_terms(&self, _ins: &[TensorType]) -> (String, Option<String>) {
+        (format!("the {} channels", self.channels), None)
+    }
+
+    fn lanes(&self, fold: Fold) -> (Vec<usize>, Vec<usize>) {
+        (vec![fold.pe], vec![fold.pe])
+    }
+
+    fn exp_cycles(&self, ins: &[TensorType], fold: Fold) -> u64 {
+        (ins[0].elems() / fold.pe) as u64
+    }
+
+    fn work(&self, ins: &[TensorType]) -> u64 {
+        ins[0].elems() as u64
+    }
+
+    fn resources(&self, ins: &[TensorType], fold: Fold) -> Resources {
+        let it = self.input_type;
+        let cmp = signed_bits(it.min(), it.max() + 1) as usize;
+        let _ = ins;
+        Resources {
+            weight_rom_bits: 0,
+            threshold_rom_bits: (self.channels / fold.pe).max(2)
+                * fold.pe
+                * self.thresholds.per_channel()
+                * cmp,
+            est_bram18: 0,
+        }
+    }
+
+    fn describe(&self, ins: &[TensorType], f: Fold) -> Vec<String> {
+        vec![
+            format!(
+                "{} elements, {} channels, PE {}",
+                ins[0].elems(),
+                self.channels,
+                f.pe
+            ),
+            format!(
+                "types: input {}, output {}",
+                self.input_type, self.thresholds.out_type
+            ),
+        ]
+    }
+
+    fn uses_mem(&self) -> bool {
+        true
+    }
+
+    fn render(&self, cx: &RenderCx) -> Result<Vec<GeneratedFile>, EmitError> {
+        render_thresholding(self, cx)
+    }
+}
+
+/// Bits of a signed number holding `lo..=hi`.
+pub(super) fn signed_bits(lo: i64, hi: i64) -> u32 {
+    DataType::smallest_containing(lo.min(-1), hi.max(0)).bits()
+}
+
+/// Sorted thresholds of `channel` clamped to `lo..=hi+1` (a threshold outside never or
+/// always holds, so clamping keeps every comparison's result).
+pub(super) fn clamped(t: &Thresholds, channel: usize, lo: i64, hi: i64) -> Vec<i64> {
+    t.row(channel)
+        .iter()
+        .map(|&v| v.clamp(lo, hi.saturating_add(1)))
+        .collect()
+}
+
+pub(super) struct ThrOut {
+    pub(super) nt: usize,
+    pub(super) out_bipolar: bool,
+    pub(super) out_bias: String,
+    pub(super) out_one: String,
+    pub(super) out_zero: String,
+    pub(super) levels: Vec<rtl::ThresholdLevel>,
+}
+
+pub(super) fn thr_out(t: &Thresholds) -> ThrOut {
+    let ob = t.out_type.bits();
+    ThrOut {
+        nt: t.per_channel(),
+        out_bipolar: t.out_type == DataType::Bipolar,
+        out_bias: lit(
+            ob,
+            if t.out_type == DataType::Bipolar {
+                0
+            } else {
+                t.out_bias
+            },
+        ),
+        out_one: lit(ob, 1),
+        out_zero: lit(ob, 0),
+        levels: (0..t.per_channel())
+            .map(|j| rtl::ThresholdLevel {
+                j,
+                next: j + 1,
+                last: j + 1 == t.per_channel(),
+                lit: lit(ob, j as i64 + 1),
+            })
+            .collect(),
+    }
+}
+
+
+fn render_thresholding(
+    l: &Thresholding,
+    cx: &RenderCx,
+) -> Result<Vec<GeneratedFile>, EmitError> {
+    let (f, module, header, skid) = (cx.fold, cx.module, cx.header.clone(), cx.skid);
+    let elems = cx.ins[0].elems();
+    let pe = f.pe;
+    let cf = l.channels / pe;
+    let t = &l.thresholds;
+    let thr = thr_out(t);
+    let it = l.input_type;
+    let ib = it.bits();
+    let (in_kind, _) = value_kind(it);
+    let (lo, hi) = (it.min(), it.max());
+    let cmp_bits = signed_bits(lo, hi + 1);
+    let mut tm = MemBuilder::new(pe * thr.nt * cmp_bits as usize);
+    for c in 0..cf {
+        tm.push_word();
+        for p in 0..pe {
+            for (j, v) in clamped(t, c * pe + p, lo, hi).iter().enumerate() {
+                tm.set(
+                    (p * thr.nt + j) * cmp_bits as usize,
+                    cmp_bits,
+                    (*v as u64) & ((1u64 << cmp_bits) - 1),
+                );
+            }
+        }
+    }
+    let thr_file = format!("{module}_t.mem");
+    let cf_bits = counter_bits(cf);
+    let out_bits = t.out_type.bits();
+    let ctx = rtl::Thresholding {
+        module: module.to_string(),
+        header,
+        skid_module: skid.to_string(),
+        pe,
+        beats: elems / pe,
+        in_bits: ib,
+        in_bits_msb: ib - 1,
+        in_msb: pe * ib as usize - 1,
+        in_kind,
+        in_ext: cmp_bits - ib,
+        out_bits,
+        out_msb: pe * out_bits as usize - 1,
+        out_width: pe * out_bits as usize,
+        nt: thr.nt,
+        cmp_bits,
+        cmp_msb_bits: cmp_bits - 1,
+        cmp_all_msb: pe * thr.nt - 1,
+        thr_file: thr_file.clone(),
+        thr_msb: pe * thr.nt * cmp_bits as usize - 1,
+        thr_rom_last: cf.max(2) - 1,
+        cf_msb: cf_bits - 1,
+        cf_last: lit(cf_bits, (cf - 1) as i64),
+        cf_one: lit(cf_bits, 1),
+        out_bipolar: thr.out_bipolar,
+        out_bias: thr.out_bias,
+        out_one: thr.out_one,
+        out_zero: thr.out_zero,
+        out_bits_msb: out_bits - 1,
+        levels_n: thr.levels,
+    };
+    Ok(vec![
+        GeneratedFile {
+            name: format!("{module}.v"),
+            contents: render(&ctx, module)?,
+        },
+        GeneratedFile {
+            name: thr_file,
+            contents: tm.finish(cf.max(2)),
+        },
+    ])
+}
+
