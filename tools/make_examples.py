@@ -761,6 +761,8 @@ Made by `tools/make_examples.py` (do not edit by hand; regenerate with the comma
 {metrics['torch_module']}
 ```
 
+Parameters: {metrics['n_params']:,} (float latent weights, BatchNorm affine, biases, quantizer scales).
+
 ## Dataset
 
 {DATASETS[ex['data']][1]}. Seed {SEED}. Trained {ex['epochs']} epochs, Adam lr {ex['lr']}
@@ -802,6 +804,12 @@ max |difference| of the outputs {metrics['max_abs_diff_test']:.3g}.
   `expected.npy` by at most {metrics['dynamo_max_abs_diff']:.3g}.
 - `metrics.json`: these numbers.
 
+## Op types and convolution/pool attributes (model.onnx)
+
+```
+{metrics['ops_txt']}
+```
+
 ## Graph (model.onnx)
 
 Notation: initializers are shown as `name[dims]`, with their values when they have at most 4
@@ -826,6 +834,9 @@ elements (`[]` dims = rank-0 scalar); `[domain]` follows custom ops; `{{...}}` a
 ```
 {cmd}
 ```
+
+Takes {metrics['total_seconds']:.0f} s on one CPU thread (training, export, the qonnx executor on the test
+split and on `inputs.npy`, the dynamo export).
 """
     with open(os.path.join(d, "README.md"), "w") as f:
         f.write(txt)
@@ -834,6 +845,7 @@ elements (`[]` dims = rank-0 scalar); `[domain]` follows custom ops; `{{...}}` a
 def make_example(name, outroot, cmd):
     ex = EXAMPLES[name]
     print(f"== {name}", flush=True)
+    t_all = time.time()
     seed_all()
     Xtr, Xte, ytr, yte = DATASETS[ex["data"]][0]()
     model = ex["make"]()
@@ -889,8 +901,12 @@ def make_example(name, outroot, cmd):
     metrics["sizes"] = {f: os.path.getsize(os.path.join(d, f))
                         for f in ["model.onnx", "model_dynamo.onnx", "inputs.npy", "expected.npy",
                                   "labels.npy"]}
+    metrics["ops_txt"], metrics["op_counts"] = op_summary(os.path.join(d, "model.onnx"))
+    metrics["n_params"] = int(sum(p.numel() for p in model.parameters()))
+    metrics["total_seconds"] = time.time() - t_all
     with open(os.path.join(d, "metrics.json"), "w") as f:
-        json.dump({k: v for k, v in metrics.items() if k != "torch_module"}, f, indent=1)
+        json.dump({k: v for k, v in metrics.items() if k not in ("torch_module", "ops_txt")}, f,
+                  indent=1)
     write_readme(d, name, metrics, describe_graph(os.path.join(d, "model.onnx")),
                  describe_graph(os.path.join(d, "model_dynamo.onnx")), cmd)
     print(f"    wrote {d}", flush=True)
