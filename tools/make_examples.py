@@ -5,15 +5,22 @@ Makes, for each example, a folder under examples/ with:
   model.onnx    Brevitas QONNX export (brevitas.export.export_qonnx, TorchScript exporter,
                 dynamo=False) followed by qonnx.util.cleanup.cleanup_model, the same two steps
                 as FINN's own flow (export_qonnx, then qonnx_cleanup, before ConvertQONNXtoFINN).
-  inputs.npy    float32, (64, *input_shape[1:]): real held-out test images first, then random ones
-  expected.npy  float32, (64, 10): outputs of model.onnx for each input, one sample per call,
+  model_dynamo.onnx  the same model through the dynamo exporter (trained examples only)
+  inputs.npy    float32, (64, *input_shape[1:]): real held-out test samples first, then random
+                ones; (8, 3, 32, 32) random images for the random-weights CNV examples
+  expected.npy  float32, (N, 10): outputs of model.onnx for each input, one sample per call,
                 computed by qonnx.core.onnx_exec.execute_onnx
-  labels.npy    int64, labels of the real images (inputs[i] for i < len(labels))
-  README.md     architecture, dataset, accuracies, versions, command
+  labels.npy    int64, labels of the real samples (inputs[i] for i < len(labels)); trained only
+  README.md     architecture, dataset (or how the random weights were drawn), accuracies,
+                op counts, full graph, versions, command, time taken
   metrics.json  the same numbers in machine-readable form
 
+Examples: mlp_w1a1, mlp_w4a4, cnv_w2a2, cnn_pad_w4a4, kws_conv1d_w3a3 (trained on offline
+datasets), cnv_w1a1_finn, cnv_w2a2_finn (FINN's CNV topology from the installed brevitas'
+bnn_pynq model definition, random weights, no training).
+
 Not run by CI. See tools/README.md. Usage:
-  /work/venv-tools/bin/python tools/make_examples.py [--only mlp_w1a1,mlp_w4a4,cnv_w2a2]
+  /work/venv-tools/bin/python tools/make_examples.py [--only cnv_w2a2,cnn_pad_w4a4,...]
 """
 
 import argparse
@@ -628,7 +635,7 @@ value: share of all output elements):
   k/255 with k uniform in 0..255 (numpy `default_rng({SEED})`), i.e. in the [0, 1] input range.
 - `expected.npy`: float32 {list(metrics['expected_shape'])}: the outputs of `model.onnx` for each
   input, one sample per call (batch 1), computed by `qonnx.core.onnx_exec.execute_onnx` on the
-  cleaned model ({metrics['qonnx_exec_seconds_per_frame']:.1f} s per frame on one CPU thread).
+  cleaned model ({1000 * metrics['qonnx_exec_seconds_per_frame']:.0f} ms per frame on one CPU thread).
   The outputs are the float values after TensorNorm (no softmax).
   Brevitas (PyTorch) on the same inputs: max |difference| {metrics['max_abs_diff_inputs']:.3g},
   argmax agreement {100 * metrics['argmax_agree']:.0f}%. Executor argmax per input:
