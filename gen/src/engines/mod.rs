@@ -1,0 +1,2 @@
+pub mod pad;
+pub mod pool;
