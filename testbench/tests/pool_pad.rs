@@ -524,3 +524,55 @@ fn a_wrong_golden_is_caught() {
     let e = stream(&c, &m, 0.0, 9, &|x| swapped.golden(x)).unwrap_err();
     assert!(e.contains("differs from the golden model"), "{e}");
 }
+
+/// The parameter side without RTL: output types, golden order, check messages, literals.
+#[test]
+fn params_golden_and_checks() {
+    let p = |np, mode, t| pool(2, np, 2, 1, mode, t);
+    assert_eq!(p(4, Sum, Bipolar).out_type(), Int(4));
+    assert_eq!(p(1, Sum, Bipolar).out_type(), Int(2));
+    assert_eq!(p(9, Sum, Binary).out_type(), UInt(4));
+    assert_eq!(p(64, Sum, Int(8)).out_type(), Int(14));
+    assert_eq!(p(64, Sum, UInt(8)).out_type(), UInt(14));
+    assert_eq!(p(4, Max, Int(3)).out_type(), Int(3));
+    // 2 outputs x 2 positions x 2 channels
+    let x = [1, -3, 2, 5, -1, 0, -2, -4];
+    assert_eq!(p(2, Max, Int(4)).golden(&x), [2, 5, -1, 0]);
+    assert_eq!(p(2, Sum, Int(4)).golden(&x), [3, 2, -3, -4]);
+    assert_eq!(p(2, Max, Int(4)).exp_cycles(), 8);
+    assert_eq!(pool(3, 9, 16, 4, Max, Int(4)).exp_cycles(), 3 * 9 * 4);
+    let mut bad = p(4, Max, Int(4));
+    assert!(bad.check().is_ok());
+    bad.pe = 3;
+    let e = bad.check().unwrap_err();
+    assert!(e.contains("pe 3 does not divide the 2 channels"), "{e}");
+    bad.pe = 0;
+    assert!(bad.check().unwrap_err().contains("pe is 0"));
+    let e = pool(1, 1 << 40, 1, 1, Sum, UInt(30)).check().unwrap_err();
+    assert!(e.contains("more than 62 bits"), "{e}");
+
+    let d = pad((2, 2, 1, 1), (1, 0, 0, 1), Int(4), 0);
+    assert_eq!(d.golden(&[1, 2, 3, 4]), [0, 0, 0, 1, 2, 0, 3, 4, 0]);
+    assert_eq!(d.exp_cycles(), 9);
+    assert_eq!(
+        pad((3, 5, 16, 4), (1, 2, 3, 0), Int(4), 0).exp_cycles(),
+        6 * 8 * 4
+    );
+    let lit = |p: Pad| p.context("m", vec![], "s").pad_beat;
+    assert_eq!(lit(pad((1, 1, 3, 3), (0, 0, 1, 0), Int(3), -3)), "9'h16d");
+    assert_eq!(lit(pad((1, 1, 1, 1), (0, 0, 1, 0), Bipolar, 1)), "1'h1");
+    assert_eq!(lit(pad((1, 1, 4, 4), (0, 0, 1, 0), Bipolar, -1)), "4'h0");
+    assert_eq!(
+        lit(pad((1, 1, 2, 2), (0, 0, 1, 0), UInt(8), 240)),
+        "16'hf0f0"
+    );
+    let mut bad = pad((2, 2, 3, 1), (1, 1, 1, 1), Int(4), 8);
+    assert!(bad.check().unwrap_err().contains("outside INT4 (-8..=7)"));
+    bad.value = 0;
+    assert!(bad.check().is_ok());
+    bad.simd = 2;
+    assert!(bad.check().unwrap_err().contains("does not divide"));
+    bad.simd = 1;
+    bad.elem_type = Bipolar;
+    assert!(bad.check().unwrap_err().contains("without 0"));
+}
