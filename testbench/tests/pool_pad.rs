@@ -23,6 +23,9 @@ use PoolMode::{Max, Sum};
 const FRAMES: usize = 16;
 const STALLS: [f64; 3] = [0.0, 0.3, 0.7];
 
+/// A golden model of one frame.
+type Golden = Box<dyn Fn(&[i64]) -> Vec<i64>>;
+
 /// One rendered engine and what the test needs to drive and check it.
 struct Case {
     tag: String,
@@ -36,7 +39,7 @@ struct Case {
     out_lanes: usize,
     out_beats: usize,
     exp_cycles: u64,
-    golden: Box<dyn Fn(&[i64]) -> Vec<i64>>,
+    golden: Golden,
 }
 
 fn root() -> PathBuf {

@@ -2,11 +2,11 @@
 module {{ module }} (
     input  wire clk,
     input  wire rst,
-    /* input: {{ simd }} lanes of {{ bits }} bits a beat (lane 0 in the LSBs); a frame is {{ in_h }} x {{ in_w }} x {{ channels }} (rows, columns, channels) */
+    /* input: beats of {{ simd }} x {{ bits }}-bit lanes (lane 0 in the LSBs); a frame: {{ in_h }} rows x {{ in_w }} columns x {{ channels }} channels, channels last */
     input  wire [{{ msb }}:0] s_axis_in_tdata,
     input  wire s_axis_in_tvalid,
     output wire s_axis_in_tready,
-    /* output: the frame padded to {{ out_h }} x {{ out_w }} x {{ channels }} ({{ pads }}) with the value {{ pad_value }}, same beat layout */
+    /* output: the frame padded to {{ out_h }} rows x {{ out_w }} columns ({{ pads }}) with the value {{ pad_value }}, same beat layout */
     output wire [{{ msb }}:0] m_axis_out_tdata,
     output wire m_axis_out_tvalid,
     input  wire m_axis_out_tready

@@ -2,11 +2,11 @@
 module {{ module }} (
     input  wire clk,
     input  wire rst,
-    /* input: {{ pe }} lanes of {{ in_bits }} bits a beat (lane 0 in the LSBs); a frame is {{ outputs }} outputs x {{ positions }} positions x {{ folds }} channel folds */
+    /* input: beats of {{ pe }} x {{ in_bits }}-bit lanes (lane 0 in the LSBs); a frame: output pixels {{ outputs }} x positions {{ positions }} x channel folds {{ folds }} */
     input  wire [{{ in_msb }}:0] s_axis_in_tdata,
     input  wire s_axis_in_tvalid,
     output wire s_axis_in_tready,
-    /* output: {{ pe }} lanes of {{ acc_bits }} bits a beat, the {{ op_name }} over the {{ positions }} positions; {{ outputs }} x {{ folds }} beats a frame */
+    /* output: beats of {{ pe }} x {{ acc_bits }}-bit lanes, the {{ op_name }} over the positions; a frame: output pixels {{ outputs }} x channel folds {{ folds }} */
     output wire [{{ out_msb }}:0] m_axis_out_tdata,
     output wire m_axis_out_tvalid,
     input  wire m_axis_out_tready
