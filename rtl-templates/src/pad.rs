@@ -3,7 +3,8 @@
 use askama::Template;
 
 /// Padding engine (`engines/pad.v`): an `h x w x c` frame, `simd` channels a beat, out as
-/// the padded frame, pad beats filled with a constant and made without input. All fields
+/// the padded frame, pad beats filled with a constant and made without input (a frame starts
+/// once its first input beat is offered). All fields
 /// are finished values; fields documented as literals are sized Verilog literals.
 #[derive(Template)]
 #[template(path = "engines/pad.v", escape = "none")]

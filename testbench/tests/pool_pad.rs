@@ -579,3 +579,43 @@ fn params_golden_and_checks() {
     bad.elem_type = Bipolar;
     assert!(bad.check().unwrap_err().contains("without 0"));
 }
+
+/// Lint only (no Verilator build), every combination of the templates' switches: mode,
+/// bipolar/binary/signed/unsigned input, one or more positions, one or more channel folds;
+/// for pad every pad side on or off, one or more channel folds, one or more rows.
+#[test]
+fn lint_sweep() {
+    let mut cases = Vec::new();
+    for mode in [Max, Sum] {
+        for t in [Bipolar, Binary, Int(3), UInt(8)] {
+            for np in [1, 2] {
+                for (c, pe) in [(2, 2), (2, 1)] {
+                    let m = if mode == Max { "max" } else { "sum" };
+                    let tag = format!("lint_pool_{m}_{}_p{np}_c{c}_pe{pe}", type_tag(t));
+                    cases.push(pool_case(&tag, pool(2, np, c, pe, mode, t)));
+                }
+            }
+        }
+    }
+    let types = [Bipolar, Binary, Int(3), UInt(8)];
+    for sides in 0..16usize {
+        let pads = (sides & 1, sides >> 1 & 1, sides >> 2 & 1, sides >> 3 & 1);
+        let (c, s) = if sides % 3 == 0 { (2, 2) } else { (2, 1) };
+        let h = if sides % 5 == 0 { 1 } else { 2 };
+        let t = types[sides % 4];
+        let v = if t == Bipolar { 1 } else { t.max() };
+        let tag = format!("lint_pad_{sides}_{}_h{h}_c{c}_s{s}", type_tag(t));
+        cases.push(pad_case(&tag, pad((h, 3, c, s), pads, t, v)));
+    }
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|c| lint(c).err().map(|e| format!("{}: {e}", c.tag)))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} configurations failed lint:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}

@@ -1,7 +1,9 @@
 //! Padding engine (FINN's FMPadding idea): an `height x width x channels` frame (channels
 //! last) out as the frame with `pad_top`/`pad_bottom` rows and `pad_left`/`pad_right`
 //! columns of a constant around it, `simd` channels a beat in and out. The engine emits one
-//! beat a cycle; pad beats need no input.
+//! beat a cycle; pad beats need no input, but a frame starts only once its first input beat
+//! is offered, so the pad beats of a frame never run ahead of the frame's input (a stream
+//! ends with its last frame, not with the top pad of a frame that never comes).
 
 use crate::ir::{DataType, bits_for_unsigned};
 
