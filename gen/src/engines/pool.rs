@@ -159,8 +159,6 @@ impl Pool {
         let cf_bits = counter_bits(folds - 1);
         let p_bits = counter_bits(self.positions - 1);
         let sum = self.mode == PoolMode::Sum;
-        // a sum carries values at acc_bits; +1 and -1 there for bipolar inputs
-        let acc_signed = DataType::Int(acc_bits.max(2));
         ferrite_rtl::Pool {
             module: module.into(),
             header,
@@ -180,7 +178,8 @@ impl Pool {
             acc_bits_msb: acc_bits - 1,
             acc_ext: acc_bits - in_bits,
             acc_one: lit(acc_bits, 1),
-            acc_minus_one: lit(acc_bits, acc_signed.encode(-1) & mask(acc_bits)),
+            // -1 in two's complement: all ones (a bipolar sum is signed)
+            acc_minus_one: lit(acc_bits, mask(acc_bits)),
             out_msb: self.pe * acc_bits as usize - 1,
             out_width: self.pe * acc_bits as usize,
             has_acc: self.positions > 1,
