@@ -7,6 +7,11 @@
 
 pub use askama::{Error, Template};
 
+mod pad;
+mod pool;
+pub use pad::Pad;
+pub use pool::Pool;
+
 /// Registered skid buffer (`lib/skid.v`): no combinational path from the output's tready to
 /// the input's tready. Verilog parameter: `DATA_WIDTH`.
 #[derive(Template)]
@@ -332,6 +337,11 @@ pub const SOURCES: &[(&str, &str)] = &[
         "engines/label_select.v",
         include_str!("../templates/engines/label_select.v"),
     ),
+    (
+        "engines/pool.v",
+        include_str!("../templates/engines/pool.v"),
+    ),
+    ("engines/pad.v", include_str!("../templates/engines/pad.v")),
     ("top.v", include_str!("../templates/top.v")),
 ];
 

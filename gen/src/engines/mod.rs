@@ -9,6 +9,9 @@
 
 mod label_select;
 mod mvau;
+pub mod pad;
+pub mod pool;
+mod swg;
 mod thresholding;
 
 pub use mvau::{BLOCK_ROM_MIN_BITS, BLOCK_ROM_MIN_DEPTH, TREE_REG_EVERY};
