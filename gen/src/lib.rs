@@ -5,6 +5,7 @@
 pub mod build;
 pub mod cosim;
 pub mod emit;
+pub mod engines;
 pub mod fold;
 pub mod golden;
 pub mod import;

@@ -7,6 +7,9 @@
 
 pub use askama::{Error, Template};
 
+mod swg;
+pub use swg::Swg;
+
 /// Registered skid buffer (`lib/skid.v`): no combinational path from the output's tready to
 /// the input's tready. Verilog parameter: `DATA_WIDTH`.
 #[derive(Template)]
