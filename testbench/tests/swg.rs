@@ -56,7 +56,16 @@ fn tag(p: &SwgParams) -> String {
     };
     format!(
         "swg_{}x{}x{}_k{}x{}_s{}x{}_d{}x{}_simd{}_{e}",
-        p.ifm_h, p.ifm_w, p.channels, p.k_h, p.k_w, p.stride_h, p.stride_w, p.dil_h, p.dil_w, p.simd
+        p.ifm_h,
+        p.ifm_w,
+        p.channels,
+        p.k_h,
+        p.k_w,
+        p.stride_h,
+        p.stride_w,
+        p.dil_h,
+        p.dil_w,
+        p.simd
     )
 }
 
@@ -277,7 +286,7 @@ fn options(p: &SwgParams, stall: f64, seed: u64) -> StreamOptions {
         max_cycles: per_frame * (FRAMES as u64 + 4),
         idle_limit: per_frame,
         // the input beats after the last window of the last frame are taken while draining
-        drain_cycles: p.in_beats() as u64 + 64,
+        drain_cycles: (p.in_beats() as f64 * slow * 2.0) as u64 + 64,
         taps: Vec::new(),
     }
 }
@@ -363,7 +372,8 @@ fn lint_yosys_icarus() {
             .args(&files)
             .output()
             .expect("verilator runs");
-        let text = String::from_utf8_lossy(&o.stderr).to_string() + &String::from_utf8_lossy(&o.stdout);
+        let text =
+            String::from_utf8_lossy(&o.stderr).to_string() + &String::from_utf8_lossy(&o.stdout);
         if !o.status.success() || text.contains("%Warning") || text.contains("%Error") {
             failures.push(format!("{name}: verilator -Wall:\n{text}"));
         }
@@ -376,7 +386,8 @@ fn lint_yosys_icarus() {
             .args(["-q", "-p", &script])
             .output()
             .expect("yosys runs");
-        let text = String::from_utf8_lossy(&o.stderr).to_string() + &String::from_utf8_lossy(&o.stdout);
+        let text =
+            String::from_utf8_lossy(&o.stderr).to_string() + &String::from_utf8_lossy(&o.stdout);
         if !o.status.success() || text.to_lowercase().contains("warning") {
             failures.push(format!("{name}: yosys:\n{text}"));
         }
@@ -387,7 +398,8 @@ fn lint_yosys_icarus() {
             .args(&files)
             .output()
             .expect("iverilog runs");
-        let text = String::from_utf8_lossy(&o.stderr).to_string() + &String::from_utf8_lossy(&o.stdout);
+        let text =
+            String::from_utf8_lossy(&o.stderr).to_string() + &String::from_utf8_lossy(&o.stdout);
         if !o.status.success() || !text.trim().is_empty() {
             failures.push(format!("{name}: iverilog:\n{text}"));
         }
@@ -432,7 +444,11 @@ fn buffer_bits_match_the_rtl() {
                 .args(["-q", "-p", &script])
                 .output()
                 .expect("yosys runs");
-            assert!(o.status.success(), "{name}: {}", String::from_utf8_lossy(&o.stderr));
+            assert!(
+                o.status.success(),
+                "{name}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
             let text = std::fs::read_to_string(&stat).unwrap();
             // one figure a module, the last one for the whole hierarchy
             let bits: usize = text
@@ -458,7 +474,12 @@ fn checker_catches_a_wrong_order() {
     let flat: Vec<i64> = frames.iter().flatten().copied().collect();
     let mut sim = model.instantiate(1).unwrap();
     let run = sim
-        .stream(&stream_ports(), &pack(&p, &flat), 2 * p.out_beats(), &options(&p, 0.3, 5))
+        .stream(
+            &stream_ports(),
+            &pack(&p, &flat),
+            2 * p.out_beats(),
+            &options(&p, 0.3, 5),
+        )
         .unwrap();
     let got = unpack(&p, &run.output);
     let right: Vec<Vec<i64>> = frames.iter().map(|f| p.golden(f)).collect();
@@ -511,8 +532,70 @@ fn reset_mid_frame_starts_fresh() {
     let frames = random_frames(&p, 3, 7);
     let flat: Vec<i64> = frames.iter().flatten().copied().collect();
     let run = sim
-        .stream(&stream_ports(), &pack(&p, &flat), 3 * p.out_beats(), &options(&p, 0.3, 7))
+        .stream(
+            &stream_ports(),
+            &pack(&p, &flat),
+            3 * p.out_beats(),
+            &options(&p, 0.3, 7),
+        )
         .unwrap();
     let want: Vec<Vec<i64>> = frames.iter().map(|f| p.golden(f)).collect();
     compare(&p, &want, &unpack(&p, &run.output)).unwrap();
+}
+
+/// Random small configurations beyond the grid (`SWG_SWEEP=n`, default 40): exact output
+/// and exact cycles. Slow (one Verilator build each): run with `--ignored`.
+#[test]
+#[ignore]
+fn random_sweep() {
+    let n: usize = std::env::var("SWG_SWEEP")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
+    let types = [
+        Bipolar,
+        Binary,
+        Int(2),
+        UInt(2),
+        Int(4),
+        UInt(4),
+        Int(8),
+        UInt(8),
+    ];
+    let mut r = Rng::new(2024);
+    let mut done = 0;
+    while done < n {
+        let pick = |r: &mut Rng, lo: i64, hi: i64| r.range(lo, hi) as usize;
+        let (kh, kw) = (pick(&mut r, 1, 5), pick(&mut r, 1, 5));
+        let (sh, sw) = (pick(&mut r, 1, 4), pick(&mut r, 1, 4));
+        let (dh, dw) = (pick(&mut r, 1, 2), pick(&mut r, 1, 2));
+        let h = if r.range(0, 5) == 0 {
+            1
+        } else {
+            pick(&mut r, 1, 14)
+        };
+        let w = pick(&mut r, 1, 14);
+        let c = pick(&mut r, 1, 6);
+        let divisors: Vec<usize> = (1..=c).filter(|d| c % d == 0).collect();
+        let simd = divisors[pick(&mut r, 0, divisors.len() as i64 - 1)];
+        let elem = types[pick(&mut r, 0, types.len() as i64 - 1)];
+        let p = SwgParams {
+            ifm_h: h,
+            ifm_w: w,
+            channels: c,
+            k_h: if h == 1 { 1 } else { kh },
+            k_w: kw,
+            stride_h: sh,
+            stride_w: sw,
+            dil_h: dh,
+            dil_w: dw,
+            simd,
+            elem,
+        };
+        if p.check().is_err() {
+            continue;
+        }
+        check(&p);
+        done += 1;
+    }
 }

@@ -281,6 +281,9 @@ impl SwgParams {
         let aw = a + 1;
         let cf = self.cf();
         let (px, row, frame) = self.steps();
+        // steps that never occur (one output column or row) are left at 0
+        let fill_px = if self.ofm_w() > 1 { px } else { 0 };
+        let fill_row = if self.ofm_h() > 1 { row } else { 0 };
         let bias = self.max_step().saturating_sub(self.span());
         let fb = bits_for(d + bias);
         // an address step of `inc` modulo d: (inc, threshold d - inc, its low bits)
@@ -344,11 +347,11 @@ impl SwgParams {
             inc_px,
             thr_px,
             thr_lo_px,
-            fill_px: lit(fb, px),
+            fill_px: lit(fb, fill_px),
             inc_row,
             thr_row,
             thr_lo_row,
-            fill_row: lit(fb, row),
+            fill_row: lit(fb, fill_row),
             inc_frame,
             thr_frame,
             thr_lo_frame,
