@@ -9,8 +9,10 @@ pub use askama::{Error, Template};
 
 mod pad;
 mod pool;
+mod swg;
 pub use pad::Pad;
 pub use pool::Pool;
+pub use swg::Swg;
 
 /// Registered skid buffer (`lib/skid.v`): no combinational path from the output's tready to
 /// the input's tready. Verilog parameter: `DATA_WIDTH`.

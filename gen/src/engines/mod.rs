@@ -12,6 +12,7 @@ mod mvau;
 pub mod pad;
 pub mod pool;
 mod swg;
+pub mod swg;
 mod thresholding;
 
 pub use mvau::{BLOCK_ROM_MIN_BITS, BLOCK_ROM_MIN_DEPTH, TREE_REG_EVERY};

@@ -1,0 +1,601 @@
+//! The sliding-window generator (`engines/swg.v`) against `SwgParams::golden`, bit-exact,
+//! over kernels, strides, dilations, feature maps, SIMD and element types: each
+//! configuration streams random frames back to back under 0 %, 30 % and 70 % input idles and
+//! output backpressure on one Verilator build; at 0 % its measured steady-state cycles a
+//! frame must equal `exp_cycles`. Every rendered configuration also passes
+//! `verilator --lint-only -Wall`, Yosys (`hierarchy; proc`) and Icarus (-g2005); the declared
+//! window buffer must have `buffer_bits` bits.
+
+use ferrite_gen::engines::swg::SwgParams;
+use ferrite_gen::ir::DataType;
+use ferrite_rtl::Template;
+use ferrite_sim::{Beats, BuildSpec, Port, StreamOptions, StreamPorts};
+use ferrite_testbench::Rng;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use DataType::{Binary, Bipolar, Int, UInt};
+
+const STALLS: [f64; 3] = [0.0, 0.3, 0.7];
+const FRAMES: usize = 16;
+const INSTALL: &str = "apt-get install verilator yosys iverilog";
+
+#[allow(clippy::too_many_arguments)]
+fn cfg(
+    (h, w): (usize, usize),
+    c: usize,
+    (kh, kw): (usize, usize),
+    (sh, sw): (usize, usize),
+    (dh, dw): (usize, usize),
+    simd: usize,
+    elem: DataType,
+) -> SwgParams {
+    let p = SwgParams {
+        ifm_h: h,
+        ifm_w: w,
+        channels: c,
+        k_h: kh,
+        k_w: kw,
+        stride_h: sh,
+        stride_w: sw,
+        dil_h: dh,
+        dil_w: dw,
+        simd,
+        elem,
+    };
+    p.check().unwrap_or_else(|e| panic!("{p:?}: {e}"));
+    p
+}
+
+fn tag(p: &SwgParams) -> String {
+    let e = match p.elem {
+        Bipolar => "bip".to_string(),
+        Binary => "bin".to_string(),
+        Int(n) => format!("i{n}"),
+        UInt(n) => format!("u{n}"),
+    };
+    format!(
+        "swg_{}x{}x{}_k{}x{}_s{}x{}_d{}x{}_simd{}_{e}",
+        p.ifm_h,
+        p.ifm_w,
+        p.channels,
+        p.k_h,
+        p.k_w,
+        p.stride_h,
+        p.stride_w,
+        p.dil_h,
+        p.dil_w,
+        p.simd
+    )
+}
+
+/// The grid: every kernel, stride, dilation, map, SIMD and type named in the design brief,
+/// in few enough configurations to keep the file fast.
+fn grid() -> Vec<SwgParams> {
+    vec![
+        // 1x1 kernels: pass-through, and stride 2 dropping rows and columns
+        cfg((8, 8), 4, (1, 1), (1, 1), (1, 1), 2, Int(4)),
+        cfg((7, 7), 16, (1, 1), (2, 2), (1, 1), 4, UInt(2)),
+        cfg((8, 8), 1, (1, 1), (2, 2), (1, 1), 1, Binary),
+        // 2x2
+        cfg((8, 8), 3, (2, 2), (2, 2), (1, 1), 3, Bipolar),
+        cfg((8, 8), 1, (2, 2), (1, 1), (2, 2), 1, UInt(8)),
+        // 3x3: FINN's CNV layers, stride 2, dilation 2, wide beats
+        cfg((32, 32), 3, (3, 3), (1, 1), (1, 1), 3, Int(2)),
+        cfg((30, 30), 64, (3, 3), (1, 1), (1, 1), 32, UInt(2)),
+        cfg((7, 7), 8, (3, 3), (2, 2), (1, 1), 4, Int(8)),
+        cfg((13, 13), 2, (3, 3), (2, 2), (2, 2), 2, Int(4)),
+        cfg((8, 8), 64, (3, 3), (1, 1), (2, 2), 64, Int(8)),
+        cfg((13, 13), 4, (3, 3), (3, 3), (1, 1), 1, UInt(4)),
+        // 5x5 and 7x7
+        cfg((13, 13), 2, (5, 5), (1, 1), (1, 1), 1, UInt(8)),
+        cfg((32, 32), 1, (5, 5), (2, 2), (1, 1), 1, UInt(2)),
+        cfg((13, 13), 1, (7, 7), (1, 1), (1, 1), 1, Binary),
+        cfg((13, 13), 4, (7, 7), (2, 2), (1, 1), 2, Int(2)),
+        cfg((7, 7), 3, (7, 7), (1, 1), (1, 1), 1, Bipolar),
+        // 1-D (H = 1) and non-square kernels, strides and dilations
+        cfg((1, 21), 4, (1, 5), (1, 1), (1, 1), 4, Int(8)),
+        cfg((1, 21), 2, (1, 5), (1, 2), (1, 2), 1, UInt(4)),
+        cfg((7, 7), 2, (3, 1), (1, 1), (1, 1), 1, UInt(4)),
+        cfg((13, 13), 1, (3, 1), (2, 2), (2, 1), 1, Int(4)),
+        cfg((8, 8), 6, (2, 3), (1, 2), (1, 1), 3, Binary),
+        cfg((13, 13), 1, (2, 2), (4, 4), (1, 1), 1, Int(2)),
+    ]
+}
+
+fn require_tool(tool: &str) {
+    let ok = Command::new(tool)
+        .arg("-V")
+        .output()
+        .map(|o| o.status.success() || !o.stdout.is_empty())
+        .unwrap_or(false);
+    assert!(ok, "`{tool}` is not installed: {INSTALL}");
+}
+
+/// A rendered engine: its files and top module.
+struct Rendered {
+    files: Vec<PathBuf>,
+    top: String,
+    swg_text: String,
+}
+
+/// Render the engine and its skid buffer into `dir` (fixed per configuration, so the
+/// Verilator cache key is the same on every run).
+fn render(dir: &Path, p: &SwgParams) -> Rendered {
+    std::fs::create_dir_all(dir).unwrap();
+    let top = tag(p);
+    let skid = format!("{top}_skid");
+    let header = vec![
+        "SPDX-License-Identifier: Apache-2.0".to_string(),
+        format!("{top}: sliding-window generator (test)"),
+    ];
+    // as emit writes files: ending in a newline
+    let swg_text = p.context(&top, header.clone(), &skid).render().unwrap() + "\n";
+    let skid_text = ferrite_rtl::Skid {
+        module: skid.clone(),
+        header,
+    }
+    .render()
+    .unwrap()
+        + "\n";
+    let (f_swg, f_skid) = (dir.join(format!("{top}.v")), dir.join(format!("{skid}.v")));
+    std::fs::write(&f_swg, &swg_text).unwrap();
+    std::fs::write(&f_skid, skid_text).unwrap();
+    Rendered {
+        files: vec![f_swg, f_skid],
+        top,
+        swg_text,
+    }
+}
+
+fn work_dir(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("swg")
+        .join(name)
+}
+
+fn ports(width: u32) -> Vec<Port> {
+    vec![
+        Port::input("clk", 1),
+        Port::input("rst", 1),
+        Port::input("s_axis_in_tdata", width),
+        Port::input("s_axis_in_tvalid", 1),
+        Port::output("s_axis_in_tready", 1),
+        Port::output("m_axis_out_tdata", width),
+        Port::output("m_axis_out_tvalid", 1),
+        Port::input("m_axis_out_tready", 1),
+    ]
+}
+
+fn stream_ports() -> StreamPorts {
+    StreamPorts {
+        clk: "clk".into(),
+        rst: Some("rst".into()),
+        rst_active_low: false,
+        reset_cycles: 4,
+        settle_cycles: 0,
+        input: "s_axis_in".into(),
+        output: "m_axis_out".into(),
+    }
+}
+
+/// Pack elements into beats of `simd` lanes of `elem` (lane 0 in the LSBs).
+fn pack(p: &SwgParams, values: &[i64]) -> Beats {
+    let e = p.elem.bits() as usize;
+    let words = p.beat_bits().div_ceil(32);
+    let mut b = Beats::new(words);
+    for beat in values.chunks(p.simd) {
+        let mut w = vec![0u32; words];
+        for (l, &v) in beat.iter().enumerate() {
+            let raw = p.elem.encode(v);
+            for bit in 0..e {
+                if raw >> bit & 1 == 1 {
+                    let at = l * e + bit;
+                    w[at / 32] |= 1 << (at % 32);
+                }
+            }
+        }
+        b.push(&w);
+    }
+    b
+}
+
+fn unpack(p: &SwgParams, beats: &Beats) -> Vec<i64> {
+    let e = p.elem.bits() as usize;
+    let mut out = Vec::with_capacity(beats.len() * p.simd);
+    for w in beats.iter() {
+        for l in 0..p.simd {
+            let mut raw = 0u64;
+            for bit in 0..e {
+                let at = l * e + bit;
+                raw |= ((w[at / 32] >> (at % 32) & 1) as u64) << bit;
+            }
+            out.push(p.elem.decode(raw));
+        }
+    }
+    out
+}
+
+fn random_frames(p: &SwgParams, n: usize, seed: u64) -> Vec<Vec<i64>> {
+    let mut r = Rng::new(seed);
+    let len = p.ifm_h * p.ifm_w * p.channels;
+    (0..n)
+        .map(|_| (0..len).map(|_| r.value(p.elem)).collect())
+        .collect()
+}
+
+/// The checker: every output element equals the expected one, none missing, none extra.
+fn compare(p: &SwgParams, want: &[Vec<i64>], got: &[i64]) -> Result<(), String> {
+    let per = p.out_beats() * p.simd;
+    let flat: Vec<i64> = want.iter().flatten().copied().collect();
+    if got.len() != flat.len() {
+        return Err(format!("{} elements, expected {}", got.len(), flat.len()));
+    }
+    let bad: Vec<usize> = (0..flat.len()).filter(|&i| flat[i] != got[i]).collect();
+    match bad.first() {
+        None => Ok(()),
+        Some(&i) => Err(format!(
+            "{} of {} elements differ; first at frame {} beat {} lane {}: got {}, expected {}",
+            bad.len(),
+            flat.len(),
+            i / per,
+            i % per / p.simd,
+            i % p.simd,
+            got[i],
+            flat[i]
+        )),
+    }
+}
+
+/// Steady-state cycles a frame: the interval between frame completions (last output beat),
+/// averaged over the second half of the frames, as `cosim` measures it.
+fn steady_state(out_stamps: &[u64], bpf: usize) -> f64 {
+    let done: Vec<u64> = out_stamps
+        .chunks(bpf)
+        .filter(|c| c.len() == bpf)
+        .map(|c| c[bpf - 1])
+        .collect();
+    if done.len() < 2 {
+        return f64::NAN;
+    }
+    let from = (done.len() / 2).min(done.len() - 2);
+    let last = done.len() - 1;
+    (done[last] - done[from]) as f64 / (last - from) as f64
+}
+
+fn build(p: &SwgParams) -> ferrite_sim::Model {
+    require_tool("verilator");
+    let r = render(&work_dir(&tag(p)), p);
+    let spec = BuildSpec {
+        sources: r.files.clone(),
+        top: r.top.clone(),
+        ports: ports(p.beat_bits() as u32),
+        args: vec![],
+        cache_dir: None,
+    };
+    ferrite_sim::build(&spec).unwrap_or_else(|e| panic!("{}: {e}", r.top))
+}
+
+fn options(p: &SwgParams, stall: f64, seed: u64) -> StreamOptions {
+    let slow = 1.0 / (1.0 - stall).powi(2);
+    let per_frame = (p.exp_cycles() as f64 * slow * 8.0) as u64 + 1000;
+    StreamOptions {
+        in_stall: stall,
+        out_stall: stall,
+        seed,
+        max_cycles: per_frame * (FRAMES as u64 + 4),
+        idle_limit: per_frame,
+        // the input beats after the last window of the last frame are taken while draining
+        drain_cycles: (p.in_beats() as f64 * slow * 2.0) as u64 + 64,
+        taps: Vec::new(),
+    }
+}
+
+/// Stream `FRAMES` random frames under each stall level; exact output, exact cycles.
+fn check(p: &SwgParams) {
+    let name = tag(p);
+    let model = build(p);
+    for (k, stall) in STALLS.into_iter().enumerate() {
+        let seed = 17 + k as u64;
+        let frames = random_frames(p, FRAMES, seed);
+        let flat: Vec<i64> = frames.iter().flatten().copied().collect();
+        let want: Vec<Vec<i64>> = frames.iter().map(|f| p.golden(f)).collect();
+        let mut sim = model.instantiate(seed).unwrap();
+        let run = sim
+            .stream(
+                &stream_ports(),
+                &pack(p, &flat),
+                FRAMES * p.out_beats(),
+                &options(p, stall, seed),
+            )
+            .unwrap_or_else(|e| panic!("{name} at {stall} stall: {e}"));
+        let got = unpack(p, &run.output);
+        if let Err(e) = compare(p, &want, &got) {
+            panic!("{name} at {stall} stall: {e}");
+        }
+        if stall == 0.0 {
+            let measured = steady_state(&run.out_stamps, p.out_beats());
+            assert_eq!(
+                measured,
+                p.exp_cycles() as f64,
+                "{name}: steady-state cycles a frame (in {} beats, out {} beats, depth {})",
+                p.in_beats(),
+                p.out_beats(),
+                p.depth()
+            );
+        }
+    }
+}
+
+fn check_range(from: usize, to: usize) {
+    let g = grid();
+    for p in &g[from..to.min(g.len())] {
+        check(p);
+    }
+}
+
+// The grid in four tests so that they build and run in parallel.
+#[test]
+fn grid_part_1() {
+    check_range(0, 6);
+}
+
+#[test]
+fn grid_part_2() {
+    check_range(6, 11);
+}
+
+#[test]
+fn grid_part_3() {
+    check_range(11, 17);
+}
+
+#[test]
+fn grid_part_4() {
+    check_range(17, 100);
+}
+
+/// Every configuration lints clean, elaborates in Yosys and compiles in Icarus.
+#[test]
+fn lint_yosys_icarus() {
+    for t in ["verilator", "yosys", "iverilog"] {
+        require_tool(t);
+    }
+    let mut failures = Vec::new();
+    let tmp = tempfile::tempdir().unwrap();
+    for p in grid() {
+        let name = tag(&p);
+        let r = render(&tmp.path().join(&name), &p);
+        let files: Vec<String> = r.files.iter().map(|f| f.display().to_string()).collect();
+        let o = Command::new("verilator")
+            .args(["--lint-only", "-Wall", "--top-module", &r.top])
+            .args(&files)
+            .output()
+            .expect("verilator runs");
+        let text =
+            String::from_utf8_lossy(&o.stderr).to_string() + &String::from_utf8_lossy(&o.stdout);
+        if !o.status.success() || text.contains("%Warning") || text.contains("%Error") {
+            failures.push(format!("{name}: verilator -Wall:\n{text}"));
+        }
+        let script = format!(
+            "read_verilog {}; hierarchy -check -top {}; proc",
+            files.join(" "),
+            r.top
+        );
+        let o = Command::new("yosys")
+            .args(["-q", "-p", &script])
+            .output()
+            .expect("yosys runs");
+        let text =
+            String::from_utf8_lossy(&o.stderr).to_string() + &String::from_utf8_lossy(&o.stdout);
+        if !o.status.success() || text.to_lowercase().contains("warning") {
+            failures.push(format!("{name}: yosys:\n{text}"));
+        }
+        let o = Command::new("iverilog")
+            .args(["-g2005", "-Wall", "-o"])
+            .arg(tmp.path().join(&name).join("icarus.vvp"))
+            .args(["-s", &r.top])
+            .args(&files)
+            .output()
+            .expect("iverilog runs");
+        let text =
+            String::from_utf8_lossy(&o.stderr).to_string() + &String::from_utf8_lossy(&o.stdout);
+        if !o.status.success() || !text.trim().is_empty() {
+            failures.push(format!("{name}: iverilog:\n{text}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The declared window buffer (`reg [M:0] buf_mem [0:N]`) has `buffer_bits` bits, for every
+/// configuration; Yosys counts the same memory bits for a few of them.
+#[test]
+fn buffer_bits_match_the_rtl() {
+    require_tool("yosys");
+    let tmp = tempfile::tempdir().unwrap();
+    for (i, p) in grid().into_iter().enumerate() {
+        let name = tag(&p);
+        let r = render(&tmp.path().join(&name), &p);
+        let line = r
+            .swg_text
+            .lines()
+            .find(|l| l.contains(" buf_mem ["))
+            .unwrap_or_else(|| panic!("{name}: no buf_mem declaration"));
+        // reg [M:0] buf_mem [0:N];
+        let nums: Vec<usize> = line
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse().unwrap())
+            .collect();
+        assert_eq!(nums.len(), 4, "{name}: {line}");
+        let declared = (nums[0] + 1) * (nums[3] + 1);
+        assert_eq!(declared, p.buffer_bits(), "{name}: {line}");
+        assert_eq!(nums[3] + 1, p.depth(), "{name}");
+        if i % 5 == 0 {
+            let files: Vec<String> = r.files.iter().map(|f| f.display().to_string()).collect();
+            let stat = tmp.path().join(&name).join("stat.txt");
+            let script = format!(
+                "read_verilog {}; hierarchy -check -top {}; proc; tee -o {} stat",
+                files.join(" "),
+                r.top,
+                stat.display()
+            );
+            let o = Command::new("yosys")
+                .args(["-q", "-p", &script])
+                .output()
+                .expect("yosys runs");
+            assert!(
+                o.status.success(),
+                "{name}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            let text = std::fs::read_to_string(&stat).unwrap();
+            // one figure a module, the last one for the whole hierarchy
+            let bits: usize = text
+                .lines()
+                .filter_map(|l| l.trim().strip_prefix("Number of memory bits:"))
+                .next_back()
+                .unwrap_or_else(|| panic!("{name}: no memory bits in yosys stat:\n{text}"))
+                .trim()
+                .parse()
+                .unwrap();
+            assert_eq!(bits, p.buffer_bits(), "{name}: yosys stat");
+        }
+    }
+}
+
+/// A golden model with the kernel positions in the wrong order (column-major), or one
+/// window dropped, is caught by the checker on the RTL's real output.
+#[test]
+fn checker_catches_a_wrong_order() {
+    let p = cfg((8, 8), 2, (3, 3), (1, 1), (1, 1), 1, UInt(4));
+    let model = build(&p);
+    let frames = random_frames(&p, 2, 5);
+    let flat: Vec<i64> = frames.iter().flatten().copied().collect();
+    let mut sim = model.instantiate(1).unwrap();
+    let run = sim
+        .stream(
+            &stream_ports(),
+            &pack(&p, &flat),
+            2 * p.out_beats(),
+            &options(&p, 0.3, 5),
+        )
+        .unwrap();
+    let got = unpack(&p, &run.output);
+    let right: Vec<Vec<i64>> = frames.iter().map(|f| p.golden(f)).collect();
+    compare(&p, &right, &got).unwrap();
+    // (kx, ky) swapped inside each window
+    let wrong: Vec<Vec<i64>> = right
+        .iter()
+        .map(|f| {
+            let mut v = f.clone();
+            for (w, win) in f.chunks(9 * 2).enumerate() {
+                for ky in 0..3 {
+                    for kx in 0..3 {
+                        for c in 0..2 {
+                            v[w * 18 + (kx * 3 + ky) * 2 + c] = win[(ky * 3 + kx) * 2 + c];
+                        }
+                    }
+                }
+            }
+            v
+        })
+        .collect();
+    let e = compare(&p, &wrong, &got).unwrap_err();
+    assert!(e.contains("differ"), "{e}");
+    // a window missing at the end of the first frame: everything after it shifts
+    let mut short = right.clone();
+    let n = short[0].len();
+    short[0].truncate(n - 18);
+    short[1].extend_from_slice(&right[1][..18]);
+    assert!(compare(&p, &short, &got).is_err());
+}
+
+/// Reset in the middle of a frame: the engine then takes a fresh frame.
+#[test]
+fn reset_mid_frame_starts_fresh() {
+    let p = cfg((7, 7), 2, (3, 3), (2, 2), (1, 1), 2, Int(4));
+    let model = build(&p);
+    let mut sim = model.instantiate(3).unwrap();
+    // half a frame, with the output stalled, then the stream (which resets first)
+    let junk = pack(&p, &random_frames(&p, 1, 99)[0]);
+    sim.set_u64("rst", 1).unwrap();
+    sim.tick("clk").unwrap();
+    sim.set_u64("rst", 0).unwrap();
+    sim.set_u64("m_axis_out_tready", 0).unwrap();
+    sim.set_u64("s_axis_in_tvalid", 1).unwrap();
+    for i in 0..junk.len() / 2 {
+        sim.set("s_axis_in_tdata", junk.get(i)).unwrap();
+        sim.tick("clk").unwrap();
+    }
+    sim.set_u64("s_axis_in_tvalid", 0).unwrap();
+    let frames = random_frames(&p, 3, 7);
+    let flat: Vec<i64> = frames.iter().flatten().copied().collect();
+    let run = sim
+        .stream(
+            &stream_ports(),
+            &pack(&p, &flat),
+            3 * p.out_beats(),
+            &options(&p, 0.3, 7),
+        )
+        .unwrap();
+    let want: Vec<Vec<i64>> = frames.iter().map(|f| p.golden(f)).collect();
+    compare(&p, &want, &unpack(&p, &run.output)).unwrap();
+}
+
+/// Random small configurations beyond the grid (`SWG_SWEEP=n`, default 40): exact output
+/// and exact cycles. Slow (one Verilator build each): run with `--ignored`.
+#[test]
+#[ignore]
+fn random_sweep() {
+    let n: usize = std::env::var("SWG_SWEEP")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40);
+    let types = [
+        Bipolar,
+        Binary,
+        Int(2),
+        UInt(2),
+        Int(4),
+        UInt(4),
+        Int(8),
+        UInt(8),
+    ];
+    let mut r = Rng::new(2024);
+    let mut done = 0;
+    while done < n {
+        let pick = |r: &mut Rng, lo: i64, hi: i64| r.range(lo, hi) as usize;
+        let (kh, kw) = (pick(&mut r, 1, 5), pick(&mut r, 1, 5));
+        let (sh, sw) = (pick(&mut r, 1, 4), pick(&mut r, 1, 4));
+        let (dh, dw) = (pick(&mut r, 1, 2), pick(&mut r, 1, 2));
+        let h = if r.range(0, 5) == 0 {
+            1
+        } else {
+            pick(&mut r, 1, 14)
+        };
+        let w = pick(&mut r, 1, 14);
+        let c = pick(&mut r, 1, 6);
+        let divisors: Vec<usize> = (1..=c).filter(|d| c % d == 0).collect();
+        let simd = divisors[pick(&mut r, 0, divisors.len() as i64 - 1)];
+        let elem = types[pick(&mut r, 0, types.len() as i64 - 1)];
+        let p = SwgParams {
+            ifm_h: h,
+            ifm_w: w,
+            channels: c,
+            k_h: if h == 1 { 1 } else { kh },
+            k_w: kw,
+            stride_h: sh,
+            stride_w: sw,
+            dil_h: dh,
+            dil_w: dw,
+            simd,
+            elem,
+        };
+        if p.check().is_err() {
+            continue;
+        }
+        check(&p);
+        done += 1;
+    }
+}
