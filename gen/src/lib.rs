@@ -16,6 +16,7 @@ pub mod report;
 pub mod outdir;
 pub mod stitch;
 pub mod stream;
+pub mod testing;
 
 use std::path::Path;
 

@@ -97,6 +97,7 @@ fn builds_the_output_layout() {
     let out = d.join("out");
     for f in [
         "model.json",
+        "design.json",
         "folding.json",
         "report.json",
         ".ferrite-out",
@@ -113,22 +114,32 @@ fn builds_the_output_layout() {
     }
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
-    assert_eq!(report["layers"].as_array().unwrap().len(), 3);
-    assert_eq!(report["layers"][0]["mw"], 16);
-    assert_eq!(report["layers"][0]["acc_type"], "INT6");
-    assert_eq!(report["layers"][1]["output_type"], "INT5");
+    assert_eq!(report["nodes"].as_array().unwrap().len(), 3);
+    assert_eq!(report["nodes"][0]["mw"], 16);
+    assert_eq!(report["nodes"][0]["acc_type"], "INT6");
+    assert_eq!(report["nodes"][1]["output_type"], "INT5");
     assert!(report["exp_cycles_per_frame"].as_u64().unwrap() >= 1);
     // 16x12 bipolar weights, at least 2 ROM words; 12 thresholds in the popcount domain
-    assert!(report["layers"][0]["weight_rom_bits"].as_u64().unwrap() >= 192);
-    assert!(report["layers"][0]["threshold_rom_bits"].as_u64().unwrap() >= 12);
-    assert_eq!(report["layers"][1]["threshold_rom_bits"], 0);
+    assert!(report["nodes"][0]["weight_rom_bits"].as_u64().unwrap() >= 192);
+    assert!(report["nodes"][0]["threshold_rom_bits"].as_u64().unwrap() >= 12);
+    assert_eq!(report["nodes"][1]["threshold_rom_bits"], 0);
     assert!(
         report["folding"]["how"]
             .as_str()
             .unwrap()
             .starts_with("auto")
     );
-    assert!(report["fifos"].as_array().unwrap().len() == 3);
+    let inserted = report["inserted"].as_array().unwrap();
+    assert_eq!(
+        inserted.iter().filter(|n| n["role"] == "fifo").count(),
+        3,
+        "{inserted:?}"
+    );
+    // the design manifest names every engine, FIFO and stream, and reads back
+    let design = ferrite_gen::outdir::OutDir::new(&out).load_design().unwrap();
+    assert_eq!(design.engines().count(), 3);
+    assert_eq!(design.top, "mlp_top");
+    assert!(design.edges.iter().all(|e| !e.wire.is_empty()));
     // the IR written is the model, and the folding file builds the same design again
     let back = ferrite_gen::ir::Model::load_json(&out.join("model.json")).unwrap();
     assert_eq!(back.to_json(), mlp_json());
@@ -237,13 +248,13 @@ fn bad_inputs_are_clear_errors() {
     );
     // shapes that do not chain
     let mut v: serde_json::Value = serde_json::from_str(&mlp_json()).unwrap();
-    v["layers"][1]["mw"] = 13.into();
+    v["nodes"][1]["op"]["mw"] = 13.into();
     std::fs::write(d.join("chain.json"), v.to_string()).unwrap();
     expect_error(&ferrite(&["build", "chain.json", "-o", "o1"], d), &["fc1"]);
     // a width out of range
     let mut v: serde_json::Value = serde_json::from_str(&mlp_json()).unwrap();
-    v["layers"][0]["input_type"] = "INT12".into();
-    v["input"]["dtype"] = "INT12".into();
+    v["nodes"][0]["op"]["input_type"] = "INT12".into();
+    v["inputs"][0]["tensor"]["dtype"] = "INT12".into();
     std::fs::write(d.join("wide.json"), v.to_string()).unwrap();
     expect_error(
         &ferrite(&["build", "wide.json", "-o", "o1"], d),

@@ -3,11 +3,23 @@
 //! decode for integers), in i128, with thresholds found by binary search, and top-k by
 //! repeated arg-max.
 
-use ferrite_gen::golden::run_layer;
 use ferrite_gen::ir::{
-    DataType, LabelSelect, Layer, MatrixVector, Model, StreamInfo, Thresholding, Thresholds,
+    DataType, LabelSelect, MatrixVector, Model, Op, TensorType, Thresholding, Thresholds,
 };
 use proptest::prelude::*;
+
+/// One op on a vector frame `x` (its plain evaluation).
+fn run_layer(op: &Op, x: &[i64]) -> Vec<i64> {
+    let dt = match op {
+        Op::MatrixVector(m) => m.input_type,
+        Op::Thresholding(t) => t.input_type,
+        Op::LabelSelect(l) => l.input_type,
+        other => panic!("not a vector op: {}", other.kind()),
+    };
+    op.as_kind()
+        .eval(&[TensorType::vector(x.len(), dt)], &[x])
+        .remove(0)
+}
 
 fn activation_type() -> impl Strategy<Value = DataType> {
     prop_oneof![
@@ -124,14 +136,12 @@ fn mv_case() -> impl Strategy<Value = (MatrixVector, Vec<i64>)> {
         })
         .prop_map(|((it, wt, mw, mh, shared, out), wraw, xraw, seed)| {
             let mut l = MatrixVector {
-                name: "fc".into(),
                 mw,
                 mh,
                 input_type: it,
                 weight_type: wt,
                 weights: wraw.iter().map(|&r| value_of(wt, r)).collect(),
                 thresholds: None,
-                origin: None,
             };
             if let Some(out) = out {
                 let (lo, hi) = l.acc_range();
@@ -147,16 +157,16 @@ proptest! {
 
     #[test]
     fn matrix_vector_matches_reference((l, x) in mv_case()) {
-        let layer = Layer::MatrixVector(l.clone());
+        let layer = Op::MatrixVector(l.clone());
         let got = run_layer(&layer, &x);
         prop_assert_eq!(&got, &reference_mv(&l, &x));
         // every output is a value of the layer's output type, and the accumulator stays
         // inside the derived worst-case range
-        let ot = layer.output_type();
+        let ot = l.output_type();
         prop_assert!(got.iter().all(|&v| ot.contains(v)), "{:?} not all {}", got, ot);
         let (lo, hi) = l.acc_range();
         let plain = MatrixVector { thresholds: None, ..l.clone() };
-        let acc = run_layer(&Layer::MatrixVector(plain), &x);
+        let acc = run_layer(&Op::MatrixVector(plain), &x);
         prop_assert!(acc.iter().all(|&a| a >= lo && a <= hi));
     }
 
@@ -170,7 +180,7 @@ proptest! {
         for h in 0..l.mh {
             let xhi: Vec<i64> = (0..l.mw).map(|w| if l.weight(h, w) >= 0 { it.max() } else { it.min() }).collect();
             let xlo: Vec<i64> = (0..l.mw).map(|w| if l.weight(h, w) >= 0 { it.min() } else { it.max() }).collect();
-            let plain = Layer::MatrixVector(MatrixVector { thresholds: None, ..l.clone() });
+            let plain = Op::MatrixVector(MatrixVector { thresholds: None, ..l.clone() });
             best_hi = best_hi.max(run_layer(&plain, &xhi)[h]);
             best_lo = best_lo.min(run_layer(&plain, &xlo)[h]);
         }
@@ -190,9 +200,9 @@ proptest! {
     ) {
         let elems = channels * reps;
         let t = thresholds(out, if shared { 1 } else { channels }, it.min(), it.max(), seed);
-        let l = Thresholding { name: "t".into(), elems, channels, input_type: it, thresholds: t.clone(), origin: None };
+        let l = Thresholding { channels, input_type: it, thresholds: t.clone() };
         let x: Vec<i64> = (0..elems).map(|i| value_of(it, xraw[i % xraw.len()])).collect();
-        let got = run_layer(&Layer::Thresholding(l), &x);
+        let got = run_layer(&Op::Thresholding(l), &x);
         let want: Vec<i64> = x.iter().enumerate().map(|(i, &v)| reference_threshold(&t, i % channels, v)).collect();
         prop_assert_eq!(got, want);
     }
@@ -203,8 +213,8 @@ proptest! {
         kk in 1usize..40,
     ) {
         let k = kk.min(xs.len());
-        let l = LabelSelect { name: "top".into(), labels: xs.len(), k, input_type: DataType::Int(5), origin: None };
-        let got = run_layer(&Layer::LabelSelect(l), &xs);
+        let l = LabelSelect { labels: xs.len(), k, input_type: DataType::Int(5) };
+        let got = run_layer(&Op::LabelSelect(l), &xs);
         let mut taken = vec![false; xs.len()];
         let mut want = Vec::new();
         for _ in 0..k {
@@ -230,15 +240,13 @@ fn bundled_example_is_valid() {
         "/../examples/bnn_mlp_random/model.json"
     );
     let m = Model::load_json(std::path::Path::new(path)).unwrap();
-    assert_eq!(m.layers.len(), 4);
-    assert_eq!(m.output_elems(), 1);
+    assert_eq!(m.nodes.len(), 4);
+    assert_eq!(m.output_tensor().unwrap().elems(), 1);
     assert_eq!(
-        m.input,
-        StreamInfo {
-            shape: vec![784],
-            dtype: DataType::Bipolar
-        }
+        m.input().tensor,
+        TensorType::vector(784, DataType::Bipolar)
     );
+    assert_eq!(m.input().logical_shape(), vec![784]);
     let out = ferrite_gen::golden::run_frame(&m, &vec![1; 784]);
     assert!(out[0] >= 0 && out[0] < 10);
 }
@@ -275,27 +283,14 @@ fn chain() -> impl Strategy<Value = (Model, Vec<Vec<i64>>)> {
                         .collect()
                 })
                 .collect();
-            let m = Model {
-                ir_version: ferrite_gen::ir::IR_VERSION,
-                name: "chain".into(),
-                input: StreamInfo {
-                    shape: vec![a.mw],
-                    dtype: a.input_type,
-                },
-                layers: vec![
-                    Layer::MatrixVector(MatrixVector {
-                        name: "a".into(),
-                        ..a
-                    }),
-                    Layer::MatrixVector(MatrixVector {
-                        name: "b".into(),
-                        ..b
-                    }),
+            let m = Model::chain(
+                "chain",
+                TensorType::vector(a.mw, a.input_type),
+                [
+                    ("a".to_string(), Op::MatrixVector(a), None),
+                    ("b".to_string(), Op::MatrixVector(b), None),
                 ],
-                pre: vec![],
-                post: vec![],
-                source: None,
-            };
+            );
             (m, frames)
         })
 }
@@ -316,29 +311,24 @@ proptest! {
 /// not fit the prepared model's i16 path; 255 * 255 must stay 65025, not wrap to -511.
 #[test]
 fn unsigned_16_bit_accumulator_is_not_wrapped() {
-    let m = Model {
-        ir_version: ferrite_gen::ir::IR_VERSION,
-        name: "u16".into(),
-        input: StreamInfo {
-            shape: vec![1],
-            dtype: DataType::UInt(8),
-        },
-        layers: vec![Layer::MatrixVector(MatrixVector {
-            name: "fc".into(),
-            mw: 1,
-            mh: 1,
-            input_type: DataType::UInt(8),
-            weight_type: DataType::UInt(8),
-            weights: vec![255],
-            thresholds: None,
-            origin: None,
-        })],
-        pre: vec![],
-        post: vec![],
-        source: None,
-    };
+    let m = Model::chain(
+        "u16",
+        TensorType::vector(1, DataType::UInt(8)),
+        [(
+            "fc".to_string(),
+            Op::MatrixVector(MatrixVector {
+                mw: 1,
+                mh: 1,
+                input_type: DataType::UInt(8),
+                weight_type: DataType::UInt(8),
+                weights: vec![255],
+                thresholds: None,
+            }),
+            None,
+        )],
+    );
     m.validate().unwrap();
-    assert_eq!(m.output_type(), DataType::UInt(16));
+    assert_eq!(m.output_tensor().unwrap().dtype, DataType::UInt(16));
     assert_eq!(
         ferrite_gen::golden::Golden::new(&m).run_frame(&[255]),
         vec![65025]

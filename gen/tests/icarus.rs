@@ -7,8 +7,7 @@
 mod common;
 
 use common::*;
-use ferrite_gen::emit::{Design, emit, pack_frame, unpack_frame};
-use ferrite_gen::fold::FoldPlan;
+use ferrite_gen::emit::{pack_frame, unpack_frame};
 use ferrite_gen::golden;
 use ferrite_gen::ir::{DataType, Model};
 use std::fmt::Write as _;
@@ -49,7 +48,7 @@ struct Run {
 /// Simulate `frames` through the design in Icarus with `stall_in`/`stall_out` percent pauses.
 fn simulate(
     dir: &Path,
-    d: &Design,
+    d: &Built,
     frames: &[Vec<i64>],
     stall_in: u32,
     stall_out: u32,
@@ -210,15 +209,15 @@ fn random_frames(m: &Model, n: usize, seed: u64) -> Vec<Vec<i64>> {
     let mut r = rng(seed);
     (0..n)
         .map(|_| {
-            (0..m.input.elems())
-                .map(|_| random_value(&mut r, m.input.dtype))
+            (0..m.input().tensor.elems())
+                .map(|_| random_value(&mut r, m.input().tensor.dtype))
                 .collect()
         })
         .collect()
 }
 
 /// Golden-equal outputs under stalls; steady-state cycles a frame without stalls.
-fn check(name: &str, m: &Model, p: &FoldPlan, frames: usize) {
+fn check(name: &str, m: &Model, p: &Folds, frames: usize) {
     require_tool("iverilog");
     let d = emit(m, p).unwrap();
     let tmp = tempfile::tempdir().unwrap();
@@ -240,10 +239,10 @@ fn check(name: &str, m: &Model, p: &FoldPlan, frames: usize) {
             let exp = d.exp_cycles_per_frame as f64;
             // a LabelSelect engine sends k beats a frame: at least k cycles a frame
             let k_floor = m
-                .layers
+                .nodes
                 .iter()
-                .filter_map(|l| match l {
-                    ferrite_gen::ir::Layer::LabelSelect(s) => Some(s.k as f64),
+                .filter_map(|n| match &n.op {
+                    ferrite_gen::ir::Op::LabelSelect(s) => Some(s.k as f64),
                     _ => None,
                 })
                 .fold(exp, f64::max);
@@ -434,7 +433,7 @@ fn mlp_with_width_converters() {
 
 /// Yosys's reading of the RTL: synthesize (generic cells, .mem contents baked in), write the
 /// netlist, simulate it in Icarus and compare with the golden model.
-fn check_netlist(name: &str, m: &Model, p: &FoldPlan) {
+fn check_netlist(name: &str, m: &Model, p: &Folds) {
     require_tool("iverilog");
     require_tool("yosys");
     let d = emit(m, p).unwrap();

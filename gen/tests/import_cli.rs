@@ -96,7 +96,7 @@ fn inspect_cli_lists_layers_and_host_steps() {
     let (ok, out, err) = ferrite(&["inspect", m.to_str().unwrap()]);
     assert!(ok, "{err}");
     for want in [
-        "hardware input: [1, 784] = 784 values of BIPOLAR",
+        "hardware input `input`: [1, 784] = 784 values of BIPOLAR",
         "quantize to BIPOLAR",
         "MatrixVector 784x64",
         "acc INT11 [-784, 784]; 1 thresholds x 64 rows -> BIPOLAR",

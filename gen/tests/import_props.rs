@@ -274,7 +274,7 @@ proptest! {
         }
         prop_assert!(changed_passes.contains("absorb-thresholds") || n.w_bits.len() == 1);
         let m = passes::lower::lower(&g, "prop").unwrap_or_else(|e| panic!("{e}"));
-        prop_assert_eq!(m.layers.len(), n.w_bits.len());
+        prop_assert_eq!(m.nodes.len(), n.w_bits.len());
         for (x, w) in xs.iter().zip(&want) {
             let got: Vec<u32> = golden::host::run_float(&m, x).unwrap().iter().map(|v| v.to_bits()).collect();
             prop_assert_eq!(&got, w);
@@ -301,7 +301,7 @@ fn deep_network_streamlines() {
     let mut g = g0.clone();
     passes::streamline(&mut g).unwrap_or_else(|e| panic!("{e}"));
     let m = passes::lower::lower(&g, "deep").unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(m.layers.len(), layers);
+    assert_eq!(m.nodes.len(), layers);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
     let xs: Vec<Vec<f32>> = (0..50)
         .map(|_| {

@@ -7,7 +7,7 @@ mod import_util;
 use ferrite_gen::LoadError;
 use ferrite_gen::golden;
 use ferrite_gen::import::{exec, graph::Tensor, import_bytes};
-use ferrite_gen::ir::Layer;
+use ferrite_gen::ir::Node;
 use import_util::*;
 use rand::{Rng, SeedableRng};
 use std::path::PathBuf;
@@ -257,14 +257,14 @@ fn gemm_mlp_opset20_compiles_and_matches_reference() {
         let bytes = mlp(tail, &mut mrng);
         let (_d, path) = write_tmp(&bytes);
         let m = ferrite_gen::load_model(&path).unwrap_or_else(|e| panic!("{e}"));
-        let kinds: Vec<&str> = m.layers.iter().map(Layer::kind).collect();
+        let kinds: Vec<&str> = m.nodes.iter().map(Node::kind).collect();
         let want: &[&str] = if tail == "topk" {
             &["MatrixVector", "MatrixVector", "LabelSelect"]
         } else {
             &["MatrixVector", "MatrixVector"]
         };
         assert_eq!(kinds, want, "{tail}");
-        assert_eq!(m.input.dtype.to_string(), "UINT4");
+        assert_eq!(m.input().tensor.dtype.to_string(), "UINT4");
         let g = import_bytes(&bytes, "net.onnx", None).unwrap();
         let mut distinct = std::collections::BTreeSet::new();
         for _ in 0..300 {
@@ -325,7 +325,7 @@ fn external_data_and_typed_fields_load() {
     let ext = ferrite_gen::load_model(&p).unwrap_or_else(|e| panic!("{e}"));
     let (_d2, p2) = write_tmp(&bytes);
     let inl = ferrite_gen::load_model(&p2).unwrap();
-    assert_eq!(ext.layers, inl.layers);
+    assert_eq!(ext.nodes, inl.nodes);
     // Without a base directory, external data is an error naming the tensor.
     let e = import_bytes(&m.encode_to_vec(), "mem.onnx", None)
         .unwrap_err()
@@ -570,7 +570,7 @@ fn argmax_and_flatten_lower_to_label_select() {
     let b = model(7, 13, ("x", &[1, 3, 4]), "y", nodes, inits);
     let (_d, p) = write_tmp(&b);
     let m = ferrite_gen::load_model(&p).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(m.layers.last().map(Layer::kind), Some("LabelSelect"));
+    assert_eq!(m.nodes.last().map(Node::kind), Some("LabelSelect"));
     let g = import_bytes(&b, "n.onnx", None).unwrap();
     for _ in 0..200 {
         let x: Vec<f32> = (0..12)
@@ -708,7 +708,7 @@ fn multithreshold_models_lower_exactly() {
     let b = model(8, 13, ("x", &[1, 10]), "y", nodes, inits);
     let (_d, p) = write_tmp(&b);
     let m = ferrite_gen::load_model(&p).unwrap_or_else(|e| panic!("{e}"));
-    let kinds: Vec<&str> = m.layers.iter().map(Layer::kind).collect();
+    let kinds: Vec<&str> = m.nodes.iter().map(Node::kind).collect();
     assert_eq!(kinds, ["MatrixVector", "Thresholding"]);
     let g = import_bytes(&b, "n.onnx", None).unwrap();
     let mut seen = std::collections::BTreeSet::new();

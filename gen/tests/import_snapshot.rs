@@ -12,8 +12,14 @@ fn check(name: &str) {
         .join("model.onnx");
     let (g, m) = ferrite_gen::passes::load_onnx(&model).unwrap_or_else(|e| panic!("{e}"));
     let mut got = format!("{g}\n");
-    for l in &m.layers {
-        got += &format!("{} {} -> {}\n", l.kind(), l.input_type(), l.output_type());
+    let a = m.analyze().unwrap();
+    for &id in &a.order {
+        got += &format!(
+            "{} {} -> {}\n",
+            m.nodes[id].kind(),
+            a.in_types[id][0].dtype,
+            a.out_types[id][0].dtype
+        );
     }
     for s in m.pre.iter().chain(&m.post) {
         got += &format!("host: {}\n", s.describe());

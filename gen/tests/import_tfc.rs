@@ -4,7 +4,7 @@
 
 use ferrite_gen::golden;
 use ferrite_gen::import::{exec, graph::Tensor, read_onnx};
-use ferrite_gen::ir::Layer;
+use ferrite_gen::ir::Op;
 use ndarray::{Array2, Array4};
 use std::path::PathBuf;
 
@@ -88,10 +88,10 @@ fn check_activations(name: &str) {
         .map(|n| n.inputs[0].clone())
         .collect();
     let mvs: Vec<usize> = m
-        .layers
+        .nodes
         .iter()
         .enumerate()
-        .filter(|(_, l)| matches!(l, Layer::MatrixVector(_)))
+        .filter(|(_, l)| matches!(l.op, Op::MatrixVector(_)))
         .map(|(i, _)| i)
         .collect();
     assert_eq!(act.len(), mvs.len());
@@ -118,7 +118,7 @@ fn check_activations(name: &str) {
                 })
                 .collect();
             assert_eq!(
-                trace[mvs[j - 1]],
+                trace[mvs[j - 1]][0],
                 want,
                 "{name} sample {s}: activation {j} (`{name_t}`)"
             );

@@ -5,14 +5,13 @@
 mod common;
 
 use common::*;
-use ferrite_gen::emit::{emit, emit_trace_top};
-use ferrite_gen::fold::FoldPlan;
-use ferrite_gen::ir::{DataType, Layer, Model};
+use ferrite_gen::emit::emit_trace_top;
+use ferrite_gen::ir::{DataType, Model};
 
 struct Case {
     name: String,
     model: Model,
-    plan: FoldPlan,
+    plan: Folds,
 }
 
 fn check_all(cases: &[Case]) {
@@ -35,7 +34,7 @@ fn check_all(cases: &[Case]) {
             failures.push(format!("{}: verilator -Wall:\n{w}", c.name));
         }
         // the trace top too, with the design's files
-        let t = emit_trace_top(&c.model, &c.plan).unwrap();
+        let t = emit_trace_top(&c.model, &d.design).unwrap();
         std::fs::write(dir.join(&t.file.name), &t.file.contents).unwrap();
         if let Err(w) = verilator_lint(
             &dir,

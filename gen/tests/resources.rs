@@ -6,14 +6,13 @@
 mod common;
 
 use common::*;
-use ferrite_gen::emit;
 use ferrite_gen::ir::DataType::Bipolar;
 use ferrite_gen::ir::Model;
 use std::path::Path;
 use std::process::Command;
 
 /// RAMB18 equivalents (RAMB36 = 2) in Yosys's `synth_xilinx` of the design in `dir`.
-fn measured_bram18(dir: &Path, d: &emit::Design) -> usize {
+fn measured_bram18(dir: &Path, d: &Built) -> usize {
     require_tool("yosys");
     let dir = std::fs::canonicalize(dir).unwrap();
     let files = verilog_paths(&dir, d).join(" ");
@@ -54,8 +53,8 @@ fn measured_bram18(dir: &Path, d: &emit::Design) -> usize {
 
 fn check(tag: &str, m: &Model, folds: &[(usize, usize)], expected: usize) {
     let p = plan(folds);
-    let d = emit::emit(m, &p).unwrap();
-    let report = ferrite_gen::report::build_report(m, &p, &d);
+    let d = emit(m, &p).unwrap();
+    let report = ferrite_gen::report::build_report(m, &p.plan(m), &d.design, &d.files);
     assert_eq!(report.est_bram18, expected, "{tag}: estimate");
     let dir = std::env::temp_dir().join(format!("ferrite-resources-{tag}-{}", std::process::id()));
     write_design(&dir, &d);
@@ -68,7 +67,7 @@ fn check(tag: &str, m: &Model, folds: &[(usize, usize)], expected: usize) {
     );
 }
 
-fn single(r: &mut rand_chacha::ChaCha8Rng, mw: usize, mh: usize) -> Model {
+fn single(r: &mut common::Rng, mw: usize, mh: usize) -> Model {
     model(
         "res",
         vec![mvu(

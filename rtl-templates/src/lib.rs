@@ -344,6 +344,7 @@ pub const SOURCES: &[(&str, &str)] = &[
         include_str!("../templates/engines/pool.v"),
     ),
     ("engines/pad.v", include_str!("../templates/engines/pad.v")),
+    ("engines/swg.v", include_str!("../templates/engines/swg.v")),
     ("top.v", include_str!("../templates/top.v")),
 ];
 

@@ -1,5 +1,6 @@
 //! Co-simulation test helpers: random single-layer and multi-layer models, writing a build
-//! directory (the layout `ferrite build` writes: `rtl/`, `model.json`, `folding.json`), and
+//! directory (the layout `ferrite build` writes: `rtl/`, `model.json`, `design.json`,
+//! `folding.json`), and
 //! running `ferrite_gen::cosim` on it.
 //!
 //! Build directories go under a fixed path per configuration (its name and a hash of the
@@ -8,188 +9,12 @@
 
 use anyhow::{Context, Result};
 use ferrite_gen::cosim::{self, CosimOptions, CosimReport};
-use ferrite_gen::emit;
-use ferrite_gen::fold::{Fold, FoldPlan};
-use ferrite_gen::ir::{
-    DataType, IR_VERSION, LabelSelect, Layer, MatrixVector, Model, StreamInfo, Thresholding,
-    Thresholds,
-};
+use ferrite_gen::fold::FoldPlan;
+use ferrite_gen::ir::Model;
+use ferrite_gen::outdir::OutDir;
 use std::path::{Path, PathBuf};
 
-/// Deterministic pseudo-random numbers (splitmix64).
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x7E57_BE4C_0000_0001)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `lo..=hi`.
-    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + (self.next_u64() % ((hi - lo) as u64 + 1)) as i64
-    }
-
-    /// A uniformly random value of `dt`.
-    pub fn value(&mut self, dt: DataType) -> i64 {
-        if dt == DataType::Bipolar {
-            if self.next_u64() & 1 == 1 { 1 } else { -1 }
-        } else {
-            self.range(dt.min(), dt.max())
-        }
-    }
-}
-
-/// Random ascending thresholds for `channels` channels over `lo..=hi`, giving `out` values
-/// (one threshold for bipolar, `2^bits - 1` otherwise, starting at `out.min()`).
-pub fn random_thresholds(
-    rng: &mut Rng,
-    channels: usize,
-    lo: i64,
-    hi: i64,
-    out: DataType,
-    shared: bool,
-) -> Thresholds {
-    let n = if out == DataType::Bipolar {
-        1
-    } else {
-        (out.max() - out.min()) as usize
-    };
-    let rows = if shared { 1 } else { channels };
-    // Spread the thresholds over the middle of the range (where values are likely), with
-    // some equal neighbours.
-    let span = (hi - lo).max(1);
-    let (mlo, mhi) = (lo + span / 4, hi - span / 4);
-    let rows = (0..rows)
-        .map(|_| {
-            let mut r: Vec<i64> = (0..n).map(|_| rng.range(mlo, mhi.max(mlo))).collect();
-            r.sort();
-            r
-        })
-        .collect();
-    Thresholds {
-        rows,
-        out_type: out,
-        out_bias: if out == DataType::Bipolar {
-            0
-        } else {
-            out.min()
-        },
-    }
-}
-
-/// A random matrix-vector layer.
-pub fn mv_layer(
-    rng: &mut Rng,
-    name: &str,
-    mw: usize,
-    mh: usize,
-    input_type: DataType,
-    weight_type: DataType,
-    act: Option<DataType>,
-) -> Layer {
-    let weights = (0..mw * mh).map(|_| rng.value(weight_type)).collect();
-    let mut l = MatrixVector {
-        name: name.into(),
-        mw,
-        mh,
-        input_type,
-        weight_type,
-        weights,
-        thresholds: None,
-        origin: None,
-    };
-    if let Some(out) = act {
-        // Thresholds around the typical accumulator spread (sqrt(mw) * the value ranges).
-        let (lo, hi) = l.acc_range();
-        let typical = ((mw as f64).sqrt()
-            * (input_type.max() - input_type.min()).max(1) as f64
-            * (weight_type.max() - weight_type.min()).max(1) as f64) as i64;
-        let c = (lo + hi) / 2;
-        let (tlo, thi) = ((c - typical).max(lo), (c + typical).min(hi));
-        l.thresholds = Some(random_thresholds(rng, mh, tlo, thi, out, false));
-    }
-    Layer::MatrixVector(l)
-}
-
-pub fn thresholding_layer(
-    rng: &mut Rng,
-    name: &str,
-    elems: usize,
-    channels: usize,
-    input_type: DataType,
-    out: DataType,
-    shared: bool,
-) -> Layer {
-    let t = random_thresholds(
-        rng,
-        channels,
-        input_type.min(),
-        input_type.max(),
-        out,
-        shared,
-    );
-    Layer::Thresholding(Thresholding {
-        name: name.into(),
-        elems,
-        channels,
-        input_type,
-        thresholds: t,
-        origin: None,
-    })
-}
-
-pub fn label_select_layer(name: &str, labels: usize, k: usize, input_type: DataType) -> Layer {
-    Layer::LabelSelect(LabelSelect {
-        name: name.into(),
-        labels,
-        k,
-        input_type,
-        origin: None,
-    })
-}
-
-/// A model of `layers` (which must chain) named `name`.
-pub fn model(name: &str, layers: Vec<Layer>) -> Model {
-    let first = &layers[0];
-    let m = Model {
-        ir_version: IR_VERSION,
-        name: name.into(),
-        input: StreamInfo {
-            shape: vec![first.in_elems()],
-            dtype: first.input_type(),
-        },
-        layers,
-        pre: vec![],
-        post: vec![],
-        source: None,
-    };
-    if let Err(e) = m.validate() {
-        panic!("test model `{name}` is invalid: {e}");
-    }
-    m
-}
-
-pub fn plan(model: &Model, folds: &[(usize, usize)]) -> FoldPlan {
-    let p = FoldPlan {
-        folds: folds
-            .iter()
-            .map(|&(pe, simd)| Fold::new(pe, simd))
-            .collect(),
-        how: "test".into(),
-    };
-    if let Err(e) = p.check(model) {
-        panic!("test plan for `{}` is illegal: {e}", model.name);
-    }
-    p
-}
+pub use ferrite_gen::testing::*;
 
 /// Where test builds and the Verilator cache go: `$CARGO_TARGET_TMPDIR`-like directory
 /// given by the caller.
@@ -212,7 +37,7 @@ impl Bench {
         use sha2::{Digest, Sha256};
         let mut h = Sha256::new();
         h.update(model.to_json());
-        h.update(serde_json::to_string(&plan.to_file(model))?);
+        h.update(plan.to_json());
         let hash: String = h.finalize()[..6]
             .iter()
             .map(|b| format!("{b:02x}"))
@@ -243,19 +68,23 @@ pub fn settle_cycles() -> u32 {
         .unwrap_or(0)
 }
 
-/// Write what `ferrite build` writes for the co-simulation: `rtl/` (every Verilog and
-/// `.mem` file of the design), `model.json`, `folding.json`. Files whose content is
-/// unchanged are not rewritten.
+/// Write what `ferrite build` writes for the co-simulation into the output folder `dir`
+/// (`OutDir`'s layout): `rtl/` (every Verilog and `.mem` file of the design),
+/// `model.json`, `design.json`, `folding.json`. Files whose content is unchanged are not
+/// rewritten.
 pub fn write_build(dir: &Path, model: &Model, plan: &FoldPlan) -> Result<()> {
-    let design = emit::emit(model, plan).with_context(|| format!("emitting `{}`", model.name))?;
-    let rtl = dir.join("rtl");
+    let (design, files, _) = ferrite_gen::build::compile(model, plan)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("compiling `{}`", model.name))?;
+    let out = OutDir::new(dir);
+    let rtl = out.rtl();
     std::fs::create_dir_all(&rtl).with_context(|| rtl.display().to_string())?;
-    for f in &design.files {
+    for f in &files {
         write_if_changed(&rtl.join(&f.name), f.contents.as_bytes())?;
     }
-    write_if_changed(&dir.join("model.json"), model.to_json().as_bytes())?;
-    let folding = serde_json::to_string_pretty(&plan.to_file(model))?;
-    write_if_changed(&dir.join("folding.json"), folding.as_bytes())?;
+    write_if_changed(&out.model_json(), model.to_json().as_bytes())?;
+    write_if_changed(&out.design_json(), design.to_json().as_bytes())?;
+    write_if_changed(&out.folding_json(), plan.to_json().as_bytes())?;
     Ok(())
 }
 
@@ -271,7 +100,7 @@ fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Co-simulate `frames` on the build in `dir`.
+/// Co-simulate `frames` on the build in `dir` (written by [`write_build`] from `model`).
 pub fn run(
     dir: &Path,
     model: &Model,
@@ -279,7 +108,11 @@ pub fn run(
     frames: &[Vec<i64>],
     opts: &CosimOptions,
 ) -> Result<CosimReport> {
-    cosim::cosim_model(dir, model, plan, frames, opts)
+    let _ = plan;
+    let design = OutDir::new(dir)
+        .load_design()
+        .with_context(|| format!("reading the design manifest of {}", dir.display()))?;
+    cosim::cosim_model(dir, model, &design, frames, opts)
         .with_context(|| format!("co-simulating {}", dir.display()))
 }
 
@@ -297,11 +130,12 @@ pub fn describe(r: &CosimReport) -> String {
     )
 }
 
-/// Copy a build directory (`rtl/`, `model.json`, `folding.json`) to `dst`, replacing it.
+/// Copy a build directory (`rtl/`, `model.json`, `design.json`, `folding.json`) to `dst`,
+/// replacing it.
 pub fn copy_build(src: &Path, dst: &Path) -> Result<()> {
     let _ = std::fs::remove_dir_all(dst);
     std::fs::create_dir_all(dst.join("rtl"))?;
-    for f in ["model.json", "folding.json"] {
+    for f in ["model.json", "design.json", "folding.json"] {
         std::fs::copy(src.join(f), dst.join(f))
             .with_context(|| src.join(f).display().to_string())?;
     }

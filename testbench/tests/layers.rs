@@ -6,10 +6,10 @@
 //! equal `fold::exp_cycles`.
 
 use ferrite_gen::cosim;
-use ferrite_gen::fold;
-use ferrite_gen::ir::{DataType, Layer};
+use ferrite_gen::ir::DataType;
 use ferrite_testbench::{
-    Bench, Rng, describe, label_select_layer, model, mv_layer, plan, run, thresholding_layer,
+    Bench, Layer, Rng, describe, exp_cycles, label_select_layer, model, mv_layer, plan, run,
+    thresholding_layer,
 };
 
 use DataType::{Binary, Bipolar, Int, UInt};
@@ -29,7 +29,7 @@ fn check(tag: &str, layer: Layer, pe: usize, simd: usize) {
     let dir = b
         .build_dir(tag, &m, &p)
         .unwrap_or_else(|e| panic!("{tag}: {e:#}"));
-    let expected = fold::exp_cycles(&m.layers[0], p.folds[0]);
+    let expected = exp_cycles(&m, &p, 0);
     for (k, stall) in STALLS.into_iter().enumerate() {
         let seed = 1000 + k as u64;
         let frames = cosim::random_frames(&m, FRAMES, seed);

@@ -3,11 +3,11 @@
 //! `--trace` names the layer whose weights were corrupted.
 
 use ferrite_gen::cosim;
-use ferrite_gen::fold::{self, FoldPlan};
-use ferrite_gen::ir::{DataType, Layer, Model};
+use ferrite_gen::fold::FoldPlan;
+use ferrite_gen::ir::{DataType, Model};
 use ferrite_testbench::{
-    Bench, Rng, copy_build, corrupt_mem, describe, label_select_layer, model, mv_layer, plan, run,
-    thresholding_layer,
+    Bench, Rng, copy_build, corrupt_mem, describe, exp_cycles, label_select_layer, model,
+    mv_layer, plan, run, thresholding_layer,
 };
 use std::path::PathBuf;
 
@@ -60,11 +60,8 @@ fn build(tag: &str, m: &Model, p: &FoldPlan) -> PathBuf {
 fn check_network(tag: &str, m: &Model, p: &FoldPlan) {
     let b = bench();
     let dir = build(tag, m, p);
-    let slowest = m
-        .layers
-        .iter()
-        .zip(&p.folds)
-        .map(|(l, f)| fold::exp_cycles(l, *f))
+    let slowest = (0..m.nodes.len())
+        .map(|i| exp_cycles(m, p, i))
         .max()
         .unwrap();
     assert_eq!(p.exp_cycles_per_frame(m), slowest);
@@ -104,7 +101,7 @@ fn trace_matches_every_layer_of_a_clean_design() {
     let r =
         run(&dir, &m, &p, &frames, &b.options(0.3, 5, true)).unwrap_or_else(|e| panic!("{e:#}"));
     assert!(r.passed(), "{}: {:?}", describe(&r), r.first_divergence);
-    for l in &r.layers {
+    for l in &r.nodes {
         assert_eq!(l.mismatches, Some(0), "{}", l.name);
         // In a pipeline every layer runs at the rate of the slowest.
         assert_eq!(
@@ -161,7 +158,7 @@ fn a_corrupted_golden_model_is_reported() {
     let dir = build("mlp3", &m, &p);
     // The RTL is right; the reference is wrong: flip one weight of the last layer.
     let mut wrong = m.clone();
-    let Layer::MatrixVector(l) = &mut wrong.layers[2] else {
+    let ferrite_gen::ir::Op::MatrixVector(l) = &mut wrong.nodes[2].op else {
         unreachable!()
     };
     l.weights[0] = if l.weights[0] == 0 { 1 } else { 0 };
@@ -195,9 +192,9 @@ fn trace_names_the_layer_with_corrupted_weights() {
         .first_divergence
         .as_ref()
         .unwrap_or_else(|| panic!("no divergence found: {}", describe(&r)));
-    assert_eq!((d.layer_index, d.layer.as_str()), (1, "fc1"), "{d:?}");
-    assert_eq!(r.layers[0].mismatches, Some(0), "layer 0 is intact");
-    assert!(r.layers[1].mismatches.unwrap() > 0);
+    assert_eq!((d.index, d.node.as_str(), d.port), (1, "fc1", 0), "{d:?}");
+    assert_eq!(r.nodes[0].mismatches, Some(0), "layer 0 is intact");
+    assert!(r.nodes[1].mismatches.unwrap() > 0);
 }
 
 #[test]

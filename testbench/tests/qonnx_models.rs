@@ -31,7 +31,7 @@ fn check(tag: &str, dir: &Path, folds: Option<&[(usize, usize)]>, stall: f64) ->
         .unwrap_or_else(|e| panic!("{}: {e}", model_path.display()));
     let p: FoldPlan = match folds {
         Some(f) => plan(&model, f),
-        None => fold::auto(&model, None),
+        None => fold::auto(&model, None).unwrap(),
     };
     let frames = cosim::frames_from_npy(&model, &dir.join("inputs.npy"))
         .unwrap_or_else(|e| panic!("{tag}: {e}"));

@@ -7,7 +7,7 @@
 //! - The adder/popcount tree is pipelined: the longest combinational path of a matrix-vector
 //!   engine (Yosys generic synthesis, 6-input LUTs, `ltp -noff`) does not grow with SIMD.
 
-use ferrite_gen::emit;
+use ferrite_gen::stitch::{Role, stitch};
 use ferrite_gen::fold::FoldPlan;
 use ferrite_gen::ir::{DataType, Model};
 use ferrite_sim::{BuildSpec, PortDir, Sim};
@@ -151,14 +151,20 @@ fn mixed() -> (Model, FoldPlan) {
 fn no_combinational_path_from_output_ready_to_input_ready() {
     let b = Bench::new(env!("CARGO_TARGET_TMPDIR"));
     let (m, p) = mixed();
-    let design = emit::emit(&m, &p).unwrap();
-    for (i, e) in design.engines.iter().enumerate() {
-        let mem = e.weight_rom_bits + e.threshold_rom_bits > 0;
+    let design = stitch(&m, &p).unwrap();
+    for (i, e) in design.engines().enumerate() {
+        let Role::Engine {
+            kind, resources, ..
+        } = &e.role
+        else {
+            unreachable!()
+        };
+        let mem = resources.weight_rom_bits + resources.threshold_rom_bits > 0;
         let mut sim = instantiate(&b, "ready_mixed", &m, &p, &e.module, mem);
         check_ready_path(
             &mut sim,
             &ENGINE,
-            &format!("engine {} ({})", e.module, e.kind),
+            &format!("engine {} ({kind})", e.module),
             100 + i as u64,
         );
     }
@@ -208,7 +214,7 @@ fn engine_depth(
     let m = model(tag, vec![mv_layer(&mut rng, "fc", mw, 4, it, wt, act)]);
     let p = plan(&m, &[(1, simd)]);
     let dir = b.build_dir(&format!("{tag}_simd{simd}"), &m, &p).unwrap();
-    let module = emit::emit(&m, &p).unwrap().engines[0].module.clone();
+    let module = stitch(&m, &p).unwrap().engines().next().unwrap().module.clone();
     lut_depth(&dir.join("rtl"), &module)
 }
 

@@ -11,7 +11,6 @@ mod label_select;
 mod mvau;
 pub mod pad;
 pub mod pool;
-mod swg;
 pub mod swg;
 mod thresholding;
 
@@ -33,6 +32,9 @@ pub struct Resources {
     /// Estimated block RAM in RAMB18 equivalents (a RAMB36 is 2) of the memories marked for
     /// block RAM ([`crate::emit::resources::bram18_for_rom`]).
     pub est_bram18: usize,
+    /// Bits of the engine's other memories as declared (window buffers, accumulators).
+    #[serde(default)]
+    pub buffer_bits: usize,
 }
 
 /// Everything an engine needs to render itself.
@@ -92,6 +94,9 @@ pub fn engine(op: &Op) -> &dyn Engine {
         Op::MatrixVector(o) => o,
         Op::Thresholding(o) => o,
         Op::LabelSelect(o) => o,
+        Op::SlidingWindow(o) => o,
+        Op::Pad(o) => o,
+        Op::Pool(o) => o,
     }
 }
 

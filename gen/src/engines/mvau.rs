@@ -66,11 +66,11 @@ impl Engine for MatrixVector {
     }
 
     fn exp_cycles(&self, ins: &[TensorType], fold: Fold) -> u64 {
-        (ins[0].pixels() * (self.mh / fold.pe) * (self.mw / fold.simd)) as u64
+        ((ins[0].elems() / self.mw) * (self.mh / fold.pe) * (self.mw / fold.simd)) as u64
     }
 
     fn work(&self, ins: &[TensorType]) -> u64 {
-        (ins[0].pixels() * self.mw * self.mh) as u64
+        ((ins[0].elems() / self.mw) * self.mw * self.mh) as u64
     }
 
     fn input_buffer(&self, _ins: &[TensorType], fold: Fold) -> (usize, &'static str) {
@@ -95,6 +95,7 @@ impl Engine for MatrixVector {
             } else {
                 0
             },
+            buffer_bits: 0,
         }
     }
 
@@ -104,7 +105,7 @@ impl Engine for MatrixVector {
                 "MW {} MH {}, {} pixel(s) a frame, PE {} SIMD {}; {}",
                 self.mw,
                 self.mh,
-                ins[0].pixels(),
+                (ins[0].elems() / self.mw),
                 f.pe,
                 f.simd,
                 self.datapath()

@@ -226,3 +226,97 @@ fn replicated_hex(code: u64, bits: u32, lanes: usize) -> String {
         .collect();
     format!("{total}'h{digits}")
 }
+
+impl super::Engine for crate::ir::Pad {
+    fn module_suffix(&self) -> &'static str {
+        "pad"
+    }
+
+    fn template(&self) -> &'static str {
+        "engines/pad.v"
+    }
+
+    fn purpose(&self) -> &'static str {
+        "padding (a frame of constant rows and columns around the feature map)"
+    }
+
+    fn datapath(&self) -> &'static str {
+        "stream"
+    }
+
+    fn fold_space(&self, ins: &[crate::ir::TensorType]) -> (Vec<usize>, Vec<usize>) {
+        (vec![1], crate::fold::divisors(ins[0].channels()))
+    }
+
+    fn fold_terms(&self, ins: &[crate::ir::TensorType]) -> (String, Option<String>) {
+        (
+            "1 (a padding engine has no PE)".into(),
+            Some(format!("the {} channels", ins[0].channels())),
+        )
+    }
+
+    fn lanes(&self, fold: crate::fold::Fold) -> (Vec<usize>, Vec<usize>) {
+        (vec![fold.simd], vec![fold.simd])
+    }
+
+    fn exp_cycles(&self, ins: &[crate::ir::TensorType], fold: crate::fold::Fold) -> u64 {
+        params(self, ins, fold).exp_cycles()
+    }
+
+    fn work(&self, ins: &[crate::ir::TensorType]) -> u64 {
+        let [pt, pl, pb, pr] = self.pads;
+        let [h, w, c] = ins[0].shape;
+        ((pt + h + pb) * (pl + w + pr) * c) as u64
+    }
+
+    fn resources(&self, _ins: &[crate::ir::TensorType], _fold: crate::fold::Fold) -> super::Resources {
+        super::Resources::default()
+    }
+
+    fn describe(&self, ins: &[crate::ir::TensorType], fold: crate::fold::Fold) -> Vec<String> {
+        let [pt, pl, pb, pr] = self.pads;
+        vec![
+            format!(
+                "{} -> pads top {pt} left {pl} bottom {pb} right {pr} of {}, SIMD {}",
+                ins[0], self.value, fold.simd
+            ),
+            format!("types: input {}, output {}", self.input_type, self.input_type),
+        ]
+    }
+
+    fn uses_mem(&self) -> bool {
+        false
+    }
+
+    fn render(&self, cx: &super::RenderCx) -> Result<Vec<crate::emit::GeneratedFile>, crate::emit::EmitError> {
+        let p = params(self, cx.ins, cx.fold);
+        p.check().map_err(|why| crate::emit::EmitError::Unsupported {
+            node: cx.module.to_string(),
+            kind: "Pad",
+            why,
+        })?;
+        let ctx = p.context(cx.module, cx.header.clone(), cx.skid);
+        Ok(vec![crate::emit::GeneratedFile {
+            name: format!("{}.v", cx.module),
+            contents: crate::emit::render(&ctx, cx.module)?,
+        }])
+    }
+}
+
+/// The engine parameters of a pad node on its input under `fold`.
+fn params(op: &crate::ir::Pad, ins: &[crate::ir::TensorType], fold: crate::fold::Fold) -> Pad {
+    let [h, w, c] = ins[0].shape;
+    let [pt, pl, pb, pr] = op.pads;
+    Pad {
+        height: h,
+        width: w,
+        channels: c,
+        simd: fold.simd,
+        pad_top: pt,
+        pad_bottom: pb,
+        pad_left: pl,
+        pad_right: pr,
+        value: op.value,
+        elem_type: op.input_type,
+    }
+}

@@ -11,14 +11,7 @@
 use crate::ir::DataType;
 use crate::ir::{MAX_BITS, bits_for_unsigned};
 
-/// What a pool computes over the window positions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PoolMode {
-    /// The largest value (signed compare for signed types; OR of the codes for bipolar).
-    Max,
-    /// The sum, in [`Pool::out_type`] (exact: no overflow).
-    Sum,
-}
+pub use crate::ir::PoolMode;
 
 /// Parameters of a pooling engine.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -213,4 +206,97 @@ fn mask(bits: u32) -> u64 {
 /// A sized decimal literal.
 fn lit(bits: u32, v: u64) -> String {
     format!("{bits}'d{v}")
+}
+
+impl super::Engine for crate::ir::Pool {
+    fn module_suffix(&self) -> &'static str {
+        "pool"
+    }
+
+    fn template(&self) -> &'static str {
+        "engines/pool.v"
+    }
+
+    fn purpose(&self) -> &'static str {
+        match self.mode {
+            PoolMode::Max => "max pool over window positions",
+            PoolMode::Sum => "sum pool over window positions (average pooling's integer sum)",
+        }
+    }
+
+    fn datapath(&self) -> &'static str {
+        match self.mode {
+            PoolMode::Max => "max",
+            PoolMode::Sum => "sum",
+        }
+    }
+
+    fn fold_space(&self, _ins: &[crate::ir::TensorType]) -> (Vec<usize>, Vec<usize>) {
+        (crate::fold::divisors(self.channels), vec![1])
+    }
+
+    fn fold_terms(&self, _ins: &[crate::ir::TensorType]) -> (String, Option<String>) {
+        (format!("the {} channels", self.channels), None)
+    }
+
+    fn lanes(&self, fold: crate::fold::Fold) -> (Vec<usize>, Vec<usize>) {
+        (vec![fold.pe], vec![fold.pe])
+    }
+
+    fn exp_cycles(&self, ins: &[crate::ir::TensorType], fold: crate::fold::Fold) -> u64 {
+        params(self, ins, fold).exp_cycles()
+    }
+
+    fn work(&self, ins: &[crate::ir::TensorType]) -> u64 {
+        ins[0].elems() as u64
+    }
+
+    fn resources(&self, _ins: &[crate::ir::TensorType], _fold: crate::fold::Fold) -> super::Resources {
+        super::Resources {
+            buffer_bits: self.channels * self.output_type().bits() as usize,
+            ..super::Resources::default()
+        }
+    }
+
+    fn describe(&self, ins: &[crate::ir::TensorType], fold: crate::fold::Fold) -> Vec<String> {
+        let p = params(self, ins, fold);
+        vec![
+            format!(
+                "{:?} over {} positions, {} output pixels, {} channels, PE {}",
+                self.mode, p.positions, p.outputs, self.channels, fold.pe
+            ),
+            format!("types: input {}, output {}", self.input_type, p.out_type()),
+        ]
+    }
+
+    fn uses_mem(&self) -> bool {
+        false
+    }
+
+    fn render(&self, cx: &super::RenderCx) -> Result<Vec<crate::emit::GeneratedFile>, crate::emit::EmitError> {
+        let p = params(self, cx.ins, cx.fold);
+        p.check().map_err(|why| crate::emit::EmitError::Unsupported {
+            node: cx.module.to_string(),
+            kind: "Pool",
+            why,
+        })?;
+        let ctx = p.context(cx.module, cx.header.clone(), cx.skid);
+        Ok(vec![crate::emit::GeneratedFile {
+            name: format!("{}.v", cx.module),
+            contents: crate::emit::render(&ctx, cx.module)?,
+        }])
+    }
+}
+
+/// The engine parameters of a pool node on its input under `fold`.
+fn params(op: &crate::ir::Pool, ins: &[crate::ir::TensorType], fold: crate::fold::Fold) -> Pool {
+    let t = ins[0];
+    Pool {
+        outputs: if op.global { 1 } else { t.pixels() },
+        positions: op.positions,
+        channels: op.channels,
+        pe: fold.pe,
+        mode: op.mode,
+        input_type: op.input_type,
+    }
 }

@@ -461,3 +461,115 @@ mod tests {
         assert!(p(4, 4, 4, (3, 3), 1, 1, 2).check().is_ok());
     }
 }
+
+impl super::Engine for crate::ir::SlidingWindow {
+    fn module_suffix(&self) -> &'static str {
+        "swg"
+    }
+
+    fn template(&self) -> &'static str {
+        "engines/swg.v"
+    }
+
+    fn purpose(&self) -> &'static str {
+        "sliding-window generator (streaming im2col)"
+    }
+
+    fn datapath(&self) -> &'static str {
+        "window buffer"
+    }
+
+    fn fold_space(&self, ins: &[crate::ir::TensorType]) -> (Vec<usize>, Vec<usize>) {
+        (vec![1], crate::fold::divisors(ins[0].channels()))
+    }
+
+    fn fold_terms(&self, ins: &[crate::ir::TensorType]) -> (String, Option<String>) {
+        (
+            "1 (a window generator has no PE)".into(),
+            Some(format!("the {} input channels", ins[0].channels())),
+        )
+    }
+
+    fn lanes(&self, fold: crate::fold::Fold) -> (Vec<usize>, Vec<usize>) {
+        (vec![fold.simd], vec![fold.simd])
+    }
+
+    fn exp_cycles(&self, ins: &[crate::ir::TensorType], fold: crate::fold::Fold) -> u64 {
+        params(self, ins, fold).exp_cycles()
+    }
+
+    fn work(&self, ins: &[crate::ir::TensorType]) -> u64 {
+        let p = params(self, ins, crate::fold::Fold::new(1, 1));
+        p.in_beats().max(p.out_beats()) as u64
+    }
+
+    fn resources(&self, ins: &[crate::ir::TensorType], fold: crate::fold::Fold) -> super::Resources {
+        super::Resources {
+            buffer_bits: params(self, ins, fold).buffer_bits(),
+            ..super::Resources::default()
+        }
+    }
+
+    fn describe(&self, ins: &[crate::ir::TensorType], fold: crate::fold::Fold) -> Vec<String> {
+        let p = params(self, ins, fold);
+        vec![
+            format!(
+                "{} -> kernel {}x{} stride {}x{} dilation {}x{}, SIMD {}",
+                ins[0],
+                self.kernel[0],
+                self.kernel[1],
+                self.stride[0],
+                self.stride[1],
+                self.dilation[0],
+                self.dilation[1],
+                fold.simd
+            ),
+            format!(
+                "window buffer: {} beats of {} bits ({} bits)",
+                p.depth(),
+                p.beat_bits(),
+                p.buffer_bits()
+            ),
+        ]
+    }
+
+    fn uses_mem(&self) -> bool {
+        false
+    }
+
+    fn render(&self, cx: &super::RenderCx) -> Result<Vec<crate::emit::GeneratedFile>, crate::emit::EmitError> {
+        let p = params(self, cx.ins, cx.fold);
+        p.check().map_err(|why| crate::emit::EmitError::Unsupported {
+            node: cx.module.to_string(),
+            kind: "SlidingWindow",
+            why,
+        })?;
+        let ctx = p.context(cx.module, cx.header.clone(), cx.skid);
+        Ok(vec![crate::emit::GeneratedFile {
+            name: format!("{}.v", cx.module),
+            contents: crate::emit::render(&ctx, cx.module)?,
+        }])
+    }
+}
+
+/// The engine parameters of a window node on its input under `fold`.
+fn params(
+    op: &crate::ir::SlidingWindow,
+    ins: &[crate::ir::TensorType],
+    fold: crate::fold::Fold,
+) -> SwgParams {
+    let [h, w, c] = ins[0].shape;
+    SwgParams {
+        ifm_h: h,
+        ifm_w: w,
+        channels: c,
+        k_h: op.kernel[0],
+        k_w: op.kernel[1],
+        stride_h: op.stride[0],
+        stride_w: op.stride[1],
+        dil_h: op.dilation[0],
+        dil_w: op.dilation[1],
+        simd: fold.simd,
+        elem: op.input_type,
+    }
+}

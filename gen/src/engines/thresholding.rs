@@ -55,6 +55,7 @@ impl Engine for Thresholding {
                 * self.thresholds.per_channel()
                 * cmp,
             est_bram18: 0,
+            buffer_bits: 0,
         }
     }
 

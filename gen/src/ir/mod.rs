@@ -24,7 +24,9 @@ mod v1;
 
 pub use datatype::{DataType, MAX_BITS, bits_for_unsigned};
 pub use host::HostStep;
-pub use ops::{LabelSelect, MatrixVector, Op, OpKind, Thresholding};
+pub use ops::{
+    LabelSelect, MatrixVector, Op, OpKind, Pad, Pool, PoolMode, SlidingWindow, Thresholding,
+};
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};

@@ -32,6 +32,9 @@ pub enum Op {
     MatrixVector(MatrixVector),
     Thresholding(Thresholding),
     LabelSelect(LabelSelect),
+    SlidingWindow(SlidingWindow),
+    Pad(Pad),
+    Pool(Pool),
 }
 
 impl Op {
@@ -41,6 +44,9 @@ impl Op {
             Op::MatrixVector(o) => o,
             Op::Thresholding(o) => o,
             Op::LabelSelect(o) => o,
+            Op::SlidingWindow(o) => o,
+            Op::Pad(o) => o,
+            Op::Pool(o) => o,
         }
     }
 
@@ -52,7 +58,9 @@ impl Op {
 /// Matrix-vector product on every pixel: `acc[p][h] = sum_w weights[h][w] * x[p][w]`,
 /// optionally followed by a multi-threshold activation. A fully connected layer is the
 /// one-pixel case; a convolution is a sliding-window generator feeding one (its weight
-/// columns in the window's (ky, kx, c) order).
+/// columns in the window's (ky, kx, c) order). When the input's channels are not MW but the
+/// whole tensor is (`H*W*C == MW`), the tensor is one vector in channels-last order (a
+/// flatten: the stream is the same) and the output is 1x1xMH.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MatrixVector {
     /// Input vector length (matrix width): the input's channels.
@@ -231,19 +239,23 @@ impl OpKind for MatrixVector {
     fn infer(&self, inputs: &[TensorType]) -> Result<Vec<TensorType>, String> {
         self.check()?;
         let t = one_input(inputs)?;
-        if t.channels() != self.mw {
-            return Err(format!(
-                "takes vectors of {} elements (MW) but its input has {} channels ({t}); \
-                 make MW equal the input's channels",
-                self.mw,
-                t.channels()
-            ));
-        }
         same_type(self.input_type, t.dtype, "input_type")?;
-        Ok(vec![TensorType::new(
-            [t.shape[0], t.shape[1], self.mh],
-            self.output_type(),
-        )])
+        if t.channels() == self.mw {
+            Ok(vec![TensorType::new(
+                [t.shape[0], t.shape[1], self.mh],
+                self.output_type(),
+            )])
+        } else if t.elems() == self.mw {
+            Ok(vec![TensorType::vector(self.mh, self.output_type())])
+        } else {
+            Err(format!(
+                "takes vectors of {} elements (MW) but its input has {} channels ({t}); \
+                 make MW equal the input's channels (or its {} elements, flattened)",
+                self.mw,
+                t.channels(),
+                t.elems()
+            ))
+        }
     }
 
     fn eval(&self, _inputs: &[TensorType], x: &[&[i64]]) -> Vec<Vec<i64>> {
@@ -360,5 +372,278 @@ impl OpKind for LabelSelect {
         // Stable sort, descending by value: equal values keep the lower index first.
         idx.sort_by(|&a, &b| x[b].cmp(&x[a]));
         vec![idx.into_iter().take(self.k).map(|i| i as i64).collect()]
+    }
+}
+
+/// Sliding-window generator (the streaming im2col, FINN's ConvolutionInputGenerator): for
+/// each output pixel (oy, ox) in raster order, the window's elements in (ky, kx, c) order,
+/// element `(oy*SH + ky*DH, ox*SW + kx*DW, c)` of the input. Output: OH x OW x (KH*KW*C) with
+/// `O = (I - D*(K-1) - 1) / S + 1` (floor: rows and columns no window reaches are dropped).
+/// No padding here (see [`Pad`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlidingWindow {
+    /// `[KH, KW]`.
+    pub kernel: [usize; 2],
+    /// `[SH, SW]`.
+    pub stride: [usize; 2],
+    /// `[DH, DW]`.
+    #[serde(default = "ones")]
+    pub dilation: [usize; 2],
+    pub input_type: DataType,
+}
+
+fn ones() -> [usize; 2] {
+    [1, 1]
+}
+
+impl SlidingWindow {
+    /// Output height and width for an input of `h x w`, if a window fits.
+    pub fn out_dims(&self, h: usize, w: usize) -> Option<[usize; 2]> {
+        let span = |k: usize, d: usize| d.checked_mul(k.checked_sub(1)?)?.checked_add(1);
+        let eh = span(self.kernel[0], self.dilation[0])?;
+        let ew = span(self.kernel[1], self.dilation[1])?;
+        if eh > h || ew > w {
+            return None;
+        }
+        Some([(h - eh) / self.stride[0] + 1, (w - ew) / self.stride[1] + 1])
+    }
+}
+
+impl OpKind for SlidingWindow {
+    fn kind(&self) -> &'static str {
+        "SlidingWindow"
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "kernel {}x{}, stride {}x{}, dilation {}x{}: {}",
+            self.kernel[0],
+            self.kernel[1],
+            self.stride[0],
+            self.stride[1],
+            self.dilation[0],
+            self.dilation[1],
+            self.input_type
+        )
+    }
+
+    fn infer(&self, inputs: &[TensorType]) -> Result<Vec<TensorType>, String> {
+        let t = one_input(inputs)?;
+        same_type(self.input_type, t.dtype, "input_type")?;
+        if self.kernel.contains(&0) || self.stride.contains(&0) || self.dilation.contains(&0) {
+            return Err("kernel, stride and dilation must be at least 1".into());
+        }
+        if self.kernel.iter().any(|&k| k > 64) || self.stride.iter().any(|&k| k > 64) {
+            return Err(format!(
+                "kernel {:?} or stride {:?} is larger than 64",
+                self.kernel, self.stride
+            ));
+        }
+        let [h, w, c] = t.shape;
+        let Some([oh, ow]) = self.out_dims(h, w) else {
+            return Err(format!(
+                "a {}x{} kernel with dilation {}x{} does not fit the {h}x{w} input; \
+                 pad the input or use a smaller kernel",
+                self.kernel[0], self.kernel[1], self.dilation[0], self.dilation[1]
+            ));
+        };
+        let k = self.kernel[0] * self.kernel[1];
+        let win = k
+            .checked_mul(c)
+            .filter(|&v| v <= 1 << 24)
+            .ok_or_else(|| format!("a window of {k} x {c} elements is too large"))?;
+        Ok(vec![TensorType::new([oh, ow, win], self.input_type)])
+    }
+
+    fn eval(&self, inputs: &[TensorType], x: &[&[i64]]) -> Vec<Vec<i64>> {
+        let [h, w, c] = inputs[0].shape;
+        let [oh, ow] = self.out_dims(h, w).expect("inferred");
+        let [kh, kw] = self.kernel;
+        let x = x[0];
+        let mut out = Vec::with_capacity(oh * ow * kh * kw * c);
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for ky in 0..kh {
+                    for kx in 0..kw {
+                        let y = oy * self.stride[0] + ky * self.dilation[0];
+                        let xx = ox * self.stride[1] + kx * self.dilation[1];
+                        let at = (y * w + xx) * c;
+                        out.extend_from_slice(&x[at..at + c]);
+                    }
+                }
+            }
+        }
+        vec![out]
+    }
+}
+
+/// Padding: the input framed by `pads` rows/columns of `value` (the integer a float 0
+/// quantizes to). Output: (PT + H + PB) x (PL + W + PR) x C.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pad {
+    /// `[top, left, bottom, right]`, as ONNX orders the spatial pads.
+    pub pads: [usize; 4],
+    pub value: i64,
+    pub input_type: DataType,
+}
+
+impl OpKind for Pad {
+    fn kind(&self) -> &'static str {
+        "Pad"
+    }
+
+    fn summary(&self) -> String {
+        let [t, l, b, r] = self.pads;
+        format!(
+            "top {t} left {l} bottom {b} right {r} with {}: {}",
+            self.value, self.input_type
+        )
+    }
+
+    fn infer(&self, inputs: &[TensorType]) -> Result<Vec<TensorType>, String> {
+        let t = one_input(inputs)?;
+        same_type(self.input_type, t.dtype, "input_type")?;
+        if !self.input_type.contains(self.value) {
+            return Err(format!(
+                "pad value {} is not a {} value",
+                self.value, self.input_type
+            ));
+        }
+        if self.pads.iter().any(|&p| p > 64) {
+            return Err(format!("pads {:?}: at most 64 on a side", self.pads));
+        }
+        let [h, w, c] = t.shape;
+        let [pt, pl, pb, pr] = self.pads;
+        Ok(vec![TensorType::new(
+            [pt + h + pb, pl + w + pr, c],
+            self.input_type,
+        )])
+    }
+
+    fn eval(&self, inputs: &[TensorType], x: &[&[i64]]) -> Vec<Vec<i64>> {
+        let [h, w, c] = inputs[0].shape;
+        let [pt, pl, pb, pr] = self.pads;
+        let (oh, ow) = (pt + h + pb, pl + w + pr);
+        let mut out = vec![self.value; oh * ow * c];
+        for y in 0..h {
+            let src = &x[0][y * w * c..(y + 1) * w * c];
+            let at = ((y + pt) * ow + pl) * c;
+            out[at..at + w * c].copy_from_slice(src);
+        }
+        vec![out]
+    }
+}
+
+/// What a pool computes over a window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PoolMode {
+    /// The largest value (for bipolar: OR).
+    Max,
+    /// The sum, exact (average pooling: the division is absorbed downstream).
+    Sum,
+}
+
+/// Pooling: each channel reduced over `positions` window positions. Windowed (after a
+/// sliding-window generator): input H x W x (positions*C) in (position, c) order, output
+/// H x W x C. Global (`global`): input H x W x C with `H*W == positions`, output 1x1xC.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pool {
+    pub mode: PoolMode,
+    pub channels: usize,
+    pub positions: usize,
+    #[serde(default)]
+    pub global: bool,
+    pub input_type: DataType,
+}
+
+impl Pool {
+    /// Output type: the input's for max; for a sum, the narrowest holding
+    /// `positions * min ..= positions * max`.
+    pub fn output_type(&self) -> DataType {
+        match self.mode {
+            PoolMode::Max => self.input_type,
+            PoolMode::Sum => {
+                let n = self.positions as i64;
+                DataType::smallest_containing(
+                    n.saturating_mul(self.input_type.min()),
+                    n.saturating_mul(self.input_type.max()),
+                )
+            }
+        }
+    }
+}
+
+impl OpKind for Pool {
+    fn kind(&self) -> &'static str {
+        "Pool"
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "{:?} over {} positions{}, {} channels: {} -> {}",
+            self.mode,
+            self.positions,
+            if self.global { " (global)" } else { "" },
+            self.channels,
+            self.input_type,
+            self.output_type()
+        )
+    }
+
+    fn infer(&self, inputs: &[TensorType]) -> Result<Vec<TensorType>, String> {
+        let t = one_input(inputs)?;
+        same_type(self.input_type, t.dtype, "input_type")?;
+        if self.channels == 0 || self.positions == 0 || self.positions > 1 << 20 {
+            return Err(format!(
+                "{} channels and {} positions: both must be at least 1 (positions at most 2^20)",
+                self.channels, self.positions
+            ));
+        }
+        if !self.input_type.is_valid() || self.input_type.bits() > 32 {
+            return Err(format!("input type {} out of range", self.input_type));
+        }
+        if self.mode == PoolMode::Sum && !self.output_type().is_valid() {
+            return Err(format!(
+                "the sum of {} {} values does not fit {} bits",
+                self.positions,
+                self.input_type,
+                super::MAX_BITS
+            ));
+        }
+        let [h, w, c] = t.shape;
+        if self.global {
+            if h * w != self.positions || c != self.channels {
+                return Err(format!(
+                    "a global pool over {} positions of {} channels cannot take {t}",
+                    self.positions, self.channels
+                ));
+            }
+            Ok(vec![TensorType::vector(self.channels, self.output_type())])
+        } else {
+            if c != self.positions * self.channels {
+                return Err(format!(
+                    "takes windows of {} positions x {} channels, but its input has {c} channels ({t})",
+                    self.positions, self.channels
+                ));
+            }
+            Ok(vec![TensorType::new([h, w, self.channels], self.output_type())])
+        }
+    }
+
+    fn eval(&self, _inputs: &[TensorType], x: &[&[i64]]) -> Vec<Vec<i64>> {
+        let c = self.channels;
+        let group = self.positions * c;
+        let mut out = Vec::with_capacity(x[0].len() / self.positions);
+        for win in x[0].chunks_exact(group) {
+            for ch in 0..c {
+                let vals = (0..self.positions).map(|p| win[p * c + ch]);
+                out.push(match self.mode {
+                    PoolMode::Max => vals.max().expect("at least one position"),
+                    PoolMode::Sum => vals.sum(),
+                });
+            }
+        }
+        vec![out]
     }
 }

@@ -140,6 +140,7 @@ pub(super) fn load(text: &str, path: &str) -> Result<Model, IrError> {
             Op::MatrixVector(v) => v.mh,
             Op::Thresholding(_) => cur_elems,
             Op::LabelSelect(l) => l.k,
+            _ => unreachable!("version 1 has no such layers"),
         };
         nodes.push(Node {
             name: name.clone(),

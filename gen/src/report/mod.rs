@@ -41,6 +41,18 @@ pub struct NodeReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub labels: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel: Option<[usize; 2]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stride: Option<[usize; 2]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dilation: Option<[usize; 2]>,
+    /// Padding `[top, left, bottom, right]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pads: Option<[usize; 4]>,
+    /// Window positions a pool reduces.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub positions: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub k: Option<usize>,
     pub in_elems: usize,
     pub out_elems: usize,
@@ -63,6 +75,8 @@ pub struct NodeReport {
     /// Estimated block RAM, in RAMB18 equivalents (a RAMB36 is 2), of the weight ROM when it
     /// is marked for block RAM (`emit::resources`); checked against Yosys in the tests.
     pub est_bram18: usize,
+    /// Bits of other memories (window buffers, pool accumulators).
+    pub buffer_bits: usize,
     /// Elements a beat in and out.
     pub in_lanes: usize,
     pub out_lanes: usize,
@@ -150,6 +164,11 @@ fn node_report(model: &Model, a: &crate::ir::Analysis, hw: &HwNode) -> Option<No
         mh: None,
         channels: None,
         labels: None,
+        kernel: None,
+        stride: None,
+        dilation: None,
+        pads: None,
+        positions: None,
         k: None,
         in_elems: it.elems(),
         out_elems: ot.elems(),
@@ -165,6 +184,7 @@ fn node_report(model: &Model, a: &crate::ir::Analysis, hw: &HwNode) -> Option<No
         weight_rom_bits: resources.weight_rom_bits,
         threshold_rom_bits: resources.threshold_rom_bits,
         est_bram18: resources.est_bram18,
+        buffer_bits: resources.buffer_bits,
         in_lanes: hw.inputs[0].lanes,
         out_lanes: hw.outputs[0].lanes,
         exp_cycles: *exp_cycles,
@@ -186,6 +206,20 @@ fn node_report(model: &Model, a: &crate::ir::Analysis, hw: &HwNode) -> Option<No
         Op::LabelSelect(s) => {
             r.labels = Some(s.labels);
             r.k = Some(s.k);
+        }
+        Op::SlidingWindow(w) => {
+            r.channels = Some(it.channels());
+            r.kernel = Some(w.kernel);
+            r.stride = Some(w.stride);
+            r.dilation = Some(w.dilation);
+        }
+        Op::Pad(p) => {
+            r.channels = Some(it.channels());
+            r.pads = Some(p.pads);
+        }
+        Op::Pool(p) => {
+            r.channels = Some(p.channels);
+            r.positions = Some(p.positions);
         }
     }
     Some(r)

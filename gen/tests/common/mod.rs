@@ -1,16 +1,59 @@
 //! Shared helpers of the RTL tests: model builders, tool checks, design writing.
 #![allow(dead_code)]
 
-use ferrite_gen::emit::Design;
-use ferrite_gen::fold::{Fold, FoldPlan};
-use ferrite_gen::ir::{
-    DataType, IR_VERSION, LabelSelect, Layer, MatrixVector, Model, StreamInfo, Thresholding,
-    Thresholds,
-};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use ferrite_gen::emit::GeneratedFile;
+use ferrite_gen::fold::FoldPlan;
+pub use ferrite_gen::testing::{Layer, Rng};
+use ferrite_gen::ir::{DataType, MatrixVector, Model, Op, TensorType, Thresholding};
 use std::path::Path;
 use std::process::Command;
+
+/// A compiled design: its files, top and formats, as the RTL tests use it.
+pub struct Built {
+    pub design: ferrite_gen::stitch::Design,
+    pub files: Vec<GeneratedFile>,
+}
+
+impl Built {
+    pub fn verilog_files(&self) -> impl Iterator<Item = &GeneratedFile> {
+        self.files.iter().filter(|f| f.name.ends_with(".v"))
+    }
+}
+
+impl std::ops::Deref for Built {
+    type Target = ferrite_gen::stitch::Design;
+    fn deref(&self) -> &Self::Target {
+        &self.design
+    }
+}
+
+/// Folds of a chain's nodes in order, (pe, simd) each.
+#[derive(Clone, Debug)]
+pub struct Folds(pub Vec<(usize, usize)>);
+
+impl Folds {
+    /// The plan of `m` (its nodes in order).
+    pub fn plan(&self, m: &Model) -> FoldPlan {
+        FoldPlan::from_folds(
+            m.nodes
+                .iter()
+                .zip(&self.0)
+                .map(|(n, &(pe, simd))| (n.name.clone(), ferrite_gen::fold::Fold::new(pe, simd))),
+            "test",
+        )
+    }
+}
+
+pub fn plan(folds: &[(usize, usize)]) -> Folds {
+    Folds(folds.to_vec())
+}
+
+/// Stitch and emit `m` folded by `p`.
+pub fn emit(m: &Model, p: &Folds) -> Result<Built, String> {
+    let plan = p.plan(m);
+    let (design, files, _) = ferrite_gen::build::compile(m, &plan).map_err(|e| e.to_string())?;
+    Ok(Built { design, files })
+}
 
 pub const INSTALL: &str = "apt-get install verilator yosys iverilog";
 
@@ -24,57 +67,16 @@ pub fn require_tool(tool: &str) {
     assert!(ok, "`{tool}` is not installed: {INSTALL}");
 }
 
-pub fn rng(seed: u64) -> ChaCha8Rng {
-    ChaCha8Rng::seed_from_u64(seed)
+pub fn rng(seed: u64) -> Rng {
+    Rng::new(seed)
 }
 
-pub fn random_value(r: &mut ChaCha8Rng, t: DataType) -> i64 {
-    if t == DataType::Bipolar {
-        if r.random_bool(0.5) { 1 } else { -1 }
-    } else {
-        r.random_range(t.min()..=t.max())
-    }
-}
-
-/// Thresholds for `channels` channels over values in `lo..=hi`: `n` ascending per row,
-/// a few of them outside the range (clamping must keep their meaning).
-pub fn thresholds(
-    r: &mut ChaCha8Rng,
-    channels: usize,
-    shared: bool,
-    lo: i64,
-    hi: i64,
-    out: DataType,
-) -> Thresholds {
-    let n = if out == DataType::Bipolar {
-        1
-    } else {
-        (out.max() - out.min()) as usize
-    };
-    let rows = if shared { 1 } else { channels };
-    let span = (hi - lo).max(1);
-    let rows = (0..rows)
-        .map(|_| {
-            let mut row: Vec<i64> = (0..n)
-                .map(|_| r.random_range(lo - span / 4 - 1..=hi + span / 4 + 1))
-                .collect();
-            row.sort();
-            row
-        })
-        .collect();
-    Thresholds {
-        rows,
-        out_type: out,
-        out_bias: if out == DataType::Bipolar {
-            0
-        } else {
-            out.min()
-        },
-    }
+pub fn random_value(r: &mut Rng, t: DataType) -> i64 {
+    r.value(t)
 }
 
 pub fn mvu(
-    r: &mut ChaCha8Rng,
+    r: &mut Rng,
     name: &str,
     mw: usize,
     mh: usize,
@@ -82,28 +84,37 @@ pub fn mvu(
     wt: DataType,
     out: Option<(DataType, bool)>,
 ) -> Layer {
-    let weights = (0..mw * mh).map(|_| random_value(r, wt)).collect();
+    let weights = (0..mw * mh).map(|_| r.value(wt)).collect();
     let mut l = MatrixVector {
-        name: name.into(),
         mw,
         mh,
         input_type: it,
         weight_type: wt,
         weights,
         thresholds: None,
-        origin: Some(format!("MatMul_{name}")),
     };
     if let Some((ot, shared)) = out {
         let (lo, hi) = l.acc_range();
         // typical accumulators are near 0: thresholds around the middle third
         let (lo, hi) = (lo / 3, hi / 3);
-        l.thresholds = Some(thresholds(r, mh, shared, lo.min(hi), hi.max(lo), ot));
+        l.thresholds = Some(ferrite_gen::testing::wide_thresholds(
+            r,
+            mh,
+            shared,
+            lo.min(hi),
+            hi.max(lo),
+            ot,
+        ));
     }
-    Layer::MatrixVector(l)
+    Layer {
+        name: name.into(),
+        op: Op::MatrixVector(l),
+        input: TensorType::vector(mw, it),
+    }
 }
 
 pub fn thresholding(
-    r: &mut ChaCha8Rng,
+    r: &mut Rng,
     name: &str,
     elems: usize,
     channels: usize,
@@ -111,67 +122,42 @@ pub fn thresholding(
     out: DataType,
     shared: bool,
 ) -> Layer {
-    let t = thresholds(r, channels, shared, it.min(), it.max(), out);
-    Layer::Thresholding(Thresholding {
+    let t = ferrite_gen::testing::wide_thresholds(r, channels, shared, it.min(), it.max(), out);
+    Layer {
         name: name.into(),
-        elems,
-        channels,
-        input_type: it,
-        thresholds: t,
-        origin: None,
-    })
-}
-
-pub fn label_select(name: &str, labels: usize, k: usize, it: DataType) -> Layer {
-    Layer::LabelSelect(LabelSelect {
-        name: name.into(),
-        labels,
-        k,
-        input_type: it,
-        origin: None,
-    })
-}
-
-pub fn model(name: &str, layers: Vec<Layer>) -> Model {
-    let first = &layers[0];
-    let m = Model {
-        ir_version: IR_VERSION,
-        name: name.into(),
-        input: StreamInfo {
-            shape: vec![first.in_elems()],
-            dtype: first.input_type(),
-        },
-        layers,
-        pre: vec![],
-        post: vec![],
-        source: None,
-    };
-    m.validate().expect("test model is valid");
-    m
-}
-
-pub fn plan(folds: &[(usize, usize)]) -> FoldPlan {
-    FoldPlan {
-        folds: folds.iter().map(|&(p, s)| Fold::new(p, s)).collect(),
-        how: "test".into(),
+        op: Op::Thresholding(Thresholding {
+            channels,
+            input_type: it,
+            thresholds: t,
+        }),
+        input: TensorType::vector(elems, it),
     }
 }
 
-pub fn write_design(dir: &Path, d: &Design) {
+pub fn label_select(name: &str, labels: usize, k: usize, it: DataType) -> Layer {
+    ferrite_gen::testing::label_select_layer(name, labels, k, it)
+}
+
+pub fn model(name: &str, layers: Vec<Layer>) -> Model {
+    ferrite_gen::testing::model(name, layers)
+}
+
+
+pub fn write_design(dir: &Path, d: &Built) {
     std::fs::create_dir_all(dir).unwrap();
     for f in &d.files {
         std::fs::write(dir.join(&f.name), &f.contents).unwrap();
     }
 }
 
-pub fn verilog_paths(dir: &Path, d: &Design) -> Vec<String> {
+pub fn verilog_paths(dir: &Path, d: &Built) -> Vec<String> {
     d.verilog_files()
         .map(|f| dir.join(&f.name).display().to_string())
         .collect()
 }
 
 /// `verilator --lint-only -Wall`: the warnings, if any.
-pub fn verilator_lint(dir: &Path, d: &Design, top: &str, extra: &[String]) -> Result<(), String> {
+pub fn verilator_lint(dir: &Path, d: &Built, top: &str, extra: &[String]) -> Result<(), String> {
     let mut c = Command::new("verilator");
     c.args(["--lint-only", "-Wall", "--top-module", top]);
     c.args(verilog_paths(dir, d)).args(extra);
@@ -186,7 +172,7 @@ pub fn verilator_lint(dir: &Path, d: &Design, top: &str, extra: &[String]) -> Re
 
 /// Yosys: read every file, elaborate the hierarchy from the top (reads the .mem files
 /// through MEM_DIR, set to the absolute `dir`).
-pub fn yosys_elaborate(dir: &Path, d: &Design, top: &str) -> Result<(), String> {
+pub fn yosys_elaborate(dir: &Path, d: &Built, top: &str) -> Result<(), String> {
     let files = verilog_paths(dir, d).join(" ");
     let script = format!(
         "read_verilog -defer {files}; chparam -set MEM_DIR \"{}/\" {top}; hierarchy -check -top {top}",
@@ -206,7 +192,7 @@ pub fn yosys_elaborate(dir: &Path, d: &Design, top: &str) -> Result<(), String> 
 }
 
 /// Icarus: compile the design (Verilog-2005).
-pub fn icarus_compile(dir: &Path, d: &Design, top: &str) -> Result<(), String> {
+pub fn icarus_compile(dir: &Path, d: &Built, top: &str) -> Result<(), String> {
     let out = dir.join("icarus.vvp");
     let o = Command::new("iverilog")
         .args(["-g2005", "-Wall", "-o"])
@@ -226,7 +212,7 @@ pub fn icarus_compile(dir: &Path, d: &Design, top: &str) -> Result<(), String> {
 /// The bipolar MLP several tests share: 16 -> 12 -> 8 -> 4 matrix-vector layers (bipolar
 /// activations, the last without) and a top-2 label select. Its folds
 /// `[(4, 4), (2, 3), (4, 2), (2, 1)]` need width converters 4 -> 3, 2 -> 4 and 4 -> 2.
-pub fn bipolar_mlp(r: &mut ChaCha8Rng) -> Vec<Layer> {
+pub fn bipolar_mlp(r: &mut Rng) -> Vec<Layer> {
     let act = Some((DataType::Bipolar, false));
     let l0 = mvu(r, "fc0", 16, 12, DataType::Bipolar, DataType::Bipolar, act);
     let l1 = mvu(r, "fc1", 12, 8, DataType::Bipolar, DataType::Bipolar, act);
@@ -241,7 +227,7 @@ pub const BIPOLAR_MLP_FOLDS: [(usize, usize); 4] = [(4, 4), (2, 3), (4, 2), (2, 
 /// An integer chain several tests share: INT4 matrix-vector (accumulator out), a standalone
 /// thresholding layer to UINT4, and an INT2 matrix-vector with an INT2 activation. Its
 /// folds [`INT_CHAIN_FOLDS`] need a 1 -> 6 width converter.
-pub fn int_chain(r: &mut ChaCha8Rng) -> Vec<Layer> {
+pub fn int_chain(r: &mut Rng) -> Vec<Layer> {
     let l0 = mvu(r, "fc0", 8, 6, DataType::Int(4), DataType::Int(4), None);
     let l1 = thresholding(r, "act", 6, 6, l0.output_type(), DataType::UInt(4), false);
     let l2 = mvu(

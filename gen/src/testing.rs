@@ -1,0 +1,252 @@
+//! The random-model fixture every test shares (unit, integration and co-simulation tests):
+//! a deterministic generator, random thresholds and matrix-vector, thresholding and
+//! label-select nodes, chains of them, and fold plans. Test support, not part of the
+//! compiler's pipeline; kept in the library so `gen/tests` and `ferrite-testbench` use the
+//! same one.
+
+use crate::fold::{self, Fold, FoldPlan};
+use crate::ir::{
+    DataType, LabelSelect, MatrixVector, Model, Op, TensorType, Thresholding, Thresholds,
+};
+
+/// Deterministic pseudo-random numbers (splitmix64).
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed ^ 0x7E57_BE4C_0000_0001)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + (self.next_u64() % ((hi - lo) as u64 + 1)) as i64
+    }
+
+    /// A uniformly random value of `dt`.
+    pub fn value(&mut self, dt: DataType) -> i64 {
+        if dt == DataType::Bipolar {
+            if self.next_u64() & 1 == 1 { 1 } else { -1 }
+        } else {
+            self.range(dt.min(), dt.max())
+        }
+    }
+}
+
+/// Random ascending thresholds for `channels` channels over `lo..=hi`, giving `out` values
+/// (one threshold for bipolar, `2^bits - 1` otherwise, starting at `out.min()`).
+pub fn random_thresholds(
+    rng: &mut Rng,
+    channels: usize,
+    lo: i64,
+    hi: i64,
+    out: DataType,
+    shared: bool,
+) -> Thresholds {
+    let n = if out == DataType::Bipolar {
+        1
+    } else {
+        (out.max() - out.min()) as usize
+    };
+    let rows = if shared { 1 } else { channels };
+    // Spread the thresholds over the middle of the range (where values are likely), with
+    // some equal neighbours.
+    let span = (hi - lo).max(1);
+    let (mlo, mhi) = (lo + span / 4, hi - span / 4);
+    let rows = (0..rows)
+        .map(|_| {
+            let mut r: Vec<i64> = (0..n).map(|_| rng.range(mlo, mhi.max(mlo))).collect();
+            r.sort();
+            r
+        })
+        .collect();
+    Thresholds {
+        rows,
+        out_type: out,
+        out_bias: if out == DataType::Bipolar {
+            0
+        } else {
+            out.min()
+        },
+    }
+}
+
+/// One node of a test chain: its name, op and the input it takes.
+#[derive(Clone, Debug)]
+pub struct Layer {
+    pub name: String,
+    pub op: Op,
+    pub input: TensorType,
+}
+
+/// A random matrix-vector layer.
+pub fn mv_layer(
+    rng: &mut Rng,
+    name: &str,
+    mw: usize,
+    mh: usize,
+    input_type: DataType,
+    weight_type: DataType,
+    act: Option<DataType>,
+) -> Layer {
+    let weights = (0..mw * mh).map(|_| rng.value(weight_type)).collect();
+    let mut l = MatrixVector {
+        mw,
+        mh,
+        input_type,
+        weight_type,
+        weights,
+        thresholds: None,
+    };
+    if let Some(out) = act {
+        // Thresholds around the typical accumulator spread (sqrt(mw) * the value ranges).
+        let (lo, hi) = l.acc_range();
+        let typical = ((mw as f64).sqrt()
+            * (input_type.max() - input_type.min()).max(1) as f64
+            * (weight_type.max() - weight_type.min()).max(1) as f64) as i64;
+        let c = (lo + hi) / 2;
+        let (tlo, thi) = ((c - typical).max(lo), (c + typical).min(hi));
+        l.thresholds = Some(random_thresholds(rng, mh, tlo, thi, out, false));
+    }
+    Layer {
+        name: name.into(),
+        op: Op::MatrixVector(l),
+        input: TensorType::vector(mw, input_type),
+    }
+}
+
+pub fn thresholding_layer(
+    rng: &mut Rng,
+    name: &str,
+    elems: usize,
+    channels: usize,
+    input_type: DataType,
+    out: DataType,
+    shared: bool,
+) -> Layer {
+    let t = random_thresholds(
+        rng,
+        channels,
+        input_type.min(),
+        input_type.max(),
+        out,
+        shared,
+    );
+    Layer {
+        name: name.into(),
+        op: Op::Thresholding(Thresholding {
+            channels,
+            input_type,
+            thresholds: t,
+        }),
+        input: TensorType::vector(elems, input_type),
+    }
+}
+
+pub fn label_select_layer(name: &str, labels: usize, k: usize, input_type: DataType) -> Layer {
+    Layer {
+        name: name.into(),
+        op: Op::LabelSelect(LabelSelect {
+            labels,
+            k,
+            input_type,
+        }),
+        input: TensorType::vector(labels, input_type),
+    }
+}
+
+/// A model of `layers` (which must chain) named `name`.
+pub fn model(name: &str, layers: Vec<Layer>) -> Model {
+    let input = layers[0].input;
+    let m = Model::chain(
+        name,
+        input,
+        layers.into_iter().map(|l| (l.name, l.op, None)),
+    );
+    if let Err(e) = m.validate() {
+        panic!("test model `{name}` is invalid: {e}");
+    }
+    m
+}
+
+/// A plan folding the nodes of `model`, in their order, as `folds` (pe, simd).
+pub fn plan(model: &Model, folds: &[(usize, usize)]) -> FoldPlan {
+    assert_eq!(model.nodes.len(), folds.len(), "one fold a node");
+    let p = FoldPlan::from_folds(
+        model
+            .nodes
+            .iter()
+            .zip(folds)
+            .map(|(n, &(pe, simd))| (n.name.clone(), Fold::new(pe, simd))),
+        "test",
+    );
+    if let Err(e) = p.check(model) {
+        panic!("test plan for `{}` is illegal: {e}", model.name);
+    }
+    p
+}
+
+/// Expected cycles a frame of node `i` of `model` under `plan` (its engine's formula).
+pub fn exp_cycles(model: &Model, plan: &FoldPlan, i: usize) -> u64 {
+    let a = model.analyze().expect("a valid test model");
+    fold::exp_cycles(model, &a, i, plan.fold(&model.nodes[i].name))
+}
+
+/// The type of node `i`'s output stream.
+pub fn output_type(model: &Model, i: usize) -> DataType {
+    let a = model.analyze().expect("a valid test model");
+    a.out_types[i][0].dtype
+}
+
+
+/// Thresholds for `channels` channels over values in `lo..=hi` with a quarter of the span
+/// beyond each end, so some of them lie outside the range (clamping must keep their
+/// meaning).
+pub fn wide_thresholds(
+    rng: &mut Rng,
+    channels: usize,
+    shared: bool,
+    lo: i64,
+    hi: i64,
+    out: DataType,
+) -> Thresholds {
+    let n = if out == DataType::Bipolar {
+        1
+    } else {
+        (out.max() - out.min()) as usize
+    };
+    let rows = if shared { 1 } else { channels };
+    let span = (hi - lo).max(1);
+    let rows = (0..rows)
+        .map(|_| {
+            let mut row: Vec<i64> = (0..n)
+                .map(|_| rng.range(lo - span / 4 - 1, hi + span / 4 + 1))
+                .collect();
+            row.sort();
+            row
+        })
+        .collect();
+    Thresholds {
+        rows,
+        out_type: out,
+        out_bias: if out == DataType::Bipolar {
+            0
+        } else {
+            out.min()
+        },
+    }
+}
+
+impl Layer {
+    /// The type of the layer's output stream.
+    pub fn output_type(&self) -> DataType {
+        self.op.as_kind().infer(&[self.input]).expect("a valid test layer")[0].dtype
+    }
+}
