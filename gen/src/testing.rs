@@ -250,3 +250,188 @@ impl Layer {
         self.op.as_kind().infer(&[self.input]).expect("a valid test layer")[0].dtype
     }
 }
+
+/// Builds a chain of nodes from an input type, tracking the stream type (for convolutional
+/// test networks): `pad`, `window`, `mvu`, `max_pool`, ... each appends nodes named
+/// `lNN_<kind>` and returns the builder.
+pub struct Chain {
+    pub input: TensorType,
+    pub cur: TensorType,
+    pub nodes: Vec<(String, Op, Option<String>)>,
+    /// (pe, simd) of each node, in order.
+    pub folds: Vec<(usize, usize)>,
+}
+
+impl Chain {
+    pub fn new(input: TensorType) -> Chain {
+        Chain {
+            input,
+            cur: input,
+            nodes: Vec::new(),
+            folds: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, kind: &str, op: Op, fold: (usize, usize)) -> &mut Chain {
+        let name = format!("l{:02}_{kind}", self.nodes.len());
+        let out = op
+            .as_kind()
+            .infer(&[self.cur])
+            .unwrap_or_else(|e| panic!("test chain node {name}: {e}"));
+        self.cur = out[0];
+        self.nodes.push((name, op, None));
+        self.folds.push(fold);
+        self
+    }
+
+    /// Padding `[top, left, bottom, right]` with `value`, SIMD `simd`.
+    pub fn pad(&mut self, pads: [usize; 4], value: i64, simd: usize) -> &mut Chain {
+        let op = Op::Pad(crate::ir::Pad {
+            pads,
+            value,
+            input_type: self.cur.dtype,
+        });
+        self.push("pad", op, (1, simd))
+    }
+
+    /// A sliding window, SIMD `simd`.
+    pub fn window(
+        &mut self,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        dilation: [usize; 2],
+        simd: usize,
+    ) -> &mut Chain {
+        let op = Op::SlidingWindow(crate::ir::SlidingWindow {
+            kernel,
+            stride,
+            dilation,
+            input_type: self.cur.dtype,
+        });
+        self.push("swg", op, (1, simd))
+    }
+
+    /// A matrix-vector unit over the current channels (or the whole flattened tensor when
+    /// `flatten`) with random `wt` weights and, with `act`, random thresholds.
+    pub fn mvu(
+        &mut self,
+        rng: &mut Rng,
+        mh: usize,
+        wt: DataType,
+        act: Option<DataType>,
+        flatten: bool,
+        fold: (usize, usize),
+    ) -> &mut Chain {
+        let mw = if flatten {
+            self.cur.elems()
+        } else {
+            self.cur.channels()
+        };
+        let l = mv_layer(rng, "x", mw, mh, self.cur.dtype, wt, act);
+        self.push("mvu", l.op, fold)
+    }
+
+    /// A pool over the current windowed stream of `positions` positions.
+    pub fn pool(
+        &mut self,
+        mode: crate::ir::PoolMode,
+        positions: usize,
+        global: bool,
+        pe: usize,
+    ) -> &mut Chain {
+        let channels = if global {
+            self.cur.channels()
+        } else {
+            self.cur.channels() / positions
+        };
+        let op = Op::Pool(crate::ir::Pool {
+            mode,
+            channels,
+            positions,
+            global,
+            input_type: self.cur.dtype,
+        });
+        self.push("pool", op, (pe, 1))
+    }
+
+    /// Max pooling: a window of `k` with stride `s`, then a max pool, both `simd` lanes.
+    pub fn max_pool(&mut self, k: usize, s: usize, simd: usize) -> &mut Chain {
+        self.window([k, k], [s, s], [1, 1], simd);
+        self.pool(crate::ir::PoolMode::Max, k * k, false, simd)
+    }
+
+    /// A standalone threshold activation of the current channels to `out`, PE `pe`.
+    pub fn thresholds(&mut self, rng: &mut Rng, out: DataType, pe: usize) -> &mut Chain {
+        let c = self.cur.channels();
+        let l = thresholding_layer(rng, "x", self.cur.elems(), c, self.cur.dtype, out, false);
+        self.push("thr", l.op, (pe, 1))
+    }
+
+    /// A label select of the top `k`.
+    pub fn label_select(&mut self, k: usize, pe: usize) -> &mut Chain {
+        let op = Op::LabelSelect(LabelSelect {
+            labels: self.cur.elems(),
+            k,
+            input_type: self.cur.dtype,
+        });
+        self.push("top", op, (pe, 1))
+    }
+
+    /// The model and its plan.
+    pub fn build(&self, name: &str) -> (Model, FoldPlan) {
+        let m = Model::chain(name, self.input, self.nodes.clone());
+        if let Err(e) = m.validate() {
+            panic!("test model `{name}` is invalid: {e}");
+        }
+        let p = plan(&m, &self.folds);
+        (m, p)
+    }
+}
+
+/// FINN's CNV topology (3x3 convs 64-64-pool-128-128-pool-256-256, FC 512-512-10, top-1)
+/// on a 32x32x3 UINT8 image with random `wt` weights and `at` activations (random
+/// thresholds), folded as FINN's published folding for w1a1 (`w2a2 == false`) or w2a2.
+pub fn cnv(rng: &mut Rng, wt: DataType, at: DataType, w2a2: bool) -> (Model, FoldPlan) {
+    let mv: [(usize, usize); 9] = if w2a2 {
+        [
+            (8, 3),
+            (16, 16),
+            (8, 16),
+            (8, 16),
+            (4, 8),
+            (1, 8),
+            (1, 2),
+            (2, 2),
+            (5, 1),
+        ]
+    } else {
+        [
+            (16, 3),
+            (32, 32),
+            (16, 32),
+            (16, 32),
+            (4, 32),
+            (1, 32),
+            (1, 4),
+            (1, 8),
+            (5, 1),
+        ]
+    };
+    let mut c = Chain::new(TensorType::new([32, 32, 3], DataType::UInt(8)));
+    let a = Some(at);
+    let convs = [64, 64, 128, 128, 256, 256];
+    for (i, &ch) in convs.iter().enumerate() {
+        // each window generator has its convolution's SIMD
+        c.window([3, 3], [1, 1], [1, 1], mv[i].1);
+        c.mvu(rng, ch, wt, a, false, mv[i]);
+        if i == 1 || i == 3 {
+            // pooling at the producing convolution's PE
+            c.max_pool(2, 2, mv[i].0);
+        }
+    }
+    c.mvu(rng, 512, wt, a, true, mv[6]);
+    c.mvu(rng, 512, wt, a, false, mv[7]);
+    c.mvu(rng, 10, wt, None, false, mv[8]);
+    c.label_select(1, 1);
+    c.build(if w2a2 { "cnv_w2a2" } else { "cnv_w1a1" })
+}

@@ -105,7 +105,7 @@ end
 // ---- output side: merge the lanes' lists ----
 wire pop = (sh_cnt_reg != 0) && adv;
 {%- for l in lanes %}
-{%- if keep_vals %}
+{%- if multi_lane %}
 reg [{{ kval_msb }}:0] sh_val_{{ l.p }};
 reg [{{ k_msb }}:0] sh_vld_{{ l.p }};
 {%- endif %}
@@ -141,7 +141,7 @@ always @(posedge clk) begin
     // a transfer may coincide with the last pop: the new lists replace the emptied ones
     if (xfer) begin
 {%- for l in lanes %}
-{%- if keep_vals %}
+{%- if multi_lane %}
         sh_val_{{ l.p }} <= val_{{ l.p }};
         sh_vld_{{ l.p }} <= vld_{{ l.p }};
 {%- endif %}
@@ -152,10 +152,12 @@ always @(posedge clk) begin
 {%- for l in lanes %}
         if (best_sel[{{ l.p }}]) begin
 {%- if k_gt1 %}
+{%- if multi_lane %}
             sh_val_{{ l.p }} <= { { {{ in_bits }}{1'b0}}, sh_val_{{ l.p }}[{{ kval_msb }}:{{ in_bits }}] };
-            sh_idx_{{ l.p }} <= { { {{ idx_bits }}{1'b0}}, sh_idx_{{ l.p }}[{{ kidx_msb }}:{{ idx_bits }}] };
             sh_vld_{{ l.p }} <= { 1'b0, sh_vld_{{ l.p }}[{{ k_msb }}:1] };
-{%- else if keep_vals %}
+{%- endif %}
+            sh_idx_{{ l.p }} <= { { {{ idx_bits }}{1'b0}}, sh_idx_{{ l.p }}[{{ kidx_msb }}:{{ idx_bits }}] };
+{%- else if multi_lane %}
             sh_vld_{{ l.p }} <= 1'b0;
 {%- endif %}
         end
