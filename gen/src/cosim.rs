@@ -161,100 +161,23 @@ impl CosimReport {
     }
 }
 
-/// Frames in a `.npy` file: integers of any width (shape `(N, elems)` or `(N, ...)`), or
-/// floats for a model whose host pre-steps quantize them.
+/// Frames in a `.npy` file, read by the library's one reader ([`crate::npy::frames`]):
+/// integer arrays are the hardware's frames, float arrays the model's float inputs, which
+/// its host pre-steps quantize.
 pub fn frames_from_npy(model: &Model, path: &Path) -> Result<Vec<Vec<i64>>, CosimError> {
-    use ndarray::ArrayD;
-    use ndarray_npy::ReadNpyExt;
     let bad = |why: String| CosimError::Input {
         path: path.display().to_string(),
         why,
     };
-    let bytes = std::fs::read(path).map_err(|e| io(path, e))?;
-    macro_rules! try_int {
-        ($($t:ty),*) => {{
-            let mut found: Option<(Vec<i64>, Vec<usize>)> = None;
-            $(
-                if found.is_none() {
-                    if let Ok(a) = ArrayD::<$t>::read_npy(&bytes[..]) {
-                        let shape = a.shape().to_vec();
-                        found = Some((a.iter().map(|&v| v as i64).collect(), shape));
-                    }
-                }
-            )*
-            found
-        }};
-    }
-    let mut float = false;
-    let (flat, shape) = if let Some(f) = try_int!(i64, i32, i16, i8, u64, u32, u16, u8) {
-        f
-    } else if let Ok(a) = ArrayD::<bool>::read_npy(&bytes[..]) {
-        (
-            a.iter().map(|&v| i64::from(v)).collect(),
-            a.shape().to_vec(),
-        )
-    } else {
-        float = true;
-        (Vec::new(), Vec::new())
-    };
-    if float {
-        return float_frames(model, path, &bytes);
-    }
-    let elems = model.input().tensor.elems();
-    let n = frame_count(&shape, elems, &model.input().logical_shape()).map_err(&bad)?;
-    let frames: Vec<Vec<i64>> = flat.chunks(elems).take(n).map(<[i64]>::to_vec).collect();
-    let dt = model.input().tensor.dtype;
-    for (f, frame) in frames.iter().enumerate() {
-        if let Some((e, v)) = frame.iter().enumerate().find(|(_, v)| !dt.contains(**v)) {
-            return Err(bad(format!(
-                "frame {f} element {e} is {v}, not a {dt} value (the hardware input type)"
-            )));
-        }
-    }
-    if frames.is_empty() {
-        return Err(bad("no frames".into()));
-    }
-    Ok(frames)
-}
-
-/// Float frames: through the model's host pre-steps (`golden::host::run_pre`), which
-/// quantize them to the hardware's integers (without pre-steps the values must already be
-/// integers of the input type).
-fn float_frames(model: &Model, path: &Path, bytes: &[u8]) -> Result<Vec<Vec<i64>>, CosimError> {
-    use ndarray::ArrayD;
-    use ndarray_npy::ReadNpyExt;
-    let bad = |why: String| CosimError::Input {
-        path: path.display().to_string(),
-        why,
-    };
-    let (flat, shape): (Vec<f32>, Vec<usize>) = if let Ok(a) = ArrayD::<f32>::read_npy(bytes) {
-        (a.iter().copied().collect(), a.shape().to_vec())
-    } else if let Ok(a) = ArrayD::<f64>::read_npy(bytes) {
-        (a.iter().map(|&v| v as f32).collect(), a.shape().to_vec())
-    } else {
-        return Err(bad(
-            "not a .npy array of integers (int8..int64, uint8..uint64, bool) or floats (float32, float64)"
-                .into(),
-        ));
-    };
-    let elems = golden::host::input_elems(model);
-    let n = frame_count(&shape, elems, &model.input().logical_shape()).map_err(&bad)?;
-    flat.chunks(elems)
-        .take(n)
-        .enumerate()
-        .map(|(f, x)| golden::host::run_pre(model, x).map_err(|e| bad(format!("frame {f}: {e}"))))
-        .collect()
-}
-
-/// Frames in an array of `shape` holding frames of `elems` values.
-fn frame_count(shape: &[usize], elems: usize, logical: &[usize]) -> Result<usize, String> {
-    match shape {
-        [] => Err("a scalar; expected frames of shape (N, elems)".into()),
-        [n, rest @ ..] if rest.iter().product::<usize>() == elems && *n > 0 => Ok(*n),
-        [m] if *m == elems => Ok(1),
-        _ => Err(format!(
-            "shape {shape:?} does not hold frames of {elems} elements (shape (N, {elems}) or (N, {logical:?}))"
-        )),
+    match crate::npy::frames(model, path).map_err(|e| bad(e.to_string()))? {
+        crate::npy::Frames::Hardware(f) => Ok(f),
+        crate::npy::Frames::Float(f) => f
+            .iter()
+            .enumerate()
+            .map(|(i, x)| {
+                golden::host::run_pre(model, x).map_err(|e| bad(format!("frame {i}: {e}")))
+            })
+            .collect(),
     }
 }
 

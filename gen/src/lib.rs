@@ -13,6 +13,7 @@ pub mod import;
 pub mod ir;
 pub mod passes;
 pub mod report;
+pub mod npy;
 pub mod outdir;
 pub mod stitch;
 pub mod stream;

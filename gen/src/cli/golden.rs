@@ -1,13 +1,13 @@
 //! `ferrite golden MODEL --input x.npy --output y.npy`: run the golden model.
 //!
-//! For a QONNX `.onnx` model the input is float (one frame per row of the first axis, any
-//! trailing shape with the network's input size) and the output is what the network
-//! returns, in float32: host pre steps, the bit-exact integer model, host post steps.
-//! `--hardware` writes the integer outputs of the hardware part instead (int64).
-//! For a ferrite `.json` IR model input and output are integers (int64, int32 or
-//! integral floats in; int64 out).
+//! Input frames are read by the library's one reader (`ferrite_gen::npy`), one frame per row
+//! of the first axis: an integer array holds the hardware's integer frames, a float array
+//! the model's float inputs, quantized by its host pre-steps. For a QONNX `.onnx` model the
+//! output is what the network returns, in float32 (host post-steps applied); `--hardware`
+//! writes the integer outputs of the hardware part instead (int64). For a ferrite `.json`
+//! IR model the output is integers (int64).
 use anyhow::{Context, bail};
-use ferrite_gen::golden;
+use ferrite_gen::{golden, npy};
 use ndarray::{Array2, ArrayD};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -134,57 +134,56 @@ fn write_atomic<T: ndarray_npy::WritableElement>(
     Ok(())
 }
 
-/// Read an .npy of any numeric dtype as f64 values (exact for int32 and float32).
+/// Read an .npy (the library's one reader) as f64 values with its shape.
 fn read_any(path: &std::path::Path) -> anyhow::Result<ArrayD<f64>> {
-    let p = path.display();
-    if let Ok(a) = ndarray_npy::read_npy::<_, ArrayD<f32>>(path) {
-        return Ok(a.mapv(f64::from));
-    }
-    if let Ok(a) = ndarray_npy::read_npy::<_, ArrayD<f64>>(path) {
-        return Ok(a);
-    }
-    if let Ok(a) = ndarray_npy::read_npy::<_, ArrayD<i64>>(path) {
-        if a.iter().any(|v| v.unsigned_abs() > 1 << 52) {
-            bail!("{p}: int64 values beyond 2^52");
+    let a = npy::read(path)?;
+    let v: Vec<f64> = match a.values {
+        npy::Values::Int(v) => {
+            if let Some(x) = v.iter().find(|x| x.unsigned_abs() > 1 << 52) {
+                bail!("{}: integer {x} beyond 2^52", path.display());
+            }
+            v.into_iter().map(|x| x as f64).collect()
         }
-        return Ok(a.mapv(|v| v as f64));
-    }
-    if let Ok(a) = ndarray_npy::read_npy::<_, ArrayD<i32>>(path) {
-        return Ok(a.mapv(f64::from));
-    }
-    match ndarray_npy::read_npy::<_, ArrayD<u8>>(path) {
-        Ok(a) => Ok(a.mapv(f64::from)),
-        Err(e) => bail!("{p}: cannot read as a float32/float64/int64/int32/uint8 .npy: {e}"),
-    }
+        npy::Values::Float(v) => v,
+    };
+    Ok(ArrayD::from_shape_vec(a.shape, v)?)
 }
 
 /// Frames as rows of `elems` values.
 fn rows(a: ArrayD<f64>, elems: usize, path: &std::path::Path) -> anyhow::Result<Array2<f64>> {
-    let total = a.len();
     let shape = a.shape().to_vec();
-    let n = if total == elems && shape.first() != Some(&1) && shape.len() <= 1 {
-        1
-    } else {
-        *shape.first().unwrap_or(&1)
-    };
-    if n == 0 || total != n * elems {
-        bail!(
-            "{}: shape {shape:?} is not a whole number of frames of {elems} values",
-            path.display()
-        );
-    }
+    let n = npy::frame_count(&shape, elems, &[elems])
+        .map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?;
     Ok(a.into_shape_with_order((n, elems))?)
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let model = ferrite_gen::load_model(&args.model)?;
-    let elems = golden::host::input_elems(&model);
-    let x = rows(read_any(&args.input)?, elems, &args.input)?;
+    // one reader, one rule: integer arrays are hardware frames, float arrays the model's
+    // float inputs (through its host pre-steps)
+    let hw: Vec<Vec<i64>> = match npy::frames(&model, &args.input)? {
+        npy::Frames::Hardware(f) => f,
+        npy::Frames::Float(f) => f
+            .iter()
+            .enumerate()
+            .map(|(i, x)| {
+                golden::host::run_pre(&model, x)
+                    .with_context(|| format!("{}: frame {i}", args.input.display()))
+            })
+            .collect::<anyhow::Result<_>>()?,
+    };
+    let g = golden::Golden::new(&model);
+    let ints: Vec<Vec<i64>> = hw.iter().map(|x| g.run_frame(x)).collect();
+    let n = ints.len();
+    let width = g.output_elems();
     let onnx = args.model.extension().is_some_and(|e| e == "onnx");
     if onnx && !args.hardware {
-        let xf = x.mapv(|v| v as f32);
-        let y = golden::host::run_float_batch(&model, xf.view())
-            .with_context(|| format!("{}", args.input.display()))?;
+        let y: Vec<Vec<f32>> = ints
+            .iter()
+            .map(|y| golden::host::run_post(&model, y))
+            .collect::<Result<_, _>>()?;
+        let cols = y.first().map_or(width, Vec::len);
+        let y = Array2::from_shape_vec((n, cols), y.concat())?;
         write_atomic(&args.output, &y)?;
         eprintln!(
             "{} frames -> {} (float32, {:?})",
@@ -199,24 +198,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ExitCode::FAILURE
         });
     }
-    let hw = if onnx {
-        golden::host::pre_batch(&model, x.mapv(|v| v as f32).view())
-            .with_context(|| format!("{}", args.input.display()))?
-    } else {
-        let dt = model.input().tensor.dtype;
-        if let Some((i, v)) = x
-            .iter()
-            .enumerate()
-            .find(|(_, v)| v.trunc() != **v || !dt.contains(**v as i64))
-        {
-            bail!(
-                "{}: element {i} = {v} is not a {dt} value (the model's input type)",
-                args.input.display()
-            );
-        }
-        x.mapv(|v| v as i64)
-    };
-    let y = golden::run_batch(&model, hw.view());
+    let y = Array2::from_shape_vec((n, width), ints.concat())?;
     write_atomic(&args.output, &y)?;
     eprintln!(
         "{} frames -> {} (int64, {:?})",
