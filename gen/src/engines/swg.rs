@@ -131,7 +131,7 @@ impl SwgParams {
         (0..self.ofm_h() * ow).map(move |p| {
             if p == 0 {
                 frame
-            } else if p % ow != 0 {
+            } else if !p.is_multiple_of(ow) {
                 px
             } else {
                 row
@@ -224,7 +224,7 @@ impl SwgParams {
                 "sliding window: {name} is 0; every size must be at least 1"
             ));
         }
-        if self.channels % self.simd != 0 {
+        if !self.channels.is_multiple_of(self.simd) {
             return Err(format!(
                 "sliding window: simd {} does not divide the {} channels; use a divisor of {}",
                 self.simd, self.channels, self.channels
