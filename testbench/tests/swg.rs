@@ -271,7 +271,7 @@ fn build(p: &SwgParams) -> ferrite_sim::Model {
         top: r.top.clone(),
         ports: ports(p.beat_bits() as u32),
         args: vec![],
-        cache_dir: None,
+        cache_dir: Some(ferrite_testbench::Bench::new(env!("CARGO_TARGET_TMPDIR")).cache()),
     };
     ferrite_sim::build(&spec).unwrap_or_else(|e| panic!("{}: {e}", r.top))
 }
