@@ -363,7 +363,10 @@ fn lint_yosys_icarus() {
     }
     let mut failures = Vec::new();
     let tmp = tempfile::tempdir().unwrap();
-    for p in grid() {
+    // the grid and random shapes (counters of one value, steps that never occur, ...)
+    let mut configs = grid();
+    configs.extend(random_configs(30, 7, 14));
+    for p in configs {
         let name = tag(&p);
         let r = render(&tmp.path().join(&name), &p);
         let files: Vec<String> = r.files.iter().map(|f| f.display().to_string()).collect();
@@ -543,15 +546,9 @@ fn reset_mid_frame_starts_fresh() {
     compare(&p, &want, &unpack(&p, &run.output)).unwrap();
 }
 
-/// Random small configurations beyond the grid (`SWG_SWEEP=n`, default 40): exact output
-/// and exact cycles. Slow (one Verilator build each): run with `--ignored`.
-#[test]
-#[ignore]
-fn random_sweep() {
-    let n: usize = std::env::var("SWG_SWEEP")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(40);
+/// `n` random legal configurations: kernels and maps up to `max_map`, strides 1..4,
+/// dilations 1..2, up to 6 channels with any SIMD dividing them, every element type.
+fn random_configs(n: usize, seed: u64, max_map: i64) -> Vec<SwgParams> {
     let types = [
         Bipolar,
         Binary,
@@ -562,9 +559,9 @@ fn random_sweep() {
         Int(8),
         UInt(8),
     ];
-    let mut r = Rng::new(2024);
-    let mut done = 0;
-    while done < n {
+    let mut r = Rng::new(seed);
+    let mut out = Vec::new();
+    while out.len() < n {
         let pick = |r: &mut Rng, lo: i64, hi: i64| r.range(lo, hi) as usize;
         let (kh, kw) = (pick(&mut r, 1, 5), pick(&mut r, 1, 5));
         let (sh, sw) = (pick(&mut r, 1, 4), pick(&mut r, 1, 4));
@@ -572,9 +569,9 @@ fn random_sweep() {
         let h = if r.range(0, 5) == 0 {
             1
         } else {
-            pick(&mut r, 1, 14)
+            pick(&mut r, 1, max_map)
         };
-        let w = pick(&mut r, 1, 14);
+        let w = pick(&mut r, 1, max_map);
         let c = pick(&mut r, 1, 6);
         let divisors: Vec<usize> = (1..=c).filter(|d| c % d == 0).collect();
         let simd = divisors[pick(&mut r, 0, divisors.len() as i64 - 1)];
@@ -592,10 +589,27 @@ fn random_sweep() {
             simd,
             elem,
         };
-        if p.check().is_err() {
-            continue;
+        if p.check().is_ok() {
+            out.push(p);
         }
+    }
+    out
+}
+
+/// Random configurations beyond the grid (`SWG_SWEEP=n`, default 40; `SWG_SEED`; maps up
+/// to `SWG_MAP`, default 14): exact output and exact cycles. Slow (one Verilator build
+/// each): run with `--ignored`.
+#[test]
+#[ignore]
+fn random_sweep() {
+    let env = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let n = env("SWG_SWEEP", 40) as usize;
+    for p in random_configs(n, env("SWG_SEED", 2024), env("SWG_MAP", 14) as i64) {
         check(&p);
-        done += 1;
     }
 }
