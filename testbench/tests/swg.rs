@@ -315,6 +315,14 @@ fn check(p: &SwgParams) {
         }
         if stall == 0.0 {
             let measured = steady_state(&run.out_stamps, p.out_beats());
+            println!(
+                "{name}: in {} out {} beats, exp_cycles {}, measured {measured}, depth {} beats ({} bits)",
+                p.in_beats(),
+                p.out_beats(),
+                p.exp_cycles(),
+                p.depth(),
+                p.buffer_bits()
+            );
             assert_eq!(
                 measured,
                 p.exp_cycles() as f64,
@@ -365,7 +373,7 @@ fn lint_yosys_icarus() {
     let tmp = tempfile::tempdir().unwrap();
     // the grid and random shapes (counters of one value, steps that never occur, ...)
     let mut configs = grid();
-    configs.extend(random_configs(30, 7, 14));
+    configs.extend(random_configs(30, 7, 14, 5, 6));
     for p in configs {
         let name = tag(&p);
         let r = render(&tmp.path().join(&name), &p);
@@ -546,9 +554,10 @@ fn reset_mid_frame_starts_fresh() {
     compare(&p, &want, &unpack(&p, &run.output)).unwrap();
 }
 
-/// `n` random legal configurations: kernels and maps up to `max_map`, strides 1..4,
-/// dilations 1..2, up to 6 channels with any SIMD dividing them, every element type.
-fn random_configs(n: usize, seed: u64, max_map: i64) -> Vec<SwgParams> {
+/// `n` random legal configurations: kernels up to `max_k`, maps up to `max_map`, strides
+/// 1..4, dilations 1..2, up to `max_c` channels with any SIMD dividing them, every element
+/// type.
+fn random_configs(n: usize, seed: u64, max_map: i64, max_k: i64, max_c: i64) -> Vec<SwgParams> {
     let types = [
         Bipolar,
         Binary,
@@ -563,7 +572,7 @@ fn random_configs(n: usize, seed: u64, max_map: i64) -> Vec<SwgParams> {
     let mut out = Vec::new();
     while out.len() < n {
         let pick = |r: &mut Rng, lo: i64, hi: i64| r.range(lo, hi) as usize;
-        let (kh, kw) = (pick(&mut r, 1, 5), pick(&mut r, 1, 5));
+        let (kh, kw) = (pick(&mut r, 1, max_k), pick(&mut r, 1, max_k));
         let (sh, sw) = (pick(&mut r, 1, 4), pick(&mut r, 1, 4));
         let (dh, dw) = (pick(&mut r, 1, 2), pick(&mut r, 1, 2));
         let h = if r.range(0, 5) == 0 {
@@ -572,7 +581,7 @@ fn random_configs(n: usize, seed: u64, max_map: i64) -> Vec<SwgParams> {
             pick(&mut r, 1, max_map)
         };
         let w = pick(&mut r, 1, max_map);
-        let c = pick(&mut r, 1, 6);
+        let c = pick(&mut r, 1, max_c);
         let divisors: Vec<usize> = (1..=c).filter(|d| c % d == 0).collect();
         let simd = divisors[pick(&mut r, 0, divisors.len() as i64 - 1)];
         let elem = types[pick(&mut r, 0, types.len() as i64 - 1)];
@@ -597,8 +606,9 @@ fn random_configs(n: usize, seed: u64, max_map: i64) -> Vec<SwgParams> {
 }
 
 /// Random configurations beyond the grid (`SWG_SWEEP=n`, default 40; `SWG_SEED`; maps up
-/// to `SWG_MAP`, default 14): exact output and exact cycles. Slow (one Verilator build
-/// each): run with `--ignored`.
+/// to `SWG_MAP`, default 14; kernels up to `SWG_K`, default 5; channels up to `SWG_C`,
+/// default 6): exact output and exact cycles. Slow (one Verilator build each): run with
+/// `--ignored`.
 #[test]
 #[ignore]
 fn random_sweep() {
@@ -609,7 +619,8 @@ fn random_sweep() {
             .unwrap_or(d)
     };
     let n = env("SWG_SWEEP", 40) as usize;
-    for p in random_configs(n, env("SWG_SEED", 2024), env("SWG_MAP", 14) as i64) {
+    let (map, k, c) = (env("SWG_MAP", 14), env("SWG_K", 5), env("SWG_C", 6));
+    for p in random_configs(n, env("SWG_SEED", 2024), map as i64, k as i64, c as i64) {
         check(&p);
     }
 }
