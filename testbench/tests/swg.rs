@@ -418,6 +418,41 @@ fn lint_yosys_icarus() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// No combinational path from `m_axis_out_tready` to `s_axis_in_tready` (Yosys: the input
+/// cone of `s_axis_in_tready`, stopping at flip-flops); the same cone does reach the
+/// occupancy register, so the check sees through logic.
+#[test]
+fn no_combinational_path_from_out_ready_to_in_ready() {
+    require_tool("yosys");
+    let tmp = tempfile::tempdir().unwrap();
+    for p in grid() {
+        let name = tag(&p);
+        let r = render(&tmp.path().join(&name), &p);
+        let files: Vec<String> = r.files.iter().map(|f| f.display().to_string()).collect();
+        let cone = |from: &str| {
+            let script = format!(
+                "read_verilog {}; hierarchy -check -top {}; proc; flatten; select -assert-none w:{from} w:s_axis_in_tready %ci*:-$dff %i",
+                files.join(" "),
+                r.top
+            );
+            Command::new("yosys")
+                .args(["-q", "-p", &script])
+                .output()
+                .expect("yosys runs")
+                .status
+                .success()
+        };
+        assert!(
+            cone("m_axis_out_tready"),
+            "{name}: m_axis_out_tready reaches s_axis_in_tready"
+        );
+        assert!(
+            !cone("fill_reg"),
+            "{name}: the cone check does not see fill_reg"
+        );
+    }
+}
+
 /// The declared window buffer (`reg [M:0] buf_mem [0:N]`) has `buffer_bits` bits, for every
 /// configuration; Yosys counts the same memory bits for a few of them.
 #[test]
