@@ -510,6 +510,34 @@ fn buffer_bits_match_the_rtl() {
     }
 }
 
+/// The window buffer of FINN's second CNV layer shape (30x30x64, SIMD 32, 2-bit: 252 beats
+/// of 64 bits) is a block RAM after Yosys `synth_xilinx`: the registered read infers it.
+#[test]
+fn cnv_window_buffer_is_block_ram() {
+    require_tool("yosys");
+    let p = cfg((30, 30), 64, (3, 3), (1, 1), (1, 1), 32, UInt(2));
+    let tmp = tempfile::tempdir().unwrap();
+    let r = render(tmp.path(), &p);
+    let files: Vec<String> = r.files.iter().map(|f| f.display().to_string()).collect();
+    let stat = tmp.path().join("stat.txt");
+    let script = format!(
+        "read_verilog {}; synth_xilinx -top {} -flatten; tee -o {} stat",
+        files.join(" "),
+        r.top,
+        stat.display()
+    );
+    let o = Command::new("yosys")
+        .args(["-q", "-p", &script])
+        .output()
+        .expect("yosys runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&stat).unwrap();
+    assert!(
+        text.contains("RAMB18E1") || text.contains("RAMB36E1"),
+        "no block RAM:\n{text}"
+    );
+}
+
 /// A golden model with the kernel positions in the wrong order (column-major), or one
 /// window dropped, is caught by the checker on the RTL's real output.
 #[test]
