@@ -1,10 +1,11 @@
 //! The sliding-window generator (`engines/swg.v`) against `SwgParams::golden`, bit-exact,
 //! over kernels, strides, dilations, feature maps, SIMD and element types: each
-//! configuration streams random frames back to back under 0 %, 30 % and 70 % input idles and
-//! output backpressure on one Verilator build; at 0 % its measured steady-state cycles a
-//! frame must equal `exp_cycles`. Every rendered configuration also passes
-//! `verilator --lint-only -Wall`, Yosys (`hierarchy; proc`) and Icarus (-g2005); the declared
-//! window buffer must have `buffer_bits` bits.
+//! configuration streams 16 random frames back to back on one Verilator build, under 0 %,
+//! 30 % and 70 % input idles and output backpressure and under each alone; without stalls
+//! its measured steady-state cycles a frame must equal `exp_cycles`. Every rendered
+//! configuration also passes `verilator --lint-only -Wall`, Yosys (`hierarchy; proc`) and
+//! Icarus (-g2005) and has no combinational path from the output's tready to the input's;
+//! the declared window buffer must have `buffer_bits` bits.
 
 use ferrite_gen::engines::swg::SwgParams;
 use ferrite_gen::ir::DataType;
@@ -16,7 +17,8 @@ use std::process::Command;
 
 use DataType::{Binary, Bipolar, Int, UInt};
 
-const STALLS: [f64; 3] = [0.0, 0.3, 0.7];
+/// (input idle, output backpressure) probabilities: none, both at 30 % and 70 %, each alone.
+const STALLS: [(f64, f64); 5] = [(0.0, 0.0), (0.3, 0.3), (0.7, 0.7), (0.5, 0.0), (0.0, 0.5)];
 const FRAMES: usize = 16;
 const INSTALL: &str = "apt-get install verilator yosys iverilog";
 
@@ -271,17 +273,17 @@ fn build(p: &SwgParams) -> ferrite_sim::Model {
         top: r.top.clone(),
         ports: ports(p.beat_bits() as u32),
         args: vec![],
-        cache_dir: None,
+        cache_dir: Some(ferrite_testbench::Bench::new(env!("CARGO_TARGET_TMPDIR")).cache()),
     };
     ferrite_sim::build(&spec).unwrap_or_else(|e| panic!("{}: {e}", r.top))
 }
 
-fn options(p: &SwgParams, stall: f64, seed: u64) -> StreamOptions {
-    let slow = 1.0 / (1.0 - stall).powi(2);
+fn options(p: &SwgParams, (in_stall, out_stall): (f64, f64), seed: u64) -> StreamOptions {
+    let slow = 1.0 / ((1.0 - in_stall) * (1.0 - out_stall));
     let per_frame = (p.exp_cycles() as f64 * slow * 8.0) as u64 + 1000;
     StreamOptions {
-        in_stall: stall,
-        out_stall: stall,
+        in_stall,
+        out_stall,
         seed,
         max_cycles: per_frame * (FRAMES as u64 + 4),
         idle_limit: per_frame,
@@ -291,7 +293,8 @@ fn options(p: &SwgParams, stall: f64, seed: u64) -> StreamOptions {
     }
 }
 
-/// Stream `FRAMES` random frames under each stall level; exact output, exact cycles.
+/// Stream `FRAMES` random frames under each stall pattern; exact output; exact cycles
+/// without stalls.
 fn check(p: &SwgParams) {
     let name = tag(p);
     let model = build(p);
@@ -308,13 +311,21 @@ fn check(p: &SwgParams) {
                 FRAMES * p.out_beats(),
                 &options(p, stall, seed),
             )
-            .unwrap_or_else(|e| panic!("{name} at {stall} stall: {e}"));
+            .unwrap_or_else(|e| panic!("{name} at stalls {stall:?}: {e}"));
         let got = unpack(p, &run.output);
         if let Err(e) = compare(p, &want, &got) {
-            panic!("{name} at {stall} stall: {e}");
+            panic!("{name} at stalls {stall:?}: {e}");
         }
-        if stall == 0.0 {
+        if stall == (0.0, 0.0) {
             let measured = steady_state(&run.out_stamps, p.out_beats());
+            println!(
+                "{name}: in {} out {} beats, exp_cycles {}, measured {measured}, depth {} beats ({} bits)",
+                p.in_beats(),
+                p.out_beats(),
+                p.exp_cycles(),
+                p.depth(),
+                p.buffer_bits()
+            );
             assert_eq!(
                 measured,
                 p.exp_cycles() as f64,
@@ -363,7 +374,10 @@ fn lint_yosys_icarus() {
     }
     let mut failures = Vec::new();
     let tmp = tempfile::tempdir().unwrap();
-    for p in grid() {
+    // the grid and random shapes (counters of one value, steps that never occur, ...)
+    let mut configs = grid();
+    configs.extend(random_configs(30, 7, 14, 5, 6));
+    for p in configs {
         let name = tag(&p);
         let r = render(&tmp.path().join(&name), &p);
         let files: Vec<String> = r.files.iter().map(|f| f.display().to_string()).collect();
@@ -405,6 +419,41 @@ fn lint_yosys_icarus() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// No combinational path from `m_axis_out_tready` to `s_axis_in_tready` (Yosys: the input
+/// cone of `s_axis_in_tready`, stopping at flip-flops); the same cone does reach the
+/// occupancy register, so the check sees through logic.
+#[test]
+fn no_combinational_path_from_out_ready_to_in_ready() {
+    require_tool("yosys");
+    let tmp = tempfile::tempdir().unwrap();
+    for p in grid() {
+        let name = tag(&p);
+        let r = render(&tmp.path().join(&name), &p);
+        let files: Vec<String> = r.files.iter().map(|f| f.display().to_string()).collect();
+        let cone = |from: &str| {
+            let script = format!(
+                "read_verilog {}; hierarchy -check -top {}; proc; flatten; select -assert-none w:{from} w:s_axis_in_tready %ci*:-$dff %i",
+                files.join(" "),
+                r.top
+            );
+            Command::new("yosys")
+                .args(["-q", "-p", &script])
+                .output()
+                .expect("yosys runs")
+                .status
+                .success()
+        };
+        assert!(
+            cone("m_axis_out_tready"),
+            "{name}: m_axis_out_tready reaches s_axis_in_tready"
+        );
+        assert!(
+            !cone("fill_reg"),
+            "{name}: the cone check does not see fill_reg"
+        );
+    }
 }
 
 /// The declared window buffer (`reg [M:0] buf_mem [0:N]`) has `buffer_bits` bits, for every
@@ -464,6 +513,34 @@ fn buffer_bits_match_the_rtl() {
     }
 }
 
+/// The window buffer of FINN's second CNV layer shape (30x30x64, SIMD 32, 2-bit: 252 beats
+/// of 64 bits) is a block RAM after Yosys `synth_xilinx`: the registered read infers it.
+#[test]
+fn cnv_window_buffer_is_block_ram() {
+    require_tool("yosys");
+    let p = cfg((30, 30), 64, (3, 3), (1, 1), (1, 1), 32, UInt(2));
+    let tmp = tempfile::tempdir().unwrap();
+    let r = render(tmp.path(), &p);
+    let files: Vec<String> = r.files.iter().map(|f| f.display().to_string()).collect();
+    let stat = tmp.path().join("stat.txt");
+    let script = format!(
+        "read_verilog {}; synth_xilinx -top {} -flatten; tee -o {} stat",
+        files.join(" "),
+        r.top,
+        stat.display()
+    );
+    let o = Command::new("yosys")
+        .args(["-q", "-p", &script])
+        .output()
+        .expect("yosys runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&stat).unwrap();
+    assert!(
+        text.contains("RAMB18E1") || text.contains("RAMB36E1"),
+        "no block RAM:\n{text}"
+    );
+}
+
 /// A golden model with the kernel positions in the wrong order (column-major), or one
 /// window dropped, is caught by the checker on the RTL's real output.
 #[test]
@@ -478,7 +555,7 @@ fn checker_catches_a_wrong_order() {
             &stream_ports(),
             &pack(&p, &flat),
             2 * p.out_beats(),
-            &options(&p, 0.3, 5),
+            &options(&p, (0.3, 0.3), 5),
         )
         .unwrap();
     let got = unpack(&p, &run.output);
@@ -536,22 +613,17 @@ fn reset_mid_frame_starts_fresh() {
             &stream_ports(),
             &pack(&p, &flat),
             3 * p.out_beats(),
-            &options(&p, 0.3, 7),
+            &options(&p, (0.3, 0.3), 7),
         )
         .unwrap();
     let want: Vec<Vec<i64>> = frames.iter().map(|f| p.golden(f)).collect();
     compare(&p, &want, &unpack(&p, &run.output)).unwrap();
 }
 
-/// Random small configurations beyond the grid (`SWG_SWEEP=n`, default 40): exact output
-/// and exact cycles. Slow (one Verilator build each): run with `--ignored`.
-#[test]
-#[ignore]
-fn random_sweep() {
-    let n: usize = std::env::var("SWG_SWEEP")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(40);
+/// `n` random legal configurations: kernels up to `max_k`, maps up to `max_map`, strides
+/// 1..4, dilations 1..2, up to `max_c` channels with any SIMD dividing them, every element
+/// type.
+fn random_configs(n: usize, seed: u64, max_map: i64, max_k: i64, max_c: i64) -> Vec<SwgParams> {
     let types = [
         Bipolar,
         Binary,
@@ -562,20 +634,20 @@ fn random_sweep() {
         Int(8),
         UInt(8),
     ];
-    let mut r = Rng::new(2024);
-    let mut done = 0;
-    while done < n {
+    let mut r = Rng::new(seed);
+    let mut out = Vec::new();
+    while out.len() < n {
         let pick = |r: &mut Rng, lo: i64, hi: i64| r.range(lo, hi) as usize;
-        let (kh, kw) = (pick(&mut r, 1, 5), pick(&mut r, 1, 5));
+        let (kh, kw) = (pick(&mut r, 1, max_k), pick(&mut r, 1, max_k));
         let (sh, sw) = (pick(&mut r, 1, 4), pick(&mut r, 1, 4));
         let (dh, dw) = (pick(&mut r, 1, 2), pick(&mut r, 1, 2));
         let h = if r.range(0, 5) == 0 {
             1
         } else {
-            pick(&mut r, 1, 14)
+            pick(&mut r, 1, max_map)
         };
-        let w = pick(&mut r, 1, 14);
-        let c = pick(&mut r, 1, 6);
+        let w = pick(&mut r, 1, max_map);
+        let c = pick(&mut r, 1, max_c);
         let divisors: Vec<usize> = (1..=c).filter(|d| c % d == 0).collect();
         let simd = divisors[pick(&mut r, 0, divisors.len() as i64 - 1)];
         let elem = types[pick(&mut r, 0, types.len() as i64 - 1)];
@@ -592,10 +664,29 @@ fn random_sweep() {
             simd,
             elem,
         };
-        if p.check().is_err() {
-            continue;
+        if p.check().is_ok() {
+            out.push(p);
         }
+    }
+    out
+}
+
+/// Random configurations beyond the grid (`SWG_SWEEP=n`, default 40; `SWG_SEED`; maps up
+/// to `SWG_MAP`, default 14; kernels up to `SWG_K`, default 5; channels up to `SWG_C`,
+/// default 6): exact output and exact cycles. Slow (one Verilator build each): run with
+/// `--ignored`.
+#[test]
+#[ignore]
+fn random_sweep() {
+    let env = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let n = env("SWG_SWEEP", 40) as usize;
+    let (map, k, c) = (env("SWG_MAP", 14), env("SWG_K", 5), env("SWG_C", 6));
+    for p in random_configs(n, env("SWG_SEED", 2024), map as i64, k as i64, c as i64) {
         check(&p);
-        done += 1;
     }
 }

@@ -131,7 +131,7 @@ impl SwgParams {
         (0..self.ofm_h() * ow).map(move |p| {
             if p == 0 {
                 frame
-            } else if p % ow != 0 {
+            } else if !p.is_multiple_of(ow) {
                 px
             } else {
                 row
@@ -148,7 +148,7 @@ impl SwgParams {
     ///
     /// Notation: `S` = [`span`](Self::span), `T` = [`window_beats`](Self::window_beats)
     /// (cycles the reader spends on a window), `d_p` the top-left step into window `p` (the
-    /// periodic sequence of [`SwgParams::steps`]: `SW*CF` along a row, the row step, the frame
+    /// periodic sequence of top-left steps: `SW*CF` along a row, the row step, the frame
     /// step). With the RTL's timing (a window starts the cycle after its last beat is
     /// written; a beat is written in cycle `u` only if `written - tl(u) < D`, `tl` moving on
     /// the cycle after a window's last read):
@@ -186,8 +186,12 @@ impl SwgParams {
     /// Bits of the window buffer the RTL declares: `D * simd * E`, where
     /// `D = S + T + max run` is [`depth`](Self::depth): the window span
     /// `S = ((k_h-1)*dil_h*ifm_w + (k_w-1)*dil_w)*CF + CF` beats, plus one window's cycles
-    /// `T = k_h*k_w*CF`, plus the largest lead the pacing side needs (for a 3x3 stride-1
-    /// kernel on a `W`-wide map: `D = 2*S = (4*W + 6)*CF`, about four rows).
+    /// `T = k_h*k_w*CF`, plus the largest lead the pacing side needs. When the windows are
+    /// the bottleneck, the run is usually the frame step alone and `D = 2*S + (trailing
+    /// beats after the last window)`: the last window of a frame and the first of the next
+    /// one (for a 3x3 stride-1 kernel on a `W`-wide map: `D = 2*S = (4*W + 6)*CF`, about
+    /// four rows; `2*(k-1)*dil` rows and two kernel widths for a `k x k` kernel). This is
+    /// the price of no bubble between frames.
     pub fn buffer_bits(&self) -> usize {
         self.depth() * self.beat_bits()
     }
@@ -224,7 +228,7 @@ impl SwgParams {
                 "sliding window: {name} is 0; every size must be at least 1"
             ));
         }
-        if self.channels % self.simd != 0 {
+        if !self.channels.is_multiple_of(self.simd) {
             return Err(format!(
                 "sliding window: simd {} does not divide the {} channels; use a divisor of {}",
                 self.simd, self.channels, self.channels

@@ -14,10 +14,10 @@ module {{ module }} (
 
 // The window buffer is a circular buffer of {{ depth }} beats: input beat g (counted over all
 // frames) lives at address g mod {{ depth }}. The reader emits one window at a time; tl is the
-// buffer address of the window's top-left beat. fill = (beats written) - (index of tl),
-// kept with a bias of {{ fill_bias }} so it never goes below 0:
+// buffer address of the window's top-left beat. fill = (beats written) - (index of tl) may
+// go below 0 when tl jumps to the next frame; fill_reg holds it plus {{ fill_bias }}. Without the bias:
 //   - a window may start when fill >= {{ window_span }} (its last beat is written);
-//   - a beat may be written when fill < {{ depth }} (its slot holds no beat of this window or later).
+//   - a beat may be written when fill < {{ depth }} (the beat it overwrites is older than tl).
 
 wire adv;                       // the output skid buffer has room (a register)
 
