@@ -47,6 +47,10 @@ fn io(path: &Path, source: std::io::Error) -> CosimError {
     }
 }
 
+/// Most input values one co-simulation run takes (frames x elements): frames, their beats
+/// and the outputs are held in memory.
+pub const MAX_FRAME_VALUES: usize = 1 << 28;
+
 /// How to run.
 #[derive(Clone, Debug)]
 pub struct CosimOptions {

@@ -40,8 +40,9 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", cli::terminal_safe(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }
 }
+

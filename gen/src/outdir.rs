@@ -31,6 +31,15 @@ pub enum OutError {
          choose another output directory or remove it yourself"
     )]
     NotOurs { path: String },
+    #[error(
+        "{path} holds `{file}`{}, which ferrite did not write; move it away or choose another output directory",
+        if *more > 0 { format!(" and {more} more files") } else { String::new() }
+    )]
+    Foreign {
+        path: String,
+        file: String,
+        more: usize,
+    },
     #[error("{path}: {why}; rebuild it with `ferrite build`")]
     Bad { path: String, why: String },
     #[error(transparent)]
@@ -98,7 +107,9 @@ impl OutDir {
         })
     }
 
-    /// `OUT` may be written: absent, an empty directory, or a directory with the marker.
+    /// `OUT` may be written: absent, an empty directory, or a directory ferrite wrote: its
+    /// marker names the files ferrite put there, and it holds nothing else but what
+    /// `ferrite cosim` adds ([`LATER_OUTPUTS`]).
     pub fn check_writable(&self) -> Result<(), OutError> {
         let out = &self.root;
         let not_ours = || OutError::NotOurs {
@@ -109,24 +120,59 @@ impl OutDir {
             Err(e) => Err(io(out)(e)),
             Ok(m) if !m.is_dir() => Err(not_ours()),
             Ok(_) => {
-                if out.join(MARKER).is_file() {
-                    return Ok(());
-                }
                 let mut entries = std::fs::read_dir(out).map_err(io(out))?;
                 if entries.next().is_none() {
-                    Ok(())
-                } else {
-                    Err(not_ours())
+                    return Ok(());
                 }
+                let marker = out.join(MARKER);
+                let listed = match std::fs::symlink_metadata(&marker) {
+                    Ok(m) if m.is_file() && m.len() <= 1 << 20 => {
+                        let text = std::fs::read_to_string(&marker).map_err(io(&marker))?;
+                        parse_marker(&text).ok_or_else(not_ours)?
+                    }
+                    _ => return Err(not_ours()),
+                };
+                let mut found = Vec::new();
+                walk(out, out, &mut found).map_err(io(out))?;
+                let foreign: Vec<&String> = found
+                    .iter()
+                    .filter(|f| {
+                        f.as_str() != MARKER
+                            && !listed.contains(*f)
+                            && !LATER_OUTPUTS
+                                .iter()
+                                .any(|l| *f == l || f.starts_with(&format!("{l}/")))
+                    })
+                    .collect();
+                if let Some(f) = foreign.first() {
+                    return Err(OutError::Foreign {
+                        path: out.display().to_string(),
+                        file: f.to_string(),
+                        more: foreign.len() - 1,
+                    });
+                }
+                Ok(())
             }
         }
     }
 
-    /// Replace the directory by `files` (paths relative to it, `/`-separated; the marker is
-    /// added): written to a temporary directory beside it, then renamed into place, the
-    /// old directory (checked to be ferrite's) moved aside and removed.
-    pub fn replace_with(&self, files: &[(String, Vec<u8>)], marker: &str) -> Result<(), OutError> {
+    /// Replace the directory by `files` (paths relative to it, `/`-separated; the marker,
+    /// `header` then the list of the files, is added): written to a temporary directory
+    /// beside it, then renamed into place, the old directory (checked to be ferrite's)
+    /// moved aside and removed. Temporary directories that killed builds left beside it are
+    /// removed first.
+    pub fn replace_with(&self, files: &[(String, Vec<u8>)], header: &str) -> Result<(), OutError> {
         self.check_writable()?;
+        let mut marker = String::from(header);
+        if !marker.ends_with('\n') {
+            marker.push('\n');
+        }
+        marker.push_str(MARKER_FILES);
+        for (rel, _) in files {
+            marker.push_str(rel);
+            marker.push('\n');
+        }
+        let marker = marker.as_str();
         let out = &self.root;
         let parent = match out.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -137,8 +183,10 @@ impl OutDir {
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_else(|| "out".into());
+        remove_stale(&parent, &base);
+        let pid = std::process::id();
         let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{base}.ferrite-tmp-"))
+            .prefix(&format!(".{base}.ferrite-tmp-{pid}-"))
             .tempdir_in(&parent)
             .map_err(io(&parent))?;
         let t = tmp.path();
@@ -156,7 +204,7 @@ impl OutDir {
         let tmp_path = tmp.keep();
         if out.exists() {
             let old = tempfile::Builder::new()
-                .prefix(&format!(".{base}.ferrite-old-"))
+                .prefix(&format!(".{base}.ferrite-old-{pid}-"))
                 .tempdir_in(&parent)
                 .map_err(io(&parent))?;
             let old_path = old.path().join("out");
@@ -173,6 +221,78 @@ impl OutDir {
             return Err(io(out)(e));
         }
         Ok(())
+    }
+}
+
+/// Outputs other commands add to a build's directory (`ferrite cosim`).
+pub const LATER_OUTPUTS: &[&str] = &["cosim.json", "cosim-trace"];
+
+/// The line before the list of files in the marker.
+const MARKER_FILES: &str = "files:\n";
+
+/// The files a marker lists, if it is one ferrite wrote (first line names the generator).
+fn parse_marker(text: &str) -> Option<Vec<String>> {
+    if !text.starts_with("ferrite-gen ") {
+        return None;
+    }
+    let at = text.find(MARKER_FILES)? + MARKER_FILES.len();
+    Some(
+        text[at..]
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
+/// Every file under `dir`, relative to `root`, `/`-separated (links are not followed).
+fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let p = e.path();
+        if e.file_type()?.is_dir() {
+            walk(root, &p, out)?;
+        } else {
+            let rel = p.strip_prefix(root).unwrap_or(&p);
+            let parts: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().to_string())
+                .collect();
+            out.push(parts.join("/"));
+        }
+    }
+    Ok(())
+}
+
+/// Remove `.<base>.ferrite-tmp-<pid>-*` and `.<base>.ferrite-old-<pid>-*` directories in
+/// `parent` whose process is gone (a build killed before it could clean up).
+fn remove_stale(parent: &Path, base: &str) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        let rest = name
+            .strip_prefix(&format!(".{base}.ferrite-tmp-"))
+            .or_else(|| name.strip_prefix(&format!(".{base}.ferrite-old-")));
+        let Some(pid) = rest
+            .and_then(|r| r.split('-').next())
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !process_alive(pid) {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+/// Whether process `pid` runs (Linux: `/proc/<pid>`; elsewhere assume it does).
+fn process_alive(pid: u32) -> bool {
+    if Path::new("/proc/self").exists() {
+        Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        true
     }
 }
 
@@ -193,4 +313,49 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_directories_ferrite_wrote_are_replaced() {
+        let t = tempfile::tempdir().unwrap();
+        let out = OutDir::new(t.path().join("out"));
+        let files = vec![("rtl/a.v".to_string(), b"x".to_vec())];
+        out.replace_with(&files, "ferrite-gen test").unwrap();
+        // again: ours, replaced (a cosim.json is ferrite's too)
+        std::fs::write(out.root().join("cosim.json"), "{}").unwrap();
+        out.replace_with(&files, "ferrite-gen test").unwrap();
+        // a foreign file makes it not ours
+        std::fs::write(out.root().join("notes.txt"), "mine").unwrap();
+        let e = out.replace_with(&files, "ferrite-gen test").unwrap_err();
+        assert!(e.to_string().contains("notes.txt"), "{e}");
+        // a folder holding only an empty marker is not ferrite's
+        let fake = OutDir::new(t.path().join("fake"));
+        std::fs::create_dir(fake.root()).unwrap();
+        std::fs::write(fake.root().join(MARKER), "").unwrap();
+        assert!(matches!(
+            fake.replace_with(&files, "ferrite-gen test"),
+            Err(OutError::NotOurs { .. })
+        ));
+        assert!(fake.root().join(MARKER).exists());
+    }
+
+    #[test]
+    fn stale_temporary_directories_are_removed() {
+        let t = tempfile::tempdir().unwrap();
+        // a pid that cannot be running
+        let stale = t.path().join(".out.ferrite-tmp-4294967295-abc");
+        std::fs::create_dir(&stale).unwrap();
+        std::fs::write(stale.join("f"), "x").unwrap();
+        let other = t.path().join(".other.ferrite-tmp-4294967295-abc");
+        std::fs::create_dir(&other).unwrap();
+        OutDir::new(t.path().join("out"))
+            .replace_with(&[], "ferrite-gen test")
+            .unwrap();
+        assert!(!stale.exists());
+        assert!(other.exists(), "another output's temporaries are not ours to remove");
+    }
 }

@@ -202,6 +202,51 @@ fn three_layer_tops_with_width_converters() {
 
 /// Yosys `synth_xilinx` maps a generated design (catches memories no cell can hold) and puts
 /// a large weight ROM into block RAM.
+/// A convolutional chain as a lint case.
+fn chain_case(name: &str, c: &ferrite_gen::testing::Chain) -> Case {
+    let (model, _) = c.build(name);
+    Case {
+        name: name.into(),
+        model,
+        plan: Folds(c.folds.clone()),
+    }
+}
+
+#[test]
+fn convolutional_designs() {
+    use ferrite_gen::ir::{PoolMode, TensorType};
+    use ferrite_gen::testing::Chain;
+    let mut r = rng(7);
+    let mut cases = Vec::new();
+    // padded 3x3 bipolar conv, max pool, flatten into an FC, top-2
+    let mut c = Chain::new(TensorType::new([8, 8, 3], DataType::Bipolar));
+    c.pad([1, 1, 1, 1], -1, 1)
+        .window([3, 3], [1, 1], [1, 1], 3)
+        .mvu(&mut r, 8, DataType::Bipolar, Some(DataType::Bipolar), false, (4, 27))
+        .max_pool(2, 2, 8)
+        .mvu(&mut r, 4, DataType::Bipolar, None, true, (2, 16))
+        .label_select(2, 2);
+    cases.push(chain_case("conv_bipolar", &c));
+    // 1-D, strided and dilated kernels over integers, sum pool then thresholds
+    let mut c = Chain::new(TensorType::new([1, 21, 4], DataType::UInt(3)));
+    c.pad([0, 2, 0, 1], 3, 2)
+        .window([1, 5], [1, 2], [1, 2], 4)
+        .mvu(&mut r, 6, DataType::Int(4), Some(DataType::Int(4)), false, (3, 10))
+        .window([1, 2], [1, 1], [1, 1], 3)
+        .pool(PoolMode::Sum, 2, false, 2)
+        .thresholds(&mut r, DataType::UInt(2), 6)
+        .pool(PoolMode::Max, 7, true, 1);
+    cases.push(chain_case("conv_1d_int", &c));
+    // rectangular kernel, stride 2, binary and 8-bit streams
+    let mut c = Chain::new(TensorType::new([7, 9, 2], DataType::Binary));
+    c.window([3, 1], [2, 2], [1, 1], 1)
+        .mvu(&mut r, 4, DataType::Int(8), Some(DataType::UInt(8)), false, (1, 3))
+        .max_pool(3, 2, 4)
+        .mvu(&mut r, 3, DataType::Int(2), None, true, (3, 4));
+    cases.push(chain_case("conv_rect", &c));
+    check_all(&cases);
+}
+
 #[test]
 fn synthesizes_for_xilinx_with_block_rom() {
     require_tool("yosys");

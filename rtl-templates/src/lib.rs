@@ -14,6 +14,65 @@ pub use pad::Pad;
 pub use pool::Pool;
 pub use swg::Swg;
 
+/// How a template reads a value type's bits: bipolar (one bit, 1 for +1), a signed integer
+/// or an unsigned one (binary included).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ValueKind {
+    Bipolar,
+    Int,
+    Uint,
+}
+
+impl ValueKind {
+    pub fn is_bipolar(&self) -> bool {
+        *self == ValueKind::Bipolar
+    }
+
+    pub fn is_int(&self) -> bool {
+        *self == ValueKind::Int
+    }
+}
+
+/// How a product fits the adder tree's width: sign-extended, as it is, or truncated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProdFit {
+    Extend,
+    Same,
+    Trunc,
+}
+
+impl ProdFit {
+    pub fn is_extend(&self) -> bool {
+        *self == ProdFit::Extend
+    }
+
+    pub fn is_same(&self) -> bool {
+        *self == ProdFit::Same
+    }
+
+    pub fn is_trunc(&self) -> bool {
+        *self == ProdFit::Trunc
+    }
+}
+
+/// How an accumulator widens to the comparison width: not at all, by sign or by zeros.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Widen {
+    None,
+    Sign,
+    Zero,
+}
+
+impl Widen {
+    pub fn is_sign(&self) -> bool {
+        *self == Widen::Sign
+    }
+
+    pub fn is_zero(&self) -> bool {
+        *self == Widen::Zero
+    }
+}
+
 /// Registered skid buffer (`lib/skid.v`): no combinational path from the output's tready to
 /// the input's tready. Verilog parameter: `DATA_WIDTH`.
 #[derive(Template)]
@@ -114,14 +173,14 @@ pub struct Mvu {
     pub xnor: bool,
     pub leaf_ext: u32,
     /// "bipolar", "int" or "uint" (binary is "uint")
-    pub x_kind: &'static str,
-    pub w_kind: &'static str,
+    pub x_kind: ValueKind,
+    pub w_kind: ValueKind,
     pub x_ext: u32,
     pub w_ext: u32,
     pub prod_bits: u32,
     pub prod_msb: u32,
     /// "extend", "same" or "trunc": product width to tree width
-    pub prod_fit: &'static str,
+    pub prod_fit: ProdFit,
     pub prod_fit_bits: u32,
     /// `prod_bits - tree_bits - 1` (used when `prod_fit` is "trunc")
     pub prod_trunc_msb: u32,
@@ -142,7 +201,7 @@ pub struct Mvu {
     pub cmp_bits: u32,
     pub cmp_msb_bits: u32,
     /// "sign", "zero" or "none": accumulator to comparison width
-    pub cmp_kind: &'static str,
+    pub cmp_kind: Widen,
     pub cmp_ext: u32,
     pub cmp_all_msb: usize,
     pub thr_file: String,
@@ -174,7 +233,7 @@ pub struct Thresholding {
     pub in_bits_msb: u32,
     pub in_msb: usize,
     /// "bipolar", "int" or "uint"
-    pub in_kind: &'static str,
+    pub in_kind: ValueKind,
     pub in_ext: u32,
     pub out_bits: u32,
     pub out_msb: usize,
@@ -228,7 +287,7 @@ pub struct LabelSelect {
     pub in_bits: u32,
     pub in_bits_msb: u32,
     pub in_msb: usize,
-    pub in_kind: &'static str,
+    pub in_kind: ValueKind,
     pub in_ext: u32,
     pub val_bits: u32,
     pub val_msb: u32,

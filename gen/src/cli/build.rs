@@ -34,19 +34,27 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     println!("folding: {}", b.plan.how);
     for l in &r.nodes {
         println!(
-            "  {:>2} {:<24} {:<12} PE {:>4} SIMD {:>4}  {:>8} cycles",
-            l.index, l.name, l.kind, l.pe, l.simd, l.exp_cycles
+            "  {:>2} {:<24} {:<13} PE {:>4} SIMD {:>4}  {:>8} cycles",
+            l.index,
+            super::terminal_safe(&l.name),
+            l.kind,
+            l.pe,
+            l.simd,
+            l.exp_cycles
         );
     }
     println!(
         "expected cycles a frame: {} (slowest node: {})",
-        r.exp_cycles_per_frame, r.bottleneck
+        r.exp_cycles_per_frame,
+        super::terminal_safe(&r.bottleneck)
     );
     for n in &r.inserted {
         match &n.role {
             ferrite_gen::stitch::Role::Fifo { depth, width, .. } => println!(
                 "  {:<30} FIFO {:>6} beats x {} bits",
-                n.name, depth, width
+                super::terminal_safe(&n.name),
+                depth,
+                width
             ),
             ferrite_gen::stitch::Role::Converter {
                 in_lanes,
@@ -54,7 +62,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 elem_bits,
             } => println!(
                 "  {:<30} width converter {in_lanes} -> {out_lanes} lanes of {elem_bits} bits",
-                n.name
+                super::terminal_safe(&n.name)
             ),
             _ => {}
         }

@@ -7,21 +7,22 @@ use std::process::ExitCode;
 #[derive(clap::Args)]
 #[command(group(clap::ArgGroup::new("frames").required(true).args(["input", "random"])))]
 pub struct Args {
-    /// Output directory of `ferrite build` (holds model.json, folding.json, rtl/).
+    /// Output directory of `ferrite build` (holds model.json, design.json, rtl/).
     pub out: PathBuf,
-    /// Integer frames for the hardware, .npy of shape (N, elems) or (N, ...).
+    /// Frames (.npy of shape (N, elems) or (N, ...)): integers are the hardware's frames,
+    /// floats the model's float inputs (quantized by its host pre-steps).
     #[arg(long, value_name = "X.npy")]
     pub input: Option<PathBuf>,
     /// N frames of uniformly random values of the input type.
     #[arg(long, value_name = "N")]
     pub random: Option<usize>,
     /// Probability of an input idle and of output backpressure each cycle (0 <= P < 1).
-    #[arg(long, default_value_t = 0.0, value_name = "P")]
+    #[arg(long, default_value_t = 0.0, value_name = "P", allow_negative_numbers = true)]
     pub stall: f64,
     /// Seed of the random frames, the stalls and the initial register state.
     #[arg(long, default_value_t = 1, value_name = "S")]
     pub seed: u64,
-    /// Simulate the trace top and name the first layer whose output diverges.
+    /// Simulate the trace top and name the first node and port whose output diverges.
     #[arg(long)]
     pub trace: bool,
     /// Idle cycles after reset before the first input beat (default 0: at once).
@@ -46,6 +47,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         (Some(p), _) => cosim::frames_from_npy(&model, p)?,
         (None, Some(n)) => {
             anyhow::ensure!(n > 0, "--random needs at least 1 frame");
+            let elems = model.input().tensor.elems();
+            anyhow::ensure!(
+                n.saturating_mul(elems) <= cosim::MAX_FRAME_VALUES,
+                "--random {n}: {n} frames of {elems} values is more than the {} values a run \
+                 holds in memory; run fewer frames (at most {}) in several runs",
+                cosim::MAX_FRAME_VALUES,
+                cosim::MAX_FRAME_VALUES / elems.max(1)
+            );
             cosim::random_frames(&model, n, args.seed)
         }
         (None, None) => anyhow::bail!("pass --input X.npy or --random N"),

@@ -99,7 +99,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// Write to stdout; a closed pipe (`| head`) ends quietly instead of panicking.
 fn out(s: &str) -> anyhow::Result<()> {
     use std::io::Write;
-    match std::io::stdout().lock().write_all(s.as_bytes()) {
+    match std::io::stdout()
+        .lock()
+        .write_all(super::terminal_safe(s).as_bytes())
+    {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         r => Ok(r?),
     }

@@ -3,3 +3,18 @@ pub mod build;
 pub mod cosim;
 pub mod golden;
 pub mod inspect;
+
+/// Text from a model (names in errors) made safe for a terminal: control characters other
+/// than line breaks and tabs, and bidirectional overrides, are shown escaped.
+pub fn terminal_safe(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if (c.is_control() && c != '\n' && c != '\t') || bidi {
+            out.push_str(&c.escape_unicode().to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

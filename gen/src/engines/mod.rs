@@ -116,12 +116,13 @@ pub fn port_formats(
 }
 
 /// Template kind of a value type and its width as a signed number.
-pub(crate) fn value_kind(t: crate::ir::DataType) -> (&'static str, u32) {
+pub(crate) fn value_kind(t: crate::ir::DataType) -> (ferrite_rtl::ValueKind, u32) {
     use crate::ir::DataType;
+    use ferrite_rtl::ValueKind;
     match t {
-        DataType::Bipolar => ("bipolar", 2),
-        DataType::Binary => ("uint", 2),
-        DataType::UInt(n) => ("uint", n + 1),
-        DataType::Int(n) => ("int", n),
+        DataType::Bipolar => (ValueKind::Bipolar, 2),
+        DataType::Binary => (ValueKind::Uint, 2),
+        DataType::UInt(n) => (ValueKind::Uint, n + 1),
+        DataType::Int(n) => (ValueKind::Int, n),
     }
 }

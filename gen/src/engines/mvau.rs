@@ -163,9 +163,9 @@ fn render_mvu(l: &MatrixVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
     let (w_kind, ws) = value_kind(l.weight_type);
     let prod_bits = xs + ws;
     let (prod_fit, prod_fit_bits) = match tree_bits.cmp(&prod_bits) {
-        std::cmp::Ordering::Greater => ("extend", tree_bits - prod_bits),
-        std::cmp::Ordering::Equal => ("same", 0),
-        std::cmp::Ordering::Less => ("trunc", 0),
+        std::cmp::Ordering::Greater => (rtl::ProdFit::Extend, tree_bits - prod_bits),
+        std::cmp::Ordering::Equal => (rtl::ProdFit::Same, 0),
+        std::cmp::Ordering::Less => (rtl::ProdFit::Trunc, 0),
     };
     let mut levels = Vec::new();
     let mut n = simd;
@@ -229,7 +229,7 @@ fn render_mvu(l: &MatrixVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
         out_zero: String::new(),
         levels: Vec::new(),
     };
-    let (mut cmp_bits, mut cmp_kind, mut cmp_ext) = (1, "none", 0);
+    let (mut cmp_bits, mut cmp_kind, mut cmp_ext) = (1, rtl::Widen::None, 0);
     let thr_file = format!("{module}_t.mem");
     let out_bits = l
         .thresholds
@@ -249,9 +249,9 @@ fn render_mvu(l: &MatrixVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
         let acc_signed = !xnor && acc_type.signed();
         cmp_ext = cmp_bits - acc_bits;
         cmp_kind = match (cmp_ext, acc_signed) {
-            (0, _) => "none",
-            (_, true) => "sign",
-            (_, false) => "zero",
+            (0, _) => rtl::Widen::None,
+            (_, true) => rtl::Widen::Sign,
+            (_, false) => rtl::Widen::Zero,
         };
         let mw = l.mw as i64;
         let mut tm = MemBuilder::new(pe * thr.nt * cmp_bits as usize);

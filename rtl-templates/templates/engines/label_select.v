@@ -20,9 +20,9 @@ module {{ module }} (
 function [{{ val_msb }}:0] f_val;
     input [{{ in_bits_msb }}:0] v;
     begin
-{%- if in_kind == "bipolar" %}
+{%- if in_kind.is_bipolar() %}
         f_val = v[0] ? {{ val_bits }}'d1 : { { {{ val_bits }}{1'b1}} };
-{%- else if in_kind == "int" %}
+{%- else if in_kind.is_int() %}
         f_val = v;
 {%- else %}
         f_val = { { {{ in_ext }}{1'b0}}, v };

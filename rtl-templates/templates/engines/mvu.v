@@ -104,28 +104,28 @@ function [{{ tree_msb }}:0] f_prod;
     reg [{{ prod_msb }}:0] xs;
     reg [{{ prod_msb }}:0] ws;
     reg [{{ prod_msb }}:0] pr;
-{%- if prod_fit == "trunc" %}
+{%- if prod_fit.is_trunc() %}
     reg [{{ prod_trunc_msb }}:0] unused_top;
 {%- endif %}
     begin
-{%- if x_kind == "bipolar" %}
+{%- if x_kind.is_bipolar() %}
         xs = xv[0] ? {{ prod_bits }}'d1 : { { {{ prod_bits }}{1'b1}} };
-{%- else if x_kind == "int" %}
+{%- else if x_kind.is_int() %}
         xs = { { {{ x_ext }}{xv[{{ in_bits_msb }}]}}, xv };
 {%- else %}
         xs = { { {{ x_ext }}{1'b0}}, xv };
 {%- endif %}
-{%- if w_kind == "bipolar" %}
+{%- if w_kind.is_bipolar() %}
         ws = wv[0] ? {{ prod_bits }}'d1 : { { {{ prod_bits }}{1'b1}} };
-{%- else if w_kind == "int" %}
+{%- else if w_kind.is_int() %}
         ws = { { {{ w_ext }}{wv[{{ w_bits_msb }}]}}, wv };
 {%- else %}
         ws = { { {{ w_ext }}{1'b0}}, wv };
 {%- endif %}
         pr = xs * ws;
-{%- if prod_fit == "extend" %}
+{%- if prod_fit.is_extend() %}
         f_prod = { { {{ prod_fit_bits }}{pr[{{ prod_msb }}]}}, pr };
-{%- else if prod_fit == "same" %}
+{%- else if prod_fit.is_same() %}
         f_prod = pr;
 {%- else %}
         // the product fits the accumulator: its top bits only repeat the sign
@@ -215,9 +215,9 @@ wire [{{ thr_msb }}:0] thr = thr_rom[thr_addr_reg];
 function [{{ cmp_msb_bits }}:0] f_cmp_ext;
     input [{{ acc_msb }}:0] a;
     begin
-{%- if cmp_kind == "sign" %}
+{%- if cmp_kind.is_sign() %}
         f_cmp_ext = { { {{ cmp_ext }}{a[{{ acc_msb }}]}}, a };
-{%- else if cmp_kind == "zero" %}
+{%- else if cmp_kind.is_zero() %}
         f_cmp_ext = { { {{ cmp_ext }}{1'b0}}, a };
 {%- else %}
         f_cmp_ext = a;

@@ -32,9 +32,9 @@ wire [{{ thr_msb }}:0] thr = thr_rom[cf_reg];
 function [{{ cmp_msb_bits }}:0] f_val;
     input [{{ in_bits_msb }}:0] v;
     begin
-{%- if in_kind == "bipolar" %}
+{%- if in_kind.is_bipolar() %}
         f_val = v[0] ? {{ cmp_bits }}'d1 : { { {{ cmp_bits }}{1'b1}} };
-{%- else if in_kind == "int" %}
+{%- else if in_kind.is_int() %}
         f_val = { { {{ in_ext }}{v[{{ in_bits_msb }}]}}, v };
 {%- else %}
         f_val = { { {{ in_ext }}{1'b0}}, v };
