@@ -185,14 +185,24 @@ fn same_input_same_bytes_and_replacement() {
     let (a, b) = (files_of(&d.join("a")), files_of(&d.join("b")));
     assert!(a.len() > 8);
     assert_eq!(a, b, "two builds of the same model differ");
-    // a ferrite OUT is replaced; nothing is left beside it
+    // a file ferrite did not write makes OUT not ferrite's: refused, named, untouched
     std::fs::write(d.join("a/rtl/stale.v"), "stale").unwrap();
     let o = ferrite(
         &["build", "mlp.json", "-o", "a", "--target-cycles", "48"],
         d,
     );
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("rtl/stale.v"), "{}", text(&o).1);
+    assert!(d.join("a/rtl/stale.v").exists());
+    std::fs::remove_file(d.join("a/rtl/stale.v")).unwrap();
+    // a ferrite OUT (with what cosim adds) is replaced; nothing is left beside it
+    std::fs::write(d.join("a/cosim.json"), "{}").unwrap();
+    let o = ferrite(
+        &["build", "mlp.json", "-o", "a", "--target-cycles", "48"],
+        d,
+    );
     assert!(o.status.success(), "{}", text(&o).1);
-    assert!(!d.join("a/rtl/stale.v").exists());
+    assert!(!d.join("a/cosim.json").exists());
     let report = std::fs::read_to_string(d.join("a/report.json")).unwrap();
     assert!(report.contains("meeting 48 cycles"), "{report}");
     let mut names: Vec<String> = std::fs::read_dir(d)

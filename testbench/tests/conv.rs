@@ -117,8 +117,9 @@ fn binary_and_eight_bit_streams_with_sum_pool() {
     check("conv_sum", &m, &p, 10, &STALLS);
 }
 
-/// FINN's folding config for CNV, as FINN users write it: MVAU and
-/// ConvolutionInputGenerator entries keyed by FINN's node names, with keys ferrite ignores.
+/// FINN's folding config for CNV, as FINN users write it: MVAU, ConvolutionInputGenerator
+/// (a convolution's window: FINN's max pools are StreamingMaxPool nodes) and
+/// StreamingMaxPool entries keyed by FINN's node names, with keys ferrite ignores.
 fn finn_config(m: &Model, p: &FoldPlan) -> String {
     use serde_json::json;
     let mut cfg = serde_json::Map::new();
@@ -127,9 +128,14 @@ fn finn_config(m: &Model, p: &FoldPlan) -> String {
         json!({"ram_style": ["distributed", ["MVAU_hls"]]}),
     );
     let (mut nmv, mut nswg, mut npool) = (0, 0, 0);
-    for n in &m.nodes {
+    let a = m.analyze().unwrap();
+    for (id, n) in m.nodes.iter().enumerate() {
         let f = p.fold(&n.name);
+        let feeds_pool = a.consumers[id][0]
+            .first()
+            .is_some_and(|s| m.nodes[s.node].kind() == "Pool");
         let (key, entry) = match n.kind() {
+            "SlidingWindow" if feeds_pool => continue,
             "MatrixVector" => {
                 nmv += 1;
                 (
@@ -146,7 +152,10 @@ fn finn_config(m: &Model, p: &FoldPlan) -> String {
             }
             "Pool" => {
                 npool += 1;
-                (format!("Pool_hls_{}", npool - 1), json!({"PE": f.pe}))
+                (
+                    format!("StreamingMaxPool_hls_{}", npool - 1),
+                    json!({"PE": f.pe}),
+                )
             }
             _ => continue,
         };

@@ -36,6 +36,7 @@ const OP_TYPES: &[(&str, Option<&str>)] = &[
     ("FMPadding_Pixel", Some("Pad")),
     ("Pool", Some("Pool")),
     ("StreamingMaxPool", Some("Pool")),
+    ("MaxPoolNHWC", Some("Pool")),
     ("GlobalAccPool", Some("Pool")),
     ("VVAU", Some("VectorVector")),
     ("VectorVectorActivation", Some("VectorVector")),
@@ -144,11 +145,35 @@ pub(super) fn resolve_name(name: &str, model: &Model, a: &Analysis) -> Resolved 
         Some(Some(kind)) => a
             .order
             .iter()
-            .map(|&id| &model.nodes[id])
-            .filter(|node| node.kind() == kind)
+            .filter(|&&id| model.nodes[id].kind() == kind && counts_as_finn(model, a, id))
             .nth(n)
-            .map_or(Resolved::Unknown, |node| Resolved::Node(node.name.clone())),
+            .map_or(Resolved::Unknown, |&id| {
+                Resolved::Node(model.nodes[id].name.clone())
+            }),
     }
+}
+
+/// Whether node `id` is a node FINN numbers under its kind's op type. FINN's max pools are
+/// their own op (StreamingMaxPool), so a window generator feeding a pool is not one of
+/// FINN's ConvolutionInputGenerators: only windows feeding a matrix-vector unit count.
+fn counts_as_finn(model: &Model, a: &Analysis, id: usize) -> bool {
+    if model.nodes[id].kind() != "SlidingWindow" {
+        return true;
+    }
+    a.consumers[id]
+        .first()
+        .and_then(|c| c.first())
+        .is_none_or(|s| model.nodes[s.node].kind() == "MatrixVector")
+}
+
+/// The window generator feeding pool node `id` (ferrite's max pool is a window generator
+/// and a pool; FINN's is one StreamingMaxPool), if any.
+pub(super) fn window_of_pool(model: &Model, id: usize) -> Option<usize> {
+    let crate::ir::Source::Node { node, .. } = model.nodes[id].inputs.first()? else {
+        return None;
+    };
+    let p = model.node_id(node)?;
+    (model.nodes[p].kind() == "SlidingWindow").then_some(p)
 }
 
 /// The `Defaults` PE and SIMD for nodes of ferrite kind `kind`.

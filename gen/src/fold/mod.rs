@@ -333,6 +333,26 @@ impl FoldPlan {
             );
             plan.folds.insert(n.name.clone(), f);
         }
+        // A FINN max pool is one node: the window generator before a pool the file names
+        // (and that the file does not name itself) streams at the pool's PE.
+        for (id, n) in model.nodes.iter().enumerate() {
+            if n.kind() != "Pool" || !file.nodes.contains_key(&n.name) {
+                continue;
+            }
+            let Some(w) = finn::window_of_pool(model, id) else {
+                continue;
+            };
+            let wname = &model.nodes[w].name;
+            if file.nodes.contains_key(wname) {
+                continue;
+            }
+            let pe = plan.folds[&n.name].pe;
+            let (_, simds) = engine(&model.nodes[w].op).fold_space(&a.in_types[w]);
+            if simds.contains(&pe) {
+                plan.folds.insert(wname.clone(), Fold::new(1, pe));
+                named += 1;
+            }
+        }
         let mut how = if named == model.nodes.len() {
             format!("from {label}")
         } else {
