@@ -211,6 +211,10 @@ pub enum HostStep {
     Dequantize { scale: Vec<f32> },
     /// Softmax over the frame (max subtracted first, as onnxruntime does).
     Softmax,
+    /// Reorder a channel-major frame (`C` rows of `P` pixels: NCHW or NCW without the
+    /// batch) to the channels-last order the hardware streams (`P` pixels of `C`
+    /// channels): element `c * P + p` moves to `p * C + c`.
+    ToChannelsLast { channels: usize },
 }
 
 impl HostStep {
@@ -249,6 +253,9 @@ impl HostStep {
             HostStep::BipolarQuantize => "quantize to BIPOLAR (x >= 0 -> +1)".into(),
             HostStep::Dequantize { scale } => format!("dequantize: x * {}", c(scale)),
             HostStep::Softmax => "softmax".into(),
+            HostStep::ToChannelsLast { channels } => {
+                format!("reorder {channels} channel planes to channels-last pixels")
+            }
         }
     }
 
@@ -308,6 +315,18 @@ impl HostStep {
                 }
             }
             HostStep::Softmax => softmax(x),
+            HostStep::ToChannelsLast { channels } => {
+                let c = *channels;
+                if c > 1 && x.len() % c == 0 {
+                    let p = x.len() / c;
+                    let src = x.to_vec();
+                    for ch in 0..c {
+                        for px in 0..p {
+                            x[px * c + ch] = src[ch * p + px];
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -321,6 +340,7 @@ impl HostStep {
             } => ok(scale) && ok(zero_point),
             HostStep::Dequantize { scale } => ok(scale),
             HostStep::BipolarQuantize | HostStep::Softmax => true,
+            HostStep::ToChannelsLast { channels } => *channels >= 1 && elems % channels == 0,
         }
     }
 }
@@ -358,6 +378,19 @@ mod tests {
             let got = [2.5f32, -2.5, 0.5, -0.5, 1.75, -3.5].map(|x| m.round(x));
             assert_eq!(got, want, "{m:?}");
         }
+    }
+
+    #[test]
+    fn to_channels_last_moves_channel_planes_into_pixels() {
+        // 2 channels x 3 pixels: [a0 a1 a2 b0 b1 b2] -> [a0 b0 a1 b1 a2 b2]
+        let mut x = [0.0, 1.0, 2.0, 10.0, 11.0, 12.0];
+        let s = HostStep::ToChannelsLast { channels: 2 };
+        assert!(s.fits(6) && !s.fits(5));
+        s.apply(&mut x);
+        assert_eq!(x, [0.0, 10.0, 1.0, 11.0, 2.0, 12.0]);
+        let mut y = [1.0, 2.0];
+        HostStep::ToChannelsLast { channels: 1 }.apply(&mut y);
+        assert_eq!(y, [1.0, 2.0]);
     }
 
     #[test]

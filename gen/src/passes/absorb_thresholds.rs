@@ -37,7 +37,9 @@ enum Quantizer {
 
 pub fn run(g: &mut Graph) -> Result<bool, PassError> {
     for i in 0..g.nodes.len() {
-        if g.nodes[i].op != Op::MatMul {
+        let conv = matches!(g.nodes[i].op, Op::Conv { .. })
+            && g.nodes[i].inputs.get(2).is_none_or(String::is_empty);
+        if g.nodes[i].op != Op::MatMul && !conv {
             continue;
         }
         if let Some(done) = try_absorb(g, i)? {
@@ -53,16 +55,39 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
     let (Some(qx), Some(qw), Some(wt)) = (g.qinfo.get(x), g.qinfo.get(w), g.consts.get(w)) else {
         return Ok(None);
     };
-    if !qx.is_plain_int() || !qw.is_plain_int() || wt.shape.len() != 2 {
+    let is_conv = matches!(mm.op, Op::Conv { .. });
+    if !qx.is_plain_int() || !qw.is_plain_int() || (wt.shape.len() != 2 && !is_conv) {
         return Ok(None);
     }
     let (tin, wdt, wt) = (qx.dtype, qw.dtype, wt.clone());
-    let n = wt.shape[1];
+    // A convolution's weights as the matrix of its per-pixel product ([C*k..., M]).
+    let wmat = if is_conv {
+        match super::infer_datatypes::conv_columns(&wt) {
+            Some(w) => w,
+            None => return Ok(None),
+        }
+    } else {
+        wt.clone()
+    };
+    let n = wmat.shape[1];
     let acc = mm.outputs[0].clone();
-    let acc_shape = g.shapes.get(&acc).cloned().unwrap_or_default();
-    if acc_shape.iter().product::<usize>() != n || acc_shape.last() != Some(&n) {
-        return Ok(None);
-    }
+    let full_shape = g.shapes.get(&acc).cloned().unwrap_or_default();
+    // The chain is evaluated on one value per channel: a MatMul's [1, N] vector, or a
+    // convolution's [1, M, 1...] (its per-channel constants broadcast the same way over
+    // every pixel).
+    let acc_shape = if is_conv {
+        if full_shape.len() < 3 || full_shape[0] != 1 || full_shape[1] != n {
+            return Ok(None);
+        }
+        let mut s = vec![1, n];
+        s.extend(std::iter::repeat_n(1, full_shape.len() - 2));
+        s
+    } else {
+        if full_shape.iter().product::<usize>() != n || full_shape.last() != Some(&n) {
+            return Ok(None);
+        }
+        full_shape.clone()
+    };
     // Follow the single-consumer chain of per-channel elementwise ops to a quantizer.
     let mut chain: Vec<Node> = Vec::new();
     let mut cur = acc.clone();
@@ -90,7 +115,7 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
             | Op::Identity
             | Op::BatchNorm { .. } => {
                 // constants must not change the shape (per-channel at most)
-                if g.shapes.get(&node.outputs[0]) != Some(&acc_shape) {
+                if g.shapes.get(&node.outputs[0]) != Some(&full_shape) {
                     return Ok(None);
                 }
                 // Monotone in the accumulator: BatchNorm on it, division only by a constant
@@ -114,7 +139,10 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
                     Some(zp) if zp == zp.trunc() => zp,
                     _ => return Ok(None),
                 };
-                if !(s.len() == 1 || s.len() == n) || !(1.0..=8.0).contains(&b) || b != b.trunc() {
+                if !(s.len() == 1 || (s.len() == n && !is_conv))
+                    || !(1.0..=8.0).contains(&b)
+                    || b != b.trunc()
+                {
                     return Ok(None);
                 }
                 let q = Quantizer::Int {
@@ -173,6 +201,16 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
                 exec::eval(node, &ins).map_err(|e| PassError::invalid(&node.name, None, e))?;
             t = out.into_iter().next().unwrap_or(t);
         }
+        if t.shape != acc_shape {
+            return Err(PassError::invalid(
+                &mm.name,
+                None,
+                format!(
+                    "the float chain after it changed the per-channel shape {acc_shape:?} to {:?}",
+                    t.shape
+                ),
+            ));
+        }
         let v = t.to_f32();
         Ok(v.iter()
             .enumerate()
@@ -199,7 +237,21 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
             })
             .collect())
     };
-    let ranges = column_ranges(tin, &wt)
+    // Per-channel constants that vary over pixels would make the chain depend on more
+    // than the channel: not absorbable.
+    for node in &chain {
+        for i in node.inputs.iter().filter(|i| g.is_const(i)) {
+            let t = &g.consts[i];
+            let ok = match exec::broadcast_shape(&t.shape, &acc_shape) {
+                Some(s) => s == acc_shape,
+                None => false,
+            };
+            if !ok && !matches!(node.op, Op::BatchNorm { .. }) {
+                return Ok(None);
+            }
+        }
+    }
+    let ranges = column_ranges(tin, &wmat)
         .ok_or_else(|| PassError::invalid(&mm.name, Some(w), "weights are not integers"))?;
     // The float chain sees the accumulator as an f32: it must be exact (|acc| < 2^24).
     if ranges.iter().any(|r| r.0 <= -(1 << 24) || r.1 >= 1 << 24) {
@@ -294,9 +346,16 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
     }
     // Rewrite: negated weight columns, MatMul -> MultiThreshold [-> Mul(scale)].
     let mut wv = wt.to_i64().unwrap_or_default();
-    for r in 0..wt.shape[0] {
-        for c in 0..n {
-            wv[r * n + c] *= sign[c];
+    if is_conv {
+        let k = wv.len() / n.max(1);
+        for (j, v) in wv.iter_mut().enumerate() {
+            *v *= sign[j / k];
+        }
+    } else {
+        for r in 0..wt.shape[0] {
+            for c in 0..n {
+                wv[r * n + c] *= sign[c];
+            }
         }
     }
     let (wlo, whi) = (
