@@ -44,9 +44,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     for n in &r.inserted {
         match &n.role {
-            ferrite_gen::stitch::Role::Fifo { depth, width, .. } => {
-                println!("  {:<30} FIFO {:>6} beats x {} bits", n.name, depth, width)
-            }
+            ferrite_gen::stitch::Role::Fifo { depth, width, .. } => println!(
+                "  {:<30} FIFO {:>6} beats x {} bits",
+                n.name, depth, width
+            ),
             ferrite_gen::stitch::Role::Converter {
                 in_lanes,
                 out_lanes,

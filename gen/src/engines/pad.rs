@@ -269,11 +269,7 @@ impl super::Engine for crate::ir::Pad {
         ((pt + h + pb) * (pl + w + pr) * c) as u64
     }
 
-    fn resources(
-        &self,
-        _ins: &[crate::ir::TensorType],
-        _fold: crate::fold::Fold,
-    ) -> super::Resources {
+    fn resources(&self, _ins: &[crate::ir::TensorType], _fold: crate::fold::Fold) -> super::Resources {
         super::Resources::default()
     }
 
@@ -284,10 +280,7 @@ impl super::Engine for crate::ir::Pad {
                 "{} -> pads top {pt} left {pl} bottom {pb} right {pr} of {}, SIMD {}",
                 ins[0], self.value, fold.simd
             ),
-            format!(
-                "types: input {}, output {}",
-                self.input_type, self.input_type
-            ),
+            format!("types: input {}, output {}", self.input_type, self.input_type),
         ]
     }
 
@@ -295,17 +288,13 @@ impl super::Engine for crate::ir::Pad {
         false
     }
 
-    fn render(
-        &self,
-        cx: &super::RenderCx,
-    ) -> Result<Vec<crate::emit::GeneratedFile>, crate::emit::EmitError> {
+    fn render(&self, cx: &super::RenderCx) -> Result<Vec<crate::emit::GeneratedFile>, crate::emit::EmitError> {
         let p = params(self, cx.ins, cx.fold);
-        p.check()
-            .map_err(|why| crate::emit::EmitError::Unsupported {
-                node: cx.module.to_string(),
-                kind: "Pad",
-                why,
-            })?;
+        p.check().map_err(|why| crate::emit::EmitError::Unsupported {
+            node: cx.module.to_string(),
+            kind: "Pad",
+            why,
+        })?;
         let ctx = p.context(cx.module, cx.header.clone(), cx.skid);
         Ok(vec![crate::emit::GeneratedFile {
             name: format!("{}.v", cx.module),

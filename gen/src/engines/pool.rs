@@ -251,11 +251,7 @@ impl super::Engine for crate::ir::Pool {
         ins[0].elems() as u64
     }
 
-    fn resources(
-        &self,
-        _ins: &[crate::ir::TensorType],
-        _fold: crate::fold::Fold,
-    ) -> super::Resources {
+    fn resources(&self, _ins: &[crate::ir::TensorType], _fold: crate::fold::Fold) -> super::Resources {
         super::Resources {
             buffer_bits: self.channels * self.output_type().bits() as usize,
             ..super::Resources::default()
@@ -277,17 +273,13 @@ impl super::Engine for crate::ir::Pool {
         false
     }
 
-    fn render(
-        &self,
-        cx: &super::RenderCx,
-    ) -> Result<Vec<crate::emit::GeneratedFile>, crate::emit::EmitError> {
+    fn render(&self, cx: &super::RenderCx) -> Result<Vec<crate::emit::GeneratedFile>, crate::emit::EmitError> {
         let p = params(self, cx.ins, cx.fold);
-        p.check()
-            .map_err(|why| crate::emit::EmitError::Unsupported {
-                node: cx.module.to_string(),
-                kind: "Pool",
-                why,
-            })?;
+        p.check().map_err(|why| crate::emit::EmitError::Unsupported {
+            node: cx.module.to_string(),
+            kind: "Pool",
+            why,
+        })?;
         let ctx = p.context(cx.module, cx.header.clone(), cx.skid);
         Ok(vec![crate::emit::GeneratedFile {
             name: format!("{}.v", cx.module),

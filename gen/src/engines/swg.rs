@@ -503,11 +503,7 @@ impl super::Engine for crate::ir::SlidingWindow {
         p.in_beats().max(p.out_beats()) as u64
     }
 
-    fn resources(
-        &self,
-        ins: &[crate::ir::TensorType],
-        fold: crate::fold::Fold,
-    ) -> super::Resources {
+    fn resources(&self, ins: &[crate::ir::TensorType], fold: crate::fold::Fold) -> super::Resources {
         super::Resources {
             buffer_bits: params(self, ins, fold).buffer_bits(),
             ..super::Resources::default()
@@ -541,17 +537,13 @@ impl super::Engine for crate::ir::SlidingWindow {
         false
     }
 
-    fn render(
-        &self,
-        cx: &super::RenderCx,
-    ) -> Result<Vec<crate::emit::GeneratedFile>, crate::emit::EmitError> {
+    fn render(&self, cx: &super::RenderCx) -> Result<Vec<crate::emit::GeneratedFile>, crate::emit::EmitError> {
         let p = params(self, cx.ins, cx.fold);
-        p.check()
-            .map_err(|why| crate::emit::EmitError::Unsupported {
-                node: cx.module.to_string(),
-                kind: "SlidingWindow",
-                why,
-            })?;
+        p.check().map_err(|why| crate::emit::EmitError::Unsupported {
+            node: cx.module.to_string(),
+            kind: "SlidingWindow",
+            why,
+        })?;
         let ctx = p.context(cx.module, cx.header.clone(), cx.skid);
         Ok(vec![crate::emit::GeneratedFile {
             name: format!("{}.v", cx.module),

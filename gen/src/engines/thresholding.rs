@@ -132,7 +132,11 @@ pub(super) fn thr_out(t: &Thresholds) -> ThrOut {
     }
 }
 
-fn render_thresholding(l: &Thresholding, cx: &RenderCx) -> Result<Vec<GeneratedFile>, EmitError> {
+
+fn render_thresholding(
+    l: &Thresholding,
+    cx: &RenderCx,
+) -> Result<Vec<GeneratedFile>, EmitError> {
     let (f, module, header, skid) = (cx.fold, cx.module, cx.header.clone(), cx.skid);
     let elems = cx.ins[0].elems();
     let pe = f.pe;
@@ -202,3 +206,4 @@ fn render_thresholding(l: &Thresholding, cx: &RenderCx) -> Result<Vec<GeneratedF
         },
     ])
 }
+

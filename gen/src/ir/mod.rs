@@ -546,11 +546,7 @@ impl Model {
             for (port, src) in n.inputs.iter().enumerate() {
                 ins.push(match src {
                     Source::Input { input } => {
-                        self.inputs
-                            .iter()
-                            .find(|i| &i.name == input)
-                            .unwrap()
-                            .tensor
+                        self.inputs.iter().find(|i| &i.name == input).unwrap().tensor
                     }
                     Source::Node { node, port: p } => {
                         let pid = by_name[node];

@@ -627,10 +627,7 @@ impl OpKind for Pool {
                     self.positions, self.channels
                 ));
             }
-            Ok(vec![TensorType::new(
-                [h, w, self.channels],
-                self.output_type(),
-            )])
+            Ok(vec![TensorType::new([h, w, self.channels], self.output_type())])
         }
     }
 
