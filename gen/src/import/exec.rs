@@ -1140,7 +1140,7 @@ pub fn conv(
     let win = window(spatial, &wk, strides, pads, dilations, auto_pad, false)?;
     let ([kh, kw], [sh, sw], [dh, dw], [pt, pl], [oh, ow]) = as2d(&win);
     let total = n * m * oh * ow;
-    if total > MAX_ELEMS || total.saturating_mul(cg * kh * kw) > 1 << 34 {
+    if total > MAX_ELEMS || total.saturating_mul(cg.saturating_mul(kh * kw)) > 1 << 34 {
         return Err("Conv result is too large".into());
     }
     let b = match bias {
@@ -1213,8 +1213,12 @@ pub fn max_pool(
         ceil,
     )?;
     let ([kh, kw], [sh, sw], [dh, dw], [pt, pl], [oh, ow]) = as2d(&win);
+    let total = n * c * oh * ow;
+    if total > MAX_ELEMS || total.saturating_mul(kh * kw) > 1 << 34 {
+        return Err("MaxPool result is too large".into());
+    }
     let xv = x.to_f32();
-    let mut out = Vec::with_capacity(n * c * oh * ow);
+    let mut out = Vec::with_capacity(total);
     for p in 0..n * c {
         for oy in 0..oh {
             for ox in 0..ow {
