@@ -1156,34 +1156,45 @@ pub fn conv(
     let (xv, wv) = (x.to_f32(), w.to_f32());
     let mut out = vec![0f32; total];
     let per = m / g;
+    // Output positions `o` whose input `o * s + k * d - p` lies in `0..len`.
+    let valid = |len: usize, s: usize, kd: usize, p: usize, o: usize| -> (usize, usize) {
+        let (kd, p) = (kd as isize, p as isize);
+        let s = s as isize;
+        let lo = (p - kd).max(0);
+        let lo = (lo + s - 1) / s;
+        let hi = len as isize - 1 + p - kd;
+        if hi < 0 {
+            return (0, 0);
+        }
+        let hi = (hi / s + 1).min(o as isize);
+        (lo.min(hi) as usize, hi.max(0) as usize)
+    };
+    // Loops ordered for speed, each output still summing its products in (input channel,
+    // ky, kx) order, from 0, then adding the bias.
     for ni in 0..n {
         for mi in 0..m {
             let c0 = (mi / per) * cg;
-            for oy in 0..oh {
-                for ox in 0..ow {
-                    let mut acc = 0f32;
-                    for ci in 0..cg {
-                        for ky in 0..kh {
-                            let iy = (oy * sh + ky * dh) as isize - pt as isize;
-                            if iy < 0 || iy >= h as isize {
-                                continue;
-                            }
-                            for kx in 0..kw {
-                                let ix = (ox * sw + kx * dw) as isize - pl as isize;
-                                if ix < 0 || ix >= wd as isize {
-                                    continue;
-                                }
-                                let xi = ((ni * c + c0 + ci) * h + iy as usize) * wd + ix as usize;
-                                let wi = ((mi * cg + ci) * kh + ky) * kw + kx;
-                                acc += xv[xi] * wv[wi];
+            let plane = &mut out[(ni * m + mi) * oh * ow..(ni * m + mi + 1) * oh * ow];
+            for ci in 0..cg {
+                let xp = &xv[(ni * c + c0 + ci) * h * wd..(ni * c + c0 + ci + 1) * h * wd];
+                for ky in 0..kh {
+                    let (ylo, yhi) = valid(h, sh, ky * dh, pt, oh);
+                    for kx in 0..kw {
+                        let (xlo, xhi) = valid(wd, sw, kx * dw, pl, ow);
+                        let wgt = wv[((mi * cg + ci) * kh + ky) * kw + kx];
+                        for oy in ylo..yhi {
+                            let iy = oy * sh + ky * dh - pt;
+                            let row = &xp[iy * wd..(iy + 1) * wd];
+                            let orow = &mut plane[oy * ow..(oy + 1) * ow];
+                            for ox in xlo..xhi {
+                                orow[ox] += row[ox * sw + kx * dw - pl] * wgt;
                             }
                         }
                     }
-                    if !b.is_empty() {
-                        acc += b[mi];
-                    }
-                    out[((ni * m + mi) * oh + oy) * ow + ox] = acc;
                 }
+            }
+            if !b.is_empty() {
+                plane.iter_mut().for_each(|v| *v += b[mi]);
             }
         }
     }
