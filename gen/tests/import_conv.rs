@@ -368,14 +368,17 @@ fn unsupported_window_ops_are_named_with_their_attribute() {
             "avg",
             &["p"],
             &["q"],
-            vec![("kernel_shape", A::Ints(vec![2, 2]))],
+            vec![
+                ("kernel_shape", A::Ints(vec![2, 2])),
+                ("pads", A::Ints(vec![1, 1, 1, 1])),
+            ],
         ),
         node("GlobalAveragePool", "", "gap", &["q"], &["r"], vec![]),
     ];
     let b = small_net(&[1, 4, 8, 8], mid, inits, 2, "r");
     let e = lower_err(&b);
     for want in [
-        "4 unsupported",
+        "3 unsupported",
         "conv_g",
         "group = 2",
         "auto_pad = SAME_WEIRD",
@@ -383,11 +386,25 @@ fn unsupported_window_ops_are_named_with_their_attribute() {
         "ceil_mode = 1",
         "avg",
         "AveragePool",
-        "gap",
-        "GlobalAveragePool",
+        "average pooling takes no padding",
     ] {
         assert!(e.contains(want), "missing `{want}` in:\n{e}");
     }
+    // an average pool without a quantizer after it: its division has nowhere to go
+    let mut inits = vec![];
+    let wq = conv_w("w", &[2, 1, 3, 3], &mut inits);
+    let mid = vec![
+        wq,
+        node("Conv", "", "conv", &["a0", "wq"], &["c"], vec![]),
+        quant("c", "a1", 1.0, 0.0, 2.0, true, true, "ROUND", &mut inits),
+        node("GlobalAveragePool", "", "gap", &["a1"], &["r"], vec![]),
+    ];
+    let b = small_net(&[1, 1, 5, 5], mid, inits, 2, "r");
+    let e = lower_err(&b);
+    assert!(
+        e.contains("gap") && e.contains("GlobalAveragePool") && e.contains("could not be absorbed"),
+        "{e}"
+    );
     // padding a bipolar stream: float 0 is no bipolar value
     let mut inits = vec![scalar("bq_s", 1.0)];
     let w0 = conv_w("w0", &[1, 1, 1, 1], &mut inits);

@@ -31,7 +31,9 @@ struct Net {
     pad: Vec<usize>,
     dilation: Vec<usize>,
     per_channel: Vec<bool>,
-    pool: Vec<bool>,
+    /// Per conv layer: 0 none, 1 MaxPool, 2 AveragePool + Quant, 3 AveragePool * size +
+    /// Trunc (Brevitas' TruncAvgPool), 4 GlobalAveragePool + Quant.
+    pool: Vec<u8>,
     gemm: bool,
     classes: usize,
 }
@@ -50,7 +52,7 @@ fn net() -> impl Strategy<Value = Net> {
             ),
             (
                 prop::collection::vec(any::<bool>(), layers),
-                prop::collection::vec(any::<bool>(), layers),
+                prop::collection::vec(0u8..=4, layers),
                 any::<bool>(),
                 2usize..=5,
             ),
@@ -95,6 +97,17 @@ fn act(
     inits: &mut Inits,
 ) -> ferrite_gen::import::onnx::NodeProto {
     let s = pow2(rng);
+    act_with(x, out, bits, s, rng, inits)
+}
+
+fn act_with(
+    x: &str,
+    out: &str,
+    bits: u32,
+    s: f32,
+    rng: &mut impl Rng,
+    inits: &mut Inits,
+) -> ferrite_gen::import::onnx::NodeProto {
     if bits == 1 {
         let sn = format!("{out}_s");
         inits.push(scalar(&sn, s));
@@ -240,9 +253,88 @@ fn build(n: &Net) -> (Vec<u8>, Vec<usize>) {
             vec![],
         ));
         let a = format!("a{}", l + 1);
-        nodes.push(act(&hb, &a, n.act_bits[l + 1], &mut rng, &mut inits));
+        let act_scale = pow2(&mut rng);
+        let bits = n.act_bits[l + 1];
+        nodes.push(act_with(&hb, &a, bits, act_scale, &mut rng, &mut inits));
         cur = a;
-        if n.pool[l] && w >= 2 && (n.one_d || h >= 2) {
+        let kind = if bits == 1 {
+            n.pool[l].min(1)
+        } else {
+            n.pool[l]
+        };
+        if kind >= 2 && w >= 2 && (n.one_d || h >= 2) {
+            let global = kind == 4;
+            let pk = if w >= 3 && (n.one_d || h >= 3) { 3 } else { 2 };
+            let (op, attrs) = if global {
+                ("GlobalAveragePool", vec![])
+            } else {
+                (
+                    "AveragePool",
+                    vec![
+                        ("kernel_shape", A::Ints(spatial(pk))),
+                        ("strides", A::Ints(spatial(2))),
+                    ],
+                )
+            };
+            let count = if global {
+                w * h
+            } else if n.one_d {
+                pk
+            } else {
+                pk * pk
+            };
+            let p = format!("p{l}");
+            nodes.push(node(op, "", &format!("pool{l}"), &[&cur], &[&p], attrs));
+            if global {
+                h = 1;
+                w = 1;
+            } else {
+                if !n.one_d {
+                    h = (h - pk) / 2 + 1;
+                }
+                w = (w - pk) / 2 + 1;
+            }
+            let q = format!("pq{l}");
+            if kind == 3 {
+                // Brevitas TruncAvgPool: the average times the window size, truncated
+                let ms = format!("p{l}_count");
+                inits.push(scalar(&ms, count as f32));
+                nodes.push(node(
+                    "Mul",
+                    "",
+                    &format!("pool{l}_mul"),
+                    &[&p, &ms],
+                    &[&format!("{p}_sum")],
+                    vec![],
+                ));
+                let extra = (usize::BITS - (count - 1).leading_zeros()) as f32;
+                for (k, v) in [
+                    ("s", act_scale),
+                    ("z", 0.0),
+                    ("ib", bits as f32 + extra),
+                    ("ob", bits as f32),
+                ] {
+                    inits.push(scalar(&format!("{q}_{k}"), v));
+                }
+                nodes.push(node(
+                    "Trunc",
+                    Q,
+                    &format!("pool{l}_trunc"),
+                    &[
+                        &format!("{p}_sum"),
+                        &format!("{q}_s"),
+                        &format!("{q}_z"),
+                        &format!("{q}_ib"),
+                        &format!("{q}_ob"),
+                    ],
+                    &[&q],
+                    vec![("rounding_mode", A::S("FLOOR"))],
+                ));
+            } else {
+                nodes.push(act(&p, &q, bits, &mut rng, &mut inits));
+            }
+            cur = q;
+        } else if kind >= 1 && w >= 2 && (n.one_d || h >= 2) {
             let p = format!("p{l}");
             let pk = if w >= 3 && (n.one_d || h >= 3) { 3 } else { 2 };
             nodes.push(node(
@@ -370,6 +462,7 @@ proptest! {
                 "SlidingWindow" => "swg",
                 "Pool" => "pool",
                 "Pad" => "pad",
+                "Thresholding" => "thr",
                 other => other,
             };
             prop_assert_eq!(&nd.name, &format!("l{i:02}_{kind}"));

@@ -592,10 +592,28 @@ pub fn eval(node: &Node, ins: &[Option<&Tensor>]) -> Result<Vec<Tensor>, String>
             };
             one(pad(x, &p, v)?)
         }
-        Op::AveragePool { .. } => Err(format!(
-            "{} has no reference kernel in ferrite yet",
-            node.op.type_name()
-        )),
+        Op::AveragePool {
+            global,
+            kernel,
+            strides,
+            pads,
+            ceil_mode,
+            auto_pad,
+        } => {
+            if *ceil_mode
+                || pads.iter().any(|&p| p != 0)
+                || !matches!(auto_pad.as_str(), "" | "NOTSET" | "VALID")
+            {
+                return Err("AveragePool with padding or ceil mode is not implemented".into());
+            }
+            let (s, cnt) = sum_pool(x, *global, kernel, strides)?;
+            one(map(&s, |v| v / cnt as f32))
+        }
+        Op::SumPool {
+            global,
+            kernel,
+            strides,
+        } => one(sum_pool(x, *global, kernel, strides)?.0),
     }
 }
 
@@ -1297,4 +1315,45 @@ pub fn pad(x: &Tensor, pads: &[i64], value: f32) -> Result<Tensor, String> {
         }
     }
     Ok(Tensor::f32(oshape, out))
+}
+
+/// The `f32` sum over each window of an NCW/NCHW tensor (over the whole map when
+/// `global`), in (ky, kx) order from 0, and the window size.
+pub fn sum_pool(
+    x: &Tensor,
+    global: bool,
+    kernel: &[i64],
+    strides: &[i64],
+) -> Result<(Tensor, usize), String> {
+    let [n, c, h, wd] = nchw(&x.shape)?;
+    let r = x.shape.len() - 2;
+    let kernel: Vec<i64> = if global {
+        x.shape[2..].iter().map(|&d| d as i64).collect()
+    } else {
+        kernel.to_vec()
+    };
+    let win = window(&x.shape[2..], &kernel, strides, &[], &[], "NOTSET", false)?;
+    let ([kh, kw], [sh, sw], _, _, [oh, ow]) = as2d(&win);
+    let total = n * c * oh * ow;
+    if total > MAX_ELEMS || total.saturating_mul(kh * kw) > 1 << 34 {
+        return Err("pool result is too large".into());
+    }
+    let xv = x.to_f32();
+    let mut out = Vec::with_capacity(total);
+    for p in 0..n * c {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let mut acc = 0f32;
+                for ky in 0..kh {
+                    for kx in 0..kw {
+                        acc += xv[(p * h + oy * sh + ky) * wd + ox * sw + kx];
+                    }
+                }
+                out.push(acc);
+            }
+        }
+    }
+    let mut shape = vec![n, c];
+    shape.extend(if global { vec![1; r] } else { win.out.clone() });
+    Ok((Tensor::f32(shape, out), kh * kw))
 }

@@ -224,10 +224,22 @@ pub enum Op {
         ceil_mode: bool,
         auto_pad: String,
     },
-    /// ONNX `AveragePool`/`GlobalAveragePool` (`global`): parsed, refused by the lowering.
+    /// ONNX `AveragePool`/`GlobalAveragePool` (`global`: over the whole map): the window's
+    /// sum in `f32`, divided by its size (no padding, floor mode; others are refused).
     AveragePool {
         global: bool,
         kernel: Vec<i64>,
+        strides: Vec<i64>,
+        pads: Vec<i64>,
+        ceil_mode: bool,
+        auto_pad: String,
+    },
+    /// ferrite-internal: the exact sum over each window (an average pool without its
+    /// division, which `absorb_thresholds` moved into the thresholds after it).
+    SumPool {
+        global: bool,
+        kernel: Vec<i64>,
+        strides: Vec<i64>,
     },
     /// ONNX `Pad`: inputs x, pads (opset >= 11; else the `pads` attribute), value.
     Pad {
@@ -272,6 +284,7 @@ impl Op {
             Op::MaxPool { .. } => "MaxPool",
             Op::AveragePool { global: false, .. } => "AveragePool",
             Op::AveragePool { global: true, .. } => "GlobalAveragePool",
+            Op::SumPool { .. } => "SumPool",
             Op::Pad { .. } => "Pad",
         }
     }

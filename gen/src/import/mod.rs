@@ -665,10 +665,21 @@ impl Importer {
             (false, "AveragePool") => Op::AveragePool {
                 global: false,
                 kernel: a.ints("kernel_shape").unwrap_or_default(),
+                strides: a.ints("strides").unwrap_or_default(),
+                pads: a.ints("pads").unwrap_or_default(),
+                ceil_mode: a.i("ceil_mode").unwrap_or(0) != 0,
+                auto_pad: a
+                    .s("auto_pad")
+                    .unwrap_or_else(|| "NOTSET".into())
+                    .to_ascii_uppercase(),
             },
             (false, "GlobalAveragePool") => Op::AveragePool {
                 global: true,
                 kernel: Vec::new(),
+                strides: Vec::new(),
+                pads: Vec::new(),
+                ceil_mode: false,
+                auto_pad: "NOTSET".into(),
             },
             (false, "Pad") => Op::Pad {
                 mode: a.s("mode").unwrap_or_else(|| "constant".into()),
@@ -684,7 +695,7 @@ impl Importer {
                 return Err(Unknown::Unsupported(format!(
                     "ONNX op `{other}` is not implemented; ferrite reads MatMul, Gemm, Add, Sub, Mul, Div, Pow, Round, \
                      BatchNormalization, Relu, Sign, Flatten, Reshape, Transpose, Identity, TopK, ArgMax, Softmax, \
-                     Shape, Gather, Unsqueeze, Squeeze, Concat, Constant, Conv, MaxPool, Pad (and parses AveragePool, GlobalAveragePool)"
+                     Shape, Gather, Unsqueeze, Squeeze, Concat, Constant, Conv, MaxPool, AveragePool, GlobalAveragePool, Pad"
                 )));
             }
         };
@@ -776,11 +787,38 @@ pub fn hardware_unsupported(nodes: &[Node]) -> Vec<UnsupportedNode> {
                 rank_ok(kernel, "kernel_shape", &mut why);
                 rank_ok(strides, "strides", &mut why);
             }
-            Op::AveragePool { .. } => why.push(format!(
-                "{} has no lowering yet (a sum pool with its division absorbed downstream is \
-                 planned); use MaxPool, or a strided convolution",
-                n.op.type_name()
-            )),
+            Op::AveragePool {
+                kernel,
+                strides,
+                pads,
+                ceil_mode,
+                auto_pad,
+                global,
+            } => {
+                if *ceil_mode {
+                    why.push(
+                        "attribute ceil_mode = 1: only floor mode (ceil_mode = 0) is supported"
+                            .into(),
+                    );
+                }
+                if pads.iter().any(|&p| p != 0) {
+                    why.push(format!(
+                        "attribute pads {pads:?}: average pooling takes no padding; use padding=0"
+                    ));
+                }
+                if !matches!(auto_pad.as_str(), "NOTSET" | "VALID") {
+                    why.push(format!(
+                        "attribute auto_pad = {auto_pad}: average pooling takes NOTSET or VALID"
+                    ));
+                }
+                if !*global {
+                    if kernel.is_empty() {
+                        why.push("attribute kernel_shape is missing (required)".into());
+                    }
+                    rank_ok(kernel, "kernel_shape", &mut why);
+                    rank_ok(strides, "strides", &mut why);
+                }
+            }
             Op::Pad { mode, .. } if mode != "constant" => why.push(format!(
                 "attribute mode = {mode}: only constant padding is supported"
             )),

@@ -25,6 +25,10 @@ pub const NAME: &str = "absorb-thresholds";
 /// The quantizer closing a chain.
 enum Quantizer {
     Bipolar,
+    /// qonnx `Trunc`: its output divided by its output scale `scale` (levels).
+    Trunc {
+        scale: f32,
+    },
     Int {
         bits: u32,
         signed: bool,
@@ -39,7 +43,8 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
     for i in 0..g.nodes.len() {
         let conv = matches!(g.nodes[i].op, Op::Conv { .. })
             && g.nodes[i].inputs.get(2).is_none_or(String::is_empty);
-        if g.nodes[i].op != Op::MatMul && !conv {
+        let pool = matches!(g.nodes[i].op, Op::AveragePool { .. });
+        if g.nodes[i].op != Op::MatMul && !conv && !pool {
             continue;
         }
         if let Some(done) = try_absorb(g, i)? {
@@ -49,12 +54,83 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
     Ok(false)
 }
 
+/// An average pool on quantized values `(q - z) * scale`: its input scale and integral zero
+/// point, the levels' type and the window size.
+struct AvgPool {
+    scale: f32,
+    zero_point: f32,
+    levels: DataType,
+    count: usize,
+}
+
 fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
+    if matches!(g.nodes[mi].op, Op::AveragePool { .. }) {
+        let mm = &g.nodes[mi];
+        let Some(q) = g.qinfo.get(&mm.inputs[0]) else {
+            return Ok(None);
+        };
+        let (Some(scale), Some(zero_point)) = (q.scale.single_f32(), q.zero_point.single_f32())
+        else {
+            return Ok(None);
+        };
+        let shape = g.shapes.get(&mm.inputs[0]).cloned().unwrap_or_default();
+        let out = g.shapes.get(&mm.outputs[0]).cloned().unwrap_or_default();
+        if !(scale > 0.0 && scale.is_finite())
+            || zero_point != zero_point.trunc()
+            || q.dtype == DataType::Bipolar
+            || shape.len() < 3
+            || out.len() != shape.len()
+        {
+            return Ok(None);
+        }
+        let count = match &mm.op {
+            Op::AveragePool { global: true, .. } => shape[2..].iter().product(),
+            Op::AveragePool { kernel, .. } => kernel.iter().map(|&k| k.max(1) as usize).product(),
+            _ => unreachable!(),
+        };
+        let p = AvgPool {
+            scale,
+            zero_point,
+            levels: super::shifted_type(q.dtype, zero_point),
+            count,
+        };
+        return try_absorb_from(g, mi, Some(p));
+    }
+    try_absorb_from(g, mi, None)
+}
+
+fn try_absorb_from(
+    g: &mut Graph,
+    mi: usize,
+    pool: Option<AvgPool>,
+) -> Result<Option<bool>, PassError> {
     let mm = g.nodes[mi].clone();
-    let (x, w) = (&mm.inputs[0], &mm.inputs[1]);
-    let (Some(qx), Some(qw), Some(wt)) = (g.qinfo.get(x), g.qinfo.get(w), g.consts.get(w)) else {
-        return Ok(None);
+    let is_pool = pool.is_some();
+    // The pool's "weights": one column of ones per channel over its window (its sum's
+    // range is count * the levels' range).
+    let (x, w) = (&mm.inputs[0], mm.inputs.get(1).cloned().unwrap_or_default());
+    let pool_cols = pool.as_ref().map(|p| {
+        let c = g.shapes.get(x).and_then(|s| s.get(1).copied()).unwrap_or(0);
+        let mut v = vec![0f32; p.count * c * c];
+        for ch in 0..c {
+            for k in 0..p.count {
+                v[(ch * p.count + k) * c + ch] = 1.0;
+            }
+        }
+        (Tensor::f32(vec![p.count * c, c], v), QInfo::int(p.levels))
+    });
+    let (qx, qw, wt) = match &pool_cols {
+        Some((t, q)) => (q.clone(), QInfo::int(DataType::Binary), t.clone()),
+        None => {
+            let (Some(qx), Some(qw), Some(wt)) =
+                (g.qinfo.get(x), g.qinfo.get(&w), g.consts.get(&w))
+            else {
+                return Ok(None);
+            };
+            (qx.clone(), qw.clone(), wt.clone())
+        }
     };
+    let w = &w;
     let is_conv = matches!(mm.op, Op::Conv { .. });
     if !qx.is_plain_int() || !qw.is_plain_int() || (wt.shape.len() != 2 && !is_conv) {
         return Ok(None);
@@ -75,7 +151,7 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
     // The chain is evaluated on one value per channel: a MatMul's [1, N] vector, or a
     // convolution's [1, M, 1...] (its per-channel constants broadcast the same way over
     // every pixel).
-    let acc_shape = if is_conv {
+    let acc_shape = if is_conv || is_pool {
         if full_shape.len() < 3 || full_shape[0] != 1 || full_shape[1] != n {
             return Ok(None);
         }
@@ -127,6 +203,16 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
                 chain.push(node);
             }
             Op::BipolarQuant if node.inputs[0] == cur => break (node, Quantizer::Bipolar),
+            Op::Trunc { .. } if node.inputs[0] == cur => {
+                // v1: output (r - z) * scale; v2: (r - z') * output scale
+                let si = if node.inputs.len() <= 5 { 1 } else { 4 };
+                match g.consts.get(&node.inputs[si]).and_then(Tensor::single_f32) {
+                    Some(scale) if scale > 0.0 && scale.is_finite() => {
+                        break (node, Quantizer::Trunc { scale });
+                    }
+                    _ => return Ok(None),
+                }
+            }
             Op::Quant {
                 signed,
                 narrow,
@@ -161,10 +247,13 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
     let (qnode, quantizer) = quant;
     let bipolar = match &quantizer {
         Quantizer::Bipolar => true,
+        Quantizer::Trunc { .. } => false,
         Quantizer::Int { bits, signed, .. } => *bits == 1 && *signed,
     };
-    let (lmin, lmax) = match &quantizer {
+    let (mut lmin, mut lmax) = match &quantizer {
         _ if bipolar => (-1i64, 1i64),
+        // found from the accumulator range below
+        Quantizer::Trunc { .. } => (0, 0),
         Quantizer::Int {
             bits,
             signed,
@@ -182,7 +271,15 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
     };
     // Level of every channel for accumulator values `a` (one per channel).
     let level = |a: &[f32]| -> Result<Vec<i64>, PassError> {
-        let mut t = Tensor::f32(acc_shape.clone(), a.to_vec());
+        let mut t = match &pool {
+            // the average of the float values: their sum (the levels' sum times the scale)
+            // divided by the window size, in f32 as the reference computes it
+            Some(p) => Tensor::f32(
+                acc_shape.clone(),
+                a.iter().map(|&s| (s * p.scale) / p.count as f32).collect(),
+            ),
+            None => Tensor::f32(acc_shape.clone(), a.to_vec()),
+        };
         for node in &chain {
             let ins: Vec<Option<&Tensor>> = node
                 .inputs
@@ -211,10 +308,45 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
                 ),
             ));
         }
+        if let Quantizer::Trunc { scale } = &quantizer {
+            let ins: Vec<Option<&Tensor>> = qnode
+                .inputs
+                .iter()
+                .map(|i| {
+                    if i.is_empty() {
+                        None
+                    } else if g.is_const(i) {
+                        g.consts.get(i)
+                    } else {
+                        Some(&t)
+                    }
+                })
+                .collect();
+            let out = exec::eval(&qnode, &ins)
+                .map_err(|e| PassError::invalid(&qnode.name, None, e))?
+                .remove(0);
+            return out
+                .to_f32()
+                .iter()
+                .map(|&y| {
+                    let l = y / scale;
+                    if l == l.trunc() && l.abs() < 1.0e9 {
+                        Ok(l as i64)
+                    } else {
+                        Err(PassError::invalid(
+                            &qnode.name,
+                            None,
+                            format!("output {y} is not a multiple of its scale {scale}"),
+                        ))
+                    }
+                })
+                .collect();
+        }
         let v = t.to_f32();
         Ok(v.iter()
             .enumerate()
             .map(|(c, &y)| match &quantizer {
+                Quantizer::Trunc { .. } => unreachable!("handled above"),
                 Quantizer::Bipolar => {
                     if y >= 0.0 {
                         1
@@ -260,6 +392,18 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
     let lo: Vec<f32> = ranges.iter().map(|r| r.0 as f32).collect();
     let hi: Vec<f32> = ranges.iter().map(|r| r.1 as f32).collect();
     let (llo, lhi) = (level(&lo)?, level(&hi)?);
+    if matches!(quantizer, Quantizer::Trunc { .. }) {
+        lmin = llo.iter().chain(&lhi).copied().min().unwrap_or(0);
+        lmax = llo.iter().chain(&lhi).copied().max().unwrap_or(0);
+        if lmax - lmin > 255 {
+            return Ok(None);
+        }
+    }
+    let (lmin, lmax) = (lmin, lmax);
+    // A pool's sum cannot be negated: a decreasing chain after it is not absorbed.
+    if is_pool && (0..n).any(|c| llo[c] > lhi[c]) {
+        return Ok(None);
+    }
     let sign: Vec<i64> = (0..n)
         .map(|c| if llo[c] > lhi[c] { -1 } else { 1 })
         .collect();
@@ -386,6 +530,15 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
     let scale = match &quantizer {
         Quantizer::Bipolar => g.consts[&qnode.inputs[1]].clone(),
         Quantizer::Int { .. } => g.consts[&qnode.inputs[1]].clone(),
+        Quantizer::Trunc { scale } => Tensor::scalar(*scale),
+    };
+    let scale_name = match &quantizer {
+        Quantizer::Trunc { .. } => {
+            let k = g.fresh_name(&format!("{}_out_scale", qnode.name));
+            g.consts.insert(k.clone(), scale.clone());
+            k
+        }
+        _ => qnode.inputs[1].clone(),
     };
     let unit = scale.to_f32().iter().all(|&s| s == 1.0);
     let mt_out = if unit {
@@ -404,7 +557,12 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
                 zero_point,
                 ..
             } if *zero_point == 0.0 => super::fold_constants::quant_dtype(*bits, *signed, *narrow),
-            _ => super::int_type(lmin, lmax),
+            // 1-bit levels: BINARY (0/1), or a 2-bit signed type
+            _ => match super::int_type(lmin, lmax) {
+                t if t.bits() >= 2 => t,
+                _ if lmin >= 0 => DataType::Binary,
+                _ => DataType::Int(2),
+            },
         }
     };
     let mut new = vec![Node {
@@ -422,11 +580,16 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
         new.push(Node {
             name: format!("{}_scale", qnode.name),
             op: Op::Mul,
-            inputs: vec![mt_out, qnode.inputs[1].clone()],
+            inputs: vec![mt_out, scale_name],
             outputs: vec![qout],
         });
     }
-    g.nodes[mi].inputs[1] = wname;
+    if !is_pool {
+        g.nodes[mi].inputs[1] = wname;
+    } else {
+        g.consts.remove(&wname);
+        g.qinfo.remove(&wname);
+    }
     let drop: Vec<String> = chain
         .iter()
         .chain(std::iter::once(&qnode))
@@ -441,6 +604,57 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
     let pos = pos.min(g.nodes.len());
     for (j, nd) in new.into_iter().enumerate() {
         g.nodes.insert(pos + j, nd);
+    }
+    if let Some(p) = &pool {
+        // AveragePool(x) -> SumPool(Round(x / scale) [- no, levels: q - z]) : the exact
+        // integer sum the thresholds were found on.
+        let Op::AveragePool {
+            global,
+            kernel,
+            strides,
+            ..
+        } = mm.op.clone()
+        else {
+            unreachable!()
+        };
+        let at = g
+            .nodes
+            .iter()
+            .position(|n| n.name == mm.name)
+            .expect("the pool is still there");
+        let mut xin = x.clone();
+        let mut pre = Vec::new();
+        if p.scale != 1.0 || p.zero_point != 0.0 {
+            let k = g.fresh_name(&format!("{}_in_scale", mm.name));
+            g.consts.insert(k.clone(), Tensor::scalar(p.scale));
+            let div = g.fresh_name(&format!("{x}_unscaled"));
+            xin = g.fresh_name(&format!("{x}_int"));
+            pre.push(Node {
+                name: format!("{}_unscale_input", mm.name),
+                op: Op::Div,
+                inputs: vec![x.clone(), k],
+                outputs: vec![div.clone()],
+            });
+            pre.push(Node {
+                name: format!("{}_round_input", mm.name),
+                op: Op::Round,
+                inputs: vec![div],
+                outputs: vec![xin.clone()],
+            });
+        }
+        g.nodes[at] = Node {
+            name: mm.name.clone(),
+            op: Op::SumPool {
+                global,
+                kernel,
+                strides,
+            },
+            inputs: vec![xin],
+            outputs: mm.outputs.clone(),
+        };
+        for (j, nd) in pre.into_iter().enumerate() {
+            g.nodes.insert(at + j, nd);
+        }
     }
     Ok(Some(true))
 }

@@ -147,6 +147,22 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
                     _ => None,
                 }
             }
+            // The exact sum of integers over a window.
+            Op::SumPool { global, kernel, .. } => q
+                .get(&node.inputs[0])
+                .filter(|i| i.is_plain_int())
+                .and_then(|i| {
+                    let shape = g.shapes.get(&node.inputs[0])?;
+                    let n: i64 = if *global {
+                        shape.get(2..)?.iter().product::<usize>() as i64
+                    } else {
+                        kernel.iter().product()
+                    };
+                    Some(QInfo::int(super::int_type(
+                        n.saturating_mul(i.dtype.min()),
+                        n.saturating_mul(i.dtype.max()),
+                    )))
+                }),
             // The maximum of quantized values with one positive scale is one of them.
             Op::MaxPool { .. } => q
                 .get(&node.inputs[0])

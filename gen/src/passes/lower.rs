@@ -62,7 +62,7 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
     let spatial_net = g
         .nodes
         .iter()
-        .any(|n| matches!(n.op, Op::Conv { .. } | Op::MaxPool { .. }));
+        .any(|n| matches!(n.op, Op::Conv { .. } | Op::MaxPool { .. } | Op::AveragePool { .. } | Op::SumPool { .. }));
     let unsup = |n: &Node, hint: String| UnsupportedNode {
         name: n.name.clone(),
         op_type: n.op.type_name().into(),
@@ -272,6 +272,7 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                     }
                     if *group != 1 {
                         unsupported.push(unsup(n, format!("attribute group = {group}: only group = 1 is supported")));
+                        order = Spatial::of(&shape_out).map(|s| s.hwc_order()).unwrap_or_default();
                         cur = out;
                         continue;
                     }
@@ -383,6 +384,48 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                     let p = Pool { mode: PoolMode::Max, channels: geo.c, positions: kk[0] * kk[1], global: false, input_type: dtype };
                     dtype = p.output_type();
                     layers.push((format!("l{:02}_pool", layers.len()), HwOp::Pool(p), Some(n.name.clone())));
+                    order = Spatial::of(&shape_out).map(|s| s.hwc_order()).unwrap_or_default();
+                }
+                Op::SumPool { global, kernel, strides } => {
+                    if !pending.is_empty() {
+                        unsupported.push(unsup(n, format!(
+                            "float operations before this pool could not be absorbed: {}",
+                            pending.iter().map(HostStep::describe).collect::<Vec<_>>().join("; ")
+                        )));
+                        pending.clear();
+                    }
+                    let Some(geo) = Spatial::of(&shape_in) else {
+                        return Err(PassError::invalid(&n.name, None, format!("input of shape {shape_in:?}: a pool takes [1, C, H, W] or [1, C, W]")));
+                    };
+                    if order != geo.hwc_order() {
+                        unsupported.push(unsup(n, "its input is not in the channels-last order the hardware streams".into()));
+                    }
+                    let p = if *global {
+                        Pool { mode: PoolMode::Sum, channels: geo.c, positions: geo.h * geo.w, global: true, input_type: dtype }
+                    } else {
+                        let win = exec::window(&shape_in[2..], kernel, strides, &[], &[], "NOTSET", false)
+                            .map_err(|e| PassError::invalid(&n.name, None, e))?;
+                        let (kk, ss, dd, _, _) = win2d(&win);
+                        layers.push((
+                            format!("l{:02}_swg", layers.len()),
+                            HwOp::SlidingWindow(SlidingWindow { kernel: kk, stride: ss, dilation: dd, input_type: dtype }),
+                            Some(n.name.clone()),
+                        ));
+                        Pool { mode: PoolMode::Sum, channels: geo.c, positions: kk[0] * kk[1], global: false, input_type: dtype }
+                    };
+                    dtype = p.output_type();
+                    layers.push((format!("l{:02}_pool", layers.len()), HwOp::Pool(p), Some(n.name.clone())));
+                    order = Spatial::of(&shape_out).map(|s| s.hwc_order()).unwrap_or_default();
+                }
+                Op::AveragePool { .. } => {
+                    unsupported.push(unsup(
+                        n,
+                        "its division by the window size could not be absorbed: an average pool compiles when a quantizer \
+                         (Quant, BipolarQuant or Trunc) follows it through per-channel monotone float operations only, \
+                         on a quantized input with one positive scale"
+                            .into(),
+                    ));
+                    // keep walking (to report every unsupported node) in the stream's order
                     order = Spatial::of(&shape_out).map(|s| s.hwc_order()).unwrap_or_default();
                 }
                 Op::Pad { mode, pads, value } => {
