@@ -471,3 +471,52 @@ fn inspect_prints_the_finn_cnv_node_list() {
         assert!(s.contains(want), "missing `{want}` in:\n{s}");
     }
 }
+
+#[test]
+fn an_nhwc_input_transpose_runs_on_the_host() {
+    // NHWC float input -> Transpose to NCHW -> quantizer -> conv -> FC
+    let mut inits = vec![];
+    let mut nodes = vec![node(
+        "Transpose",
+        "",
+        "to_nchw",
+        &["x"],
+        &["xt"],
+        vec![("perm", A::Ints(vec![0, 3, 1, 2]))],
+    )];
+    nodes.push(quant(
+        "xt", "a0", 0.125, 0.0, 4.0, false, false, "ROUND", &mut inits,
+    ));
+    nodes.push(conv_w("w", &[2, 3, 2, 2], &mut inits));
+    nodes.push(node("Conv", "", "conv", &["a0", "wq"], &["c"], vec![]));
+    nodes.push(quant(
+        "c", "a1", 1.0, 0.0, 2.0, true, true, "ROUND", &mut inits,
+    ));
+    nodes.push(node(
+        "Flatten",
+        "",
+        "flatten",
+        &["a1"],
+        &["f"],
+        vec![("axis", A::I(1))],
+    ));
+    let wv: Vec<f32> = (0..2 * 3 * 2 * 3)
+        .map(|i| ((i * 7) % 4) as f32 - 2.0)
+        .collect();
+    inits.push(raw_f32("wf", &[12, 3], &wv));
+    nodes.push(quant(
+        "wf", "wfq", 1.0, 0.0, 2.0, true, false, "ROUND", &mut inits,
+    ));
+    nodes.push(node("MatMul", "", "fc", &["f", "wfq"], &["y"], vec![]));
+    let b = model(8, 13, ("x", &[1, 3, 4, 3]), "y", nodes, inits);
+    let m = check_against_exec(&b, &[1, 3, 4, 3]);
+    assert_eq!(m.input().logical_shape(), [1, 3, 4, 3]);
+    assert_eq!(m.input().tensor.shape, [3, 4, 3]);
+    assert!(
+        m.pre
+            .iter()
+            .any(|s| matches!(s, ferrite_gen::ir::HostStep::Gather { .. })),
+        "{:?}",
+        m.pre
+    );
+}

@@ -215,6 +215,9 @@ pub enum HostStep {
     /// batch) to the channels-last order the hardware streams (`P` pixels of `C`
     /// channels): element `c * P + p` moves to `p * C + c`.
     ToChannelsLast { channels: usize },
+    /// Reorder the frame: element `i` becomes element `index[i]` of the input (a
+    /// transpose the exporter placed before the first quantizer).
+    Gather { index: Vec<usize> },
 }
 
 impl HostStep {
@@ -255,6 +258,9 @@ impl HostStep {
             HostStep::Softmax => "softmax".into(),
             HostStep::ToChannelsLast { channels } => {
                 format!("reorder {channels} channel planes to channels-last pixels")
+            }
+            HostStep::Gather { index } => {
+                format!("reorder the frame's {} elements (transpose)", index.len())
             }
         }
     }
@@ -315,6 +321,12 @@ impl HostStep {
                 }
             }
             HostStep::Softmax => softmax(x),
+            HostStep::Gather { index } => {
+                let src = x.to_vec();
+                for (v, &i) in x.iter_mut().zip(index) {
+                    *v = src[i];
+                }
+            }
             HostStep::ToChannelsLast { channels } => {
                 let c = *channels;
                 if c > 1 && x.len() % c == 0 {
@@ -341,6 +353,7 @@ impl HostStep {
             HostStep::Dequantize { scale } => ok(scale),
             HostStep::BipolarQuantize | HostStep::Softmax => true,
             HostStep::ToChannelsLast { channels } => *channels >= 1 && elems % channels == 0,
+            HostStep::Gather { index } => index.len() == elems && index.iter().all(|&i| i < elems),
         }
     }
 }

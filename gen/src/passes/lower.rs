@@ -59,6 +59,9 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
     let mut unsupported = Vec::new();
     // Position in the stream of every element of the current tensor (row-major).
     let mut order: Vec<usize> = Vec::new();
+    // Whether a host step reordered the user's frame (the logical input shape is then the
+    // graph input's, not the quantizer's).
+    let mut host_permuted = false;
     let spatial_net = g
         .nodes
         .iter()
@@ -112,10 +115,17 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
             } else if let Op::Transpose { perm } = &n.op
                 && !keeps_order(&shape_in, perm.as_deref())
             {
-                unsupported.push(unsup(
-                    n,
-                    "a Transpose that reorders elements of the data stream has no engine".into(),
-                ));
+                // Before the first quantizer the frame is the host's: it reorders it.
+                let idx: Vec<i64> = (0..shape_in.iter().product::<usize>() as i64).collect();
+                match exec::transpose(&Tensor::i64(shape_in.clone(), idx), perm.as_deref()) {
+                    Ok(t) => {
+                        pre.push(HostStep::Gather {
+                            index: t.to_i64().unwrap_or_default().into_iter().map(|i| i as usize).collect(),
+                        });
+                        host_permuted = true;
+                    }
+                    Err(e) => return Err(PassError::invalid(&n.name, None, e)),
+                }
             }
             cur = out;
             continue;
@@ -584,7 +594,11 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
         _ => TensorType::vector(elems, in_dtype),
     };
     let mut m = Model::chain(name, tensor, layers);
-    m.inputs[0].shape = shape;
+    m.inputs[0].shape = if host_permuted {
+        g.input_shape.clone()
+    } else {
+        shape
+    };
     m.pre = pre;
     m.post = pending;
     m.validate()
