@@ -390,19 +390,20 @@ fn unsupported_window_ops_are_named_with_their_attribute() {
     ] {
         assert!(e.contains(want), "missing `{want}` in:\n{e}");
     }
-    // an average pool without a quantizer after it: its division has nowhere to go
-    let mut inits = vec![];
+    // an average pool of a bipolar map (its sum is no bipolar value, and no quantizer
+    // follows to absorb the division)
+    let mut inits = vec![scalar("bq_s", 1.0)];
     let wq = conv_w("w", &[2, 1, 3, 3], &mut inits);
     let mid = vec![
         wq,
         node("Conv", "", "conv", &["a0", "wq"], &["c"], vec![]),
-        quant("c", "a1", 1.0, 0.0, 2.0, true, true, "ROUND", &mut inits),
-        node("GlobalAveragePool", "", "gap", &["a1"], &["r"], vec![]),
+        node("BipolarQuant", Q, "bq", &["c", "bq_s"], &["b"], vec![]),
+        node("GlobalAveragePool", "", "gap", &["b"], &["r"], vec![]),
     ];
     let b = small_net(&[1, 1, 5, 5], mid, inits, 2, "r");
     let e = lower_err(&b);
     assert!(
-        e.contains("gap") && e.contains("GlobalAveragePool") && e.contains("could not be absorbed"),
+        e.contains("gap") && e.contains("GlobalAveragePool") && e.contains("BIPOLAR"),
         "{e}"
     );
     // padding a bipolar stream: float 0 is no bipolar value
@@ -519,4 +520,29 @@ fn an_nhwc_input_transpose_runs_on_the_host() {
         "{:?}",
         m.pre
     );
+}
+
+#[test]
+fn an_average_pool_without_a_quantizer_scales_the_next_layer() {
+    // conv -> quant -> GlobalAveragePool over 2x2 -> flatten -> FC: the hardware sums, the
+    // division by 4 joins the FC's input scale
+    let mut inits = vec![];
+    let wq = conv_w("w", &[2, 1, 3, 3], &mut inits);
+    let mid = vec![
+        wq,
+        node("Conv", "", "conv", &["a0", "wq"], &["c"], vec![]),
+        quant("c", "a1", 0.5, 0.0, 2.0, true, false, "ROUND", &mut inits),
+        node("GlobalAveragePool", "", "gap", &["a1"], &["r"], vec![]),
+    ];
+    let b = small_net(&[1, 1, 4, 4], mid, inits, 2, "r");
+    let m = check_against_exec(&b, &[1, 1, 4, 4]);
+    let kinds: Vec<&str> = m.nodes.iter().map(|n| n.kind()).collect();
+    assert_eq!(
+        kinds,
+        ["SlidingWindow", "MatrixVector", "Pool", "MatrixVector"]
+    );
+    let ferrite_gen::ir::Op::Pool(p) = &m.nodes[2].op else {
+        panic!()
+    };
+    assert!(p.global && p.mode == ferrite_gen::ir::PoolMode::Sum && p.positions == 4);
 }

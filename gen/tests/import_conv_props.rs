@@ -32,7 +32,10 @@ struct Net {
     dilation: Vec<usize>,
     per_channel: Vec<bool>,
     /// Per conv layer: 0 none, 1 MaxPool, 2 AveragePool + Quant, 3 AveragePool * size +
-    /// Trunc (Brevitas' TruncAvgPool), 4 GlobalAveragePool + Quant.
+    /// Trunc (Brevitas' TruncAvgPool), 4 GlobalAveragePool + Quant, 5 AveragePool 2 alone
+    /// (its division joins the next layer's input scale), 6 GlobalAveragePool alone over at
+    /// most 4 pixels (else as 5). Windows without a quantizer have power-of-two sizes, so
+    /// the division is exact.
     pool: Vec<u8>,
     gemm: bool,
     classes: usize,
@@ -52,7 +55,7 @@ fn net() -> impl Strategy<Value = Net> {
             ),
             (
                 prop::collection::vec(any::<bool>(), layers),
-                prop::collection::vec(0u8..=4, layers),
+                prop::collection::vec(0u8..=6, layers),
                 any::<bool>(),
                 2usize..=5,
             ),
@@ -263,8 +266,13 @@ fn build(n: &Net) -> (Vec<u8>, Vec<usize>) {
             n.pool[l]
         };
         if kind >= 2 && w >= 2 && (n.one_d || h >= 2) {
-            let global = kind == 4;
-            let pk = if w >= 3 && (n.one_d || h >= 3) { 3 } else { 2 };
+            let alone = kind >= 5;
+            let global = kind == 4 || (kind == 6 && w * h <= 4 && (w * h).is_power_of_two());
+            let pk = if w >= 3 && (n.one_d || h >= 3) && !alone {
+                3
+            } else {
+                2
+            };
             let (op, attrs) = if global {
                 ("GlobalAveragePool", vec![])
             } else {
@@ -295,6 +303,10 @@ fn build(n: &Net) -> (Vec<u8>, Vec<usize>) {
                 w = (w - pk) / 2 + 1;
             }
             let q = format!("pq{l}");
+            if alone {
+                cur = p;
+                continue;
+            }
             if kind == 3 {
                 // Brevitas TruncAvgPool: the average times the window size, truncated
                 let ms = format!("p{l}_count");

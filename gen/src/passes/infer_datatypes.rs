@@ -163,6 +163,34 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
                         n.saturating_mul(i.dtype.max()),
                     )))
                 }),
+            // The average of quantized values (q - z) * s over n positions: the levels' sum
+            // with scale s / n (exactly when s and n are powers of two; otherwise up to the
+            // rounding of the division, as `integerize_matmul` notes for float scales).
+            Op::AveragePool { global, kernel, .. } => q
+                .get(&node.inputs[0])
+                .filter(|i| i.dtype != DataType::Bipolar)
+                .and_then(|i| {
+                    let (s, z) = (i.scale.single_f32()?, i.zero_point.single_f32()?);
+                    if !(s > 0.0 && s.is_finite()) || z != z.trunc() {
+                        return None;
+                    }
+                    let shape = g.shapes.get(&node.inputs[0])?;
+                    let n: i64 = if *global {
+                        shape.get(2..)?.iter().product::<usize>() as i64
+                    } else {
+                        kernel.iter().product()
+                    };
+                    let lv = super::shifted_type(i.dtype, z);
+                    Some(QInfo {
+                        dtype: super::int_type(
+                            n.saturating_mul(lv.min()),
+                            n.saturating_mul(lv.max()),
+                        ),
+                        scale: Tensor::scalar(s / n as f32),
+                        zero_point: Tensor::scalar(0.0),
+                        levels: None,
+                    })
+                }),
             // The maximum of quantized values with one positive scale is one of them.
             Op::MaxPool { .. } => q
                 .get(&node.inputs[0])

@@ -427,15 +427,47 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                     layers.push((format!("l{:02}_pool", layers.len()), HwOp::Pool(p), Some(n.name.clone())));
                     order = Spatial::of(&shape_out).map(|s| s.hwc_order()).unwrap_or_default();
                 }
-                Op::AveragePool { .. } => {
-                    unsupported.push(unsup(
-                        n,
-                        "its division by the window size could not be absorbed: an average pool compiles when a quantizer \
-                         (Quant, BipolarQuant or Trunc) follows it through per-channel monotone float operations only, \
-                         on a quantized input with one positive scale"
-                            .into(),
-                    ));
-                    // keep walking (to report every unsupported node) in the stream's order
+                Op::AveragePool { global, kernel, strides, .. } => {
+                    // Not absorbed into a quantizer after it: the hardware sums, the division
+                    // joins the pending float scale (cancelled by the next layer's input
+                    // rescale, or a host step).
+                    let s = match pending.as_slice() {
+                        [] => Some(1.0f32),
+                        [HostStep::Elementwise { op: FloatOp::Mul, constant, reversed: false }]
+                            if constant.len() == 1 && constant[0] > 0.0 => Some(constant[0]),
+                        _ => None,
+                    };
+                    let geo = Spatial::of(&shape_in);
+                    match (s, &geo) {
+                        (Some(s), Some(geo)) if dtype != DataType::Bipolar && order == geo.hwc_order() => {
+                            let p = if *global {
+                                Pool { mode: PoolMode::Sum, channels: geo.c, positions: geo.h * geo.w, global: true, input_type: dtype }
+                            } else {
+                                let win = exec::window(&shape_in[2..], kernel, strides, &[], &[], "NOTSET", false)
+                                    .map_err(|e| PassError::invalid(&n.name, None, e))?;
+                                let (kk, ss, dd, _, _) = win2d(&win);
+                                layers.push((
+                                    format!("l{:02}_swg", layers.len()),
+                                    HwOp::SlidingWindow(SlidingWindow { kernel: kk, stride: ss, dilation: dd, input_type: dtype }),
+                                    Some(n.name.clone()),
+                                ));
+                                Pool { mode: PoolMode::Sum, channels: geo.c, positions: kk[0] * kk[1], global: false, input_type: dtype }
+                            };
+                            let k = s / p.positions as f32;
+                            pending = if k == 1.0 {
+                                Vec::new()
+                            } else {
+                                vec![HostStep::Elementwise { op: FloatOp::Mul, constant: vec![k], reversed: false }]
+                            };
+                            dtype = p.output_type();
+                            layers.push((format!("l{:02}_pool", layers.len()), HwOp::Pool(p), Some(n.name.clone())));
+                        }
+                        _ => unsupported.push(unsup(
+                            n,
+                            "an average pool needs a channels-last integer (not BIPOLAR) input with one positive scale"
+                                .into(),
+                        )),
+                    }
                     order = Spatial::of(&shape_out).map(|s| s.hwc_order()).unwrap_or_default();
                 }
                 Op::Pad { mode, pads, value } => {
