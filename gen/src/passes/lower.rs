@@ -10,7 +10,10 @@
 //! hardware streams channels last. A network with a `Conv` or `MaxPool` gets a host
 //! `ToChannelsLast` step after its input quantizer; `Conv [-> MultiThreshold]` becomes
 //! `[Pad] -> SlidingWindow -> MatrixVector` (weight columns in the window's (ky, kx, c)
-//! order, padding with the level 0 = float 0), `MaxPool` becomes `SlidingWindow -> Pool`.
+//! order, padding with the level 0 = float 0), `MaxPool` becomes `SlidingWindow -> Pool`,
+//! an average pool (`SumPool` after `absorb_thresholds` moved its division into the
+//! thresholds after it, or an `AveragePool` whose division joins the pending float scale)
+//! `[SlidingWindow ->] Pool(Sum)`; an explicit constant `Pad` of the spatial axes `Pad`.
 //! The walk keeps, for every element of the current ONNX tensor (row-major), its position
 //! in the stream (`order`): layout ops (Reshape, Flatten, Squeeze, ...) keep it, a
 //! Transpose permutes it, and a `MatMul` after a flatten reads its weight rows through it
