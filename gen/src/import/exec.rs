@@ -1098,6 +1098,7 @@ fn nchw(shape: &[usize]) -> Result<[usize; 4], String> {
 }
 
 /// Window geometry as 2-D `[H, W]` pairs (an NCW window has a 1-row kernel).
+#[allow(clippy::type_complexity)]
 fn as2d(w: &Window) -> ([usize; 2], [usize; 2], [usize; 2], [usize; 2], [usize; 2]) {
     let two = |v: &[usize], d: usize| {
         if v.len() == 1 {
@@ -1142,7 +1143,7 @@ pub fn conv(
         .ok()
         .filter(|&g| g >= 1)
         .ok_or("group must be >= 1")?;
-    if cg * g != c || m % g != 0 {
+    if cg * g != c || !m.is_multiple_of(g) {
         return Err(format!(
             "weights {:?} with group {g} do not fit {c} input channels",
             w.shape

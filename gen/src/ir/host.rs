@@ -329,7 +329,7 @@ impl HostStep {
             }
             HostStep::ToChannelsLast { channels } => {
                 let c = *channels;
-                if c > 1 && x.len() % c == 0 {
+                if c > 1 && x.len().is_multiple_of(c) {
                     let p = x.len() / c;
                     let src = x.to_vec();
                     for ch in 0..c {
@@ -352,7 +352,7 @@ impl HostStep {
             } => ok(scale) && ok(zero_point),
             HostStep::Dequantize { scale } => ok(scale),
             HostStep::BipolarQuantize | HostStep::Softmax => true,
-            HostStep::ToChannelsLast { channels } => *channels >= 1 && elems % channels == 0,
+            HostStep::ToChannelsLast { channels } => *channels >= 1 && elems.is_multiple_of(*channels),
             HostStep::Gather { index } => index.len() == elems && index.iter().all(|&i| i < elems),
         }
     }
