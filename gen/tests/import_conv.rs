@@ -546,3 +546,40 @@ fn an_average_pool_without_a_quantizer_scales_the_next_layer() {
     };
     assert!(p.global && p.mode == ferrite_gen::ir::PoolMode::Sum && p.positions == 4);
 }
+
+#[test]
+fn golden_cli_matches_expected_on_the_cnn_examples() {
+    // `ferrite golden --expected` exits non-zero unless top-1 agrees on every frame.
+    let ex = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples"));
+    let d = tempfile::tempdir().unwrap();
+    for e in [
+        "cnv_w2a2",
+        "cnn_pad_w4a4",
+        "kws_conv1d_w3a3",
+        "cnv_w1a1_finn",
+        "cnv_w2a2_finn",
+    ] {
+        let dir = ex.join(e);
+        let y = d.path().join(format!("{e}.npy"));
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_ferrite"))
+            .args([
+                "golden",
+                dir.join("model.onnx").to_str().unwrap(),
+                "--input",
+            ])
+            .arg(dir.join("inputs.npy"))
+            .arg("--output")
+            .arg(&y)
+            .arg("--expected")
+            .arg(dir.join("expected.npy"))
+            .output()
+            .unwrap();
+        let out = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(o.status.success(), "{e}: {out}");
+        assert!(out.contains("top-1 agrees on"), "{e}: {out}");
+    }
+}
