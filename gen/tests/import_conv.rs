@@ -583,3 +583,68 @@ fn golden_cli_matches_expected_on_the_cnn_examples() {
         assert!(out.contains("top-1 agrees on"), "{e}: {out}");
     }
 }
+
+#[test]
+fn trunc_avg_pool_v2_is_exact() {
+    // conv -> 3-bit quant (scale 1/2) -> AveragePool 2x2 -> * 4 -> Trunc v2 (output scale
+    // 2 = a 2-bit shift, 3 bits, HALF_UP via ROUND) -> FC: Pool(Sum) + Thresholding
+    for mode in ["FLOOR", "ROUND"] {
+        let mut inits = vec![];
+        let wq = conv_w("w", &[2, 1, 3, 3], &mut inits);
+        for (k, v) in [
+            ("t_s", 0.5f32),
+            ("t_z", 0.0),
+            ("t_ib", 5.0),
+            ("t_os", 2.0),
+            ("t_ob", 3.0),
+            ("four", 4.0),
+        ] {
+            inits.push(scalar(k, v));
+        }
+        let mid = vec![
+            wq,
+            node("Conv", "", "conv", &["a0", "wq"], &["c"], vec![]),
+            quant("c", "a1", 0.5, 0.0, 3.0, false, false, "ROUND", &mut inits),
+            node(
+                "AveragePool",
+                "",
+                "avg",
+                &["a1"],
+                &["p"],
+                vec![
+                    ("kernel_shape", A::Ints(vec![2, 2])),
+                    ("strides", A::Ints(vec![2, 2])),
+                ],
+            ),
+            node("Mul", "", "sum", &["p", "four"], &["ps"], vec![]),
+            node(
+                "Trunc",
+                Q,
+                "trunc",
+                &["ps", "t_s", "t_z", "t_ib", "t_os", "t_ob"],
+                &["t"],
+                vec![
+                    ("signed", A::I(0)),
+                    ("narrow", A::I(0)),
+                    ("rounding_mode", A::S(mode)),
+                ],
+            ),
+        ];
+        // 6x6 -> conv -> 4x4 -> pool -> 2x2, 2 channels
+        let b = small_net(&[1, 1, 6, 6], mid, inits, 2 * 2 * 2, "t");
+        let m = check_against_exec(&b, &[1, 1, 6, 6]);
+        let kinds: Vec<&str> = m.nodes.iter().map(|n| n.kind()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "SlidingWindow",
+                "MatrixVector",
+                "SlidingWindow",
+                "Pool",
+                "Thresholding",
+                "MatrixVector"
+            ],
+            "{mode}"
+        );
+    }
+}
