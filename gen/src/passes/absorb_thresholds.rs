@@ -11,6 +11,13 @@
 //! result is then checked against the float chain on every accumulator value (ranges up
 //! to 2^16 values; sampled beyond), so a non-monotone chain is an error, never a silent
 //! mismatch.
+//!
+//! The same holds for a `Conv` (the chain is evaluated on one value per output channel, its
+//! constants broadcasting over the pixels) and for an `AveragePool` (the "accumulator" is
+//! the integer sum of the window's levels; the chain starts with the pool's own division,
+//! `sum * scale / n` in `f32` as the reference computes it, and the pool becomes an exact
+//! `SumPool`). A qonnx `Trunc` closes a chain like a quantizer (its levels are its output
+//! divided by its output scale).
 
 use super::PassError;
 use super::infer_datatypes::column_ranges;
@@ -606,8 +613,8 @@ fn try_absorb_from(
         g.nodes.insert(pos + j, nd);
     }
     if let Some(p) = &pool {
-        // AveragePool(x) -> SumPool(Round(x / scale) [- no, levels: q - z]) : the exact
-        // integer sum the thresholds were found on.
+        // AveragePool(x) -> SumPool(Round(x / scale)): the exact integer sum of the
+        // levels q - z, which the thresholds were found on.
         let Op::AveragePool {
             global,
             kernel,
