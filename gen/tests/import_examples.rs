@@ -3,7 +3,7 @@
 //! float activation scales, TorchScript and dynamo variants) against their `expected.npy`
 //! from the qonnx reference executor.
 
-use ndarray::{Array2, Array4};
+use ndarray::{Array2, ArrayD};
 use std::path::PathBuf;
 
 fn examples() -> PathBuf {
@@ -14,10 +14,13 @@ fn examples() -> PathBuf {
 fn compare(example: &str, file: &str) -> (f32, usize, usize) {
     let dir = examples().join(example);
     let m = ferrite_gen::load_model(&dir.join(file)).unwrap_or_else(|e| panic!("{e}"));
-    let x: Array4<f32> = ndarray_npy::read_npy(dir.join("inputs.npy")).unwrap();
+    let x: ArrayD<f32> = ndarray_npy::read_npy(dir.join("inputs.npy")).unwrap();
     let y: Array2<f32> = ndarray_npy::read_npy(dir.join("expected.npy")).unwrap();
     let n = x.shape()[0];
-    let flat = x.into_shape_with_order((n, 784)).unwrap();
+    let frame: usize = x.shape()[1..].iter().product();
+    // The model takes the frames in their NCHW (NCW) layout as .npy holds them.
+    assert_eq!(m.input().logical_shape().iter().product::<usize>(), frame);
+    let flat = x.into_shape_with_order((n, frame)).unwrap();
     let got = ferrite_gen::golden::host::run_float_batch(&m, flat.view()).unwrap();
     let am = |v: Vec<f32>| {
         v.iter()
@@ -58,17 +61,89 @@ fn mlp_w4a4_float_scales_match_within_rounding() {
     }
 }
 
+/// Convolutional examples: the quantized activations equal qonnx's, so the float outputs
+/// differ from the reference only by the float rounding of the tail (a few ulps of logits
+/// below 100) and top-1 agrees on every frame.
+fn check_cnn(example: &str, file: &str, tol: f32) {
+    let (d, top1, n) = compare(example, file);
+    assert!(d <= tol, "{example}/{file}: max difference {d}");
+    assert_eq!(top1, n, "{example}/{file}");
+}
+
 #[test]
-fn cnv_w2a2_reports_its_convolutions() {
+fn cnv_w2a2_matches_qonnx() {
     for f in ["model.onnx", "model_dynamo.onnx"] {
-        let e = ferrite_gen::load_model(&examples().join("cnv_w2a2").join(f))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("Conv")
-                && e.contains("MaxPool")
-                && e.contains("not yet supported in hardware"),
-            "{e}"
-        );
+        check_cnn("cnv_w2a2", f, 1e-5);
     }
+}
+
+#[test]
+fn cnn_pad_w4a4_matches_qonnx() {
+    for f in ["model.onnx", "model_dynamo.onnx"] {
+        check_cnn("cnn_pad_w4a4", f, 1e-5);
+    }
+}
+
+#[test]
+fn kws_conv1d_w3a3_matches_qonnx() {
+    for f in ["model.onnx", "model_dynamo.onnx"] {
+        check_cnn("kws_conv1d_w3a3", f, 1e-5);
+    }
+}
+
+#[test]
+fn cnv_finn_topologies_are_bit_exact() {
+    // Scales 1 (weights) and constant activation ranges: every step is exact.
+    for e in ["cnv_w1a1_finn", "cnv_w2a2_finn"] {
+        let (d, top1, n) = compare(e, "model.onnx");
+        assert_eq!(d, 0.0, "{e}");
+        assert_eq!(top1, n, "{e}");
+    }
+}
+
+/// The lowered node list of each convolutional example: names in stream order, kinds,
+/// origins naming the ONNX nodes.
+#[test]
+fn cnn_examples_lower_to_streaming_nodes() {
+    let kinds = |e: &str| -> Vec<String> {
+        let m = ferrite_gen::load_model(&examples().join(e).join("model.onnx"))
+            .unwrap_or_else(|err| panic!("{e}: {err}"));
+        for (i, n) in m.nodes.iter().enumerate() {
+            assert!(n.name.starts_with(&format!("l{i:02}_")), "{e}: {}", n.name);
+            assert!(n.origin.is_some(), "{e}: {} has no origin", n.name);
+        }
+        m.nodes.iter().map(|n| n.name.clone()).collect()
+    };
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        kinds("cnv_w2a2"),
+        s(&[
+            "l00_swg", "l01_mvu", "l02_swg", "l03_mvu", "l04_swg", "l05_pool", "l06_mvu", "l07_mvu"
+        ])
+    );
+    assert_eq!(
+        kinds("cnn_pad_w4a4"),
+        s(&[
+            "l00_pad", "l01_swg", "l02_mvu", "l03_pad", "l04_swg", "l05_mvu", "l06_swg",
+            "l07_pool", "l08_pad", "l09_swg", "l10_mvu", "l11_swg", "l12_pool", "l13_mvu"
+        ])
+    );
+    assert_eq!(
+        kinds("kws_conv1d_w3a3"),
+        s(&[
+            "l00_swg", "l01_mvu", "l02_swg", "l03_pool", "l04_pad", "l05_swg", "l06_mvu",
+            "l07_swg", "l08_mvu", "l09_swg", "l10_pool", "l11_mvu"
+        ])
+    );
+    let finn = kinds("cnv_w1a1_finn");
+    assert_eq!(
+        finn.iter().filter(|n| n.ends_with("_mvu")).count(),
+        9,
+        "{finn:?}"
+    );
+    assert_eq!(
+        finn.iter().filter(|n| n.ends_with("_pool")).count(),
+        2,
+        "{finn:?}"
+    );
 }

@@ -8,6 +8,18 @@ use ferrite_gen::passes;
 use proptest::prelude::*;
 use std::sync::OnceLock;
 
+/// A convolutional example (padded convs, overlapping max pool, 1-D convs) as a seed.
+fn cnn(name: &str) -> &'static [u8] {
+    static PAD: OnceLock<Vec<u8>> = OnceLock::new();
+    static KWS: OnceLock<Vec<u8>> = OnceLock::new();
+    let cell = if name == "cnn_pad_w4a4" { &PAD } else { &KWS };
+    cell.get_or_init(|| {
+        let p =
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/").to_string() + name + "/model.onnx";
+        std::fs::read(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
+    })
+}
+
 fn tfc(name: &str) -> &'static [u8] {
     static ONE: OnceLock<Vec<u8>> = OnceLock::new();
     static TWO: OnceLock<Vec<u8>> = OnceLock::new();
@@ -112,6 +124,8 @@ const OPS: &[&str] = &[
     "Concat",
     "Conv",
     "MaxPool",
+    "AveragePool",
+    "GlobalAveragePool",
     "Pad",
     "Quant",
     "BipolarQuant",
@@ -127,14 +141,16 @@ proptest! {
     #[test]
     fn structurally_mutated_models_never_panic(
         which in any::<bool>(),
-        base in 0u8..3,
+        base in 0u8..5,
         edits in prop::collection::vec((0usize..1000, 0usize..1000, 0u8..7, any::<i64>()), 1..5),
     ) {
         use ferrite_gen::import::onnx::ModelProto;
         use prost::Message;
-        let seed: &[u8] = match base % 3 {
+        let seed: &[u8] = match base % 5 {
             0 => tfc("TFC_1W1A"),
             1 => tfc("TFC_2W2A"),
+            2 => cnn("cnn_pad_w4a4"),
+            3 => cnn("kws_conv1d_w3a3"),
             _ => small(),
         };
         let _ = which;

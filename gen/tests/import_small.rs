@@ -347,7 +347,7 @@ fn every_unsupported_node_is_reported_at_once() {
             "conv0",
             &["xq", "w"],
             &["c"],
-            vec![("kernel_shape", A::Ints(vec![3, 3]))],
+            vec![("kernel_shape", A::Ints(vec![3, 3])), ("group", A::I(2))],
         ),
         node("LSTM", "", "lstm0", &["c"], &["l"], vec![]),
         node("Frobnicate", "com.example", "frob0", &["l"], &["f"], vec![]),
@@ -357,7 +357,10 @@ fn every_unsupported_node_is_reported_at_once() {
             "pool0",
             &["f"],
             &["y"],
-            vec![("kernel_shape", A::Ints(vec![2, 2]))],
+            vec![
+                ("kernel_shape", A::Ints(vec![2, 2])),
+                ("ceil_mode", A::I(1)),
+            ],
         ),
     ];
     inits.push(raw_f32("w", &[1, 1, 3, 3], &[0.0; 9]));
@@ -376,11 +379,13 @@ fn every_unsupported_node_is_reported_at_once() {
         "com.example",
         "pool0",
         "MaxPool",
-        "not yet supported in hardware",
+        "group = 2",
+        "ceil_mode = 1",
     ] {
         assert!(s.contains(want), "missing `{want}` in:\n{s}");
     }
-    // Conv/MaxPool alone (parsed ops) are reported by the lowering, together.
+    // Conv/MaxPool alone (parsed, attributes out of range) are reported by the lowering,
+    // together, each naming its attribute.
     let mut inits = vec![raw_f32("w", &[1, 1, 3, 3], &[0.0; 9])];
     let nodes = vec![
         quant("x", "xq", 1.0, 0.0, 2.0, true, true, "ROUND", &mut inits),
@@ -390,7 +395,7 @@ fn every_unsupported_node_is_reported_at_once() {
             "conv0",
             &["xq", "w"],
             &["c"],
-            vec![("kernel_shape", A::Ints(vec![3, 3]))],
+            vec![("kernel_shape", A::Ints(vec![3, 3])), ("group", A::I(2))],
         ),
         node(
             "MaxPool",
@@ -398,14 +403,21 @@ fn every_unsupported_node_is_reported_at_once() {
             "pool0",
             &["c"],
             &["y"],
-            vec![("kernel_shape", A::Ints(vec![2, 2]))],
+            vec![
+                ("kernel_shape", A::Ints(vec![2, 2])),
+                ("ceil_mode", A::I(1)),
+            ],
         ),
     ];
     let b = model(8, 13, ("x", &[1, 1, 8, 8]), "y", nodes, inits);
     let (_d, p) = write_tmp(&b);
     let s = ferrite_gen::load_model(&p).unwrap_err().to_string();
     assert!(
-        s.contains("2 unsupported") && s.contains("conv0") && s.contains("pool0"),
+        s.contains("2 unsupported")
+            && s.contains("conv0")
+            && s.contains("group = 2")
+            && s.contains("pool0")
+            && s.contains("ceil_mode = 1"),
         "{s}"
     );
     assert!(matches!(

@@ -552,10 +552,68 @@ pub fn eval(node: &Node, ins: &[Option<&Tensor>]) -> Result<Vec<Tensor>, String>
                 Tensor::f32(shape, fv)
             })
         }
-        Op::Conv { .. } | Op::MaxPool { .. } | Op::Pad { .. } => Err(format!(
-            "{} has no reference kernel in ferrite yet",
-            node.op.type_name()
-        )),
+        Op::Conv {
+            kernel,
+            strides,
+            pads,
+            dilations,
+            group,
+            auto_pad,
+        } => {
+            let w = need(ins, 1)?;
+            let bias = ins.get(2).copied().flatten();
+            one(conv(
+                x, w, bias, kernel, strides, pads, dilations, *group, auto_pad,
+            )?)
+        }
+        Op::MaxPool {
+            kernel,
+            strides,
+            pads,
+            dilations,
+            ceil_mode,
+            auto_pad,
+        } => one(max_pool(
+            x, kernel, strides, pads, dilations, *ceil_mode, auto_pad,
+        )?),
+        Op::Pad { mode, pads, value } => {
+            if mode != "constant" {
+                return Err(format!(
+                    "Pad mode `{mode}`: only constant padding is implemented"
+                ));
+            }
+            let p = match pads {
+                Some(p) => p.clone(),
+                None => need(ins, 1)?.to_i64().ok_or("Pad pads are not integral")?,
+            };
+            let v = match ins.get(2).copied().flatten() {
+                Some(t) => scalar_param(t, "Pad value")?,
+                None => *value,
+            };
+            one(pad(x, &p, v)?)
+        }
+        Op::AveragePool {
+            global,
+            kernel,
+            strides,
+            pads,
+            ceil_mode,
+            auto_pad,
+        } => {
+            if *ceil_mode
+                || pads.iter().any(|&p| p != 0)
+                || !matches!(auto_pad.as_str(), "" | "NOTSET" | "VALID")
+            {
+                return Err("AveragePool with padding or ceil mode is not implemented".into());
+            }
+            let (s, cnt) = sum_pool(x, *global, kernel, strides)?;
+            one(map(&s, |v| v / cnt as f32))
+        }
+        Op::SumPool {
+            global,
+            kernel,
+            strides,
+        } => one(sum_pool(x, *global, kernel, strides)?.0),
     }
 }
 
@@ -910,4 +968,393 @@ pub fn topk(x: &Tensor, axis: i64, k: usize, largest: bool) -> Result<(Tensor, T
     let mut shape = x.shape.clone();
     shape[ax] = k;
     Ok((Tensor::f32(shape.clone(), vals), Tensor::i64(shape, idxs)))
+}
+
+/// Geometry of a sliding window over the 1 or 2 spatial axes of an NCW/NCHW tensor, after
+/// defaults and `auto_pad` are resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Window {
+    pub kernel: Vec<usize>,
+    pub stride: Vec<usize>,
+    pub dilation: Vec<usize>,
+    /// Padding before each spatial axis (top, left).
+    pub pad_begin: Vec<usize>,
+    /// Padding after each spatial axis (bottom, right).
+    pub pad_end: Vec<usize>,
+    /// Output size of each spatial axis.
+    pub out: Vec<usize>,
+}
+
+/// Resolve a window op's attributes on the spatial dimensions `spatial` (ONNX rules;
+/// empty attributes take their defaults; `kernel` must be given). The error says which
+/// attribute does not fit.
+pub fn window(
+    spatial: &[usize],
+    kernel: &[i64],
+    strides: &[i64],
+    pads: &[i64],
+    dilations: &[i64],
+    auto_pad: &str,
+    ceil: bool,
+) -> Result<Window, String> {
+    let r = spatial.len();
+    if r == 0 || r > 2 {
+        return Err(format!(
+            "input has {r} spatial axes; only 1-D (NCW) and 2-D (NCHW) windows are supported"
+        ));
+    }
+    let axis = |v: &[i64], what: &str, default: i64, lo: i64| -> Result<Vec<usize>, String> {
+        if v.is_empty() {
+            return Ok(vec![default as usize; r]);
+        }
+        if v.len() != r {
+            return Err(format!(
+                "{what} {v:?} has {} values for {r} spatial axes",
+                v.len()
+            ));
+        }
+        if v.iter().any(|&d| d < lo || d > 1 << 16) {
+            return Err(format!("{what} {v:?} out of range"));
+        }
+        Ok(v.iter().map(|&d| d as usize).collect())
+    };
+    if kernel.is_empty() {
+        return Err("kernel_shape is missing".into());
+    }
+    let kernel = axis(kernel, "kernel_shape", 1, 1)?;
+    let stride = axis(strides, "strides", 1, 1)?;
+    let dilation = axis(dilations, "dilations", 1, 1)?;
+    let (mut pad_begin, mut pad_end) = (vec![0usize; r], vec![0usize; r]);
+    match auto_pad {
+        "" | "NOTSET" => {
+            if !pads.is_empty() {
+                if pads.len() != 2 * r || pads.iter().any(|&p| !(0..=1 << 16).contains(&p)) {
+                    return Err(format!(
+                        "pads {pads:?}: need {} non-negative values (begin of each axis, then end)",
+                        2 * r
+                    ));
+                }
+                for i in 0..r {
+                    pad_begin[i] = pads[i] as usize;
+                    pad_end[i] = pads[r + i] as usize;
+                }
+            }
+        }
+        "VALID" => {}
+        "SAME_UPPER" | "SAME_LOWER" => {
+            for i in 0..r {
+                let out = spatial[i].div_ceil(stride[i]);
+                let eff = (kernel[i] - 1) * dilation[i] + 1;
+                let total = ((out.max(1) - 1) * stride[i] + eff).saturating_sub(spatial[i]);
+                let small = total / 2;
+                let (b, e) = if auto_pad == "SAME_UPPER" {
+                    (small, total - small)
+                } else {
+                    (total - small, small)
+                };
+                pad_begin[i] = b;
+                pad_end[i] = e;
+            }
+        }
+        other => return Err(format!("auto_pad `{other}` is not an ONNX value")),
+    }
+    let mut out = Vec::with_capacity(r);
+    for i in 0..r {
+        let eff = (kernel[i] - 1) * dilation[i] + 1;
+        let padded = spatial[i] + pad_begin[i] + pad_end[i];
+        if eff > padded {
+            return Err(format!(
+                "the kernel spans {eff} along spatial axis {i} (kernel_shape {:?}, dilations {:?}) \
+                 but the padded input has {padded}; use a smaller kernel or more padding",
+                kernel, dilation
+            ));
+        }
+        let span = padded - eff;
+        out.push(if ceil {
+            span.div_ceil(stride[i]) + 1
+        } else {
+            span / stride[i] + 1
+        });
+    }
+    Ok(Window {
+        kernel,
+        stride,
+        dilation,
+        pad_begin,
+        pad_end,
+        out,
+    })
+}
+
+/// `[N, C, H, W]` of an NCW or NCHW tensor (H = 1 for NCW).
+fn nchw(shape: &[usize]) -> Result<[usize; 4], String> {
+    match *shape {
+        [n, c, w] => Ok([n, c, 1, w]),
+        [n, c, h, w] => Ok([n, c, h, w]),
+        _ => Err(format!(
+            "input of shape {shape:?}: windows take NCW or NCHW tensors"
+        )),
+    }
+}
+
+/// Window geometry as 2-D `[H, W]` pairs (an NCW window has a 1-row kernel).
+#[allow(clippy::type_complexity)]
+fn as2d(w: &Window) -> ([usize; 2], [usize; 2], [usize; 2], [usize; 2], [usize; 2]) {
+    let two = |v: &[usize], d: usize| {
+        if v.len() == 1 {
+            [d, v[0]]
+        } else {
+            [v[0], v[1]]
+        }
+    };
+    (
+        two(&w.kernel, 1),
+        two(&w.stride, 1),
+        two(&w.dilation, 1),
+        two(&w.pad_begin, 0),
+        two(&w.out, 1),
+    )
+}
+
+/// ONNX `Conv` (NCW/NCHW, groups, dilations, padding with 0, optional bias). Each output
+/// sums `x * w` over (input channel, ky, kx) in that order in `f32`, then adds the bias.
+#[allow(clippy::too_many_arguments)]
+pub fn conv(
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    kernel: &[i64],
+    strides: &[i64],
+    pads: &[i64],
+    dilations: &[i64],
+    group: i64,
+    auto_pad: &str,
+) -> Result<Tensor, String> {
+    let [n, c, h, wd] = nchw(&x.shape)?;
+    if w.shape.len() != x.shape.len() {
+        return Err(format!(
+            "weights of shape {:?} for an input of shape {:?}",
+            w.shape, x.shape
+        ));
+    }
+    let m = w.shape[0];
+    let cg = w.shape[1];
+    let g = usize::try_from(group)
+        .ok()
+        .filter(|&g| g >= 1)
+        .ok_or("group must be >= 1")?;
+    if cg * g != c || !m.is_multiple_of(g) {
+        return Err(format!(
+            "weights {:?} with group {g} do not fit {c} input channels",
+            w.shape
+        ));
+    }
+    let wk: Vec<i64> = w.shape[2..].iter().map(|&d| d as i64).collect();
+    if !kernel.is_empty() && kernel != wk.as_slice() {
+        return Err(format!(
+            "kernel_shape {kernel:?} disagrees with the weights' {wk:?}"
+        ));
+    }
+    let spatial = &x.shape[2..];
+    let win = window(spatial, &wk, strides, pads, dilations, auto_pad, false)?;
+    let ([kh, kw], [sh, sw], [dh, dw], [pt, pl], [oh, ow]) = as2d(&win);
+    let total = n * m * oh * ow;
+    if total > MAX_ELEMS || total.saturating_mul(cg.saturating_mul(kh * kw)) > 1 << 34 {
+        return Err("Conv result is too large".into());
+    }
+    let b = match bias {
+        Some(b) if b.len() == m => b.to_f32(),
+        Some(b) => {
+            return Err(format!(
+                "bias of {} values for {m} output channels",
+                b.len()
+            ));
+        }
+        None => vec![],
+    };
+    let (xv, wv) = (x.to_f32(), w.to_f32());
+    let mut out = vec![0f32; total];
+    let per = m / g;
+    // Output positions `o` whose input `o * s + k * d - p` lies in `0..len`.
+    let valid = |len: usize, s: usize, kd: usize, p: usize, o: usize| -> (usize, usize) {
+        let (kd, p) = (kd as isize, p as isize);
+        let s = s as isize;
+        let lo = (p - kd).max(0);
+        let lo = (lo + s - 1) / s;
+        let hi = len as isize - 1 + p - kd;
+        if hi < 0 {
+            return (0, 0);
+        }
+        let hi = (hi / s + 1).min(o as isize);
+        (lo.min(hi) as usize, hi.max(0) as usize)
+    };
+    // Loops ordered for speed, each output still summing its products in (input channel,
+    // ky, kx) order, from 0, then adding the bias.
+    for ni in 0..n {
+        for mi in 0..m {
+            let c0 = (mi / per) * cg;
+            let plane = &mut out[(ni * m + mi) * oh * ow..(ni * m + mi + 1) * oh * ow];
+            for ci in 0..cg {
+                let xp = &xv[(ni * c + c0 + ci) * h * wd..(ni * c + c0 + ci + 1) * h * wd];
+                for ky in 0..kh {
+                    let (ylo, yhi) = valid(h, sh, ky * dh, pt, oh);
+                    for kx in 0..kw {
+                        let (xlo, xhi) = valid(wd, sw, kx * dw, pl, ow);
+                        let wgt = wv[((mi * cg + ci) * kh + ky) * kw + kx];
+                        for oy in ylo..yhi {
+                            let iy = oy * sh + ky * dh - pt;
+                            let row = &xp[iy * wd..(iy + 1) * wd];
+                            let orow = &mut plane[oy * ow..(oy + 1) * ow];
+                            for ox in xlo..xhi {
+                                orow[ox] += row[ox * sw + kx * dw - pl] * wgt;
+                            }
+                        }
+                    }
+                }
+            }
+            if !b.is_empty() {
+                plane.iter_mut().for_each(|v| *v += b[mi]);
+            }
+        }
+    }
+    let mut shape = vec![n, m];
+    shape.extend(&win.out);
+    Ok(Tensor::f32(shape, out))
+}
+
+/// ONNX `MaxPool` (NCW/NCHW; padding counts as -infinity).
+pub fn max_pool(
+    x: &Tensor,
+    kernel: &[i64],
+    strides: &[i64],
+    pads: &[i64],
+    dilations: &[i64],
+    ceil: bool,
+    auto_pad: &str,
+) -> Result<Tensor, String> {
+    let [n, c, h, wd] = nchw(&x.shape)?;
+    let win = window(
+        &x.shape[2..],
+        kernel,
+        strides,
+        pads,
+        dilations,
+        auto_pad,
+        ceil,
+    )?;
+    let ([kh, kw], [sh, sw], [dh, dw], [pt, pl], [oh, ow]) = as2d(&win);
+    let total = n * c * oh * ow;
+    if total > MAX_ELEMS || total.saturating_mul(kh * kw) > 1 << 34 {
+        return Err("MaxPool result is too large".into());
+    }
+    let xv = x.to_f32();
+    let mut out = Vec::with_capacity(total);
+    for p in 0..n * c {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let mut best = f32::NEG_INFINITY;
+                for ky in 0..kh {
+                    let iy = (oy * sh + ky * dh) as isize - pt as isize;
+                    if iy < 0 || iy >= h as isize {
+                        continue;
+                    }
+                    for kx in 0..kw {
+                        let ix = (ox * sw + kx * dw) as isize - pl as isize;
+                        if ix < 0 || ix >= wd as isize {
+                            continue;
+                        }
+                        let v = xv[(p * h + iy as usize) * wd + ix as usize];
+                        if v > best || v.is_nan() {
+                            best = v;
+                        }
+                    }
+                }
+                out.push(best);
+            }
+        }
+    }
+    let mut shape = vec![n, c];
+    shape.extend(&win.out);
+    Ok(Tensor::f32(shape, out))
+}
+
+/// ONNX `Pad`, constant mode: `pads` = begins of every axis, then ends (non-negative).
+pub fn pad(x: &Tensor, pads: &[i64], value: f32) -> Result<Tensor, String> {
+    let r = x.shape.len();
+    if pads.len() != 2 * r || pads.iter().any(|&p| !(0..=1 << 16).contains(&p)) {
+        return Err(format!(
+            "pads {pads:?}: need {} non-negative values for rank {r}",
+            2 * r
+        ));
+    }
+    let oshape: Vec<usize> = (0..r)
+        .map(|i| x.shape[i] + pads[i] as usize + pads[r + i] as usize)
+        .collect();
+    if oshape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .is_none_or(|t| t > MAX_ELEMS)
+    {
+        return Err("Pad result is too large".into());
+    }
+    let total: usize = oshape.iter().product();
+    let mut out = vec![value; total];
+    let xv = x.to_f32();
+    let mut coord = vec![0usize; r];
+    for &v in &xv {
+        let mut at = 0usize;
+        for i in 0..r {
+            at = at * oshape[i] + coord[i] + pads[i] as usize;
+        }
+        out[at] = v;
+        for d in (0..r).rev() {
+            coord[d] += 1;
+            if coord[d] < x.shape[d] {
+                break;
+            }
+            coord[d] = 0;
+        }
+    }
+    Ok(Tensor::f32(oshape, out))
+}
+
+/// The `f32` sum over each window of an NCW/NCHW tensor (over the whole map when
+/// `global`), in (ky, kx) order from 0, and the window size.
+pub fn sum_pool(
+    x: &Tensor,
+    global: bool,
+    kernel: &[i64],
+    strides: &[i64],
+) -> Result<(Tensor, usize), String> {
+    let [n, c, h, wd] = nchw(&x.shape)?;
+    let r = x.shape.len() - 2;
+    let kernel: Vec<i64> = if global {
+        x.shape[2..].iter().map(|&d| d as i64).collect()
+    } else {
+        kernel.to_vec()
+    };
+    let win = window(&x.shape[2..], &kernel, strides, &[], &[], "NOTSET", false)?;
+    let ([kh, kw], [sh, sw], _, _, [oh, ow]) = as2d(&win);
+    let total = n * c * oh * ow;
+    if total > MAX_ELEMS || total.saturating_mul(kh * kw) > 1 << 34 {
+        return Err("pool result is too large".into());
+    }
+    let xv = x.to_f32();
+    let mut out = Vec::with_capacity(total);
+    for p in 0..n * c {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let mut acc = 0f32;
+                for ky in 0..kh {
+                    for kx in 0..kw {
+                        acc += xv[(p * h + oy * sh + ky) * wd + ox * sw + kx];
+                    }
+                }
+                out.push(acc);
+            }
+        }
+    }
+    let mut shape = vec![n, c];
+    shape.extend(if global { vec![1; r] } else { win.out.clone() });
+    Ok((Tensor::f32(shape, out), kh * kw))
 }

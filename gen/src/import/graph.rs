@@ -205,20 +205,47 @@ pub enum Op {
     Concat {
         axis: i64,
     },
-    /// Parsed but not run: no hardware engine or reference kernel yet.
+    /// ONNX `Conv` (NCHW or NCW). Empty `kernel`/`strides`/`pads`/`dilations`: the
+    /// defaults (kernel from the weights, 1, 0, 1). `auto_pad` upper-case as written.
     Conv {
         kernel: Vec<i64>,
         strides: Vec<i64>,
         pads: Vec<i64>,
+        dilations: Vec<i64>,
         group: i64,
+        auto_pad: String,
     },
+    /// ONNX `MaxPool` (NCHW or NCW), floor or ceil mode.
     MaxPool {
         kernel: Vec<i64>,
         strides: Vec<i64>,
         pads: Vec<i64>,
+        dilations: Vec<i64>,
+        ceil_mode: bool,
+        auto_pad: String,
     },
+    /// ONNX `AveragePool`/`GlobalAveragePool` (`global`: over the whole map): the window's
+    /// sum in `f32`, divided by its size (no padding, floor mode; others are refused).
+    AveragePool {
+        global: bool,
+        kernel: Vec<i64>,
+        strides: Vec<i64>,
+        pads: Vec<i64>,
+        ceil_mode: bool,
+        auto_pad: String,
+    },
+    /// ferrite-internal: the exact sum over each window (an average pool without its
+    /// division, which `absorb_thresholds` moved into the thresholds after it).
+    SumPool {
+        global: bool,
+        kernel: Vec<i64>,
+        strides: Vec<i64>,
+    },
+    /// ONNX `Pad`: inputs x, pads (opset >= 11; else the `pads` attribute), value.
     Pad {
         mode: String,
+        pads: Option<Vec<i64>>,
+        value: f32,
     },
 }
 
@@ -255,6 +282,9 @@ impl Op {
             Op::Concat { .. } => "Concat",
             Op::Conv { .. } => "Conv",
             Op::MaxPool { .. } => "MaxPool",
+            Op::AveragePool { global: false, .. } => "AveragePool",
+            Op::AveragePool { global: true, .. } => "GlobalAveragePool",
+            Op::SumPool { .. } => "SumPool",
             Op::Pad { .. } => "Pad",
         }
     }

@@ -644,15 +644,47 @@ impl Importer {
                 kernel: a.ints("kernel_shape").unwrap_or_default(),
                 strides: a.ints("strides").unwrap_or_default(),
                 pads: a.ints("pads").unwrap_or_default(),
+                dilations: a.ints("dilations").unwrap_or_default(),
                 group: a.i("group").unwrap_or(1),
+                auto_pad: a
+                    .s("auto_pad")
+                    .unwrap_or_else(|| "NOTSET".into())
+                    .to_ascii_uppercase(),
             },
             (false, "MaxPool") => Op::MaxPool {
                 kernel: a.ints("kernel_shape").unwrap_or_default(),
                 strides: a.ints("strides").unwrap_or_default(),
                 pads: a.ints("pads").unwrap_or_default(),
+                dilations: a.ints("dilations").unwrap_or_default(),
+                ceil_mode: a.i("ceil_mode").unwrap_or(0) != 0,
+                auto_pad: a
+                    .s("auto_pad")
+                    .unwrap_or_else(|| "NOTSET".into())
+                    .to_ascii_uppercase(),
+            },
+            (false, "AveragePool") => Op::AveragePool {
+                global: false,
+                kernel: a.ints("kernel_shape").unwrap_or_default(),
+                strides: a.ints("strides").unwrap_or_default(),
+                pads: a.ints("pads").unwrap_or_default(),
+                ceil_mode: a.i("ceil_mode").unwrap_or(0) != 0,
+                auto_pad: a
+                    .s("auto_pad")
+                    .unwrap_or_else(|| "NOTSET".into())
+                    .to_ascii_uppercase(),
+            },
+            (false, "GlobalAveragePool") => Op::AveragePool {
+                global: true,
+                kernel: Vec::new(),
+                strides: Vec::new(),
+                pads: Vec::new(),
+                ceil_mode: false,
+                auto_pad: "NOTSET".into(),
             },
             (false, "Pad") => Op::Pad {
                 mode: a.s("mode").unwrap_or_else(|| "constant".into()),
+                pads: if opset < 11 { a.ints("pads") } else { None },
+                value: a.f("value").unwrap_or(0.0),
             },
             (true, other) => {
                 return Err(Unknown::Unsupported(format!(
@@ -663,7 +695,7 @@ impl Importer {
                 return Err(Unknown::Unsupported(format!(
                     "ONNX op `{other}` is not implemented; ferrite reads MatMul, Gemm, Add, Sub, Mul, Div, Pow, Round, \
                      BatchNormalization, Relu, Sign, Flatten, Reshape, Transpose, Identity, TopK, ArgMax, Softmax, \
-                     Shape, Gather, Unsqueeze, Squeeze, Concat, Constant (and parses Conv, MaxPool, Pad)"
+                     Shape, Gather, Unsqueeze, Squeeze, Concat, Constant, Conv, MaxPool, AveragePool, GlobalAveragePool, Pad"
                 )));
             }
         };
@@ -671,26 +703,137 @@ impl Importer {
     }
 }
 
-/// Nodes the importer parses but no hardware engine implements yet.
+/// Nodes the importer parses but ferrite cannot compile: their attributes are outside what
+/// the lowering and the engines implement (each hint names the attribute, the limit and
+/// what to do). Shape-dependent limits (a kernel larger than its padded input) are
+/// reported when shapes are inferred.
 pub fn hardware_unsupported(nodes: &[Node]) -> Vec<UnsupportedNode> {
-    nodes
-        .iter()
-        .filter(|n| matches!(n.op, Op::Conv { .. } | Op::MaxPool { .. } | Op::Pad { .. }))
-        .map(|n| UnsupportedNode {
-            name: n.name.clone(),
-            op_type: n.op.type_name().into(),
-            domain: String::new(),
-            hint: format!(
-                "parsed, but not yet supported in hardware: ferrite has no {} engine yet \
-                 (fully connected networks compile: MatMul/Gemm, thresholds, TopK/ArgMax)",
-                match n.op {
-                    Op::Conv { .. } => "convolution (sliding window + matrix-vector)",
-                    Op::MaxPool { .. } => "max-pooling",
-                    _ => "padding",
+    let mut out = Vec::new();
+    for n in nodes {
+        let mut why: Vec<String> = Vec::new();
+        let auto = |p: &str| matches!(p, "NOTSET" | "VALID" | "SAME_UPPER" | "SAME_LOWER");
+        let ones = |v: &[i64]| v.iter().all(|&d| d == 1);
+        let rank_ok = |v: &[i64], what: &str, why: &mut Vec<String>| {
+            if !v.is_empty() && v.len() != 1 && v.len() != 2 {
+                why.push(format!(
+                    "{what} {v:?}: only 1-D and 2-D windows are supported (NCW or NCHW)"
+                ));
+            }
+            if v.iter().any(|&d| !(1..=64).contains(&d)) {
+                why.push(format!("{what} {v:?}: each must be in 1..=64"));
+            }
+        };
+        match &n.op {
+            Op::Conv {
+                kernel,
+                strides,
+                pads,
+                dilations,
+                group,
+                auto_pad,
+            } => {
+                if *group != 1 {
+                    why.push(format!(
+                        "attribute group = {group}: only group = 1 (dense convolution) is supported; \
+                         grouped and depthwise convolutions have no engine yet"
+                    ));
                 }
-            ),
-        })
-        .collect()
+                if !auto(auto_pad) {
+                    why.push(format!(
+                        "attribute auto_pad = {auto_pad}: use NOTSET, VALID, SAME_UPPER or SAME_LOWER"
+                    ));
+                }
+                rank_ok(kernel, "kernel_shape", &mut why);
+                rank_ok(strides, "strides", &mut why);
+                rank_ok(dilations, "dilations", &mut why);
+                if pads.iter().any(|&p| !(0..=64).contains(&p)) {
+                    why.push(format!("attribute pads {pads:?}: each must be in 0..=64"));
+                }
+            }
+            Op::MaxPool {
+                kernel,
+                strides,
+                pads,
+                dilations,
+                ceil_mode,
+                auto_pad,
+            } => {
+                if *ceil_mode {
+                    why.push(
+                        "attribute ceil_mode = 1: only floor mode (ceil_mode = 0) is supported; \
+                         export with ceil_mode=False"
+                            .into(),
+                    );
+                }
+                if pads.iter().any(|&p| p != 0) {
+                    why.push(format!(
+                        "attribute pads {pads:?}: max-pooling takes no padding; pad explicitly before it \
+                         or use padding=0"
+                    ));
+                }
+                if !ones(dilations) {
+                    why.push(format!(
+                        "attribute dilations {dilations:?}: max-pooling takes dilation 1 only"
+                    ));
+                }
+                if !matches!(auto_pad.as_str(), "NOTSET" | "VALID") {
+                    why.push(format!(
+                        "attribute auto_pad = {auto_pad}: max-pooling takes NOTSET or VALID"
+                    ));
+                }
+                if kernel.is_empty() {
+                    why.push("attribute kernel_shape is missing (required)".into());
+                }
+                rank_ok(kernel, "kernel_shape", &mut why);
+                rank_ok(strides, "strides", &mut why);
+            }
+            Op::AveragePool {
+                kernel,
+                strides,
+                pads,
+                ceil_mode,
+                auto_pad,
+                global,
+            } => {
+                if *ceil_mode {
+                    why.push(
+                        "attribute ceil_mode = 1: only floor mode (ceil_mode = 0) is supported"
+                            .into(),
+                    );
+                }
+                if pads.iter().any(|&p| p != 0) {
+                    why.push(format!(
+                        "attribute pads {pads:?}: average pooling takes no padding; use padding=0"
+                    ));
+                }
+                if !matches!(auto_pad.as_str(), "NOTSET" | "VALID") {
+                    why.push(format!(
+                        "attribute auto_pad = {auto_pad}: average pooling takes NOTSET or VALID"
+                    ));
+                }
+                if !*global {
+                    if kernel.is_empty() {
+                        why.push("attribute kernel_shape is missing (required)".into());
+                    }
+                    rank_ok(kernel, "kernel_shape", &mut why);
+                    rank_ok(strides, "strides", &mut why);
+                }
+            }
+            Op::Pad { mode, .. } if mode != "constant" => why.push(format!(
+                "attribute mode = {mode}: only constant padding is supported"
+            )),
+            _ => {}
+        }
+        if !why.is_empty() {
+            out.push(UnsupportedNode {
+                name: n.name.clone(),
+                op_type: n.op.type_name().into(),
+                domain: String::new(),
+                hint: why.join("; "),
+            });
+        }
+    }
+    out
 }
 
 enum Unknown {

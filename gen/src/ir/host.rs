@@ -211,6 +211,13 @@ pub enum HostStep {
     Dequantize { scale: Vec<f32> },
     /// Softmax over the frame (max subtracted first, as onnxruntime does).
     Softmax,
+    /// Reorder a channel-major frame (`C` rows of `P` pixels: NCHW or NCW without the
+    /// batch) to the channels-last order the hardware streams (`P` pixels of `C`
+    /// channels): element `c * P + p` moves to `p * C + c`.
+    ToChannelsLast { channels: usize },
+    /// Reorder the frame: element `i` becomes element `index[i]` of the input (a
+    /// transpose the exporter placed before the first quantizer).
+    Gather { index: Vec<usize> },
 }
 
 impl HostStep {
@@ -249,6 +256,12 @@ impl HostStep {
             HostStep::BipolarQuantize => "quantize to BIPOLAR (x >= 0 -> +1)".into(),
             HostStep::Dequantize { scale } => format!("dequantize: x * {}", c(scale)),
             HostStep::Softmax => "softmax".into(),
+            HostStep::ToChannelsLast { channels } => {
+                format!("reorder {channels} channel planes to channels-last pixels")
+            }
+            HostStep::Gather { index } => {
+                format!("reorder the frame's {} elements (transpose)", index.len())
+            }
         }
     }
 
@@ -308,6 +321,24 @@ impl HostStep {
                 }
             }
             HostStep::Softmax => softmax(x),
+            HostStep::Gather { index } => {
+                let src = x.to_vec();
+                for (v, &i) in x.iter_mut().zip(index) {
+                    *v = src[i];
+                }
+            }
+            HostStep::ToChannelsLast { channels } => {
+                let c = *channels;
+                if c > 1 && x.len().is_multiple_of(c) {
+                    let p = x.len() / c;
+                    let src = x.to_vec();
+                    for ch in 0..c {
+                        for px in 0..p {
+                            x[px * c + ch] = src[ch * p + px];
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -321,6 +352,8 @@ impl HostStep {
             } => ok(scale) && ok(zero_point),
             HostStep::Dequantize { scale } => ok(scale),
             HostStep::BipolarQuantize | HostStep::Softmax => true,
+            HostStep::ToChannelsLast { channels } => *channels >= 1 && elems.is_multiple_of(*channels),
+            HostStep::Gather { index } => index.len() == elems && index.iter().all(|&i| i < elems),
         }
     }
 }
@@ -358,6 +391,19 @@ mod tests {
             let got = [2.5f32, -2.5, 0.5, -0.5, 1.75, -3.5].map(|x| m.round(x));
             assert_eq!(got, want, "{m:?}");
         }
+    }
+
+    #[test]
+    fn to_channels_last_moves_channel_planes_into_pixels() {
+        // 2 channels x 3 pixels: [a0 a1 a2 b0 b1 b2] -> [a0 b0 a1 b1 a2 b2]
+        let mut x = [0.0, 1.0, 2.0, 10.0, 11.0, 12.0];
+        let s = HostStep::ToChannelsLast { channels: 2 };
+        assert!(s.fits(6) && !s.fits(5));
+        s.apply(&mut x);
+        assert_eq!(x, [0.0, 10.0, 1.0, 11.0, 2.0, 12.0]);
+        let mut y = [1.0, 2.0];
+        HostStep::ToChannelsLast { channels: 1 }.apply(&mut y);
+        assert_eq!(y, [1.0, 2.0]);
     }
 
     #[test]

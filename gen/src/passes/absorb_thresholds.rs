@@ -11,6 +11,13 @@
 //! result is then checked against the float chain on every accumulator value (ranges up
 //! to 2^16 values; sampled beyond), so a non-monotone chain is an error, never a silent
 //! mismatch.
+//!
+//! The same holds for a `Conv` (the chain is evaluated on one value per output channel, its
+//! constants broadcasting over the pixels) and for an `AveragePool` (the "accumulator" is
+//! the integer sum of the window's levels; the chain starts with the pool's own division,
+//! `sum * scale / n` in `f32` as the reference computes it, and the pool becomes an exact
+//! `SumPool`). A qonnx `Trunc` closes a chain like a quantizer (its levels are its output
+//! divided by its output scale).
 
 use super::PassError;
 use super::infer_datatypes::column_ranges;
@@ -25,6 +32,10 @@ pub const NAME: &str = "absorb-thresholds";
 /// The quantizer closing a chain.
 enum Quantizer {
     Bipolar,
+    /// qonnx `Trunc`: its output divided by its output scale `scale` (levels).
+    Trunc {
+        scale: f32,
+    },
     Int {
         bits: u32,
         signed: bool,
@@ -37,7 +48,10 @@ enum Quantizer {
 
 pub fn run(g: &mut Graph) -> Result<bool, PassError> {
     for i in 0..g.nodes.len() {
-        if g.nodes[i].op != Op::MatMul {
+        let conv = matches!(g.nodes[i].op, Op::Conv { .. })
+            && g.nodes[i].inputs.get(2).is_none_or(String::is_empty);
+        let pool = matches!(g.nodes[i].op, Op::AveragePool { .. });
+        if g.nodes[i].op != Op::MatMul && !conv && !pool {
             continue;
         }
         if let Some(done) = try_absorb(g, i)? {
@@ -47,22 +61,116 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
     Ok(false)
 }
 
+/// An average pool on quantized values `(q - z) * scale`: its input scale and integral zero
+/// point, the levels' type and the window size.
+struct AvgPool {
+    scale: f32,
+    zero_point: f32,
+    levels: DataType,
+    count: usize,
+}
+
 fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
+    if matches!(g.nodes[mi].op, Op::AveragePool { .. }) {
+        let mm = &g.nodes[mi];
+        let Some(q) = g.qinfo.get(&mm.inputs[0]) else {
+            return Ok(None);
+        };
+        let (Some(scale), Some(zero_point)) = (q.scale.single_f32(), q.zero_point.single_f32())
+        else {
+            return Ok(None);
+        };
+        let shape = g.shapes.get(&mm.inputs[0]).cloned().unwrap_or_default();
+        let out = g.shapes.get(&mm.outputs[0]).cloned().unwrap_or_default();
+        if !(scale > 0.0 && scale.is_finite())
+            || zero_point != zero_point.trunc()
+            || q.dtype == DataType::Bipolar
+            || shape.len() < 3
+            || out.len() != shape.len()
+        {
+            return Ok(None);
+        }
+        let count = match &mm.op {
+            Op::AveragePool { global: true, .. } => shape[2..].iter().product(),
+            Op::AveragePool { kernel, .. } => kernel.iter().map(|&k| k.max(1) as usize).product(),
+            _ => unreachable!(),
+        };
+        let p = AvgPool {
+            scale,
+            zero_point,
+            levels: super::shifted_type(q.dtype, zero_point),
+            count,
+        };
+        return try_absorb_from(g, mi, Some(p));
+    }
+    try_absorb_from(g, mi, None)
+}
+
+fn try_absorb_from(
+    g: &mut Graph,
+    mi: usize,
+    pool: Option<AvgPool>,
+) -> Result<Option<bool>, PassError> {
     let mm = g.nodes[mi].clone();
-    let (x, w) = (&mm.inputs[0], &mm.inputs[1]);
-    let (Some(qx), Some(qw), Some(wt)) = (g.qinfo.get(x), g.qinfo.get(w), g.consts.get(w)) else {
-        return Ok(None);
+    let is_pool = pool.is_some();
+    // The pool's "weights": one column of ones per channel over its window (its sum's
+    // range is count * the levels' range).
+    let (x, w) = (&mm.inputs[0], mm.inputs.get(1).cloned().unwrap_or_default());
+    let pool_cols = pool.as_ref().map(|p| {
+        let c = g.shapes.get(x).and_then(|s| s.get(1).copied()).unwrap_or(0);
+        let mut v = vec![0f32; p.count * c * c];
+        for ch in 0..c {
+            for k in 0..p.count {
+                v[(ch * p.count + k) * c + ch] = 1.0;
+            }
+        }
+        (Tensor::f32(vec![p.count * c, c], v), QInfo::int(p.levels))
+    });
+    let (qx, qw, wt) = match &pool_cols {
+        Some((t, q)) => (q.clone(), QInfo::int(DataType::Binary), t.clone()),
+        None => {
+            let (Some(qx), Some(qw), Some(wt)) =
+                (g.qinfo.get(x), g.qinfo.get(&w), g.consts.get(&w))
+            else {
+                return Ok(None);
+            };
+            (qx.clone(), qw.clone(), wt.clone())
+        }
     };
-    if !qx.is_plain_int() || !qw.is_plain_int() || wt.shape.len() != 2 {
+    let w = &w;
+    let is_conv = matches!(mm.op, Op::Conv { .. });
+    if !qx.is_plain_int() || !qw.is_plain_int() || (wt.shape.len() != 2 && !is_conv) {
         return Ok(None);
     }
     let (tin, wdt, wt) = (qx.dtype, qw.dtype, wt.clone());
-    let n = wt.shape[1];
+    // A convolution's weights as the matrix of its per-pixel product ([C*k..., M]).
+    let wmat = if is_conv {
+        match super::infer_datatypes::conv_columns(&wt) {
+            Some(w) => w,
+            None => return Ok(None),
+        }
+    } else {
+        wt.clone()
+    };
+    let n = wmat.shape[1];
     let acc = mm.outputs[0].clone();
-    let acc_shape = g.shapes.get(&acc).cloned().unwrap_or_default();
-    if acc_shape.iter().product::<usize>() != n || acc_shape.last() != Some(&n) {
-        return Ok(None);
-    }
+    let full_shape = g.shapes.get(&acc).cloned().unwrap_or_default();
+    // The chain is evaluated on one value per channel: a MatMul's [1, N] vector, or a
+    // convolution's [1, M, 1...] (its per-channel constants broadcast the same way over
+    // every pixel).
+    let acc_shape = if is_conv || is_pool {
+        if full_shape.len() < 3 || full_shape[0] != 1 || full_shape[1] != n {
+            return Ok(None);
+        }
+        let mut s = vec![1, n];
+        s.extend(std::iter::repeat_n(1, full_shape.len() - 2));
+        s
+    } else {
+        if full_shape.iter().product::<usize>() != n || full_shape.last() != Some(&n) {
+            return Ok(None);
+        }
+        full_shape.clone()
+    };
     // Follow the single-consumer chain of per-channel elementwise ops to a quantizer.
     let mut chain: Vec<Node> = Vec::new();
     let mut cur = acc.clone();
@@ -90,7 +198,7 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
             | Op::Identity
             | Op::BatchNorm { .. } => {
                 // constants must not change the shape (per-channel at most)
-                if g.shapes.get(&node.outputs[0]) != Some(&acc_shape) {
+                if g.shapes.get(&node.outputs[0]) != Some(&full_shape) {
                     return Ok(None);
                 }
                 // Monotone in the accumulator: BatchNorm on it, division only by a constant
@@ -102,6 +210,16 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
                 chain.push(node);
             }
             Op::BipolarQuant if node.inputs[0] == cur => break (node, Quantizer::Bipolar),
+            Op::Trunc { .. } if node.inputs[0] == cur => {
+                // v1: output (r - z) * scale; v2: (r - z') * output scale
+                let si = if node.inputs.len() <= 5 { 1 } else { 4 };
+                match g.consts.get(&node.inputs[si]).and_then(Tensor::single_f32) {
+                    Some(scale) if scale > 0.0 && scale.is_finite() => {
+                        break (node, Quantizer::Trunc { scale });
+                    }
+                    _ => return Ok(None),
+                }
+            }
             Op::Quant {
                 signed,
                 narrow,
@@ -114,7 +232,10 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
                     Some(zp) if zp == zp.trunc() => zp,
                     _ => return Ok(None),
                 };
-                if !(s.len() == 1 || s.len() == n) || !(1.0..=8.0).contains(&b) || b != b.trunc() {
+                if !(s.len() == 1 || (s.len() == n && !is_conv))
+                    || !(1.0..=8.0).contains(&b)
+                    || b != b.trunc()
+                {
                     return Ok(None);
                 }
                 let q = Quantizer::Int {
@@ -133,10 +254,13 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
     let (qnode, quantizer) = quant;
     let bipolar = match &quantizer {
         Quantizer::Bipolar => true,
+        Quantizer::Trunc { .. } => false,
         Quantizer::Int { bits, signed, .. } => *bits == 1 && *signed,
     };
-    let (lmin, lmax) = match &quantizer {
+    let (mut lmin, mut lmax) = match &quantizer {
         _ if bipolar => (-1i64, 1i64),
+        // found from the accumulator range below
+        Quantizer::Trunc { .. } => (0, 0),
         Quantizer::Int {
             bits,
             signed,
@@ -154,7 +278,15 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
     };
     // Level of every channel for accumulator values `a` (one per channel).
     let level = |a: &[f32]| -> Result<Vec<i64>, PassError> {
-        let mut t = Tensor::f32(acc_shape.clone(), a.to_vec());
+        let mut t = match &pool {
+            // the average of the float values: their sum (the levels' sum times the scale)
+            // divided by the window size, in f32 as the reference computes it
+            Some(p) => Tensor::f32(
+                acc_shape.clone(),
+                a.iter().map(|&s| (s * p.scale) / p.count as f32).collect(),
+            ),
+            None => Tensor::f32(acc_shape.clone(), a.to_vec()),
+        };
         for node in &chain {
             let ins: Vec<Option<&Tensor>> = node
                 .inputs
@@ -173,10 +305,55 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
                 exec::eval(node, &ins).map_err(|e| PassError::invalid(&node.name, None, e))?;
             t = out.into_iter().next().unwrap_or(t);
         }
+        if t.shape != acc_shape {
+            return Err(PassError::invalid(
+                &mm.name,
+                None,
+                format!(
+                    "the float chain after it changed the per-channel shape {acc_shape:?} to {:?}",
+                    t.shape
+                ),
+            ));
+        }
+        if let Quantizer::Trunc { scale } = &quantizer {
+            let ins: Vec<Option<&Tensor>> = qnode
+                .inputs
+                .iter()
+                .map(|i| {
+                    if i.is_empty() {
+                        None
+                    } else if g.is_const(i) {
+                        g.consts.get(i)
+                    } else {
+                        Some(&t)
+                    }
+                })
+                .collect();
+            let out = exec::eval(&qnode, &ins)
+                .map_err(|e| PassError::invalid(&qnode.name, None, e))?
+                .remove(0);
+            return out
+                .to_f32()
+                .iter()
+                .map(|&y| {
+                    let l = y / scale;
+                    if l == l.trunc() && l.abs() < 1.0e9 {
+                        Ok(l as i64)
+                    } else {
+                        Err(PassError::invalid(
+                            &qnode.name,
+                            None,
+                            format!("output {y} is not a multiple of its scale {scale}"),
+                        ))
+                    }
+                })
+                .collect();
+        }
         let v = t.to_f32();
         Ok(v.iter()
             .enumerate()
             .map(|(c, &y)| match &quantizer {
+                Quantizer::Trunc { .. } => unreachable!("handled above"),
                 Quantizer::Bipolar => {
                     if y >= 0.0 {
                         1
@@ -199,7 +376,21 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
             })
             .collect())
     };
-    let ranges = column_ranges(tin, &wt)
+    // Per-channel constants that vary over pixels would make the chain depend on more
+    // than the channel: not absorbable.
+    for node in &chain {
+        for i in node.inputs.iter().filter(|i| g.is_const(i)) {
+            let t = &g.consts[i];
+            let ok = match exec::broadcast_shape(&t.shape, &acc_shape) {
+                Some(s) => s == acc_shape,
+                None => false,
+            };
+            if !ok && !matches!(node.op, Op::BatchNorm { .. }) {
+                return Ok(None);
+            }
+        }
+    }
+    let ranges = column_ranges(tin, &wmat)
         .ok_or_else(|| PassError::invalid(&mm.name, Some(w), "weights are not integers"))?;
     // The float chain sees the accumulator as an f32: it must be exact (|acc| < 2^24).
     if ranges.iter().any(|r| r.0 <= -(1 << 24) || r.1 >= 1 << 24) {
@@ -208,6 +399,18 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
     let lo: Vec<f32> = ranges.iter().map(|r| r.0 as f32).collect();
     let hi: Vec<f32> = ranges.iter().map(|r| r.1 as f32).collect();
     let (llo, lhi) = (level(&lo)?, level(&hi)?);
+    if matches!(quantizer, Quantizer::Trunc { .. }) {
+        lmin = llo.iter().chain(&lhi).copied().min().unwrap_or(0);
+        lmax = llo.iter().chain(&lhi).copied().max().unwrap_or(0);
+        if lmax - lmin > 255 {
+            return Ok(None);
+        }
+    }
+    let (lmin, lmax) = (lmin, lmax);
+    // A pool's sum cannot be negated: a decreasing chain after it is not absorbed.
+    if is_pool && (0..n).any(|c| llo[c] > lhi[c]) {
+        return Ok(None);
+    }
     let sign: Vec<i64> = (0..n)
         .map(|c| if llo[c] > lhi[c] { -1 } else { 1 })
         .collect();
@@ -294,9 +497,16 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
     }
     // Rewrite: negated weight columns, MatMul -> MultiThreshold [-> Mul(scale)].
     let mut wv = wt.to_i64().unwrap_or_default();
-    for r in 0..wt.shape[0] {
-        for c in 0..n {
-            wv[r * n + c] *= sign[c];
+    if is_conv {
+        let k = wv.len() / n.max(1);
+        for (j, v) in wv.iter_mut().enumerate() {
+            *v *= sign[j / k];
+        }
+    } else {
+        for r in 0..wt.shape[0] {
+            for c in 0..n {
+                wv[r * n + c] *= sign[c];
+            }
         }
     }
     let (wlo, whi) = (
@@ -327,6 +537,15 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
     let scale = match &quantizer {
         Quantizer::Bipolar => g.consts[&qnode.inputs[1]].clone(),
         Quantizer::Int { .. } => g.consts[&qnode.inputs[1]].clone(),
+        Quantizer::Trunc { scale } => Tensor::scalar(*scale),
+    };
+    let scale_name = match &quantizer {
+        Quantizer::Trunc { .. } => {
+            let k = g.fresh_name(&format!("{}_out_scale", qnode.name));
+            g.consts.insert(k.clone(), scale.clone());
+            k
+        }
+        _ => qnode.inputs[1].clone(),
     };
     let unit = scale.to_f32().iter().all(|&s| s == 1.0);
     let mt_out = if unit {
@@ -345,7 +564,12 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
                 zero_point,
                 ..
             } if *zero_point == 0.0 => super::fold_constants::quant_dtype(*bits, *signed, *narrow),
-            _ => super::int_type(lmin, lmax),
+            // 1-bit levels: BINARY (0/1), or a 2-bit signed type
+            _ => match super::int_type(lmin, lmax) {
+                t if t.bits() >= 2 => t,
+                _ if lmin >= 0 => DataType::Binary,
+                _ => DataType::Int(2),
+            },
         }
     };
     let mut new = vec![Node {
@@ -363,11 +587,16 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
         new.push(Node {
             name: format!("{}_scale", qnode.name),
             op: Op::Mul,
-            inputs: vec![mt_out, qnode.inputs[1].clone()],
+            inputs: vec![mt_out, scale_name],
             outputs: vec![qout],
         });
     }
-    g.nodes[mi].inputs[1] = wname;
+    if !is_pool {
+        g.nodes[mi].inputs[1] = wname;
+    } else {
+        g.consts.remove(&wname);
+        g.qinfo.remove(&wname);
+    }
     let drop: Vec<String> = chain
         .iter()
         .chain(std::iter::once(&qnode))
@@ -382,6 +611,57 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
     let pos = pos.min(g.nodes.len());
     for (j, nd) in new.into_iter().enumerate() {
         g.nodes.insert(pos + j, nd);
+    }
+    if let Some(p) = &pool {
+        // AveragePool(x) -> SumPool(Round(x / scale)): the exact integer sum of the
+        // levels q - z, which the thresholds were found on.
+        let Op::AveragePool {
+            global,
+            kernel,
+            strides,
+            ..
+        } = mm.op.clone()
+        else {
+            unreachable!()
+        };
+        let at = g
+            .nodes
+            .iter()
+            .position(|n| n.name == mm.name)
+            .expect("the pool is still there");
+        let mut xin = x.clone();
+        let mut pre = Vec::new();
+        if p.scale != 1.0 || p.zero_point != 0.0 {
+            let k = g.fresh_name(&format!("{}_in_scale", mm.name));
+            g.consts.insert(k.clone(), Tensor::scalar(p.scale));
+            let div = g.fresh_name(&format!("{x}_unscaled"));
+            xin = g.fresh_name(&format!("{x}_int"));
+            pre.push(Node {
+                name: format!("{}_unscale_input", mm.name),
+                op: Op::Div,
+                inputs: vec![x.clone(), k],
+                outputs: vec![div.clone()],
+            });
+            pre.push(Node {
+                name: format!("{}_round_input", mm.name),
+                op: Op::Round,
+                inputs: vec![div],
+                outputs: vec![xin.clone()],
+            });
+        }
+        g.nodes[at] = Node {
+            name: mm.name.clone(),
+            op: Op::SumPool {
+                global,
+                kernel,
+                strides,
+            },
+            inputs: vec![xin],
+            outputs: mm.outputs.clone(),
+        };
+        for (j, nd) in pre.into_iter().enumerate() {
+            g.nodes.insert(at + j, nd);
+        }
     }
     Ok(Some(true))
 }

@@ -134,6 +134,83 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
                     _ => None,
                 }
             }
+            Op::Conv { .. } if node.inputs.get(2).is_none_or(String::is_empty) => {
+                let a = q.get(&node.inputs[0]).filter(|i| i.is_plain_int());
+                let w = g
+                    .consts
+                    .get(&node.inputs[1])
+                    .zip(q.get(&node.inputs[1]).filter(|i| i.is_plain_int()));
+                match (a, w) {
+                    (Some(a), Some((w, _))) => conv_columns(w)
+                        .and_then(|w| acc_range(a.dtype, &w))
+                        .map(|(lo, hi)| QInfo::int(super::int_type(lo, hi))),
+                    _ => None,
+                }
+            }
+            // The exact sum of integers over a window.
+            Op::SumPool { global, kernel, .. } => q
+                .get(&node.inputs[0])
+                .filter(|i| i.is_plain_int())
+                .and_then(|i| {
+                    let shape = g.shapes.get(&node.inputs[0])?;
+                    let n: i64 = if *global {
+                        shape.get(2..)?.iter().product::<usize>() as i64
+                    } else {
+                        kernel.iter().product()
+                    };
+                    Some(QInfo::int(super::int_type(
+                        n.saturating_mul(i.dtype.min()),
+                        n.saturating_mul(i.dtype.max()),
+                    )))
+                }),
+            // The average of quantized values (q - z) * s over n positions: the levels' sum
+            // with scale s / n (exactly when s and n are powers of two; otherwise up to the
+            // rounding of the division, as `integerize_matmul` notes for float scales).
+            Op::AveragePool { global, kernel, .. } => q
+                .get(&node.inputs[0])
+                .filter(|i| i.dtype != DataType::Bipolar)
+                .and_then(|i| {
+                    let (s, z) = (i.scale.single_f32()?, i.zero_point.single_f32()?);
+                    if !(s > 0.0 && s.is_finite()) || z != z.trunc() {
+                        return None;
+                    }
+                    let shape = g.shapes.get(&node.inputs[0])?;
+                    let n: i64 = if *global {
+                        shape.get(2..)?.iter().product::<usize>() as i64
+                    } else {
+                        kernel.iter().product()
+                    };
+                    let lv = super::shifted_type(i.dtype, z);
+                    Some(QInfo {
+                        dtype: super::int_type(
+                            n.saturating_mul(lv.min()),
+                            n.saturating_mul(lv.max()),
+                        ),
+                        scale: Tensor::scalar(s / n as f32),
+                        zero_point: Tensor::scalar(0.0),
+                        levels: None,
+                    })
+                }),
+            // The maximum of quantized values with one positive scale is one of them.
+            Op::MaxPool { .. } => q
+                .get(&node.inputs[0])
+                .filter(|i| {
+                    i.scale.len() == 1 && i.zero_point.len() == 1 && i.scale.to_f32()[0] > 0.0
+                })
+                .cloned(),
+            // Constant padding with float 0: the level 0 (q = zero point).
+            Op::Pad { value, .. }
+                if *value == 0.0 && node.inputs.get(2).is_none_or(String::is_empty) =>
+            {
+                q.get(&node.inputs[0])
+                    .filter(|i| {
+                        i.scale.len() == 1
+                            && i.zero_point.len() == 1
+                            && i.dtype != DataType::Bipolar
+                            && i.dtype.contains(i.zero_point.to_f32()[0] as i64)
+                    })
+                    .cloned()
+            }
             _ => None,
         };
         if let Some(i) = info {
@@ -180,4 +257,22 @@ pub fn column_ranges(dt: DataType, w: &Tensor) -> Option<Vec<(i64, i64)>> {
             })
             .collect(),
     )
+}
+
+/// Convolution weights `[M, C, k...]` as the `[C*k..., M]` matrix of a matrix product
+/// (column `m` holds output channel `m`'s weights), for [`acc_range`]/[`column_ranges`].
+pub fn conv_columns(w: &Tensor) -> Option<Tensor> {
+    if w.shape.len() < 3 {
+        return None;
+    }
+    let m = w.shape[0];
+    let k: usize = w.shape[1..].iter().product();
+    let v = w.to_f32();
+    let mut t = vec![0f32; m * k];
+    for o in 0..m {
+        for i in 0..k {
+            t[i * m + o] = v[o * k + i];
+        }
+    }
+    Some(Tensor::f32(vec![k, m], t))
 }

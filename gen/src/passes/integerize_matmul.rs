@@ -9,6 +9,11 @@
 //! rescaled result equals the original float product bit for bit; otherwise it differs by
 //! float rounding (the reference sums scaled floats in its own order), so a quantized
 //! activation can differ where the reference's rounding lands on a quantization boundary.
+//!
+//! `Conv(x, W[, b])` is treated the same way (weights `[M, C, k...]` with a scalar or
+//! per-output-channel scale): `[Add(b)] . Mul(Conv(Round(Div(x, sx)), qw), sx * sw)`,
+//! the rescale and bias per output channel (`[M, 1...]`). Padding stays exact: the float
+//! 0 it inserts is the level 0 of the integer input.
 
 use super::PassError;
 use super::infer_datatypes::acc_range;
@@ -19,6 +24,12 @@ pub const NAME: &str = "integerize-matmul";
 
 pub fn run(g: &mut Graph) -> Result<bool, PassError> {
     for i in 0..g.nodes.len() {
+        if matches!(g.nodes[i].op, Op::Conv { .. }) {
+            if integerize_conv(g, i)? {
+                return Ok(true);
+            }
+            continue;
+        }
         if g.nodes[i].op != Op::MatMul {
             continue;
         }
@@ -153,4 +164,163 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
         return Ok(true);
     }
     Ok(false)
+}
+
+/// The `Conv` case of [`run`]; whether it rewrote node `i`.
+fn integerize_conv(g: &mut Graph, i: usize) -> Result<bool, PassError> {
+    let node = g.nodes[i].clone();
+    let (x, w) = (&node.inputs[0], &node.inputs[1]);
+    let bias = node.inputs.get(2).filter(|b| !b.is_empty()).cloned();
+    let (Some(qx), Some(qw), Some(wt)) = (
+        g.qinfo.get(x).cloned(),
+        g.qinfo.get(w).cloned(),
+        g.consts.get(w).cloned(),
+    ) else {
+        return Ok(false);
+    };
+    if qx.is_plain_int() && qw.is_plain_int() && bias.is_none() {
+        return Ok(false);
+    }
+    if let Some(b) = &bias
+        && !g.is_const(b)
+    {
+        return Ok(false);
+    }
+    let zx = match qx.zero_point.single_f32() {
+        Some(z) if z == z.trunc() && z.abs() < 1.0e6 => z,
+        _ => return Ok(false),
+    };
+    let zero = |t: &Tensor| t.to_f32().iter().all(|&z| z == 0.0);
+    if wt.shape.len() < 3 || qx.scale.len() != 1 || !zero(&qw.zero_point) {
+        return Ok(false);
+    }
+    let m = wt.shape[0];
+    let k: usize = wt.shape[1..].iter().product();
+    // Weight scale: scalar, or one per output channel (constant over the rest).
+    let sw: Vec<f32> = if qw.scale.len() == 1 {
+        qw.scale.to_f32()
+    } else {
+        let zeros = Tensor::f32(wt.shape.clone(), vec![0.0; wt.len()]);
+        let Ok(full) = exec::binary(&zeros, &qw.scale, |_, b| b) else {
+            return Ok(false);
+        };
+        if full.shape != wt.shape {
+            return Ok(false);
+        }
+        let f = full.to_f32();
+        if (0..m).any(|o| (0..k).any(|j| f[o * k + j].to_bits() != f[o * k].to_bits())) {
+            return Ok(false);
+        }
+        (0..m).map(|o| f[o * k]).collect()
+    };
+    let sx = qx.scale.to_f32()[0];
+    let bad = |why: String| PassError::invalid(&node.name, Some(w), why);
+    let swt = if sw.len() == 1 {
+        Tensor::scalar(sw[0])
+    } else {
+        let mut shape = vec![m];
+        shape.extend(std::iter::repeat_n(1, wt.shape.len() - 1));
+        Tensor::f32(shape, sw.clone())
+    };
+    let wint = match &qw.levels {
+        Some(l) => l.clone(),
+        None => exec::binary(&wt, &swt, |a, b| a / b).map_err(bad)?,
+    };
+    if let Some(v) = wint
+        .to_f32()
+        .iter()
+        .find(|v| **v != v.round() || v.abs() >= 8_388_608.0)
+    {
+        return Err(bad(format!("weight value / scale = {v} is not an integer")));
+    }
+    let xdt = super::shifted_type(qx.dtype, zx);
+    let (lo, hi) = super::infer_datatypes::conv_columns(&wint)
+        .and_then(|c| acc_range(xdt, &c))
+        .ok_or_else(|| bad("weights are not integers".into()))?;
+    if lo.abs().max(hi.abs()) >= 1 << 24 {
+        return Err(PassError::Unsupported {
+            nodes: vec![crate::import::UnsupportedNode {
+                name: node.name.clone(),
+                op_type: "Conv".into(),
+                domain: String::new(),
+                hint: format!(
+                    "accumulator range {lo}..={hi} exceeds 2^24; f32 results would not be exact"
+                ),
+            }],
+        });
+    }
+    // Per-channel constants of the output: shape [M, 1...] against [N, M, spatial...].
+    let per_channel = |v: Vec<f32>| -> Tensor {
+        if v.len() == 1 {
+            Tensor::scalar(v[0])
+        } else {
+            let mut shape = vec![v.len()];
+            shape.extend(std::iter::repeat_n(1, wt.shape.len() - 2));
+            Tensor::f32(shape, v)
+        }
+    };
+    let mut new = Vec::new();
+    let mut xin = x.clone();
+    if sx != 1.0 || zx != 0.0 {
+        let kname = g.fresh_name(&format!("{}_in_scale", node.name));
+        g.consts.insert(kname.clone(), Tensor::scalar(sx));
+        let div = g.fresh_name(&format!("{x}_unscaled"));
+        xin = g.fresh_name(&format!("{x}_int"));
+        new.push(Node {
+            name: format!("{}_unscale_input", node.name),
+            op: Op::Div,
+            inputs: vec![x.clone(), kname],
+            outputs: vec![div.clone()],
+        });
+        new.push(Node {
+            name: format!("{}_round_input", node.name),
+            op: Op::Round,
+            inputs: vec![div],
+            outputs: vec![xin.clone()],
+        });
+    }
+    let wname = g.fresh_name(&format!("{w}_int"));
+    g.consts.insert(wname.clone(), wint);
+    g.qinfo.insert(wname.clone(), QInfo::int(qw.dtype));
+    let out = node.outputs[0].clone();
+    let s: Vec<f32> = sw.iter().map(|&v| sx * v).collect();
+    let needs_mul = s.iter().any(|&v| v != 1.0);
+    let mut stages: Vec<(Op, Tensor, &str)> = Vec::new();
+    if needs_mul {
+        stages.push((Op::Mul, per_channel(s), "rescale"));
+    }
+    if let Some(b) = &bias {
+        stages.push((Op::Add, per_channel(g.consts[b].to_f32()), "bias"));
+    }
+    let mut cur = if stages.is_empty() {
+        out.clone()
+    } else {
+        g.fresh_name(&format!("{out}_acc"))
+    };
+    let mut conv = node.clone();
+    conv.inputs = vec![xin, wname];
+    conv.outputs = vec![cur.clone()];
+    new.push(conv);
+    let last = stages.len();
+    for (j, (op, t, what)) in stages.into_iter().enumerate() {
+        let kname = g.fresh_name(&format!("{}_{what}", node.name));
+        g.consts.insert(kname.clone(), t);
+        let o = if j + 1 == last {
+            out.clone()
+        } else {
+            g.fresh_name(&format!("{out}_{what}"))
+        };
+        new.push(Node {
+            name: format!("{}_{what}", node.name),
+            op,
+            inputs: vec![cur, kname],
+            outputs: vec![o.clone()],
+        });
+        cur = o;
+    }
+    g.nodes.remove(i);
+    for (k, nd) in new.into_iter().enumerate() {
+        g.nodes.insert(i + k, nd);
+    }
+    Ok(true)
 }

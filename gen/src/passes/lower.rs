@@ -4,8 +4,20 @@
 //! first quantizer, and that quantizer, become host `pre` steps (float frame -> integer
 //! frame); `MatMul [-> MultiThreshold]` becomes a `MatrixVector` layer, a lone
 //! `MultiThreshold` a `Thresholding` layer, `TopK`/`ArgMax` a `LabelSelect`; float
-//! operations after the last hardware layer become host `post` steps. Layout operations
-//! that keep the row-major element order (Reshape, Flatten, Squeeze, ...) vanish.
+//! operations after the last hardware layer become host `post` steps.
+//!
+//! Convolutional networks: ONNX tensors are NCHW (or NCW: a 1-D axis is H = 1), the
+//! hardware streams channels last. A network with a `Conv` or `MaxPool` gets a host
+//! `ToChannelsLast` step after its input quantizer; `Conv [-> MultiThreshold]` becomes
+//! `[Pad] -> SlidingWindow -> MatrixVector` (weight columns in the window's (ky, kx, c)
+//! order, padding with the level 0 = float 0), `MaxPool` becomes `SlidingWindow -> Pool`,
+//! an average pool (`SumPool` after `absorb_thresholds` moved its division into the
+//! thresholds after it, or an `AveragePool` whose division joins the pending float scale)
+//! `[SlidingWindow ->] Pool(Sum)`; an explicit constant `Pad` of the spatial axes `Pad`.
+//! The walk keeps, for every element of the current ONNX tensor (row-major), its position
+//! in the stream (`order`): layout ops (Reshape, Flatten, Squeeze, ...) keep it, a
+//! Transpose permutes it, and a `MatMul` after a flatten reads its weight rows through it
+//! (NCHW-flatten order -> the stream's (h, w, c) order).
 
 use super::PassError;
 use crate::import::UnsupportedNode;
@@ -13,8 +25,8 @@ use crate::import::exec;
 use crate::import::graph::{Graph, Node, Op, Tensor};
 use crate::ir::host::{FloatOp, HostStep};
 use crate::ir::{
-    DataType, LabelSelect, MatrixVector, Model, Op as HwOp, TensorType, Thresholding,
-    Thresholds,
+    DataType, LabelSelect, MatrixVector, Model, Op as HwOp, Pad, Pool, PoolMode, SlidingWindow,
+    TensorType, Thresholding, Thresholds,
 };
 
 pub const NAME: &str = "lower";
@@ -48,6 +60,15 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
     let mut dtype = DataType::Int(32);
     let mut skip_next = false;
     let mut unsupported = Vec::new();
+    // Position in the stream of every element of the current tensor (row-major).
+    let mut order: Vec<usize> = Vec::new();
+    // Whether a host step reordered the user's frame (the logical input shape is then the
+    // graph input's, not the quantizer's).
+    let mut host_permuted = false;
+    let spatial_net = g
+        .nodes
+        .iter()
+        .any(|n| matches!(n.op, Op::Conv { .. } | Op::MaxPool { .. } | Op::AveragePool { .. } | Op::SumPool { .. }));
     let unsup = |n: &Node, hint: String| UnsupportedNode {
         name: n.name.clone(),
         op_type: n.op.type_name().into(),
@@ -79,13 +100,35 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
         let konst = |i: usize| n.inputs.get(i).and_then(|k| g.consts.get(k));
         // Layout ops that keep the element order.
         if is_layout(n) {
-            if let Op::Transpose { perm } = &n.op
+            if let (Phase::Hw, Op::Transpose { perm }) = (&phase, &n.op) {
+                // Transposes inside the hardware part only move elements of the ONNX
+                // tensor: carry the stream positions along.
+                let t = Tensor::i64(shape_in.clone(), order.iter().map(|&i| i as i64).collect());
+                match exec::transpose(&t, perm.as_deref()) {
+                    Ok(t) => {
+                        order = t
+                            .to_i64()
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|i| i as usize)
+                            .collect()
+                    }
+                    Err(e) => return Err(PassError::invalid(&n.name, None, e)),
+                }
+            } else if let Op::Transpose { perm } = &n.op
                 && !keeps_order(&shape_in, perm.as_deref())
             {
-                unsupported.push(unsup(
-                    n,
-                    "a Transpose that reorders elements of the data stream has no engine".into(),
-                ));
+                // Before the first quantizer the frame is the host's: it reorders it.
+                let idx: Vec<i64> = (0..shape_in.iter().product::<usize>() as i64).collect();
+                match exec::transpose(&Tensor::i64(shape_in.clone(), idx), perm.as_deref()) {
+                    Ok(t) => {
+                        pre.push(HostStep::Gather {
+                            index: t.to_i64().unwrap_or_default().into_iter().map(|i| i as usize).collect(),
+                        });
+                        host_permuted = true;
+                    }
+                    Err(e) => return Err(PassError::invalid(&n.name, None, e)),
+                }
             }
             cur = out;
             continue;
@@ -115,6 +158,7 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                     }
                     dtype = dt;
                     input = Some((shape_out.clone(), dt));
+                    order = enter_stream(&shape_out, spatial_net, &mut pre);
                     phase = Phase::Hw;
                 }
                 Op::BipolarQuant => {
@@ -125,9 +169,10 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                     }
                     dtype = DataType::Bipolar;
                     input = Some((shape_out.clone(), dtype));
+                    order = enter_stream(&shape_out, spatial_net, &mut pre);
                     phase = Phase::Hw;
                 }
-                Op::MatMul | Op::Gemm { .. } => {
+                Op::MatMul | Op::Gemm { .. } | Op::Conv { .. } => {
                     return Err(PassError::NotQuantized {
                         node: n.name.clone(),
                         op: n.op.type_name().into(),
@@ -181,7 +226,19 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                             ))],
                         });
                     }
-                    let weights: Vec<i64> = (0..nn).flat_map(|h| (0..k).map(move |c| (h, c))).map(|(h, c)| wv[c * nn + h]).collect();
+                    // Row c of the ONNX weights multiplies element c of the ONNX tensor, which
+                    // the stream carries at position order[c].
+                    if order.len() != k {
+                        return Err(PassError::invalid(&n.name, None, format!(
+                            "its input has {} elements, its weights {k} rows", order.len()
+                        )));
+                    }
+                    let mut weights = vec![0i64; k * nn];
+                    for h in 0..nn {
+                        for c in 0..k {
+                            weights[h * k + order[c]] = wv[c * nn + h];
+                        }
+                    }
                     let mut thresholds = None;
                     let mut origin = n.name.clone();
                     let mut out_name = out.clone();
@@ -206,8 +263,243 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                     };
                     dtype = mv.output_type();
                     layers.push((format!("l{:02}_mvu", layers.len()), HwOp::MatrixVector(mv), Some(origin)));
+                    order = (0..nn).collect();
                     cur = out_name;
                     continue;
+                }
+                Op::Conv { kernel: _, strides, pads, dilations, group, auto_pad } => {
+                    let w = &n.inputs[1];
+                    let (Some(wt), Some(qw)) = (g.consts.get(w), g.qinfo.get(w)) else {
+                        return Err(PassError::NotQuantized {
+                            node: n.name.clone(),
+                            op: "Conv".into(),
+                            why: format!("its weights `{w}` are float (no Quant/BipolarQuant on them)"),
+                        });
+                    };
+                    if !qw.is_plain_int() || n.inputs.get(2).is_some_and(|b| !b.is_empty()) {
+                        return Err(PassError::NotQuantized {
+                            node: n.name.clone(),
+                            op: "Conv".into(),
+                            why: format!("its weights `{w}` (or its bias) could not be turned into integers (scale or zero point not supported)"),
+                        });
+                    }
+                    if *group != 1 {
+                        unsupported.push(unsup(n, format!("attribute group = {group}: only group = 1 is supported")));
+                        order = Spatial::of(&shape_out).map(|s| s.hwc_order()).unwrap_or_default();
+                        cur = out;
+                        continue;
+                    }
+                    if !pending.is_empty() {
+                        unsupported.push(unsup(n, format!(
+                            "float operations before this Conv could not be absorbed into integer thresholds: {}",
+                            pending.iter().map(HostStep::describe).collect::<Vec<_>>().join("; ")
+                        )));
+                        pending.clear();
+                    }
+                    let Some(geo) = Spatial::of(&shape_in) else {
+                        return Err(PassError::invalid(&n.name, None, format!("input of shape {shape_in:?}: a Conv takes [1, C, H, W] or [1, C, W]")));
+                    };
+                    if order != geo.hwc_order() {
+                        unsupported.push(unsup(n, "its input is not in the channels-last order the hardware streams (a Transpose or Reshape reorders the feature map before it)".into()));
+                    }
+                    let wk: Vec<i64> = wt.shape[2..].iter().map(|&d| d as i64).collect();
+                    let win = exec::window(&shape_in[2..], &wk, strides, pads, dilations, auto_pad, false)
+                        .map_err(|e| PassError::invalid(&n.name, None, e))?;
+                    let (kk, ss, dd, pb, pe) = win2d(&win);
+                    let m = wt.shape[0];
+                    let c = geo.c;
+                    let wv = wt.to_i64().unwrap_or_default();
+                    let bad_type = |t: DataType| !t.is_activation_type();
+                    if bad_type(dtype) || bad_type(qw.dtype) || wv.len() != m * c * kk[0] * kk[1] || wv.iter().any(|&v| !qw.dtype.contains(v)) {
+                        return Err(PassError::Unsupported {
+                            nodes: vec![unsup(n, format!(
+                                "input {dtype} x weights {}: matrix-vector engines take BIPOLAR, BINARY or 2..8-bit integer inputs and weights",
+                                qw.dtype
+                            ))],
+                        });
+                    }
+                    let mut origin = n.name.clone();
+                    if pb.iter().chain(&pe).any(|&p| p != 0) {
+                        if !dtype.contains(0) {
+                            unsupported.push(unsup(n, format!(
+                                "attribute pads {pads:?} on a {dtype} input: padding inserts float 0, which is no {dtype} value; \
+                                 use padding 0 or an integer activation"
+                            )));
+                        }
+                        layers.push((
+                            format!("l{:02}_pad", layers.len()),
+                            HwOp::Pad(Pad { pads: [pb[0], pb[1], pe[0], pe[1]], value: 0, input_type: dtype }),
+                            Some(origin.clone()),
+                        ));
+                    }
+                    layers.push((
+                        format!("l{:02}_swg", layers.len()),
+                        HwOp::SlidingWindow(SlidingWindow { kernel: kk, stride: ss, dilation: dd, input_type: dtype }),
+                        Some(origin.clone()),
+                    ));
+                    // Column (ky, kx, c) of the window; ONNX weights are [M][C][KH][KW].
+                    let mw = kk[0] * kk[1] * c;
+                    let mut weights = vec![0i64; m * mw];
+                    for o in 0..m {
+                        for ch in 0..c {
+                            for ky in 0..kk[0] {
+                                for kx in 0..kk[1] {
+                                    weights[o * mw + (ky * kk[1] + kx) * c + ch] = wv[((o * c + ch) * kk[0] + ky) * kk[1] + kx];
+                                }
+                            }
+                        }
+                    }
+                    let mut thresholds = None;
+                    let mut out_name = out.clone();
+                    if let Some(next) = g.nodes.get(idx + 1)
+                        && matches!(next.op, Op::MultiThreshold { channels_last: false, .. })
+                        && next.inputs[0] == out
+                        && g.fan_out(&out) == 1
+                        && !g.outputs.contains(&out)
+                    {
+                        thresholds = Some(thresholds_of(g, next, m, acc_bound(dtype, &wv))?);
+                        origin = format!("{} + {}", n.name, next.name);
+                        out_name = next.outputs[0].clone();
+                        skip_next = true;
+                    }
+                    let mv = MatrixVector { mw, mh: m, input_type: dtype, weight_type: qw.dtype, weights, thresholds };
+                    dtype = mv.output_type();
+                    layers.push((format!("l{:02}_mvu", layers.len()), HwOp::MatrixVector(mv), Some(origin)));
+                    let oshape = g.shapes.get(&out_name).cloned().unwrap_or_default();
+                    order = Spatial::of(&oshape).map(|s| s.hwc_order()).unwrap_or_default();
+                    cur = out_name;
+                    continue;
+                }
+                Op::MaxPool { kernel, strides, pads, dilations, ceil_mode, auto_pad } => {
+                    if !monotone_pending(&pending) {
+                        unsupported.push(unsup(n, format!(
+                            "float operations before this MaxPool are not a positive scaling, so the maximum of the integers is not the maximum of the floats: {}",
+                            pending.iter().map(HostStep::describe).collect::<Vec<_>>().join("; ")
+                        )));
+                    }
+                    let Some(geo) = Spatial::of(&shape_in) else {
+                        return Err(PassError::invalid(&n.name, None, format!("input of shape {shape_in:?}: a MaxPool takes [1, C, H, W] or [1, C, W]")));
+                    };
+                    if order != geo.hwc_order() {
+                        unsupported.push(unsup(n, "its input is not in the channels-last order the hardware streams (a Transpose or Reshape reorders the feature map before it)".into()));
+                    }
+                    if *ceil_mode || pads.iter().any(|&p| p != 0) || dilations.iter().any(|&d| d != 1) {
+                        unsupported.push(unsup(n, "ceil_mode = 1, padding or dilation: max-pooling takes floor mode, no padding and dilation 1".into()));
+                    }
+                    let win = exec::window(&shape_in[2..], kernel, strides, &[], &[], auto_pad, false)
+                        .map_err(|e| PassError::invalid(&n.name, None, e))?;
+                    let (kk, ss, dd, _, _) = win2d(&win);
+                    layers.push((
+                        format!("l{:02}_swg", layers.len()),
+                        HwOp::SlidingWindow(SlidingWindow { kernel: kk, stride: ss, dilation: dd, input_type: dtype }),
+                        Some(n.name.clone()),
+                    ));
+                    let p = Pool { mode: PoolMode::Max, channels: geo.c, positions: kk[0] * kk[1], global: false, input_type: dtype };
+                    dtype = p.output_type();
+                    layers.push((format!("l{:02}_pool", layers.len()), HwOp::Pool(p), Some(n.name.clone())));
+                    order = Spatial::of(&shape_out).map(|s| s.hwc_order()).unwrap_or_default();
+                }
+                Op::SumPool { global, kernel, strides } => {
+                    if !pending.is_empty() {
+                        unsupported.push(unsup(n, format!(
+                            "float operations before this pool could not be absorbed: {}",
+                            pending.iter().map(HostStep::describe).collect::<Vec<_>>().join("; ")
+                        )));
+                        pending.clear();
+                    }
+                    let Some(geo) = Spatial::of(&shape_in) else {
+                        return Err(PassError::invalid(&n.name, None, format!("input of shape {shape_in:?}: a pool takes [1, C, H, W] or [1, C, W]")));
+                    };
+                    if order != geo.hwc_order() {
+                        unsupported.push(unsup(n, "its input is not in the channels-last order the hardware streams".into()));
+                    }
+                    let p = if *global {
+                        Pool { mode: PoolMode::Sum, channels: geo.c, positions: geo.h * geo.w, global: true, input_type: dtype }
+                    } else {
+                        let win = exec::window(&shape_in[2..], kernel, strides, &[], &[], "NOTSET", false)
+                            .map_err(|e| PassError::invalid(&n.name, None, e))?;
+                        let (kk, ss, dd, _, _) = win2d(&win);
+                        layers.push((
+                            format!("l{:02}_swg", layers.len()),
+                            HwOp::SlidingWindow(SlidingWindow { kernel: kk, stride: ss, dilation: dd, input_type: dtype }),
+                            Some(n.name.clone()),
+                        ));
+                        Pool { mode: PoolMode::Sum, channels: geo.c, positions: kk[0] * kk[1], global: false, input_type: dtype }
+                    };
+                    dtype = p.output_type();
+                    layers.push((format!("l{:02}_pool", layers.len()), HwOp::Pool(p), Some(n.name.clone())));
+                    order = Spatial::of(&shape_out).map(|s| s.hwc_order()).unwrap_or_default();
+                }
+                Op::AveragePool { global, kernel, strides, .. } => {
+                    // Not absorbed into a quantizer after it: the hardware sums, the division
+                    // joins the pending float scale (cancelled by the next layer's input
+                    // rescale, or a host step).
+                    let s = match pending.as_slice() {
+                        [] => Some(1.0f32),
+                        [HostStep::Elementwise { op: FloatOp::Mul, constant, reversed: false }]
+                            if constant.len() == 1 && constant[0] > 0.0 => Some(constant[0]),
+                        _ => None,
+                    };
+                    let geo = Spatial::of(&shape_in);
+                    match (s, &geo) {
+                        (Some(s), Some(geo)) if dtype != DataType::Bipolar && order == geo.hwc_order() => {
+                            let p = if *global {
+                                Pool { mode: PoolMode::Sum, channels: geo.c, positions: geo.h * geo.w, global: true, input_type: dtype }
+                            } else {
+                                let win = exec::window(&shape_in[2..], kernel, strides, &[], &[], "NOTSET", false)
+                                    .map_err(|e| PassError::invalid(&n.name, None, e))?;
+                                let (kk, ss, dd, _, _) = win2d(&win);
+                                layers.push((
+                                    format!("l{:02}_swg", layers.len()),
+                                    HwOp::SlidingWindow(SlidingWindow { kernel: kk, stride: ss, dilation: dd, input_type: dtype }),
+                                    Some(n.name.clone()),
+                                ));
+                                Pool { mode: PoolMode::Sum, channels: geo.c, positions: kk[0] * kk[1], global: false, input_type: dtype }
+                            };
+                            let k = s / p.positions as f32;
+                            pending = if k == 1.0 {
+                                Vec::new()
+                            } else {
+                                vec![HostStep::Elementwise { op: FloatOp::Mul, constant: vec![k], reversed: false }]
+                            };
+                            dtype = p.output_type();
+                            layers.push((format!("l{:02}_pool", layers.len()), HwOp::Pool(p), Some(n.name.clone())));
+                        }
+                        _ => unsupported.push(unsup(
+                            n,
+                            "an average pool needs a channels-last integer (not BIPOLAR) input with one positive scale"
+                                .into(),
+                        )),
+                    }
+                    order = Spatial::of(&shape_out).map(|s| s.hwc_order()).unwrap_or_default();
+                }
+                Op::Pad { mode, pads, value } => {
+                    let p: Vec<i64> = match pads {
+                        Some(p) => p.clone(),
+                        None => konst(1).and_then(Tensor::to_i64).unwrap_or_default(),
+                    };
+                    let v = konst(2).and_then(Tensor::single_f32).unwrap_or(*value);
+                    let geo = Spatial::of(&shape_in);
+                    let r = shape_in.len();
+                    let ok = mode == "constant"
+                        && v == 0.0
+                        && geo.is_some()
+                        && p.len() == 2 * r
+                        && p[0] == 0 && p[1] == 0 && p[r] == 0 && p[r + 1] == 0
+                        && monotone_pending(&pending)
+                        && dtype.contains(0)
+                        && geo.as_ref().is_some_and(|g| order == g.hwc_order());
+                    if !ok {
+                        unsupported.push(unsup(n, format!(
+                            "Pad mode {mode} value {v} pads {p:?} on {shape_in:?} ({dtype}): the hardware pads the spatial axes of a \
+                             channels-last integer feature map with float 0 (constant mode, value 0, no padding of batch or channels)"
+                        )));
+                    } else {
+                        let (t, b) = if r == 3 { ([0, p[2]], [0, p[5]]) } else { ([p[2], p[3]], [p[6], p[7]]) };
+                        let pad = Pad { pads: [t[0] as usize, t[1] as usize, b[0] as usize, b[1] as usize], value: 0, input_type: dtype };
+                        layers.push((format!("l{:02}_pad", layers.len()), HwOp::Pad(pad), Some(n.name.clone())));
+                        order = Spatial::of(&shape_out).map(|s| s.hwc_order()).unwrap_or_default();
+                    }
                 }
                 Op::MultiThreshold { channels_last, .. } => {
                     // The IR's element i is channel i % C: the channel axis must be the
@@ -217,7 +509,10 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                     let c = *shape_out.get(ax).unwrap_or(&elems);
                     let inner: usize = shape_out.iter().skip(ax + 1).product();
                     let t = thresholds_of(g, n, c, acc_bound(dtype, &[1]))?;
-                    if t.rows.len() > 1 && inner != 1 {
+                    let streamed_last = !*channels_last
+                        && ax == 1
+                        && Spatial::of(&shape_out).is_some_and(|s| order == s.hwc_order());
+                    if t.rows.len() > 1 && inner != 1 && !streamed_last {
                         unsupported.push(unsup(n, format!(
                             "per-channel thresholds on channel axis {ax} of {shape_out:?}: the hardware streams channels last; \
                              export with data_layout NHWC (channels last)"
@@ -316,15 +611,97 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
             ),
         });
     }
+    if order.iter().enumerate().any(|(i, &p)| i != p) {
+        return Err(PassError::Unsupported {
+            nodes: vec![UnsupportedNode {
+                name: g.outputs[0].clone(),
+                op_type: "output".into(),
+                domain: String::new(),
+                hint: "the network's output is a feature map in channel-major order; the hardware streams it channels last \
+                       (end the network with a fully connected layer, or flatten 1x1 maps only)".into(),
+            }],
+        });
+    }
     let (shape, in_dtype) = input;
     let elems: usize = shape.iter().product();
-    let mut m = Model::chain(name, TensorType::vector(elems, in_dtype), layers);
-    m.inputs[0].shape = shape;
+    let tensor = match Spatial::of(&shape) {
+        Some(s) if spatial_net => TensorType::new([s.h, s.w, s.c], in_dtype),
+        _ => TensorType::vector(elems, in_dtype),
+    };
+    let mut m = Model::chain(name, tensor, layers);
+    m.inputs[0].shape = if host_permuted {
+        g.input_shape.clone()
+    } else {
+        shape
+    };
     m.pre = pre;
     m.post = pending;
     m.validate()
         .map_err(|e| PassError::invalid("lowered model", None, e.to_string()))?;
     Ok(m)
+}
+
+/// An NCHW (`[1, C, H, W]`) or NCW (`[1, C, W]`, H = 1) feature map.
+struct Spatial {
+    c: usize,
+    h: usize,
+    w: usize,
+}
+
+impl Spatial {
+    fn of(shape: &[usize]) -> Option<Spatial> {
+        match *shape {
+            [1, c, w] => Some(Spatial { c, h: 1, w }),
+            [1, c, h, w] => Some(Spatial { c, h, w }),
+            _ => None,
+        }
+    }
+
+    /// Stream position of each NCHW element: (c, y, x) -> (y * W + x) * C + c.
+    fn hwc_order(&self) -> Vec<usize> {
+        let (c, p) = (self.c, self.h * self.w);
+        let mut o = vec![0; c * p];
+        for ch in 0..c {
+            for px in 0..p {
+                o[ch * p + px] = px * c + ch;
+            }
+        }
+        o
+    }
+}
+
+/// The stream order of the hardware input (the first quantizer's output `shape`): for a
+/// convolutional network's NCHW/NCW frame, a host step reorders it to channels last.
+fn enter_stream(shape: &[usize], spatial_net: bool, pre: &mut Vec<HostStep>) -> Vec<usize> {
+    match Spatial::of(shape) {
+        Some(s) if spatial_net => {
+            if s.c > 1 {
+                pre.push(HostStep::ToChannelsLast { channels: s.c });
+            }
+            s.hwc_order()
+        }
+        _ => (0..shape.iter().product()).collect(),
+    }
+}
+
+/// A resolved window as 2-D `[H, W]` pairs: kernel, stride, dilation, pads before and
+/// after (an NCW window is one row).
+#[allow(clippy::type_complexity)]
+fn win2d(w: &exec::Window) -> ([usize; 2], [usize; 2], [usize; 2], [usize; 2], [usize; 2]) {
+    let two = |v: &[usize], d: usize| {
+        if v.len() == 1 {
+            [d, v[0]]
+        } else {
+            [v[0], v[1]]
+        }
+    };
+    (
+        two(&w.kernel, 1),
+        two(&w.stride, 1),
+        two(&w.dilation, 1),
+        two(&w.pad_begin, 0),
+        two(&w.pad_end, 0),
+    )
 }
 
 fn is_layout(n: &Node) -> bool {
