@@ -7,14 +7,23 @@
 //! about the hardware; `ferrite build` writes it as `OUT/design.json` (the design manifest).
 //!
 //! # FIFO depth rule
-//! The FIFO before an engine input holds `max(MIN_FIFO_DEPTH, b)` beats rounded up to a
-//! power of two, where `b` is the engine's own input buffer need
-//! ([`Engine::input_buffer`](crate::engines::Engine::input_buffer)): for a matrix-vector
-//! unit one input vector (`MW / SIMD` beats, because it reads a vector only during its first
-//! output fold and the producer must keep going meanwhile); for streaming engines 0, so
-//! the FIFO is [`MIN_FIFO_DEPTH`] beats, enough to keep one beat a cycle flowing through its
-//! registered read. In a chain this reaches the slowest engine's rate (checked by measured
-//! cycles in the co-simulation tests); depths for rejoining branches come with branches.
+//! The FIFO before an engine input holds `max(MIN_FIFO_DEPTH, b, s)` beats rounded up to a
+//! power of two, where
+//! - `b` is the engine's own input buffer need
+//!   ([`Engine::input_buffer`](crate::engines::Engine::input_buffer)): for a matrix-vector
+//!   unit one input vector (`MW / SIMD` beats, because it reads a vector only during its
+//!   first output fold and the producer must keep going meanwhile); for streaming engines 0;
+//! - `s` is one frame of the edge's beats (at most [`SATURATED_FIFO_CAP`]) when the producer
+//!   is a bottleneck engine (its cycles a frame equal the pipeline's): such a producer has
+//!   no slack, so every cycle it waits while the consumer pauses (a pad engine emitting its
+//!   pad rows, a window generator filling its lines, a matrix-vector unit computing its
+//!   other output folds) is lost for good; otherwise 0, because a producer with slack
+//!   catches up.
+//!
+//! [`MIN_FIFO_DEPTH`] beats keep one beat a cycle flowing through the FIFO's registered read.
+//! In a chain this reaches the slowest engine's rate (checked by measured cycles in the
+//! co-simulation tests); a depth from each engine's production and consumption schedule,
+//! and depths for rejoining branches, come with branches.
 //!
 //! Architecture invariant: stitch reads `ir` and `fold` and decides the design's structure;
 //! emit renders it without adding anything.
@@ -32,6 +41,9 @@ pub const DESIGN_VERSION: u32 = 1;
 /// Smallest FIFO: a beat written at cycle t leaves at t+2 at the earliest (registered RAM
 /// read), so 4 beats keep one beat a cycle flowing.
 pub const MIN_FIFO_DEPTH: usize = 4;
+
+/// Most beats a FIFO between two saturated engines gets.
+pub const SATURATED_FIFO_CAP: usize = 1024;
 
 #[derive(Debug, Error)]
 pub enum StitchError {
@@ -220,6 +232,14 @@ pub fn stitch(model: &Model, plan: &FoldPlan) -> Result<Design, StitchError> {
     }
     let mut open: std::collections::BTreeMap<Source, Open> = Default::default();
     let input = model.input();
+    // every engine's cycles a frame, and the pipeline's (its slowest engine's)
+    let exp_of: Vec<u64> = (0..model.nodes.len())
+        .map(|id| {
+            engines::engine(&model.nodes[id].op)
+                .exp_cycles(&a.in_types[id], plan.fold(&model.nodes[id].name))
+        })
+        .collect();
+    let bottleneck = exp_of.iter().copied().max().unwrap_or(0);
     let mut exp_max = (0u64, String::new());
     for (index, &id) in a.order.iter().enumerate() {
         let n = &model.nodes[id];
@@ -299,6 +319,21 @@ pub fn stitch(model: &Model, plan: &FoldPlan) -> Result<Design, StitchError> {
             }
             // FIFO before the engine input
             let (need, why) = e.input_buffer(ins, fold);
+            let producer_saturated = match src {
+                Source::Node { node, .. } => exp_of[a.by_name[node]] == bottleneck,
+                Source::Input { .. } => false,
+            };
+            let frame = want.beats_per_frame.min(SATURATED_FIFO_CAP);
+            let (need, why) = if producer_saturated && frame > need {
+                (
+                    frame,
+                    "the producer runs at the pipeline's rate: a cycle it waits on this engine's \
+                     pauses (pad rows, window fill, output folds) is lost for good, so one frame \
+                     of beats",
+                )
+            } else {
+                (need, why)
+            };
             let depth = need.max(MIN_FIFO_DEPTH).next_power_of_two();
             let why = if need > MIN_FIFO_DEPTH {
                 format!("{why} ({need} beats)")

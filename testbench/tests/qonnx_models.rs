@@ -1,12 +1,14 @@
 //! Real networks end to end: every QONNX network in ../shared/models (the TFC networks of
-//! the FINN paper, from the QONNX model zoo) and every committed fully-connected example is
-//! imported, built, and co-simulated on its own inputs (real MNIST images and random ones)
-//! under random stalls; the RTL must equal the golden model bit for bit and reach its
-//! expected cycles a frame. TFC-w1a1 is also built at FINN's published folding, where the
-//! FINN cycle model gives 64 cycles a frame.
+//! the FINN paper, from the QONNX model zoo) and every committed example, fully connected
+//! and convolutional, is imported, built, and co-simulated on its own inputs (real images
+//! and random ones) under random stalls; the RTL must equal the golden model bit for bit and
+//! reach its expected cycles a frame. TFC-w1a1 is also built at FINN's published folding,
+//! where the FINN cycle model gives 64 cycles a frame, and the Brevitas exports of FINN's CNV
+//! at FINN's published folding (read from a FINN folding config) reach FINN's 32,768 and
+//! 115,200 cycles a frame.
 
 use ferrite_gen::cosim;
-use ferrite_gen::fold::{self, FoldPlan};
+use ferrite_gen::fold::{self, FoldPlan, FoldingFile};
 use ferrite_gen::golden::host;
 use ferrite_testbench::{Bench, describe, plan, run};
 use std::path::{Path, PathBuf};
@@ -23,19 +25,34 @@ fn example(name: &str) -> PathBuf {
     root().join("examples").join(name)
 }
 
+/// How to fold a network under test.
+enum Folding<'a> {
+    Auto,
+    Nodes(&'a [(usize, usize)]),
+    Finn(&'a str),
+}
+
 /// Build `dir/model.onnx` with `folds` (automatic when `None`), co-simulate its inputs at
 /// `stall`, and check exactness and cycles. Returns the measured cycles a frame.
 fn check(tag: &str, dir: &Path, folds: Option<&[(usize, usize)]>, stall: f64) -> f64 {
+    check_with(tag, dir, folds.map_or(Folding::Auto, Folding::Nodes), stall)
+}
+
+fn check_with(tag: &str, dir: &Path, folding: Folding, stall: f64) -> f64 {
     let model_path = dir.join("model.onnx");
     let model = ferrite_gen::load_model(&model_path)
         .unwrap_or_else(|e| panic!("{}: {e}", model_path.display()));
-    let p: FoldPlan = match folds {
-        Some(f) => plan(&model, f),
-        None => fold::auto(&model, None).unwrap(),
+    let p: FoldPlan = match folding {
+        Folding::Nodes(f) => plan(&model, f),
+        Folding::Auto => fold::auto(&model, None).unwrap(),
+        Folding::Finn(json) => {
+            FoldPlan::from_file(&model, &FoldingFile::parse(json).unwrap(), "finn.json")
+                .unwrap_or_else(|e| panic!("{tag}: {e}"))
+        }
     };
     let frames = cosim::frames_from_npy(&model, &dir.join("inputs.npy"))
         .unwrap_or_else(|e| panic!("{tag}: {e}"));
-    assert_eq!(frames.len(), 64, "{tag}: the fixture holds 64 inputs");
+    assert!(frames.len() >= 8, "{tag}: the fixture holds its inputs");
 
     // The hardware frames are what the host steps make of the float inputs.
     let x: Vec<f32> = {
@@ -94,4 +111,88 @@ fn example_mlp_w1a1() {
 #[test]
 fn example_mlp_w4a4() {
     check("ex_mlp_w4a4", &example("mlp_w4a4"), None, 0.3);
+}
+
+#[test]
+fn example_cnv_w2a2() {
+    check("ex_cnv_w2a2", &example("cnv_w2a2"), None, 0.3);
+}
+
+#[test]
+fn example_cnn_pad_w4a4() {
+    check("ex_cnn_pad_w4a4", &example("cnn_pad_w4a4"), None, 0.3);
+}
+
+#[test]
+fn example_kws_conv1d_w3a3() {
+    check("ex_kws_conv1d_w3a3", &example("kws_conv1d_w3a3"), None, 0.3);
+}
+
+/// FINN's published CNV foldings as FINN folding configs: MVAU PE/SIMD, each convolution's
+/// ConvolutionInputGenerator at its MVAU's SIMD, the max pools at the producing MVAU's PE.
+fn finn_cnv_config(mv: &[(usize, usize); 9]) -> String {
+    let mut cfg = serde_json::Map::new();
+    for (i, (pe, simd)) in mv.iter().enumerate() {
+        cfg.insert(
+            format!("MVAU_hls_{i}"),
+            serde_json::json!({"PE": pe, "SIMD": simd, "ram_style": "auto", "resType": "lut"}),
+        );
+        if i < 6 {
+            cfg.insert(
+                format!("ConvolutionInputGenerator_rtl_{i}"),
+                serde_json::json!({"SIMD": simd, "ram_style": "distributed"}),
+            );
+        }
+    }
+    cfg.insert("StreamingMaxPool_hls_0".into(), serde_json::json!({"PE": mv[1].0}));
+    cfg.insert("StreamingMaxPool_hls_1".into(), serde_json::json!({"PE": mv[3].0}));
+    cfg.insert(
+        "Defaults".into(),
+        serde_json::json!({"mem_mode": ["internal_decoupled", ["MVAU_hls"]]}),
+    );
+    serde_json::Value::Object(cfg).to_string()
+}
+
+#[test]
+fn cnv_w1a1_brevitas_at_finn_folding_runs_32768_cycles_a_frame() {
+    let cfg = finn_cnv_config(&[
+        (16, 3),
+        (32, 32),
+        (16, 32),
+        (16, 32),
+        (4, 32),
+        (1, 32),
+        (1, 4),
+        (1, 8),
+        (5, 1),
+    ]);
+    let m = check_with(
+        "ex_cnv_w1a1_finn",
+        &example("cnv_w1a1_finn"),
+        Folding::Finn(&cfg),
+        0.0,
+    );
+    assert_eq!(m, 32_768.0);
+}
+
+#[test]
+fn cnv_w2a2_brevitas_at_finn_folding_runs_115200_cycles_a_frame() {
+    let cfg = finn_cnv_config(&[
+        (8, 3),
+        (16, 16),
+        (8, 16),
+        (8, 16),
+        (4, 8),
+        (1, 8),
+        (1, 2),
+        (2, 2),
+        (5, 1),
+    ]);
+    let m = check_with(
+        "ex_cnv_w2a2_finn",
+        &example("cnv_w2a2_finn"),
+        Folding::Finn(&cfg),
+        0.0,
+    );
+    assert_eq!(m, 115_200.0);
 }
