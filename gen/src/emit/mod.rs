@@ -430,7 +430,7 @@ fn top_context(model: &Model, d: &Design, module: &str, purpose: &str) -> rtl::T
         .expect("a design has an output edge");
     let port_name = |dir: &str, port: usize, n: usize| {
         if n == 1 {
-            format!("{dir}")
+            dir.to_string()
         } else {
             format!("{dir}{port}")
         }

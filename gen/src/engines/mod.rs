@@ -100,6 +100,25 @@ pub fn engine(op: &Op) -> &dyn Engine {
     }
 }
 
+/// The files of an engine whose parameters `check` and whose module is one template
+/// context (`ctx`, rendered only when the check passes).
+pub(crate) fn render_module<T: ferrite_rtl::Template>(
+    cx: &RenderCx,
+    kind: &'static str,
+    check: Result<(), String>,
+    ctx: impl FnOnce() -> T,
+) -> Result<Vec<GeneratedFile>, EmitError> {
+    check.map_err(|why| EmitError::Unsupported {
+        node: cx.module.to_string(),
+        kind,
+        why,
+    })?;
+    Ok(vec![GeneratedFile {
+        name: format!("{}.v", cx.module),
+        contents: crate::emit::render(&ctx(), cx.module)?,
+    }])
+}
+
 /// Stream formats of an engine's input and output ports under `fold` (exact widths).
 pub fn port_formats(
     op: &Op,

@@ -290,16 +290,9 @@ impl super::Engine for crate::ir::Pad {
 
     fn render(&self, cx: &super::RenderCx) -> Result<Vec<crate::emit::GeneratedFile>, crate::emit::EmitError> {
         let p = params(self, cx.ins, cx.fold);
-        p.check().map_err(|why| crate::emit::EmitError::Unsupported {
-            node: cx.module.to_string(),
-            kind: "Pad",
-            why,
-        })?;
-        let ctx = p.context(cx.module, cx.header.clone(), cx.skid);
-        Ok(vec![crate::emit::GeneratedFile {
-            name: format!("{}.v", cx.module),
-            contents: crate::emit::render(&ctx, cx.module)?,
-        }])
+        super::render_module(cx, "Pad", p.check(), || {
+            p.context(cx.module, cx.header.clone(), cx.skid)
+        })
     }
 }
 

@@ -275,16 +275,9 @@ impl super::Engine for crate::ir::Pool {
 
     fn render(&self, cx: &super::RenderCx) -> Result<Vec<crate::emit::GeneratedFile>, crate::emit::EmitError> {
         let p = params(self, cx.ins, cx.fold);
-        p.check().map_err(|why| crate::emit::EmitError::Unsupported {
-            node: cx.module.to_string(),
-            kind: "Pool",
-            why,
-        })?;
-        let ctx = p.context(cx.module, cx.header.clone(), cx.skid);
-        Ok(vec![crate::emit::GeneratedFile {
-            name: format!("{}.v", cx.module),
-            contents: crate::emit::render(&ctx, cx.module)?,
-        }])
+        super::render_module(cx, "Pool", p.check(), || {
+            p.context(cx.module, cx.header.clone(), cx.skid)
+        })
     }
 }
 

@@ -389,83 +389,6 @@ impl SwgParams {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn p(
-        h: usize,
-        w: usize,
-        c: usize,
-        k: (usize, usize),
-        s: usize,
-        d: usize,
-        simd: usize,
-    ) -> SwgParams {
-        SwgParams {
-            ifm_h: h,
-            ifm_w: w,
-            channels: c,
-            k_h: k.0,
-            k_w: k.1,
-            stride_h: s,
-            stride_w: s,
-            dil_h: d,
-            dil_w: d,
-            simd,
-            elem: DataType::UInt(4),
-        }
-    }
-
-    #[test]
-    fn shapes_and_depth() {
-        let q = p(32, 32, 3, (3, 3), 1, 1, 3);
-        assert_eq!((q.ofm_h(), q.ofm_w()), (30, 30));
-        assert_eq!(q.span(), 2 * 32 + 3);
-        // reader-bound 3x3 stride 1: twice the span
-        assert_eq!(q.depth(), 2 * q.span());
-        assert_eq!(q.exp_cycles(), 30 * 30 * 9);
-        let q = p(13, 13, 4, (3, 3), 2, 1, 2);
-        assert_eq!((q.ofm_h(), q.ofm_w()), (6, 6));
-        let q = p(8, 8, 1, (1, 1), 2, 1, 1);
-        assert_eq!(q.depth(), 2);
-        assert_eq!(q.exp_cycles(), 64);
-    }
-
-    #[test]
-    fn golden_order() {
-        let q = p(3, 3, 2, (2, 2), 1, 1, 1);
-        let x: Vec<i64> = (0..18).collect();
-        let y = q.golden(&x);
-        assert_eq!(y.len(), 2 * 2 * 4 * 2);
-        // first window: (0,0), (0,1), (1,0), (1,1), two channels each
-        assert_eq!(&y[..8], &[0, 1, 2, 3, 6, 7, 8, 9]);
-    }
-
-    #[test]
-    fn check_messages() {
-        assert!(
-            p(8, 8, 4, (3, 3), 1, 1, 3)
-                .check()
-                .unwrap_err()
-                .contains("does not divide")
-        );
-        assert!(
-            p(4, 4, 4, (3, 3), 1, 2, 4)
-                .check()
-                .unwrap_err()
-                .contains("larger than")
-        );
-        assert!(
-            p(4, 4, 0, (3, 3), 1, 1, 1)
-                .check()
-                .unwrap_err()
-                .contains("channels is 0")
-        );
-        assert!(p(4, 4, 4, (3, 3), 1, 1, 2).check().is_ok());
-    }
-}
-
 impl super::Engine for crate::ir::SlidingWindow {
     fn module_suffix(&self) -> &'static str {
         "swg"
@@ -543,16 +466,9 @@ impl super::Engine for crate::ir::SlidingWindow {
 
     fn render(&self, cx: &super::RenderCx) -> Result<Vec<crate::emit::GeneratedFile>, crate::emit::EmitError> {
         let p = params(self, cx.ins, cx.fold);
-        p.check().map_err(|why| crate::emit::EmitError::Unsupported {
-            node: cx.module.to_string(),
-            kind: "SlidingWindow",
-            why,
-        })?;
-        let ctx = p.context(cx.module, cx.header.clone(), cx.skid);
-        Ok(vec![crate::emit::GeneratedFile {
-            name: format!("{}.v", cx.module),
-            contents: crate::emit::render(&ctx, cx.module)?,
-        }])
+        super::render_module(cx, "SlidingWindow", p.check(), || {
+            p.context(cx.module, cx.header.clone(), cx.skid)
+        })
     }
 }
 
@@ -575,5 +491,82 @@ fn params(
         dil_w: op.dilation[1],
         simd: fold.simd,
         elem: op.input_type,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(
+        h: usize,
+        w: usize,
+        c: usize,
+        k: (usize, usize),
+        s: usize,
+        d: usize,
+        simd: usize,
+    ) -> SwgParams {
+        SwgParams {
+            ifm_h: h,
+            ifm_w: w,
+            channels: c,
+            k_h: k.0,
+            k_w: k.1,
+            stride_h: s,
+            stride_w: s,
+            dil_h: d,
+            dil_w: d,
+            simd,
+            elem: DataType::UInt(4),
+        }
+    }
+
+    #[test]
+    fn shapes_and_depth() {
+        let q = p(32, 32, 3, (3, 3), 1, 1, 3);
+        assert_eq!((q.ofm_h(), q.ofm_w()), (30, 30));
+        assert_eq!(q.span(), 2 * 32 + 3);
+        // reader-bound 3x3 stride 1: twice the span
+        assert_eq!(q.depth(), 2 * q.span());
+        assert_eq!(q.exp_cycles(), 30 * 30 * 9);
+        let q = p(13, 13, 4, (3, 3), 2, 1, 2);
+        assert_eq!((q.ofm_h(), q.ofm_w()), (6, 6));
+        let q = p(8, 8, 1, (1, 1), 2, 1, 1);
+        assert_eq!(q.depth(), 2);
+        assert_eq!(q.exp_cycles(), 64);
+    }
+
+    #[test]
+    fn golden_order() {
+        let q = p(3, 3, 2, (2, 2), 1, 1, 1);
+        let x: Vec<i64> = (0..18).collect();
+        let y = q.golden(&x);
+        assert_eq!(y.len(), 2 * 2 * 4 * 2);
+        // first window: (0,0), (0,1), (1,0), (1,1), two channels each
+        assert_eq!(&y[..8], &[0, 1, 2, 3, 6, 7, 8, 9]);
+    }
+
+    #[test]
+    fn check_messages() {
+        assert!(
+            p(8, 8, 4, (3, 3), 1, 1, 3)
+                .check()
+                .unwrap_err()
+                .contains("does not divide")
+        );
+        assert!(
+            p(4, 4, 4, (3, 3), 1, 2, 4)
+                .check()
+                .unwrap_err()
+                .contains("larger than")
+        );
+        assert!(
+            p(4, 4, 0, (3, 3), 1, 1, 1)
+                .check()
+                .unwrap_err()
+                .contains("channels is 0")
+        );
+        assert!(p(4, 4, 4, (3, 3), 1, 1, 2).check().is_ok());
     }
 }
