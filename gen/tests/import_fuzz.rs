@@ -209,12 +209,12 @@ proptest! {
                 _ => {
                     // a scalar initializer (scale, bit width, exponent) gets a new value
                     let k = g.initializer.len().max(1);
-                    if let Some(t) = g.initializer.get_mut(a % k) {
-                        if t.dims.iter().product::<i64>() <= 1 {
-                            let val = [0.0f32, -1.0, 0.5, 3.0, 33.0, f32::NAN, 1e30][b % 7];
-                            if t.data_type == Some(1) {
-                                t.raw_data = Some(val.to_le_bytes().to_vec());
-                            }
+                    if let Some(t) = g.initializer.get_mut(a % k)
+                        && t.dims.iter().product::<i64>() <= 1
+                    {
+                        let val = [0.0f32, -1.0, 0.5, 3.0, 33.0, f32::NAN, 1e30][b % 7];
+                        if t.data_type == Some(1) {
+                            t.raw_data = Some(val.to_le_bytes().to_vec());
                         }
                     }
                 }

@@ -192,16 +192,15 @@ fn thresholding_and_label_select() {
 #[test]
 fn three_layer_tops_with_width_converters() {
     let mut r = rng(4);
-    let mut cases = Vec::new();
-    // bipolar MLP: 16 -> 12 -> 8 -> top-2, converters 4 -> 3, 2 -> 4 and 4 -> 2
-    cases.push(one("mlp", bipolar_mlp(&mut r), &BIPOLAR_MLP_FOLDS));
-    // integer chain with a standalone thresholding layer, one converter 1 -> 6
-    cases.push(one("intnet", int_chain(&mut r), &INT_CHAIN_FOLDS));
+    let cases = vec![
+        // bipolar MLP: 16 -> 12 -> 8 -> top-2, converters 4 -> 3, 2 -> 4 and 4 -> 2
+        one("mlp", bipolar_mlp(&mut r), &BIPOLAR_MLP_FOLDS),
+        // integer chain with a standalone thresholding layer, one converter 1 -> 6
+        one("intnet", int_chain(&mut r), &INT_CHAIN_FOLDS),
+    ];
     check_all(&cases);
 }
 
-/// Yosys `synth_xilinx` maps a generated design (catches memories no cell can hold) and puts
-/// a large weight ROM into block RAM.
 /// A convolutional chain as a lint case.
 fn chain_case(name: &str, c: &ferrite_gen::testing::Chain) -> Case {
     let (model, _) = c.build(name);
@@ -247,6 +246,8 @@ fn convolutional_designs() {
     check_all(&cases);
 }
 
+/// Yosys `synth_xilinx` maps a generated design (catches memories no cell can hold) and puts
+/// a large weight ROM into block RAM.
 #[test]
 fn synthesizes_for_xilinx_with_block_rom() {
     require_tool("yosys");
