@@ -11,6 +11,7 @@ pub mod fold;
 pub mod golden;
 pub mod import;
 pub mod ir;
+pub mod load;
 pub mod passes;
 pub mod report;
 pub mod npy;
@@ -18,8 +19,6 @@ pub mod outdir;
 pub mod stitch;
 pub mod stream;
 pub mod testing;
-
-use std::path::Path;
 
 /// Errors of [`load_model`].
 #[derive(Debug, thiserror::Error)]
@@ -37,11 +36,4 @@ pub enum LoadError {
     UnknownFormat(String),
 }
 
-/// Load a model: a QONNX `.onnx` file (imported and lowered) or a ferrite `.json` IR.
-pub fn load_model(path: &Path) -> Result<ir::Model, LoadError> {
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("json") => Ok(ir::Model::load_json(path)?),
-        Some("onnx") => Ok(passes::load_onnx(path)?.1),
-        _ => Err(LoadError::UnknownFormat(path.display().to_string())),
-    }
-}
+pub use load::{load_model, load_onnx};

@@ -10,7 +10,7 @@ fn check(name: &str) {
         .join("../../shared/models")
         .join(name)
         .join("model.onnx");
-    let (g, m) = ferrite_gen::passes::load_onnx(&model).unwrap_or_else(|e| panic!("{e}"));
+    let (g, m) = ferrite_gen::load_onnx(&model).unwrap_or_else(|e| panic!("{e}"));
     let mut got = format!("{g}\n");
     let a = m.analyze().unwrap();
     for &id in &a.order {

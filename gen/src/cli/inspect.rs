@@ -86,7 +86,7 @@ pub fn describe(m: &Model) -> String {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let onnx = args.model.extension().is_some_and(|e| e == "onnx");
     let m = if onnx && args.graph {
-        let (g, m) = ferrite_gen::passes::load_onnx(&args.model)?;
+        let (g, m) = ferrite_gen::load_onnx(&args.model)?;
         out(&format!("streamlined {g}\n"))?;
         m
     } else {

@@ -217,43 +217,8 @@ pub fn streamline(g: &mut Graph) -> Result<Vec<&'static str>, PassError> {
     }
 }
 
-/// Import a QONNX file, streamline it and lower it: the streamlined graph and the model
-/// (with provenance: file name and sha256). Errors name the file.
-pub fn load_onnx(path: &std::path::Path) -> Result<(Graph, crate::ir::Model), crate::LoadError> {
-    use sha2::Digest;
-    let p = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| crate::import::ImportError::Io {
-        path: p.clone(),
-        error: source,
-    })?;
-    let mut g = crate::import::import_bytes(&bytes, &p, path.parent())?;
-    let wrap = |source: PassError| crate::LoadError::Pass {
-        path: p.clone(),
-        error: source,
-    };
-    streamline(&mut g).map_err(wrap)?;
-    let name = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("model")
-        .to_string();
-    let name = if name == "model" {
-        path.parent()
-            .and_then(|d| d.file_name())
-            .and_then(|s| s.to_str())
-            .unwrap_or("model")
-            .to_string()
-    } else {
-        name
-    };
-    let mut m = lower::lower(&g, &name).map_err(wrap)?;
-    m.source = Some(crate::ir::Provenance {
-        file: path
-            .file_name()
-            .and_then(|s| s.to_str())
-            .unwrap_or(&p)
-            .to_string(),
-        sha256: format!("{:x}", sha2::Sha256::digest(&bytes)),
-    });
-    Ok((g, m))
+/// Streamline an imported graph and lower it to the IR, naming the model `name`.
+pub fn compile_graph(g: &mut Graph, name: &str) -> Result<crate::ir::Model, PassError> {
+    streamline(g)?;
+    lower::lower(g, name)
 }
