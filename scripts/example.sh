@@ -13,5 +13,12 @@ example=examples/mlp_w1a1
 $ferrite build "$example/model.onnx" -o out/example
 $ferrite cosim out/example --input "$example/inputs.npy" --stall 0.3 --seed 1
 # the golden model on the float inputs, against the qonnx reference outputs and the labels
-$ferrite golden "$example/model.onnx" --input "$example/inputs.npy" --output out/example/golden.npy \
+$ferrite golden "$example/model.onnx" --input "$example/inputs.npy" --output out/example-golden.npy \
   --expected "$example/expected.npy" --labels "$example/labels.npy"
+# A small CNN (3x3 convs, max pool, FC) trained on 8x8 digits: imported, built and
+# co-simulated the same way, and its golden model checked against qonnx
+cnn=examples/cnv_w2a2
+$ferrite build "$cnn/model.onnx" -o out/example-cnn
+$ferrite cosim out/example-cnn --input "$cnn/inputs.npy" --stall 0.3 --seed 1
+$ferrite golden "$cnn/model.onnx" --input "$cnn/inputs.npy" --output out/example-cnn-golden.npy \
+  --expected "$cnn/expected.npy" --labels "$cnn/labels.npy"
