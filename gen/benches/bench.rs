@@ -7,7 +7,7 @@
 //!   whole build written to a folder, golden model frames/s (prepared and plain)
 //!
 //! `cargo bench -p ferrite-gen --bench bench -- cnv` runs only the CNV figures (any argument
-//! selects the groups whose name contains it: `qonnx`, `mlp`, `cnv`).
+//! selects the groups whose name contains it: `qonnx`, `mlp`, `cnv-gen`, `cnv-golden`).
 
 use ferrite_gen::golden::Golden;
 use ferrite_gen::ir::{DataType, MatrixVector, Model, Op, TensorType, Thresholds};
@@ -185,14 +185,20 @@ fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1e3)
 }
 
-/// FINN's CNV w1a1 (random weights and thresholds, `testing::cnv`) at FINN's folding.
-fn cnv() {
-    let (model, plan) = testing::cnv(
+/// FINN's CNV w1a1 (random weights and thresholds, `testing::cnv`, seed as in
+/// testbench/tests/conv.rs) at FINN's folding.
+fn cnv_w1a1() -> (Model, ferrite_gen::fold::FoldPlan) {
+    testing::cnv(
         &mut testing::Rng::new(11),
         DataType::Bipolar,
         DataType::Bipolar,
         false,
-    );
+    )
+}
+
+/// Generator time on CNV w1a1, by stage and in all.
+fn cnv_gen() {
+    let (model, plan) = cnv_w1a1();
     let tag = "CNV w1a1 at FINN's folding";
 
     // Generator, by stage and in all.
@@ -243,7 +249,12 @@ fn cnv() {
         ms(t_analyze)
     );
 
-    // Golden model, batch 1 (one frame a call).
+}
+
+/// Golden model frames/s on CNV w1a1, batch 1 (one frame a call).
+fn cnv_golden() {
+    let (model, _) = cnv_w1a1();
+    let tag = "CNV w1a1";
     let mut rng = testing::Rng::new(5);
     let n_in = model.input().tensor.elems();
     let frames: Vec<Vec<i64>> = (0..16)
@@ -283,7 +294,10 @@ fn main() {
     if on("mlp") {
         mlp();
     }
-    if on("cnv") {
-        cnv();
+    if on("cnv-gen") {
+        cnv_gen();
+    }
+    if on("cnv-golden") {
+        cnv_golden();
     }
 }
