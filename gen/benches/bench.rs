@@ -261,6 +261,9 @@ fn cnv_golden() {
         .map(|_| (0..n_in).map(|_| rng.range(0, 255)).collect())
         .collect();
     let g = Golden::new(&model);
+    for f in &frames {
+        assert_eq!(g.run_frame(f), ferrite_gen::golden::run_frame(&model, f), "fast = plain");
+    }
     let per = median(Duration::from_secs(3), || {
         for f in &frames {
             std::hint::black_box(g.run_frame(f));
