@@ -248,7 +248,6 @@ fn cnv_gen() {
         ms(t_report),
         ms(t_analyze)
     );
-
 }
 
 /// Golden model frames/s on CNV w1a1, batch 1 (one frame a call).
@@ -262,7 +261,11 @@ fn cnv_golden() {
         .collect();
     let g = Golden::new(&model);
     for f in &frames {
-        assert_eq!(g.run_frame(f), ferrite_gen::golden::run_frame(&model, f), "fast = plain");
+        assert_eq!(
+            g.run_frame(f),
+            ferrite_gen::golden::run_frame(&model, f),
+            "fast = plain"
+        );
     }
     let per = median(Duration::from_secs(3), || {
         for f in &frames {

@@ -418,7 +418,11 @@ fn mac_node_impl(
                     *a = a.wrapping_add(w.wrapping_mul(v));
                 }
             }
-            out.extend(acc.iter().enumerate().map(|(h, &s)| act(thr, h, i64::from(s))));
+            out.extend(
+                acc.iter()
+                    .enumerate()
+                    .map(|(h, &s)| act(thr, h, i64::from(s))),
+            );
         }
     } else if acc_bits <= 32 {
         let mut acc = vec![0i32; mh];
@@ -430,7 +434,11 @@ fn mac_node_impl(
                     *a = a.wrapping_add(i32::from(w) * v);
                 }
             }
-            out.extend(acc.iter().enumerate().map(|(h, &s)| act(thr, h, i64::from(s))));
+            out.extend(
+                acc.iter()
+                    .enumerate()
+                    .map(|(h, &s)| act(thr, h, i64::from(s))),
+            );
         }
     } else {
         let mut acc = vec![0i64; mh];

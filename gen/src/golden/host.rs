@@ -60,12 +60,8 @@ pub fn run_pre(model: &Model, x: &[f32]) -> Result<Vec<i64>, HostError> {
     let mut v = x.to_vec();
     apply_steps(&model.pre, &mut v)?;
     let dt = model.input().tensor.dtype;
-    let out: Vec<i64> = v.iter().map(|&value| value as i64).collect();
-    match v
-        .iter()
-        .zip(&out)
-        .position(|(&f, &i)| f != f.trunc() || !dt.contains(i))
-    {
+    let out: Vec<i64> = v.iter().map(|&f| f as i64).collect();
+    match first_not_hardware(&v, &out, dt) {
         None => Ok(out),
         Some(index) => Err(HostError::NotHardwareValue {
             index,
@@ -73,6 +69,24 @@ pub fn run_pre(model: &Model, x: &[f32]) -> Result<Vec<i64>, HostError> {
             dtype: dt,
         }),
     }
+}
+
+/// The first element whose float `v[i]` is not the `dt` value `out[i] = v[i] as i64`. A
+/// float is an integer exactly when its `as i64` (which truncates, saturates, and gives 0
+/// for NaN) converts back to it, and a saturated value is out of every type's range; so no
+/// `trunc` (a library call on baseline x86-64) is needed.
+fn first_not_hardware(v: &[f32], out: &[i64], dt: crate::ir::DataType) -> Option<usize> {
+    let (lo, hi) = (dt.min(), dt.max());
+    let bipolar = dt == crate::ir::DataType::Bipolar;
+    let bad = v
+        .iter()
+        .zip(out)
+        .map(|(&f, &i)| i as f32 != f || i < lo || i > hi || (bipolar && i == 0));
+    // branch-free over the frame (vectorises); find the position only when needed
+    if !bad.clone().fold(false, |a, b| a | b) {
+        return None;
+    }
+    bad.clone().position(|b| b)
 }
 
 /// One integer output frame of the hardware -> the network's float outputs.
