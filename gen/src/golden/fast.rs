@@ -41,11 +41,13 @@ enum Prepared {
         /// The window generator feeding it, when `run_frame` computes the windows here.
         window: Option<Window>,
     },
-    /// Column-major weights (`cols[w * mh + h]`) as i16 (every weight and input is at most
-    /// 8 bits), accumulated per pixel for all rows at once with wrapping arithmetic in the
-    /// narrowest of i16, i32 and i64 that holds the node's accumulator type (`acc_bits`: its
-    /// width as a signed integer): a wrapping sum is exact modulo 2^n, whatever the order of
-    /// the terms, and the true sum fits n bits.
+    /// Weights as i16 (every weight and input is at most 8 bits) in blocks of [`LANES`]
+    /// rows, column-major within a block: `cols[(b * mw + w) * LANES + j]` is
+    /// `weights[b * LANES + j][w]` (0 past the last row), so a pixel's accumulators of one
+    /// block stay in registers. They accumulate with wrapping arithmetic in the narrowest of
+    /// i16, i32 and i64 that holds the node's accumulator type (`acc_bits`: its width as a
+    /// signed integer): a wrapping sum is exact modulo 2^n, whatever the order of the terms,
+    /// and the true sum fits n bits.
     Mac {
         mw: usize,
         mh: usize,
@@ -96,10 +98,11 @@ impl<'m> Golden<'m> {
                     }
                 }
                 Op::MatrixVector(m) => {
-                    let mut cols = vec![0i16; m.mw * m.mh];
+                    let mut cols = vec![0i16; m.mh.div_ceil(LANES) * m.mw * LANES];
                     for (h, row) in m.weights.chunks_exact(m.mw).enumerate() {
+                        let (b, j) = (h / LANES, h % LANES);
                         for (w, &v) in row.iter().enumerate() {
-                            cols[w * m.mh + h] = v as i16;
+                            cols[(b * m.mw + w) * LANES + j] = v as i16;
                         }
                     }
                     Prepared::Mac {
@@ -398,6 +401,84 @@ fn xnor_window_impl(
     out
 }
 
+/// Rows a multiply-accumulate block computes together.
+const LANES: usize = 32;
+
+/// One pixel's accumulators of one block of rows: `acc[j] = sum_w cols[w][j] * px[w]` with
+/// wrapping `T` arithmetic (`mul_add(acc, weight, input)`).
+#[inline(always)]
+fn mac_block<T: Copy + Default>(
+    block: &[i16],
+    px: &[i64],
+    mul_add: impl Fn(T, i16, i16) -> T,
+) -> [T; LANES] {
+    let mut acc = [T::default(); LANES];
+    let (cols, _) = block.as_chunks::<LANES>();
+    for (&v, col) in px.iter().zip(cols) {
+        let v = v as i16;
+        for j in 0..LANES {
+            acc[j] = mul_add(acc[j], col[j], v);
+        }
+    }
+    acc
+}
+
+#[inline(always)]
+fn mac_node_with<T: Copy + Into<i64>>(
+    mw: usize,
+    mh: usize,
+    cols: &[i16],
+    thr: Option<&Thresholds>,
+    x: &[i64],
+    block_fn: impl Fn(&[i16], &[i64]) -> [T; LANES],
+) -> Vec<i64> {
+    let mut out = Vec::with_capacity(x.len() / mw * mh);
+    for px in x.chunks_exact(mw) {
+        for (b, block) in cols.chunks_exact(mw * LANES).enumerate() {
+            let acc = block_fn(block, px);
+            let rows = (mh - b * LANES).min(LANES);
+            out.extend(
+                acc[..rows]
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &s)| act(thr, b * LANES + j, s.into())),
+            );
+        }
+    }
+    out
+}
+
+/// [`mac_block`] for i16 accumulators with AVX2 (`vpmullw` keeps the low 16 bits of each
+/// product and `vpaddw` wraps: the same as `wrapping_mul` and `wrapping_add`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn mac_block_i16_avx2(block: &[i16], px: &[i64]) -> [i16; LANES] {
+    use std::arch::x86_64::*;
+    const { assert!(LANES == 32) };
+    let (cols, _) = block.as_chunks::<LANES>();
+    let mut a0 = _mm256_setzero_si256();
+    let mut a1 = _mm256_setzero_si256();
+    for (&v, col) in px.iter().zip(cols) {
+        let v = _mm256_set1_epi16(v as i16);
+        // SAFETY: `col` holds 32 i16, two unaligned 256-bit loads
+        let (c0, c1) = unsafe {
+            (
+                _mm256_loadu_si256(col.as_ptr().cast()),
+                _mm256_loadu_si256(col.as_ptr().add(16).cast()),
+            )
+        };
+        a0 = _mm256_add_epi16(a0, _mm256_mullo_epi16(c0, v));
+        a1 = _mm256_add_epi16(a1, _mm256_mullo_epi16(c1, v));
+    }
+    let mut acc = [0i16; LANES];
+    // SAFETY: `acc` holds 32 i16, two unaligned 256-bit stores
+    unsafe {
+        _mm256_storeu_si256(acc.as_mut_ptr().cast(), a0);
+        _mm256_storeu_si256(acc.as_mut_ptr().add(16).cast(), a1);
+    }
+    acc
+}
+
 #[inline(always)]
 fn mac_node_impl(
     mw: usize,
@@ -407,53 +488,28 @@ fn mac_node_impl(
     thr: Option<&Thresholds>,
     x: &[i64],
 ) -> Vec<i64> {
-    let mut out = Vec::with_capacity(x.len() / mw * mh);
     if acc_bits <= 16 {
-        let mut acc = vec![0i16; mh];
-        for px in x.chunks_exact(mw) {
-            acc.iter_mut().for_each(|a| *a = 0);
-            for (&v, col) in px.iter().zip(cols.chunks_exact(mh)) {
-                let v = v as i16;
-                for (a, &w) in acc.iter_mut().zip(col) {
-                    *a = a.wrapping_add(w.wrapping_mul(v));
-                }
-            }
-            out.extend(
-                acc.iter()
-                    .enumerate()
-                    .map(|(h, &s)| act(thr, h, i64::from(s))),
-            );
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2
+            return mac_node_with(mw, mh, cols, thr, x, |b, p| unsafe {
+                mac_block_i16_avx2(b, p)
+            });
         }
+        mac_node_with(mw, mh, cols, thr, x, |b, p| {
+            mac_block(b, p, |a: i16, w: i16, v: i16| a.wrapping_add(w.wrapping_mul(v)))
+        })
     } else if acc_bits <= 32 {
-        let mut acc = vec![0i32; mh];
-        for px in x.chunks_exact(mw) {
-            acc.iter_mut().for_each(|a| *a = 0);
-            for (&v, col) in px.iter().zip(cols.chunks_exact(mh)) {
-                let v = i32::from(v as i16);
-                for (a, &w) in acc.iter_mut().zip(col) {
-                    *a = a.wrapping_add(i32::from(w) * v);
-                }
-            }
-            out.extend(
-                acc.iter()
-                    .enumerate()
-                    .map(|(h, &s)| act(thr, h, i64::from(s))),
-            );
-        }
+        mac_node_with(mw, mh, cols, thr, x, |b, p| {
+            mac_block(b, p, |a: i32, w: i16, v: i16| {
+                a.wrapping_add(i32::from(w) * i32::from(v))
+            })
+        })
     } else {
-        let mut acc = vec![0i64; mh];
-        for px in x.chunks_exact(mw) {
-            acc.iter_mut().for_each(|a| *a = 0);
-            for (&v, col) in px.iter().zip(cols.chunks_exact(mh)) {
-                let v = i64::from(v as i16);
-                for (a, &w) in acc.iter_mut().zip(col) {
-                    *a += i64::from(w) * v;
-                }
-            }
-            out.extend(acc.iter().enumerate().map(|(h, &s)| act(thr, h, s)));
-        }
+        mac_node_with(mw, mh, cols, thr, x, |b, p| {
+            mac_block(b, p, |a: i64, w: i16, v: i16| a + i64::from(w) * i64::from(v))
+        })
     }
-    out
 }
 
 /// Defines `$name` calling `$imp`: on x86-64 through a copy compiled with AVX-512

@@ -188,6 +188,7 @@ impl Quantizer {
     /// `x[i] = apply(x[i], scale, zero_point) - zero_point` over a frame with one scale and
     /// zero point: the common case, with the rounding and bipolar choice made once, so the
     /// loop vectorises.
+    #[inline]
     fn apply_frame(self, x: &mut [f32], s: f32, z: f32) {
         if self.bipolar {
             let q = Quantizer { bipolar: true, ..self };
@@ -278,6 +279,7 @@ impl HostStep {
     }
 
     /// Run the step on a frame in place.
+    #[inline]
     pub fn apply(&self, x: &mut [f32]) {
         let at = |v: &[f32], i: usize| if v.len() == 1 { v[0] } else { v[i] };
         match self {
