@@ -6,6 +6,10 @@
 //! - FINN's CNV w1a1 at FINN's folding (`testing::cnv`): generator time by stage and for the
 //!   whole build written to a folder, golden model frames/s (prepared and plain)
 //!
+//! Baselines outside Rust: `tools/bench_onnxruntime.py` (CNV in onnxruntime),
+//! `tools/bench_qonnx.py` and `tools/bench_golden_process.py` (the qonnx executor, and
+//! `ferrite golden` as a whole process against it).
+//!
 //! `cargo bench -p ferrite-gen --bench bench -- cnv` runs only the CNV figures (any argument
 //! selects the groups whose name contains it: `qonnx`, `mlp`, `cnv-gen`, `cnv-golden`).
 
