@@ -548,7 +548,9 @@ fn mac_node_impl(
             });
         }
         mac_node_with(mw, mh, cols, thr, x, |b, p| {
-            mac_block(b, p, |a: i16, w: i16, v: i16| a.wrapping_add(w.wrapping_mul(v)))
+            mac_block(b, p, |a: i16, w: i16, v: i16| {
+                a.wrapping_add(w.wrapping_mul(v))
+            })
         })
     } else if acc_bits <= 32 {
         mac_node_with(mw, mh, cols, thr, x, |b, p| {
@@ -558,7 +560,9 @@ fn mac_node_impl(
         })
     } else {
         mac_node_with(mw, mh, cols, thr, x, |b, p| {
-            mac_block(b, p, |a: i64, w: i16, v: i16| a + i64::from(w) * i64::from(v))
+            mac_block(b, p, |a: i64, w: i16, v: i16| {
+                a + i64::from(w) * i64::from(v)
+            })
         })
     }
 }

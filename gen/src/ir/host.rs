@@ -191,12 +191,18 @@ impl Quantizer {
     #[inline]
     fn apply_frame(self, x: &mut [f32], s: f32, z: f32) {
         if self.bipolar {
-            let q = Quantizer { bipolar: true, ..self };
+            let q = Quantizer {
+                bipolar: true,
+                ..self
+            };
             x.iter_mut()
                 .for_each(|v| *v = q.apply_with(*v, s, z, |y| y) - z);
             return;
         }
-        let q = Quantizer { bipolar: false, ..self };
+        let q = Quantizer {
+            bipolar: false,
+            ..self
+        };
         match self.rounding {
             RoundingMode::Round => x
                 .iter_mut()
