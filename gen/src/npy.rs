@@ -328,23 +328,22 @@ pub fn frames(model: &Model, path: &Path) -> Result<Frames, NpyError> {
     let input = model.input();
     let elems = input.tensor.elems();
     // little-endian float32 in C order (the common input file): straight to frames
-    if let Ok(h) = header(&bytes) {
-        if matches!((h.kind, h.size, h.big), (Kind::Float, 4, false))
-            && (!h.fortran || h.shape.len() <= 1)
-        {
-            let n = frame_count(&h.shape, elems, &input.logical_shape()).map_err(&bad)?;
-            return Ok(Frames::Float(
-                h.data
-                    .chunks_exact(4 * elems)
-                    .take(n)
-                    .map(|f| {
-                        f.chunks_exact(4)
-                            .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
-                            .collect()
-                    })
-                    .collect(),
-            ));
-        }
+    if let Ok(h) = header(&bytes)
+        && matches!((h.kind, h.size, h.big), (Kind::Float, 4, false))
+        && (!h.fortran || h.shape.len() <= 1)
+    {
+        let n = frame_count(&h.shape, elems, &input.logical_shape()).map_err(&bad)?;
+        return Ok(Frames::Float(
+            h.data
+                .chunks_exact(4 * elems)
+                .take(n)
+                .map(|f| {
+                    f.chunks_exact(4)
+                        .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+                        .collect()
+                })
+                .collect(),
+        ));
     }
     let a = parse(&bytes).map_err(|why| NpyError::Format {
         path: p.clone(),
