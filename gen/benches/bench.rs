@@ -3,9 +3,19 @@
 //!
 //! - golden model frames/s on a 784-1024-1024-1024-10 w1a1 MLP and on the TFC models
 //! - generator time (load + fold + emit + write) for the same MLP
+//! - FINN's CNV w1a1 at FINN's folding (`testing::cnv`): generator time by stage and for the
+//!   whole build written to a folder, golden model frames/s (prepared and plain)
+//!
+//! Baselines outside Rust: `tools/bench_onnxruntime.py` (CNV in onnxruntime),
+//! `tools/bench_qonnx.py` and `tools/bench_golden_process.py` (the qonnx executor, and
+//! `ferrite golden` as a whole process against it).
+//!
+//! `cargo bench -p ferrite-gen --bench bench -- cnv` runs only the CNV figures (any argument
+//! selects the groups whose name contains it: `qonnx`, `mlp`, `cnv-gen`, `cnv-golden`).
 
 use ferrite_gen::golden::Golden;
-use ferrite_gen::ir::{DataType, IR_VERSION, Layer, MatrixVector, Model, StreamInfo, Thresholds};
+use ferrite_gen::ir::{DataType, MatrixVector, Model, Op, TensorType, Thresholds};
+use ferrite_gen::testing;
 use std::time::{Duration, Instant};
 
 /// Deterministic xorshift generator, so every run measures the same model.
@@ -26,7 +36,7 @@ impl Rng {
 pub fn w1a1_mlp(sizes: &[usize], seed: u64) -> Model {
     let mut rng = Rng(seed | 1);
     let n = sizes.len() - 1;
-    let layers = sizes
+    let nodes: Vec<(String, Op, Option<String>)> = sizes
         .windows(2)
         .enumerate()
         .map(|(i, d)| {
@@ -39,37 +49,30 @@ pub fn w1a1_mlp(sizes: &[usize], seed: u64) -> Model {
                 out_type: DataType::Bipolar,
                 out_bias: 0,
             });
-            Layer::MatrixVector(MatrixVector {
-                name: format!("fc{i}"),
+            let op = Op::MatrixVector(MatrixVector {
                 mw,
                 mh,
                 input_type: DataType::Bipolar,
                 weight_type: DataType::Bipolar,
                 weights,
                 thresholds,
-                origin: None,
-            })
+            });
+            (format!("fc{i}"), op, None)
         })
         .collect();
-    Model {
-        ir_version: IR_VERSION,
-        name: format!(
-            "mlp_{}",
-            sizes
-                .iter()
-                .map(|s| s.to_string())
-                .collect::<Vec<_>>()
-                .join("_")
-        ),
-        input: StreamInfo {
-            shape: vec![sizes[0]],
-            dtype: DataType::Bipolar,
-        },
-        layers,
-        pre: vec![],
-        post: vec![],
-        source: None,
-    }
+    let name = format!(
+        "mlp_{}",
+        sizes
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join("_")
+    );
+    Model::chain(
+        &name,
+        TensorType::vector(sizes[0], DataType::Bipolar),
+        nodes,
+    )
 }
 
 /// Run `f` repeatedly for at least `min` and return the median time of one call.
@@ -122,8 +125,7 @@ fn qonnx_networks() {
     }
 }
 
-fn main() {
-    qonnx_networks();
+fn mlp() {
     let model = w1a1_mlp(&[784, 1024, 1024, 1024, 10], 7);
     model.validate().expect("benchmark model is valid");
 
@@ -149,8 +151,8 @@ fn main() {
         1.0 / plain.as_secs_f64()
     );
 
-    // Generator: the whole of `ferrite build` (IR JSON load, validate, fold, emit, report,
-    // write to a temporary folder and rename into place).
+    // Generator: the whole of `ferrite build` (IR JSON load, validate, fold, stitch, emit,
+    // report, write to a temporary folder and rename into place).
     let dir = tempfile::tempdir().expect("temp dir");
     let model_path = dir.path().join("mlp.json");
     std::fs::write(&model_path, model.to_json()).expect("write model");
@@ -160,15 +162,15 @@ fn main() {
         std::hint::black_box(ferrite_gen::build::build(&model_path, &out, &opts).expect("build"));
     });
     println!(
-        "generator (load + fold + emit + write) 784-1024-1024-1024-10 w1a1: {:.0} ms",
+        "generator (load + fold + stitch + emit + report + write) 784-1024-1024-1024-10 w1a1: {:.0} ms",
         gen_time.as_secs_f64() * 1e3
     );
     let emit_time = median(Duration::from_secs(2), || {
-        let plan = ferrite_gen::fold::auto(&model, None);
-        std::hint::black_box(ferrite_gen::emit::emit(&model, &plan).expect("emit"));
+        let plan = ferrite_gen::fold::auto(&model, None).expect("fold");
+        std::hint::black_box(ferrite_gen::build::compile(&model, &plan).expect("compile"));
     });
     println!(
-        "  of which fold + emit (in memory): {:.0} ms",
+        "  of which fold + stitch + emit + report (in memory): {:.0} ms",
         emit_time.as_secs_f64() * 1e3
     );
 
@@ -181,4 +183,131 @@ fn main() {
         json.len() as f64 / 1e6,
         parse.as_secs_f64() * 1e3
     );
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
+
+/// FINN's CNV w1a1 (random weights and thresholds, `testing::cnv`, seed as in
+/// testbench/tests/conv.rs) at FINN's folding.
+fn cnv_w1a1() -> (Model, ferrite_gen::fold::FoldPlan) {
+    testing::cnv(
+        &mut testing::Rng::new(11),
+        DataType::Bipolar,
+        DataType::Bipolar,
+        false,
+    )
+}
+
+/// Generator time on CNV w1a1, by stage and in all.
+fn cnv_gen() {
+    let (model, plan) = cnv_w1a1();
+    let tag = "CNV w1a1 at FINN's folding";
+
+    // Generator, by stage and in all.
+    let t_analyze = median(Duration::from_secs(1), || {
+        std::hint::black_box(model.analyze().expect("valid"));
+    });
+    let t_stitch = median(Duration::from_secs(1), || {
+        std::hint::black_box(ferrite_gen::stitch::stitch(&model, &plan).expect("stitch"));
+    });
+    let design = ferrite_gen::stitch::stitch(&model, &plan).expect("stitch");
+    let t_emit = median(Duration::from_secs(1), || {
+        std::hint::black_box(ferrite_gen::emit::emit(&model, &design).expect("emit"));
+    });
+    let files = ferrite_gen::emit::emit(&model, &design).expect("emit");
+    let t_report = median(Duration::from_secs(1), || {
+        std::hint::black_box(ferrite_gen::report::build_report(
+            &model, &plan, &design, &files,
+        ));
+    });
+    let t_compile = median(Duration::from_secs(2), || {
+        std::hint::black_box(ferrite_gen::build::compile(&model, &plan).expect("compile"));
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("out");
+    let fold_file = dir.path().join("folding.json");
+    std::fs::write(&fold_file, plan.to_json()).expect("write folding");
+    let opts = ferrite_gen::build::BuildOptions {
+        folding: Some(fold_file),
+        target_cycles: None,
+    };
+    let t_build = median(Duration::from_secs(3), || {
+        std::hint::black_box(
+            ferrite_gen::build::build_model(model.clone(), &out, &opts).expect("build"),
+        );
+    });
+    let bytes: usize = files.iter().map(|f| f.contents.len()).sum();
+    println!(
+        "generator {tag}: build_model (validate + folding file + stitch + emit + report + write) {}; \
+         in memory (compile: stitch + emit + report) {}; stitch {}, emit {} ({} files, {:.1} MB), \
+         report {}, one Model::analyze {}",
+        ms(t_build),
+        ms(t_compile),
+        ms(t_stitch),
+        ms(t_emit),
+        files.len(),
+        bytes as f64 / 1e6,
+        ms(t_report),
+        ms(t_analyze)
+    );
+}
+
+/// Golden model frames/s on CNV w1a1, batch 1 (one frame a call).
+fn cnv_golden() {
+    let (model, _) = cnv_w1a1();
+    let tag = "CNV w1a1";
+    let mut rng = testing::Rng::new(5);
+    let n_in = model.input().tensor.elems();
+    let frames: Vec<Vec<i64>> = (0..16)
+        .map(|_| (0..n_in).map(|_| rng.range(0, 255)).collect())
+        .collect();
+    let g = Golden::new(&model);
+    for f in &frames {
+        assert_eq!(
+            g.run_frame(f),
+            ferrite_gen::golden::run_frame(&model, f),
+            "fast = plain"
+        );
+    }
+    let per = median(Duration::from_secs(3), || {
+        for f in &frames {
+            std::hint::black_box(g.run_frame(f));
+        }
+    });
+    println!(
+        "golden (prepared) {tag}: {:.0} frames/s ({:.2} ms a frame, batch 1)",
+        frames.len() as f64 / per.as_secs_f64(),
+        per.as_secs_f64() * 1e3 / frames.len() as f64
+    );
+    let plain = median(Duration::from_secs(2), || {
+        std::hint::black_box(ferrite_gen::golden::run_frame(&model, &frames[0]));
+    });
+    println!(
+        "golden (plain reference) {tag}: {:.1} frames/s ({:.1} ms a frame)",
+        1.0 / plain.as_secs_f64(),
+        plain.as_secs_f64() * 1e3
+    );
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; other arguments select groups by name.
+    let sel: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let on = |g: &str| sel.is_empty() || sel.iter().any(|s| g.contains(s.as_str()));
+    if on("qonnx") {
+        qonnx_networks();
+    }
+    if on("mlp") {
+        mlp();
+    }
+    if on("cnv-gen") {
+        cnv_gen();
+    }
+    if on("cnv-golden") {
+        cnv_golden();
+    }
 }

@@ -56,7 +56,20 @@ fn header_value<'a>(h: &'a str, key: &str) -> Option<&'a str> {
 }
 
 /// Parse a `.npy` file's bytes.
-pub fn parse(bytes: &[u8]) -> Result<Array, String> {
+/// A checked `.npy` header and the data it describes.
+struct Header<'a> {
+    shape: Vec<usize>,
+    kind: Kind,
+    size: usize,
+    big: bool,
+    fortran: bool,
+    n: usize,
+    data: &'a [u8],
+}
+
+/// Parse and check the header: magic, version, dtype, shape, and that the data is exactly
+/// the size the shape declares.
+fn header(bytes: &[u8]) -> Result<Header<'_>, String> {
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err("no .npy magic (\\x93NUMPY)".into());
     }
@@ -137,6 +150,27 @@ pub fn parse(bytes: &[u8]) -> Result<Array, String> {
             data.len()
         ));
     }
+    Ok(Header {
+        shape,
+        kind,
+        size,
+        big,
+        fortran,
+        n,
+        data,
+    })
+}
+
+pub fn parse(bytes: &[u8]) -> Result<Array, String> {
+    let Header {
+        shape,
+        kind,
+        size,
+        big,
+        fortran,
+        n,
+        data,
+    } = header(bytes)?;
     let word = |c: &[u8]| -> u64 {
         let mut b = [0u8; 8];
         if big {
@@ -149,36 +183,54 @@ pub fn parse(bytes: &[u8]) -> Result<Array, String> {
         u64::from_le_bytes(b)
     };
     let chunks = data.chunks_exact(size);
-    let mut values = match kind {
-        Kind::Bool => Values::Int(chunks.map(|c| i64::from(c[0] != 0)).collect()),
-        Kind::Int => Values::Int(
-            chunks
-                .map(|c| {
-                    let w = word(c);
-                    let sh = 64 - 8 * size as u32;
-                    ((w << sh) as i64) >> sh
-                })
+    let mut values = match (kind, size, big) {
+        // little-endian floats and int64: the common files, decoded a whole word at a time
+        (Kind::Float, 4, false) => Values::Float(
+            data.chunks_exact(4)
+                .map(|c| f64::from(f32::from_le_bytes(c.try_into().expect("4 bytes"))))
                 .collect(),
         ),
-        Kind::Uint => {
-            let v: Vec<u64> = chunks.map(word).collect();
-            if let Some(x) = v.iter().find(|&&x| x > i64::MAX as u64) {
-                return Err(format!("value {x} does not fit an int64"));
+        (Kind::Float, 8, false) => Values::Float(
+            data.chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+                .collect(),
+        ),
+        (Kind::Int, 8, false) => Values::Int(
+            data.chunks_exact(8)
+                .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
+                .collect(),
+        ),
+        _ => match kind {
+            Kind::Bool => Values::Int(chunks.map(|c| i64::from(c[0] != 0)).collect()),
+            Kind::Int => Values::Int(
+                chunks
+                    .map(|c| {
+                        let w = word(c);
+                        let sh = 64 - 8 * size as u32;
+                        ((w << sh) as i64) >> sh
+                    })
+                    .collect(),
+            ),
+            Kind::Uint => {
+                let v: Vec<u64> = chunks.map(word).collect();
+                if let Some(x) = v.iter().find(|&&x| x > i64::MAX as u64) {
+                    return Err(format!("value {x} does not fit an int64"));
+                }
+                Values::Int(v.into_iter().map(|x| x as i64).collect())
             }
-            Values::Int(v.into_iter().map(|x| x as i64).collect())
-        }
-        Kind::Float => Values::Float(
-            chunks
-                .map(|c| {
-                    let w = word(c);
-                    if size == 4 {
-                        f64::from(f32::from_bits(w as u32))
-                    } else {
-                        f64::from_bits(w)
-                    }
-                })
-                .collect(),
-        ),
+            Kind::Float => Values::Float(
+                chunks
+                    .map(|c| {
+                        let w = word(c);
+                        if size == 4 {
+                            f64::from(f32::from_bits(w as u32))
+                        } else {
+                            f64::from_bits(w)
+                        }
+                    })
+                    .collect(),
+            ),
+        },
     };
     if fortran && shape.len() > 1 {
         // column-major to row-major
@@ -207,6 +259,15 @@ pub fn parse(bytes: &[u8]) -> Result<Array, String> {
 
 /// Read a `.npy` file (regular files only; its length bounds what is allocated).
 pub fn read(path: &Path) -> Result<Array, NpyError> {
+    let bytes = read_bytes(path)?;
+    parse(&bytes).map_err(|why| NpyError::Format {
+        path: path.display().to_string(),
+        why,
+    })
+}
+
+/// The bytes of a `.npy` file (regular files only, of a size ferrite reads).
+fn read_bytes(path: &Path) -> Result<Vec<u8>, NpyError> {
     let p = path.display().to_string();
     let io = |err| NpyError::Io {
         path: p.clone(),
@@ -225,8 +286,7 @@ pub fn read(path: &Path) -> Result<Array, NpyError> {
             why: format!("{} bytes is larger than ferrite reads", meta.len()),
         });
     }
-    let bytes = std::fs::read(path).map_err(io)?;
-    parse(&bytes).map_err(|why| NpyError::Format { path: p, why })
+    std::fs::read(path).map_err(io)
 }
 
 /// Frames of `elems` values in an array of `shape`: `(N, elems)` or `(N, ...)` with the
@@ -259,7 +319,7 @@ pub enum Frames {
 
 /// Read the frames of `path` for `model`.
 pub fn frames(model: &Model, path: &Path) -> Result<Frames, NpyError> {
-    let a = read(path)?;
+    let bytes = read_bytes(path)?;
     let p = path.display().to_string();
     let bad = |why: String| NpyError::Frames {
         path: p.clone(),
@@ -267,6 +327,28 @@ pub fn frames(model: &Model, path: &Path) -> Result<Frames, NpyError> {
     };
     let input = model.input();
     let elems = input.tensor.elems();
+    // little-endian float32 in C order (the common input file): straight to frames
+    if let Ok(h) = header(&bytes)
+        && matches!((h.kind, h.size, h.big), (Kind::Float, 4, false))
+        && (!h.fortran || h.shape.len() <= 1)
+    {
+        let n = frame_count(&h.shape, elems, &input.logical_shape()).map_err(&bad)?;
+        return Ok(Frames::Float(
+            h.data
+                .chunks_exact(4 * elems)
+                .take(n)
+                .map(|f| {
+                    f.chunks_exact(4)
+                        .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+                        .collect()
+                })
+                .collect(),
+        ));
+    }
+    let a = parse(&bytes).map_err(|why| NpyError::Format {
+        path: p.clone(),
+        why,
+    })?;
     let n = frame_count(&a.shape, elems, &input.logical_shape()).map_err(&bad)?;
     match a.values {
         Values::Int(v) => {

@@ -334,3 +334,78 @@ fn unsigned_16_bit_accumulator_is_not_wrapped() {
         vec![65025]
     );
 }
+
+/// A random small convolutional chain (testing::Chain) and frames for it: optional padding,
+/// a convolution (window + matrix-vector), a second one on its activations, an optional max
+/// pool, then a flattening matrix-vector. Bipolar inputs with bipolar weights make every
+/// convolution XNOR (the prepared model computes the windows inside the matrix-vector node);
+/// other types take the multiply-accumulate path. Channel counts are not multiples of 64 so
+/// the packed windows straddle words.
+fn conv_chain() -> impl Strategy<Value = (Model, Vec<Vec<i64>>)> {
+    (
+        any::<u64>(),
+        (4usize..=9, 4usize..=9, 1usize..=70),
+        (1usize..=3, 1usize..=2, 1usize..=2, 1usize..=2),
+        (1usize..=70, 1usize..=2, 1usize..=2),
+        prop_oneof![
+            3 => Just((DataType::Bipolar, DataType::Bipolar)),
+            1 => Just((DataType::UInt(8), DataType::Bipolar)),
+            1 => activation_type().prop_flat_map(|i| (Just(i), activation_type())),
+        ],
+        (any::<bool>(), any::<bool>()),
+    )
+        .prop_map(
+            |(seed, (h, w, c), (k, s, d, k2), (mh, s2, d2), (it, wt), (pad, pool))| {
+                use ferrite_gen::testing::{Chain, Rng};
+                let mut rng = Rng::new(seed);
+                let mut ch = Chain::new(TensorType::new([h, w, c], it));
+                if pad {
+                    let v = rng.value(it);
+                    ch.pad([1, 0, 1, 1], v, 1);
+                }
+                // a window that fits
+                let fits = |t: TensorType, k: usize, d: usize| {
+                    (k - 1) * d < t.shape[0] && (k - 1) * d < t.shape[1]
+                };
+                let d = if fits(ch.cur, k, d) { d } else { 1 };
+                ch.window([k, k], [s, s], [d, d], 1);
+                let act = if wt == DataType::Bipolar {
+                    DataType::Bipolar
+                } else {
+                    DataType::Int(3)
+                };
+                ch.mvu(&mut rng, mh, wt, Some(act), false, (1, 1));
+                let d2 = if fits(ch.cur, k2, d2) { d2 } else { 1 };
+                if fits(ch.cur, k2, d2) {
+                    ch.window([k2, 1], [s2, 1], [d2, 1], 1);
+                    let wt2 = if act == DataType::Bipolar {
+                        DataType::Bipolar
+                    } else {
+                        DataType::Int(2)
+                    };
+                    ch.mvu(&mut rng, 67, wt2, Some(act), false, (1, 1));
+                }
+                if pool && ch.cur.shape[0] >= 2 && ch.cur.shape[1] >= 2 {
+                    ch.max_pool(2, 2, 1);
+                }
+                ch.mvu(&mut rng, 10, wt, None, true, (1, 1));
+                let (m, _) = ch.build("conv_chain");
+                let frames = (0..3)
+                    .map(|_| (0..h * w * c).map(|_| rng.value(it)).collect())
+                    .collect();
+                (m, frames)
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+    #[test]
+    fn prepared_golden_equals_plain_on_conv_chains((m, frames) in conv_chain()) {
+        let g = ferrite_gen::golden::Golden::new(&m);
+        for x in &frames {
+            prop_assert_eq!(g.run_frame(x), ferrite_gen::golden::run_frame(&m, x));
+            prop_assert_eq!(g.run_trace(x), ferrite_gen::golden::run_trace(&m, x));
+        }
+    }
+}

@@ -159,21 +159,22 @@ fn rows(a: ArrayD<f64>, elems: usize, path: &std::path::Path) -> anyhow::Result<
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let model = ferrite_gen::load_model(&args.model)?;
+    let g = golden::Golden::new(&model);
     // one reader, one rule: integer arrays are hardware frames, float arrays the model's
-    // float inputs (through its host pre-steps)
-    let hw: Vec<Vec<i64>> = match npy::frames(&model, &args.input)? {
-        npy::Frames::Hardware(f) => f,
+    // float inputs (through its host pre-steps); each frame goes through at once (no
+    // intermediate copy of every frame)
+    let ints: Vec<Vec<i64>> = match npy::frames(&model, &args.input)? {
+        npy::Frames::Hardware(f) => f.iter().map(|x| g.run_frame(x)).collect(),
         npy::Frames::Float(f) => f
             .iter()
             .enumerate()
             .map(|(i, x)| {
-                golden::host::run_pre(&model, x)
-                    .with_context(|| format!("{}: frame {i}", args.input.display()))
+                let hw = golden::host::run_pre(&model, x)
+                    .with_context(|| format!("{}: frame {i}", args.input.display()))?;
+                Ok(g.run_frame(&hw))
             })
             .collect::<anyhow::Result<_>>()?,
     };
-    let g = golden::Golden::new(&model);
-    let ints: Vec<Vec<i64>> = hw.iter().map(|x| g.run_frame(x)).collect();
     let n = ints.len();
     let width = g.output_elems();
     let onnx = args.model.extension().is_some_and(|e| e == "onnx");

@@ -35,6 +35,7 @@ pub fn input_elems(model: &Model) -> usize {
     model.input().tensor.elems()
 }
 
+#[inline(always)]
 fn apply_steps(steps: &[HostStep], x: &mut [f32]) -> Result<(), HostError> {
     for s in steps {
         if !s.fits(x.len()) {
@@ -50,6 +51,24 @@ fn apply_steps(steps: &[HostStep], x: &mut [f32]) -> Result<(), HostError> {
 
 /// One float frame -> the integer frame the hardware receives.
 pub fn run_pre(model: &Model, x: &[f32]) -> Result<Vec<i64>, HostError> {
+    // compiled again with AVX2 (wider vectors, same IEEE operations, same values) and
+    // chosen at run time
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2
+        return unsafe { run_pre_avx2(model, x) };
+    }
+    run_pre_impl(model, x)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn run_pre_avx2(model: &Model, x: &[f32]) -> Result<Vec<i64>, HostError> {
+    run_pre_impl(model, x)
+}
+
+#[inline(always)]
+fn run_pre_impl(model: &Model, x: &[f32]) -> Result<Vec<i64>, HostError> {
     let n = input_elems(model);
     if x.len() != n {
         return Err(HostError::FrameSize {
@@ -60,12 +79,8 @@ pub fn run_pre(model: &Model, x: &[f32]) -> Result<Vec<i64>, HostError> {
     let mut v = x.to_vec();
     apply_steps(&model.pre, &mut v)?;
     let dt = model.input().tensor.dtype;
-    let out: Vec<i64> = v.iter().map(|&value| value as i64).collect();
-    match v
-        .iter()
-        .zip(&out)
-        .position(|(&f, &i)| f != f.trunc() || !dt.contains(i))
-    {
+    let out: Vec<i64> = v.iter().map(|&f| f as i64).collect();
+    match first_not_hardware(&v, &out, dt) {
         None => Ok(out),
         Some(index) => Err(HostError::NotHardwareValue {
             index,
@@ -73,6 +88,25 @@ pub fn run_pre(model: &Model, x: &[f32]) -> Result<Vec<i64>, HostError> {
             dtype: dt,
         }),
     }
+}
+
+/// The first element whose float `v[i]` is not the `dt` value `out[i] = v[i] as i64`. A
+/// float is an integer exactly when its `as i64` (which truncates, saturates, and gives 0
+/// for NaN) converts back to it, and a saturated value is out of every type's range; so no
+/// `trunc` (a library call on baseline x86-64) is needed.
+#[inline(always)]
+fn first_not_hardware(v: &[f32], out: &[i64], dt: crate::ir::DataType) -> Option<usize> {
+    let (lo, hi) = (dt.min(), dt.max());
+    let bipolar = dt == crate::ir::DataType::Bipolar;
+    let bad = v
+        .iter()
+        .zip(out)
+        .map(|(&f, &i)| i as f32 != f || i < lo || i > hi || (bipolar && i == 0));
+    // branch-free over the frame (vectorises); find the position only when needed
+    if !bad.clone().fold(false, |a, b| a | b) {
+        return None;
+    }
+    bad.clone().position(|b| b)
 }
 
 /// One integer output frame of the hardware -> the network's float outputs.

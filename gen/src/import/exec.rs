@@ -117,6 +117,14 @@ pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
 /// For each flat index of `out`, the flat index of a tensor of shape `inp` broadcast to it.
 pub fn broadcast_index(out: &[usize], inp: &[usize]) -> Vec<usize> {
     let total: usize = out.iter().product();
+    // the common cases at once: the same shape (up to leading 1s), or a single value
+    let in_total: usize = inp.iter().product();
+    if in_total == total && out.len() >= inp.len() {
+        return (0..total).collect();
+    }
+    if in_total == 1 {
+        return vec![0; total];
+    }
     let n = out.len();
     let pad = n - inp.len();
     // strides of inp aligned to out, 0 where broadcast

@@ -101,20 +101,18 @@ impl RoundingMode {
 }
 
 /// Round half to even, as `f32::round_ties_even` (numpy `round`). On the baseline x86-64
-/// target that is a library call an element; for |x| < 2^22, adding and subtracting
-/// 1.5 * 2^23 rounds in hardware with the same result: the sum lands in (2^23, 2^24),
-/// where floats are the integers, and IEEE addition rounds to nearest, ties to even (the
-/// constant is even, so the parity of the result is that of the rounded x).
+/// target that is a library call an element; for |x| < 2^23, adding and subtracting 2^23
+/// to |x| rounds in hardware with the same result: the sum lands in [2^23, 2^24], where
+/// floats are the integers, and IEEE addition rounds to nearest, ties to even (2^23 is
+/// even, so the parity of the result is that of the rounded |x|); the sign is put back
+/// (round_ties_even(-0.4) is -0.0). From 2^23 on every float is an integer, and NaN stays
+/// NaN. No branch, so loops over it vectorise.
+#[inline]
 fn round_half_even(x: f32) -> f32 {
-    const SHIFT: f32 = 12_582_912.0; // 1.5 * 2^23
-    if x.abs() < 4_194_304.0 {
-        // 2^22
-        let r = (x + SHIFT) - SHIFT;
-        // a zero keeps the sign of x, as round_ties_even(-0.4) is -0.0
-        if r == 0.0 { 0.0f32.copysign(x) } else { r }
-    } else {
-        x.round_ties_even()
-    }
+    const TWO23: f32 = 8_388_608.0; // 2^23
+    let a = x.abs();
+    let r = ((a + TWO23) - TWO23).copysign(x);
+    if a < TWO23 { r } else { x }
 }
 
 /// Integer range of a qonnx `Quant` of `bits` bits (as qonnx `min_int`/`max_int`).
@@ -171,6 +169,12 @@ impl Quantizer {
 
     #[inline]
     fn apply(self, x: f32, scale: f32, zero_point: f32) -> f32 {
+        self.apply_with(x, scale, zero_point, |y| self.rounding.round(y))
+    }
+
+    /// [`Self::apply`] with the rounding given (so a loop can pick it once).
+    #[inline(always)]
+    fn apply_with(self, x: f32, scale: f32, zero_point: f32, round: impl Fn(f32) -> f32) -> f32 {
         let y = x / scale + zero_point;
         if self.bipolar {
             return if y >= 0.0 { 1.0 } else { -1.0 };
@@ -178,7 +182,35 @@ impl Quantizer {
         // numpy `where(y > hi, hi, y)` then `where(y < lo, lo, y)`: NaN passes through.
         let y = if y > self.hi { self.hi } else { y };
         let y = if y < self.lo { self.lo } else { y };
-        self.rounding.round(y)
+        round(y)
+    }
+
+    /// `x[i] = apply(x[i], scale, zero_point) - zero_point` over a frame with one scale and
+    /// zero point: the common case, with the rounding and bipolar choice made once, so the
+    /// loop vectorises.
+    #[inline]
+    fn apply_frame(self, x: &mut [f32], s: f32, z: f32) {
+        if self.bipolar {
+            let q = Quantizer {
+                bipolar: true,
+                ..self
+            };
+            x.iter_mut()
+                .for_each(|v| *v = q.apply_with(*v, s, z, |y| y) - z);
+            return;
+        }
+        let q = Quantizer {
+            bipolar: false,
+            ..self
+        };
+        match self.rounding {
+            RoundingMode::Round => x
+                .iter_mut()
+                .for_each(|v| *v = q.apply_with(*v, s, z, round_half_even) - z),
+            r => x
+                .iter_mut()
+                .for_each(|v| *v = q.apply_with(*v, s, z, |y| r.round(y)) - z),
+        }
     }
 }
 
@@ -266,6 +298,7 @@ impl HostStep {
     }
 
     /// Run the step on a frame in place.
+    #[inline]
     pub fn apply(&self, x: &mut [f32]) {
         let at = |v: &[f32], i: usize| if v.len() == 1 { v[0] } else { v[i] };
         match self {
@@ -302,7 +335,7 @@ impl HostStep {
             } => {
                 let q = Quantizer::new(*bits, *signed, *narrow, *rounding);
                 if let ([s], [z]) = (&scale[..], &zero_point[..]) {
-                    x.iter_mut().for_each(|v| *v = q.apply(*v, *s, *z) - z);
+                    q.apply_frame(x, *s, *z);
                 } else {
                     for (i, v) in x.iter_mut().enumerate() {
                         let z = at(zero_point, i);
