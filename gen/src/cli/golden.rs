@@ -117,19 +117,17 @@ fn compare(args: &Args, y: &Array2<f64>, integer: bool) -> anyhow::Result<bool> 
     Ok(ok)
 }
 
-/// Write `a` to `path` through a temporary file beside it: never half-written.
+/// Write `a` to `path` through a temporary file beside it, never half-written
+/// (the library's one atomic writer, `outdir::write_atomic`).
 fn write_atomic<T: ndarray_npy::WritableElement>(
     path: &std::path::Path,
     a: &Array2<T>,
 ) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let tmp = tempfile::NamedTempFile::new_in(dir)
+    use ndarray_npy::WriteNpyExt;
+    let mut bytes = Vec::new();
+    a.write_npy(&mut bytes)
         .with_context(|| format!("writing {}", path.display()))?;
-    ndarray_npy::write_npy(tmp.path(), a).with_context(|| format!("writing {}", path.display()))?;
-    tmp.persist(path)
+    ferrite_gen::outdir::write_atomic(path, &bytes)
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
