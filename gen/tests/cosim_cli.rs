@@ -150,3 +150,30 @@ fn cosim_errors_are_clean() {
         "either --input or --random is required"
     );
 }
+
+/// Paths with spaces, quotes and non-ASCII characters work for build and cosim (Verilator
+/// reads copies of the sources from a path without white space), and `--stall -0.5` and a
+/// huge `--random` are clear errors.
+#[test]
+fn paths_with_spaces_and_unicode_and_bad_flags() {
+    let dir = root().join("a dir with spaces 'q' é").join("o ü");
+    build(&dir);
+    let d = dir.to_str().unwrap();
+    let o = ferrite(&["cosim", d, "--random", "6", "--stall", "0.2"]);
+    assert!(o.status.success(), "{}", show(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("PASS"), "{}", show(&o));
+    let o = ferrite(&["cosim", d, "--random", "2", "--stall", "-0.5"]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not a probability"),
+        "{}",
+        show(&o)
+    );
+    let o = ferrite(&["cosim", d, "--random", "1000000000"]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("run fewer frames"),
+        "{}",
+        show(&o)
+    );
+}

@@ -493,6 +493,10 @@ pub fn build(spec: &BuildSpec) -> Result<Model, SimError> {
     let obj_dir = work.join("obj");
     create_dir(&obj_dir)?;
     let prefix = format!("V{}", &key[..16]);
+    // Verilator takes a source's path up to its first space as the file's name (and then
+    // warns that the name does not match the module): verilate copies of the sources in a
+    // directory whose path has no white space.
+    let staged = stage_sources(&work, &spec.sources)?;
     let tv = Instant::now();
     let mut cmd = Command::new("verilator");
     cmd.args([
@@ -506,8 +510,9 @@ pub fn build(spec: &BuildSpec) -> Result<Model, SimError> {
     .arg("--Mdir")
     .arg(&obj_dir)
     .args(&spec.args)
-    .args(&spec.sources);
+    .args(&staged.paths);
     run(&mut cmd)?;
+    drop(staged);
     let verilate_secs = tv.elapsed().as_secs_f64();
 
     let classes = parse_classes(&read(&obj_dir.join(format!("{prefix}_classes.mk")))?);
@@ -638,4 +643,55 @@ mod tests {
         assert_eq!(c.global, ["verilated", "verilated_threads"]);
         assert!(!c.timing);
     }
+}
+
+/// Copies of the sources under a path without white space (see [`build`]).
+struct Staged {
+    paths: Vec<PathBuf>,
+    /// A temporary directory to remove, when the cache's own path has white space.
+    _tmp: Option<tempfile::TempDir>,
+}
+
+fn stage_sources(work: &Path, sources: &[PathBuf]) -> Result<Staged, SimError> {
+    let has_space = |p: &Path| p.to_string_lossy().chars().any(char::is_whitespace);
+    if !sources.iter().any(|s| has_space(s)) {
+        return Ok(Staged {
+            paths: sources.to_vec(),
+            _tmp: None,
+        });
+    }
+    let (dir, tmp) = if has_space(work) {
+        let t = tempfile::Builder::new()
+            .prefix("ferrite-sim-src-")
+            .tempdir()
+            .map_err(|e| SimError::io(&std::env::temp_dir(), e))?;
+        (t.path().to_path_buf(), Some(t))
+    } else {
+        (work.join("src"), None)
+    };
+    if has_space(&dir) {
+        return Err(SimError::Argument(format!(
+            "Verilator cannot read sources under a path with white space, and the temporary \
+             directory {} has some; set TMPDIR to a path without spaces",
+            dir.display()
+        )));
+    }
+    create_dir(&dir)?;
+    let mut paths = Vec::with_capacity(sources.len());
+    for s in sources {
+        let name = s
+            .file_name()
+            .ok_or_else(|| SimError::Argument(format!("{} is not a file", s.display())))?;
+        let to = dir.join(name);
+        if has_space(&to) || paths.contains(&to) {
+            return Err(SimError::Argument(format!(
+                "source {} has white space in its file name or the same name as another \
+                 source; rename it",
+                s.display()
+            )));
+        }
+        std::fs::copy(s, &to).map_err(|e| SimError::io(s, e))?;
+        paths.push(to);
+    }
+    Ok(Staged { paths, _tmp: tmp })
 }
