@@ -895,3 +895,54 @@ fn verify_reports_a_broken_pass_as_a_bug() {
         .to_string();
     assert!(s.contains("retype") && s.contains(&name), "{s}");
 }
+
+/// Degenerate quantizers are user errors naming the node, never internal errors: NaN, zero,
+/// negative and infinite scales, a bit width out of range, a NaN zero point.
+#[test]
+fn degenerate_quantizers_are_clear_errors() {
+    let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/mlp_w4a4/model.onnx");
+    let bytes = std::fs::read(&base).unwrap();
+    let m = <ferrite_gen::import::onnx::ModelProto as prost::Message>::decode(&bytes[..]).unwrap();
+    let g = m.graph.as_ref().unwrap();
+    // the scale, zero point and bit width initializers of the first Quant node
+    let q = g
+        .node
+        .iter()
+        .find(|n| n.op_type.as_deref() == Some("Quant"))
+        .unwrap();
+    let qname = q.name.clone().unwrap_or_default();
+    let cases: [(usize, f32, &str); 6] = [
+        (1, f32::NAN, "finite"),
+        (1, 0.0, "positive"),
+        (1, -1.0, "positive"),
+        (1, f32::INFINITY, "finite"),
+        (3, 40.0, "from 1 to 32"),
+        (2, f32::NAN, "finite"),
+    ];
+    for (input, value, want) in cases {
+        let mut m2 = m.clone();
+        let g2 = m2.graph.as_mut().unwrap();
+        let tname = g2
+            .node
+            .iter()
+            .find(|n| n.name.as_deref() == Some(qname.as_str()))
+            .unwrap()
+            .input[input]
+            .clone();
+        let t = g2
+            .initializer
+            .iter_mut()
+            .find(|t| t.name.as_deref() == Some(tname.as_str()))
+            .unwrap_or_else(|| panic!("{tname} is an initializer"));
+        let n: usize = t.dims.iter().product::<i64>().max(1) as usize;
+        t.raw_data = Some(std::iter::repeat_n(value.to_le_bytes(), n).flatten().collect());
+        t.float_data.clear();
+        let (_d, path) = write_tmp(&prost::Message::encode_to_vec(&m2));
+        let e = ferrite_gen::load_model(&path).unwrap_err().to_string();
+        assert!(
+            e.contains(&qname) && e.contains(want) && !e.contains("internal error"),
+            "scale input {input} = {value}: {e}"
+        );
+    }
+}

@@ -183,6 +183,7 @@ pub fn streamline(g: &mut Graph) -> Result<Vec<&'static str>, PassError> {
     if !unsupported.is_empty() {
         return Err(PassError::Unsupported { nodes: unsupported });
     }
+    check_quantizers(g)?;
     infer_shapes(g)?;
     let mut applied = Vec::new();
     // Each pass applies one rewrite per call; run it until it stops changing the graph.
@@ -215,6 +216,57 @@ pub fn streamline(g: &mut Graph) -> Result<Vec<&'static str>, PassError> {
             return Ok(applied);
         }
     }
+}
+
+/// Check every quantizer's constant parameters before anything computes with them: a scale
+/// must be finite and positive, a zero point finite, a bit width an integer from 1 to 32 (qonnx itself turns the others into NaN or
+/// infinities). Also rejects NaN or infinite values in any constant a quantizer reads.
+fn check_quantizers(g: &Graph) -> Result<(), PassError> {
+    use crate::import::graph::Op;
+    for n in &g.nodes {
+        let names: &[&str] = match &n.op {
+            Op::Quant { .. } => &["scale", "zero point", "bit width"],
+            Op::BipolarQuant => &["scale"],
+            Op::Trunc { .. } => &["scale", "zero point", "input bit width", "output bit width"],
+            _ => continue,
+        };
+        let bad = |what: &str, t: &str, why: String| {
+            Err(PassError::invalid(
+                &n.name,
+                Some(t),
+                format!(
+                    "{} {what} {why}; export the model again with a valid quantizer",
+                    n.op.type_name()
+                ),
+            ))
+        };
+        let consts: Vec<Option<(&str, Vec<f32>)>> = n
+            .inputs
+            .iter()
+            .skip(1)
+            .zip(names)
+            .map(|(t, what)| g.consts.get(t).map(|c| (*what, c.to_f32())))
+            .collect();
+        for ((t, c), _) in n.inputs.iter().skip(1).zip(&consts).zip(names) {
+            let Some((what, v)) = c else { continue };
+            if let Some(x) = v.iter().find(|x| !x.is_finite()) {
+                return bad(what, t, format!("holds {x}: every value must be finite"));
+            }
+            if *what == "scale"
+                && let Some(x) = v.iter().find(|x| **x <= 0.0)
+            {
+                return bad(what, t, format!("holds {x}: a scale must be positive"));
+            }
+            if what.contains("bit width")
+                && let Some(x) = v
+                    .iter()
+                    .find(|x| x.fract() != 0.0 || **x < 1.0 || **x > 32.0)
+            {
+                return bad(what, t, format!("is {x}: an integer from 1 to 32 is needed"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Streamline an imported graph and lower it to the IR, naming the model `name`.
