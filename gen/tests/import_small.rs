@@ -905,14 +905,20 @@ fn degenerate_quantizers_are_clear_errors() {
     let bytes = std::fs::read(&base).unwrap();
     let m = <ferrite_gen::import::onnx::ModelProto as prost::Message>::decode(&bytes[..]).unwrap();
     let g = m.graph.as_ref().unwrap();
-    // the scale, zero point and bit width initializers of the first Quant node
+    // the scale, zero point and bit width initializers of the first Quant node of weights
     let q = g
         .node
         .iter()
-        .find(|n| n.op_type.as_deref() == Some("Quant"))
+        .find(|n| {
+            n.op_type.as_deref() == Some("Quant")
+                && g.initializer
+                    .iter()
+                    .any(|t| t.name.as_deref() == Some(n.input[0].as_str()))
+        })
         .unwrap();
     let qname = q.name.clone().unwrap_or_default();
-    let cases: [(usize, f32, &str); 6] = [
+    let cases: [(usize, f32, &str); 7] = [
+        (0, f32::NAN, "weight must be finite"),
         (1, f32::NAN, "finite"),
         (1, 0.0, "positive"),
         (1, -1.0, "positive"),

@@ -240,6 +240,15 @@ fn check_quantizers(g: &Graph) -> Result<(), PassError> {
                 ),
             ))
         };
+        if let Some(w) = n.inputs.first().and_then(|t| g.consts.get(t))
+            && let Some(x) = w.to_f32().iter().find(|x| !x.is_finite())
+        {
+            return bad(
+                "input (weights)",
+                &n.inputs[0],
+                format!("holds {x}: every weight must be finite"),
+            );
+        }
         let consts: Vec<Option<(&str, Vec<f32>)>> = n
             .inputs
             .iter()
