@@ -457,7 +457,31 @@ pub fn run(
     let dir = OutDir::new(out);
     let model = dir.load_model()?;
     let design = dir.load_design()?;
+    check_design(&dir, &model, &design)?;
     cosim_model(out, &model, &design, frames, opts)
+}
+
+/// The manifest must be what stitching the model with the manifest's own folds gives (an
+/// edited or stale `design.json` is refused before anything is simulated).
+pub fn check_design(dir: &OutDir, model: &Model, design: &Design) -> Result<(), CosimError> {
+    let bad = |why: String| CosimError::Input {
+        path: dir.design_json().display().to_string(),
+        why: format!("{why}; rebuild the directory with `ferrite build`"),
+    };
+    let folds = design.engines().filter_map(|n| match &n.role {
+        Role::Engine { node, fold, .. } => Some((node.clone(), *fold)),
+        _ => None,
+    });
+    let plan = crate::fold::FoldPlan::from_folds(folds, "design.json");
+    let again = crate::stitch::stitch(model, &plan)
+        .map_err(|e| bad(format!("does not fit model.json: {e}")))?;
+    if &again != design {
+        return Err(bad(
+            "is not the design model.json and its folds give (edited, or from another build)"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// [`run`] with the model and design already loaded (they must be what `out` was built

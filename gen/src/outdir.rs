@@ -32,6 +32,12 @@ pub enum OutError {
     )]
     NotOurs { path: String },
     #[error(
+        "{path} has a {MARKER} that does not list the files ferrite wrote (an older ferrite's, \
+         or not ferrite's): ferrite will not replace it; remove the directory yourself or \
+         choose another output directory"
+    )]
+    BadMarker { path: String },
+    #[error(
         "{path} holds `{file}`{}, which ferrite did not write; move it away or choose another output directory",
         if *more > 0 { format!(" and {more} more files") } else { String::new() }
     )]
@@ -127,8 +133,10 @@ impl OutDir {
                 let marker = out.join(MARKER);
                 let listed = match std::fs::symlink_metadata(&marker) {
                     Ok(m) if m.is_file() && m.len() <= 1 << 20 => {
-                        let text = std::fs::read_to_string(&marker).map_err(io(&marker))?;
-                        parse_marker(&text).ok_or_else(not_ours)?
+                        let text = std::fs::read_to_string(&marker).unwrap_or_default();
+                        parse_marker(&text).ok_or_else(|| OutError::BadMarker {
+                            path: out.display().to_string(),
+                        })?
                     }
                     _ => return Err(not_ours()),
                 };
@@ -139,9 +147,7 @@ impl OutDir {
                     .filter(|f| {
                         f.as_str() != MARKER
                             && !listed.contains(*f)
-                            && !LATER_OUTPUTS
-                                .iter()
-                                .any(|l| *f == l || f.starts_with(&format!("{l}/")))
+                            && !later_output(f)
                     })
                     .collect();
                 if let Some(f) = foreign.first() {
@@ -224,8 +230,15 @@ impl OutDir {
     }
 }
 
-/// Outputs other commands add to a build's directory (`ferrite cosim`).
-pub const LATER_OUTPUTS: &[&str] = &["cosim.json", "cosim-trace"];
+/// Outputs other commands add to a build's directory (`ferrite cosim`): `cosim.json` and
+/// the trace top `cosim-trace/<prefix>_trace_top.v`.
+pub const LATER_OUTPUTS: &[&str] = &["cosim.json", "cosim-trace/*_trace_top.v"];
+
+fn later_output(f: &str) -> bool {
+    f == "cosim.json"
+        || f.strip_prefix("cosim-trace/")
+            .is_some_and(|n| !n.contains('/') && n.ends_with("_trace_top.v"))
+}
 
 /// The line before the list of files in the marker.
 const MARKER_FILES: &str = "files:\n";
@@ -245,9 +258,12 @@ fn parse_marker(text: &str) -> Option<Vec<String>> {
     )
 }
 
-/// Every file under `dir`, relative to `root`, `/`-separated (links are not followed).
+/// Every file under `dir`, relative to `root`, `/`-separated (links are not followed), and
+/// every empty directory (with a trailing `/`).
 fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
+    let mut any = false;
     for e in std::fs::read_dir(dir)? {
+        any = true;
         let e = e?;
         let p = e.path();
         if e.file_type()?.is_dir() {
@@ -260,6 +276,14 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
                 .collect();
             out.push(parts.join("/"));
         }
+    }
+    if !any && dir != root {
+        let rel = dir.strip_prefix(root).unwrap_or(dir);
+        let parts: Vec<String> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().to_string())
+            .collect();
+        out.push(format!("{}/", parts.join("/")));
     }
     Ok(())
 }
@@ -338,8 +362,20 @@ mod tests {
         std::fs::write(fake.root().join(MARKER), "").unwrap();
         assert!(matches!(
             fake.replace_with(&files, "ferrite-gen test"),
-            Err(OutError::NotOurs { .. })
+            Err(OutError::BadMarker { .. })
         ));
+        // an empty directory of the user's, or a file of the user's where cosim writes,
+        // is not ferrite's either
+        std::fs::remove_file(out.root().join("notes.txt")).unwrap();
+        std::fs::create_dir(out.root().join("mine")).unwrap();
+        assert!(out.replace_with(&files, "ferrite-gen test").is_err());
+        std::fs::remove_dir(out.root().join("mine")).unwrap();
+        std::fs::create_dir(out.root().join("cosim-trace")).unwrap();
+        std::fs::write(out.root().join("cosim-trace/x_trace_top.v"), "").unwrap();
+        out.replace_with(&files, "ferrite-gen test").unwrap();
+        std::fs::create_dir(out.root().join("cosim-trace")).unwrap();
+        std::fs::write(out.root().join("cosim-trace/thesis.tex"), "").unwrap();
+        assert!(out.replace_with(&files, "ferrite-gen test").is_err());
         assert!(fake.root().join(MARKER).exists());
     }
 

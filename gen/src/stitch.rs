@@ -211,6 +211,14 @@ impl Design {
     }
 }
 
+/// `name`, or `name` with `'` appended until no node has it.
+fn unique(taken: &std::collections::BTreeSet<String>, mut name: String) -> String {
+    while taken.contains(&name) {
+        name.push('\'');
+    }
+    name
+}
+
 fn param(name: &str, value: impl ToString) -> (String, String) {
     (name.to_string(), value.to_string())
 }
@@ -232,6 +240,10 @@ pub fn stitch(model: &Model, plan: &FoldPlan) -> Result<Design, StitchError> {
     }
     let mut open: std::collections::BTreeMap<Source, Open> = Default::default();
     let input = model.input();
+    // design node names: the IR's node names, and names for what stitch inserts that no
+    // IR node has
+    let mut taken: std::collections::BTreeSet<String> =
+        model.nodes.iter().map(|n| n.name.clone()).collect();
     // every engine's cycles a frame, and the pipeline's (its slowest engine's)
     let exp_of: Vec<u64> = (0..model.nodes.len())
         .map(|id| {
@@ -272,7 +284,8 @@ pub fn stitch(model: &Model, plan: &FoldPlan) -> Result<Design, StitchError> {
                 if !primitives.contains(&Primitive::Gearbox) {
                     primitives.push(Primitive::Gearbox);
                 }
-                let name = format!("conv_{}{sfx}", n.name);
+                let name = unique(&taken, format!("conv_{}{sfx}", n.name));
+                taken.insert(name.clone());
                 let elem_bits = want.elem_type.bits();
                 let (ia, ob) = (cur.fmt.lanes, want.lanes);
                 let buf = (ia + ob) * elem_bits as usize;
@@ -340,7 +353,8 @@ pub fn stitch(model: &Model, plan: &FoldPlan) -> Result<Design, StitchError> {
             } else {
                 format!("at least {MIN_FIFO_DEPTH} beats: {why}")
             };
-            let name = format!("fifo_{}{sfx}", n.name);
+            let name = unique(&taken, format!("fifo_{}{sfx}", n.name));
+            taken.insert(name.clone());
             nodes.push(HwNode {
                 name: name.clone(),
                 instance: format!("u_l{nn}{sfx}_fifo"),

@@ -177,3 +177,21 @@ fn paths_with_spaces_and_unicode_and_bad_flags() {
         show(&o)
     );
 }
+
+/// A design.json that is not what model.json and its folds give (edited by hand) is
+/// refused, naming it, before anything is simulated.
+#[test]
+fn an_edited_design_manifest_is_refused() {
+    let dir = root().join("edited");
+    build(&dir);
+    let path = dir.join("design.json");
+    let mut d: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    d["input"]["lanes"] = 8.into();
+    std::fs::write(&path, d.to_string()).unwrap();
+    let o = ferrite(&["cosim", dir.to_str().unwrap(), "--random", "2", "--trace"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("design.json") && err.contains("rebuild"), "{}", show(&o));
+    assert!(!err.contains("panicked"), "{}", show(&o));
+}

@@ -36,7 +36,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         println!(
             "  {:>2} {:<24} {:<13} PE {:>4} SIMD {:>4}  {:>8} cycles",
             l.index,
-            super::terminal_safe(&l.name),
+            super::terminal_name(&l.name),
             l.kind,
             l.pe,
             l.simd,
@@ -46,13 +46,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     println!(
         "expected cycles a frame: {} (slowest node: {})",
         r.exp_cycles_per_frame,
-        super::terminal_safe(&r.bottleneck)
+        super::terminal_name(&r.bottleneck)
     );
     for n in &r.inserted {
         match &n.role {
             ferrite_gen::stitch::Role::Fifo { depth, width, .. } => println!(
                 "  {:<30} FIFO {:>6} beats x {} bits",
-                super::terminal_safe(&n.name),
+                super::terminal_name(&n.name),
                 depth,
                 width
             ),
@@ -62,7 +62,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 elem_bits,
             } => println!(
                 "  {:<30} width converter {in_lanes} -> {out_lanes} lanes of {elem_bits} bits",
-                super::terminal_safe(&n.name)
+                super::terminal_name(&n.name)
             ),
             _ => {}
         }

@@ -71,7 +71,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let s = &report.sim;
     println!(
         "cosim {}: {} frames, stall {}, seed {}{}",
-        report.model,
+        super::terminal_name(&report.model),
         report.frames,
         report.stall,
         report.seed,
@@ -79,7 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     );
     println!(
         "  verilator: top {}, {} in {:.2}s; simulated {} cycles in {:.2}s ({:.1} M cycles/s)",
-        s.top,
+        super::terminal_name(&s.top),
         if s.cache_hit { "cached" } else { "built" },
         s.build_secs,
         s.cycles_simulated,
@@ -99,13 +99,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .map_or(String::new(), |m| format!(", {m} mismatching elements"));
         println!(
             "  node {} ({}, PE {} SIMD {}): {} cycles/frame expected{measured}{mism}",
-            l.name, l.kind, l.pe, l.simd, l.cycles_per_frame_expected
+            super::terminal_name(&l.name),
+            l.kind, l.pe, l.simd, l.cycles_per_frame_expected
         );
     }
     if let Some(d) = &report.first_divergence {
         println!(
             "  FIRST DIVERGENCE: node {} `{}` port {}, frame {}, element {}: expected {}, got {}",
-            d.index, d.node, d.port, d.frame, d.element, d.expected, d.got
+            d.index,
+            super::terminal_name(&d.node),
+            d.port,
+            d.frame, d.element, d.expected, d.got
         );
     }
     for m in report.first_mismatches.iter().take(10) {

@@ -96,7 +96,7 @@ pub fn comment_text(s: &str) -> String {
     let mut out = String::new();
     for c in s.chars() {
         let bad = c.is_control()
-            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+            || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 ;
         out.push(if bad { '?' } else { c });
     }

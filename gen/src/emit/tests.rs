@@ -163,3 +163,43 @@ fn every_template_is_listed_for_its_hash() {
         assert_eq!(template_hash(t).len(), 64);
     }
 }
+
+#[test]
+fn inserted_nodes_never_take_a_model_node_name() {
+    // a node named like the FIFO stitch puts before `fc`
+    let mut m = tiny();
+    let mut second = m.nodes[0].clone();
+    second.name = "fc".into();
+    second.inputs = vec![crate::ir::Source::node("fifo_fc", 0)];
+    if let Op::MatrixVector(v) = &mut second.op {
+        v.mw = 2;
+        v.weights = vec![1, -1, 0, 1];
+        v.weight_type = DataType::Int(2);
+    }
+    if let (Op::MatrixVector(v), Op::MatrixVector(first)) = (&mut second.op, &m.nodes[0].op) {
+        v.input_type = first.output_type();
+    }
+    m.nodes[0].name = "fifo_fc".into();
+    m.nodes.push(second);
+    m.outputs = vec![crate::ir::Source::node("fc", 0)];
+    m.validate().unwrap();
+    let p = FoldPlan::from_folds(
+        [
+            ("fifo_fc".to_string(), fold::Fold::new(1, 2)),
+            ("fc".to_string(), fold::Fold::new(1, 1)),
+        ],
+        "t",
+    );
+    let d = stitch(&m, &p).unwrap();
+    let mut names: Vec<&str> = d.nodes.iter().map(|n| n.name.as_str()).collect();
+    let n = names.len();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), n, "{names:?}");
+    // every wire has one driver
+    let mut wires: Vec<&str> = d.edges.iter().map(|e| e.wire.as_str()).collect();
+    wires.sort();
+    wires.dedup();
+    assert_eq!(wires.len(), d.edges.len());
+    emit(&m, &d).unwrap();
+}

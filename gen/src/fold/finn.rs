@@ -22,32 +22,32 @@ pub enum Key {
     Simd,
 }
 
-/// FINN op types (with and without their `_hls`/`_rtl`/`_Batch` suffixes) and the ferrite
-/// kind each one is; `None` for FINN's infrastructure, which ferrite sizes itself.
+/// FINN op types (without their `_hls`/`_rtl`/`_Batch` suffixes) and the FINN class each
+/// names; `None` for FINN's infrastructure, which ferrite sizes itself. A FINN class is
+/// what FINN's conversion makes of a node (see [`finn_class`]).
 const OP_TYPES: &[(&str, Option<&str>)] = &[
-    ("MVAU", Some("MatrixVector")),
-    ("MatrixVectorActivation", Some("MatrixVector")),
-    ("StreamingFCLayer", Some("MatrixVector")),
+    ("MVAU", Some("MVAU")),
+    ("MatrixVectorActivation", Some("MVAU")),
+    ("StreamingFCLayer", Some("MVAU")),
     ("Thresholding", Some("Thresholding")),
     ("LabelSelect", Some("LabelSelect")),
-    ("ConvolutionInputGenerator", Some("SlidingWindow")),
-    ("ConvolutionInputGenerator1D", Some("SlidingWindow")),
-    ("FMPadding", Some("Pad")),
-    ("FMPadding_Pixel", Some("Pad")),
+    ("ConvolutionInputGenerator", Some("ConvolutionInputGenerator")),
+    ("ConvolutionInputGenerator1D", Some("ConvolutionInputGenerator")),
+    ("FMPadding", Some("FMPadding")),
+    ("FMPadding_Pixel", Some("FMPadding")),
     ("Pool", Some("Pool")),
-    ("StreamingMaxPool", Some("Pool")),
-    ("MaxPoolNHWC", Some("Pool")),
-    ("GlobalAccPool", Some("Pool")),
-    ("VVAU", Some("VectorVector")),
-    ("VectorVectorActivation", Some("VectorVector")),
-    ("AddStreams", Some("Add")),
-    ("DuplicateStreams", Some("Duplicate")),
+    ("StreamingMaxPool", Some("StreamingMaxPool")),
+    ("GlobalAccPool", Some("GlobalAccPool")),
+    ("VVAU", Some("VVAU")),
+    ("VectorVectorActivation", Some("VVAU")),
+    ("AddStreams", Some("AddStreams")),
+    ("DuplicateStreams", Some("DuplicateStreams")),
     ("StreamingFIFO", None),
     ("StreamingDataWidthConverter", None),
 ];
 
-/// The ferrite kind of a FINN op type (suffixes stripped); `Some(None)`: infrastructure.
-fn kind_of(op_type: &str) -> Option<Option<&'static str>> {
+/// The FINN class of a FINN op type (suffixes stripped); `Some(None)`: infrastructure.
+fn class_of_op_type(op_type: &str) -> Option<Option<&'static str>> {
     let mut t = op_type;
     for suffix in ["_hls", "_rtl", "_Batch"] {
         if let Some(s) = t.strip_suffix(suffix) {
@@ -55,6 +55,40 @@ fn kind_of(op_type: &str) -> Option<Option<&'static str>> {
         }
     }
     OP_TYPES.iter().find(|(n, _)| *n == t).map(|(_, k)| *k)
+}
+
+/// What FINN's conversion makes of node `id`: its class and so its numbering. A max pool
+/// with kernel equal to stride is one StreamingMaxPool (its window generator is no FINN
+/// node); other max pools and sum pools are a ConvolutionInputGenerator and a Pool; a
+/// global sum pool is a GlobalAccPool.
+pub(super) fn finn_class(model: &Model, a: &Analysis, id: usize) -> Option<&'static str> {
+    use crate::ir::{Op, PoolMode};
+    match &model.nodes[id].op {
+        Op::MatrixVector(_) => Some("MVAU"),
+        Op::Thresholding(_) => Some("Thresholding"),
+        Op::LabelSelect(_) => Some("LabelSelect"),
+        Op::Pad(_) => Some("FMPadding"),
+        Op::SlidingWindow(w) => {
+            let feeds_streaming_pool = a.consumers[id]
+                .first()
+                .and_then(|c| c.first())
+                .is_some_and(|s| {
+                    matches!(&model.nodes[s.node].op, Op::Pool(p) if p.mode == PoolMode::Max)
+                        && w.kernel == w.stride
+                        && w.dilation == [1, 1]
+                });
+            (!feeds_streaming_pool).then_some("ConvolutionInputGenerator")
+        }
+        Op::Pool(p) => Some(if p.global {
+            "GlobalAccPool"
+        } else if p.mode == PoolMode::Max && window_of_pool(model, id).is_some_and(|w| {
+            matches!(&model.nodes[w].op, Op::SlidingWindow(s) if s.kernel == s.stride && s.dilation == [1, 1])
+        }) {
+            "StreamingMaxPool"
+        } else {
+            "Pool"
+        }),
+    }
 }
 
 pub(super) fn parse(obj: &Map<String, Value>) -> Result<FoldingFile, String> {
@@ -129,41 +163,32 @@ pub(super) enum Resolved {
     Unknown,
 }
 
-/// Match a FINN node name (`MVAU_hls_3`) to a ferrite node.
+/// Match a FINN node name (`MVAU_hls_3`) to a ferrite node: the n-th node (topological
+/// order) of the name's FINN class.
 pub(super) fn resolve_name(name: &str, model: &Model, a: &Analysis) -> Resolved {
     let Some((op_type, n)) = name.rsplit_once('_') else {
         return Resolved::Unknown;
     };
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) || (n.len() > 1 && n.starts_with('0')) {
+        return Resolved::Unknown;
+    }
     let Ok(n) = n.parse::<usize>() else {
         return Resolved::Unknown;
     };
-    match kind_of(op_type) {
+    match class_of_op_type(op_type) {
         None => Resolved::Unknown,
         Some(None) => {
             Resolved::Infrastructure("ferrite inserts and sizes FIFOs and width converters")
         }
-        Some(Some(kind)) => a
+        Some(Some(class)) => a
             .order
             .iter()
-            .filter(|&&id| model.nodes[id].kind() == kind && counts_as_finn(model, a, id))
+            .filter(|&&id| finn_class(model, a, id) == Some(class))
             .nth(n)
             .map_or(Resolved::Unknown, |&id| {
                 Resolved::Node(model.nodes[id].name.clone())
             }),
     }
-}
-
-/// Whether node `id` is a node FINN numbers under its kind's op type. FINN's max pools are
-/// their own op (StreamingMaxPool), so a window generator feeding a pool is not one of
-/// FINN's ConvolutionInputGenerators: only windows feeding a matrix-vector unit count.
-fn counts_as_finn(model: &Model, a: &Analysis, id: usize) -> bool {
-    if model.nodes[id].kind() != "SlidingWindow" {
-        return true;
-    }
-    a.consumers[id]
-        .first()
-        .and_then(|c| c.first())
-        .is_none_or(|s| model.nodes[s.node].kind() == "MatrixVector")
 }
 
 /// The window generator feeding pool node `id` (ferrite's max pool is a window generator
@@ -176,13 +201,16 @@ pub(super) fn window_of_pool(model: &Model, id: usize) -> Option<usize> {
     (model.nodes[p].kind() == "SlidingWindow").then_some(p)
 }
 
-/// The `Defaults` PE and SIMD for nodes of ferrite kind `kind`.
-pub(super) fn default_for(defaults: &[Default], kind: &str) -> FoldEntry {
+/// The `Defaults` PE and SIMD for nodes of FINN class `class` (`None`: a node FINN has no
+/// node for, which only defaults for all nodes reach).
+pub(super) fn default_for(defaults: &[Default], class: Option<&str>) -> FoldEntry {
     let mut e = FoldEntry::default();
     for d in defaults {
         let applies = match &d.op_types {
             None => true,
-            Some(ts) => ts.iter().any(|t| kind_of(t) == Some(Some(kind))),
+            Some(ts) => ts
+                .iter()
+                .any(|t| class.is_some() && class_of_op_type(t) == Some(class)),
         };
         if applies {
             match d.key {

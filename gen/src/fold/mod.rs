@@ -141,15 +141,26 @@ impl FoldingFile {
     /// node names. Names the model has are kept as they are.
     pub fn resolve(&mut self, model: &Model, a: &Analysis) -> Result<(), FoldError> {
         let mut out = BTreeMap::new();
+        let mut from: BTreeMap<String, String> = BTreeMap::new();
+        let mut put = |out: &mut BTreeMap<String, FoldEntry>, entry: String, node: String, e| {
+            if let Some(other) = from.insert(node.clone(), entry.clone()) {
+                return Err(FoldError::Illegal {
+                    node,
+                    why: format!(
+                        "the folding file names it twice (`{other}` and `{entry}`); keep one entry"
+                    ),
+                });
+            }
+            out.insert(node, e);
+            Ok(())
+        };
         for (name, e) in std::mem::take(&mut self.nodes) {
             if model.node(&name).is_some() {
-                out.insert(name, e);
+                put(&mut out, name.clone(), name, e)?;
                 continue;
             }
             match finn::resolve_name(&name, model, a) {
-                finn::Resolved::Node(n) => {
-                    out.insert(n, e);
-                }
+                finn::Resolved::Node(n) => put(&mut out, name, n, e)?,
                 finn::Resolved::Infrastructure(why) => self.ignored.push(format!("{name}: {why}")),
                 finn::Resolved::Unknown => {
                     return Err(FoldError::UnknownNode {
@@ -169,9 +180,25 @@ fn known_names(model: &Model) -> String {
     v.join(", ")
 }
 
-/// Divisors of `n`, ascending.
+/// Most PE (or SIMD) lanes an engine gets.
+pub const MAX_LANES: usize = 4096;
+
+/// Divisors of `n`, ascending (in O(sqrt n)).
 pub fn divisors(n: usize) -> Vec<usize> {
-    (1..=n).filter(|&d| n.is_multiple_of(d)).collect()
+    let mut lo = Vec::new();
+    let mut hi = Vec::new();
+    let mut d = 1usize;
+    while d.checked_mul(d).is_some_and(|dd| dd <= n) {
+        if n.is_multiple_of(d) {
+            lo.push(d);
+            if d != n / d {
+                hi.push(n / d);
+            }
+        }
+        d += 1;
+    }
+    lo.extend(hi.into_iter().rev());
+    lo
 }
 
 /// Check that `fold` is legal for node `id`; the error says what would be.
@@ -187,6 +214,12 @@ pub fn check(model: &Model, a: &Analysis, id: NodeId, fold: Fold) -> Result<(), 
     };
     if fold.pe == 0 || fold.simd == 0 {
         return bad("PE and SIMD must be at least 1".into());
+    }
+    if fold.pe > MAX_LANES || fold.simd > MAX_LANES {
+        return bad(format!(
+            "PE {} SIMD {}: at most {MAX_LANES} lanes each",
+            fold.pe, fold.simd
+        ));
     }
     let (pes, simds) = e.fold_space(ins);
     let (pe_of, simd_of) = e.fold_terms(ins);
@@ -222,7 +255,9 @@ pub fn exp_cycles(model: &Model, a: &Analysis, id: NodeId, fold: Fold) -> u64 {
 pub fn fold_for_target(model: &Model, a: &Analysis, id: NodeId, target: u64) -> Fold {
     let e = engine(&model.nodes[id].op);
     let ins = &a.in_types[id];
-    let (pes, simds) = e.fold_space(ins);
+    let (mut pes, mut simds) = e.fold_space(ins);
+    pes.retain(|&p| p <= MAX_LANES);
+    simds.retain(|&s| s <= MAX_LANES);
     let cyc = |f: Fold| e.exp_cycles(ins, f);
     let mut best: Option<(usize, usize, Fold)> = None;
     let mut fastest = Fold::new(*pes.last().unwrap(), *simds.last().unwrap());
@@ -310,9 +345,8 @@ impl FoldPlan {
         let mut plan = auto_with(model, &a, file.target_cycles);
         let mut named = 0;
         for (id, n) in model.nodes.iter().enumerate() {
-            let kind = n.kind();
             let entry = file.nodes.get(&n.name).copied();
-            let d = finn::default_for(&file.defaults, kind);
+            let d = finn::default_for(&file.defaults, finn::finn_class(model, &a, id));
             if entry.is_none() && d.pe.is_none() && d.simd.is_none() {
                 continue;
             }
@@ -343,7 +377,9 @@ impl FoldPlan {
                 continue;
             };
             let wname = &model.nodes[w].name;
-            if file.nodes.contains_key(wname) {
+            // only a window FINN has no node for (a StreamingMaxPool's), and the file does
+            // not name by ferrite's name
+            if file.nodes.contains_key(wname) || finn::finn_class(model, &a, w).is_some() {
                 continue;
             }
             let pe = plan.folds[&n.name].pe;

@@ -37,6 +37,9 @@ use thiserror::Error;
 /// Version of the JSON model format written by this build.
 pub const IR_VERSION: u32 = 2;
 
+/// Most elements a stream's frame may have (2^24: FINN's CNV has at most 451,584).
+pub const MAX_STREAM_ELEMS: usize = 1 << 24;
+
 /// A whole network: the graph of hardware ops and the host steps around it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Model {
@@ -79,8 +82,14 @@ impl TensorType {
         TensorType::new([1, 1, c], dtype)
     }
 
+    /// Elements a frame (bounded by [`MAX_STREAM_ELEMS`] in a validated model).
     pub fn elems(&self) -> usize {
         self.shape.iter().product()
+    }
+
+    /// Elements a frame, if the product does not overflow.
+    pub fn checked_elems(&self) -> Option<usize> {
+        self.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d))
     }
 
     pub fn channels(&self) -> usize {
@@ -431,13 +440,24 @@ impl Model {
                     i.name, t.dtype
                 )));
             }
-            if t.elems() == 0 {
-                return Err(IrError::Model(format!(
-                    "input `{}` has shape {t}: every dimension must be at least 1",
-                    i.name
-                )));
+            match t.checked_elems() {
+                Some(0) => {
+                    return Err(IrError::Model(format!(
+                        "input `{}` has shape {t}: every dimension must be at least 1",
+                        i.name
+                    )));
+                }
+                Some(n) if n <= MAX_STREAM_ELEMS => {}
+                _ => {
+                    return Err(IrError::Model(format!(
+                        "input `{}` has shape {t}: more than {MAX_STREAM_ELEMS} elements a frame",
+                        i.name
+                    )));
+                }
             }
-            if !i.shape.is_empty() && i.shape.iter().product::<usize>() != t.elems() {
+            if !i.shape.is_empty()
+                && i.shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)) != Some(t.elems())
+            {
                 return Err(IrError::Model(format!(
                     "input `{}`: logical shape {:?} has {} elements, its stream {t} has {}",
                     i.name,
@@ -570,6 +590,18 @@ impl Model {
                 kind: n.kind(),
                 why,
             })?;
+            if let Some(t) = outs
+                .iter()
+                .find(|t| t.checked_elems().is_none_or(|e| e == 0 || e > MAX_STREAM_ELEMS))
+            {
+                return Err(IrError::Node {
+                    node: n.name.clone(),
+                    kind: n.kind(),
+                    why: format!(
+                        "its output {t} is empty or has more than {MAX_STREAM_ELEMS} elements a frame"
+                    ),
+                });
+            }
             consumers[id] = vec![Vec::new(); outs.len()];
             in_types[id] = ins;
             out_types[id] = outs;

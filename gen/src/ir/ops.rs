@@ -175,7 +175,15 @@ impl MatrixVector {
                 self.weight_type
             ));
         }
-        if self.weights.len() != self.mw * self.mh {
+        if self.mw > super::MAX_STREAM_ELEMS || self.mh > super::MAX_STREAM_ELEMS {
+            return Err(format!(
+                "matrix is {}x{}; at most {} on a side",
+                self.mh,
+                self.mw,
+                super::MAX_STREAM_ELEMS
+            ));
+        }
+        if Some(self.weights.len()) != self.mw.checked_mul(self.mh) {
             return Err(format!(
                 "has {} weights; mh*mw = {}*{} = {} expected",
                 self.weights.len(),
@@ -343,9 +351,9 @@ impl OpKind for LabelSelect {
 
     fn infer(&self, inputs: &[TensorType]) -> Result<Vec<TensorType>, String> {
         let t = one_input(inputs)?;
-        if self.k == 0 || self.k > self.labels {
+        if self.k == 0 || self.k > self.labels || self.labels > 1 << 16 {
             return Err(format!(
-                "k = {} must be between 1 and the {} labels",
+                "k = {} must be between 1 and the {} labels (at most 65,536 labels)",
                 self.k, self.labels
             ));
         }
@@ -594,7 +602,11 @@ impl OpKind for Pool {
     fn infer(&self, inputs: &[TensorType]) -> Result<Vec<TensorType>, String> {
         let t = one_input(inputs)?;
         same_type(self.input_type, t.dtype, "input_type")?;
-        if self.channels == 0 || self.positions == 0 || self.positions > 1 << 20 {
+        if self.channels == 0
+            || self.positions == 0
+            || self.positions > 1 << 20
+            || self.channels > super::MAX_STREAM_ELEMS
+        {
             return Err(format!(
                 "{} channels and {} positions: both must be at least 1 (positions at most 2^20)",
                 self.channels, self.positions
@@ -613,7 +625,7 @@ impl OpKind for Pool {
         }
         let [h, w, c] = t.shape;
         if self.global {
-            if h * w != self.positions || c != self.channels {
+            if h.checked_mul(w) != Some(self.positions) || c != self.channels {
                 return Err(format!(
                     "a global pool over {} positions of {} channels cannot take {t}",
                     self.positions, self.channels
@@ -621,7 +633,7 @@ impl OpKind for Pool {
             }
             Ok(vec![TensorType::vector(self.channels, self.output_type())])
         } else {
-            if c != self.positions * self.channels {
+            if Some(c) != self.positions.checked_mul(self.channels) {
                 return Err(format!(
                     "takes windows of {} positions x {} channels, but its input has {c} channels ({t})",
                     self.positions, self.channels
