@@ -617,34 +617,6 @@ fn decode_ports(text: &str) -> Vec<Port> {
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn header_ports() {
-        let h = "  VL_IN8(&clk,0,0);\n  VL_OUT16(&q,15,0);\n  VL_IN(&d,31,0);\n  VL_IN64(&e,40,0);\n  VL_OUTW(&w,99,0,4);\n";
-        let p = parse_ports(h);
-        assert_eq!(p.len(), 5);
-        assert_eq!(p[0].kind, PortKind::C);
-        assert_eq!((p[2].width, p[2].kind), (32, PortKind::I));
-        assert_eq!((p[3].width, p[3].kind), (41, PortKind::Q));
-        assert_eq!(
-            (p[4].width, p[4].kind, p[4].dir),
-            (100, PortKind::W(4), PortDir::Output)
-        );
-    }
-
-    #[test]
-    fn classes_lists() {
-        let mk = "VM_TIMING = 0\nVM_CLASSES_FAST += \\\n\tVa \\\n\tVa_b \\\n\nVM_SUPPORT_SLOW += \\\n\tVa__Syms \\\n\nVM_GLOBAL_FAST += \\\n\tverilated \\\n\tverilated_threads \\\n\nVM_GLOBAL_SLOW += \\\n\n";
-        let c = parse_classes(mk);
-        assert_eq!(c.model, ["Va", "Va_b", "Va__Syms"]);
-        assert_eq!(c.global, ["verilated", "verilated_threads"]);
-        assert!(!c.timing);
-    }
-}
-
 /// Copies of the sources under a path without white space (see [`build`]).
 struct Staged {
     paths: Vec<PathBuf>,
@@ -664,7 +636,7 @@ fn stage_sources(work: &Path, sources: &[PathBuf]) -> Result<Staged, SimError> {
         let t = tempfile::Builder::new()
             .prefix("ferrite-sim-src-")
             .tempdir()
-            .map_err(|e| SimError::io(&std::env::temp_dir(), e))?;
+            .map_err(|e| SimError::io(std::env::temp_dir(), e))?;
         (t.path().to_path_buf(), Some(t))
     } else {
         (work.join("src"), None)
@@ -695,3 +667,32 @@ fn stage_sources(work: &Path, sources: &[PathBuf]) -> Result<Staged, SimError> {
     }
     Ok(Staged { paths, _tmp: tmp })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_ports() {
+        let h = "  VL_IN8(&clk,0,0);\n  VL_OUT16(&q,15,0);\n  VL_IN(&d,31,0);\n  VL_IN64(&e,40,0);\n  VL_OUTW(&w,99,0,4);\n";
+        let p = parse_ports(h);
+        assert_eq!(p.len(), 5);
+        assert_eq!(p[0].kind, PortKind::C);
+        assert_eq!((p[2].width, p[2].kind), (32, PortKind::I));
+        assert_eq!((p[3].width, p[3].kind), (41, PortKind::Q));
+        assert_eq!(
+            (p[4].width, p[4].kind, p[4].dir),
+            (100, PortKind::W(4), PortDir::Output)
+        );
+    }
+
+    #[test]
+    fn classes_lists() {
+        let mk = "VM_TIMING = 0\nVM_CLASSES_FAST += \\\n\tVa \\\n\tVa_b \\\n\nVM_SUPPORT_SLOW += \\\n\tVa__Syms \\\n\nVM_GLOBAL_FAST += \\\n\tverilated \\\n\tverilated_threads \\\n\nVM_GLOBAL_SLOW += \\\n\n";
+        let c = parse_classes(mk);
+        assert_eq!(c.model, ["Va", "Va_b", "Va__Syms"]);
+        assert_eq!(c.global, ["verilated", "verilated_threads"]);
+        assert!(!c.timing);
+    }
+}
+
