@@ -19,8 +19,8 @@ pub struct Args {
     /// name are folded automatically.
     #[arg(long)]
     pub folding: Option<PathBuf>,
-    /// Fold (the nodes a folding file does not name) to meet N cycles a frame.
-    #[arg(long, value_name = "N")]
+    /// Fold (the nodes a folding file does not name) to meet N cycles a frame (N >= 1).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub target_cycles: Option<u64>,
 }
 

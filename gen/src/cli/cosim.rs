@@ -25,8 +25,10 @@ pub struct Args {
     /// Simulate the trace top and name the first node and port whose output diverges.
     #[arg(long)]
     pub trace: bool,
-    /// Idle cycles after reset before the first input beat (default 0: at once).
-    #[arg(long, default_value_t = 0, value_name = "CYCLES")]
+    /// Idle cycles after reset before the first input beat (default 0: at once; at most
+    /// 1,000,000).
+    #[arg(long, default_value_t = 0, value_name = "CYCLES",
+          value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
     pub settle: u32,
     /// Verilator build cache (default: $FERRITE_CACHE, $XDG_CACHE_HOME/ferrite or
     /// ~/.cache/ferrite).

@@ -75,6 +75,15 @@ struct OwnFile {
     target_cycles: Option<u64>,
 }
 
+impl OwnFile {
+    fn check(&self) -> Result<(), String> {
+        if self.target_cycles == Some(0) {
+            return Err("target_cycles must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Error)]
 pub enum FoldError {
     #[error("{path}: {err}")]
@@ -115,6 +124,7 @@ impl FoldingFile {
             || (obj.len() == 1 && obj.contains_key("target_cycles"));
         if own {
             let f: OwnFile = serde_json::from_value(v).map_err(|e| e.to_string())?;
+            f.check()?;
             Ok(FoldingFile {
                 nodes: f
                     .nodes
