@@ -334,6 +334,31 @@ fn external_data_and_typed_fields_load() {
         e.contains("mem.onnx") && e.contains("w1") && e.contains("external"),
         "{e}"
     );
+    // A length past the end of the file, and an external file that is not a regular file
+    // (a link to /dev/zero would be read to no end), are errors naming the file.
+    let with_location = |loc: &str, len: &str| {
+        let mut m2 = m.clone();
+        let g = m2.graph.as_mut().unwrap();
+        let t = g.initializer.iter_mut().find(|t| t.name() == "w1").unwrap();
+        for e in &mut t.external_data {
+            match e.key() {
+                "location" => e.value = Some(loc.into()),
+                "length" => e.value = Some(len.into()),
+                _ => {}
+            }
+        }
+        let p = d.path().join(format!("{loc}.onnx"));
+        std::fs::write(&p, m2.encode_to_vec()).unwrap();
+        ferrite_gen::load_model(&p).unwrap_err().to_string()
+    };
+    let e = with_location("weights.bin", "1000000000000");
+    assert!(e.contains("outside") && e.contains("weights.bin"), "{e}");
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("/dev/zero", d.path().join("zero.bin")).unwrap();
+        let e = with_location("zero.bin", &raw.len().to_string());
+        assert!(e.contains("not a regular file"), "{e}");
+    }
 }
 
 #[test]

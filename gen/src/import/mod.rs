@@ -488,15 +488,33 @@ impl Importer {
             .as_ref()
             .ok_or("external data, but the model was not read from a file")?;
         let file = base.join(rel);
-        let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-        let start = usize::try_from(offset).map_err(|_| "offset too large")?;
-        let end = match length {
-            Some(l) => start.checked_add(usize::try_from(l).map_err(|_| "length too large")?),
-            None => Some(bytes.len()),
+        // a regular file only (not a device such as /dev/zero, a fifo or a directory), and
+        // exactly the bytes the tensor declares, checked against the file's length before
+        // anything is allocated
+        let meta = std::fs::metadata(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        if !meta.is_file() {
+            return Err(format!(
+                "external data file {} is not a regular file",
+                file.display()
+            ));
         }
-        .filter(|&e| e <= bytes.len() && start <= e)
-        .ok_or_else(|| format!("external data range is outside {}", file.display()))?;
-        Ok(bytes[start..end].to_vec())
+        let len = length.unwrap_or_else(|| meta.len().saturating_sub(offset));
+        if offset.checked_add(len).is_none_or(|end| end > meta.len()) {
+            return Err(format!(
+                "external data range {offset}..+{len} is outside {} ({} bytes)",
+                file.display(),
+                meta.len()
+            ));
+        }
+        use std::io::{Read, Seek, SeekFrom};
+        let mut f = std::fs::File::open(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        f.seek(SeekFrom::Start(offset))
+            .map_err(|e| format!("{}: {e}", file.display()))?;
+        let n = usize::try_from(len).map_err(|_| "external data length too large")?;
+        let mut bytes = vec![0u8; n];
+        f.read_exact(&mut bytes)
+            .map_err(|e| format!("{}: {e}", file.display()))?;
+        Ok(bytes)
     }
 
     fn op(&self, n: &onnx::NodeProto, _name: &str, opset: i64) -> Result<Op, Unknown> {
