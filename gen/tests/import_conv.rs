@@ -648,3 +648,53 @@ fn trunc_avg_pool_v2_is_exact() {
         );
     }
 }
+
+/// Attribute combinations ONNX forbids or qonnx turns into NaN are refused, naming the node:
+/// explicit pads together with an `auto_pad`, a negative BatchNormalization epsilon.
+#[test]
+fn invalid_attribute_combinations_are_refused() {
+    let mut inits = vec![];
+    let wq = conv_w("w", &[2, 2, 3, 3], &mut inits);
+    let mid = vec![
+        wq,
+        node(
+            "Conv",
+            "",
+            "conv_both",
+            &["a0", "wq"],
+            &["c"],
+            vec![
+                ("pads", A::Ints(vec![1, 1, 1, 1])),
+                ("auto_pad", A::S("VALID")),
+            ],
+        ),
+    ];
+    let b = small_net(&[1, 2, 8, 8], mid, inits, 2, "c");
+    let e = lower_err(&b);
+    assert!(
+        e.contains("conv_both") && e.contains("auto_pad = VALID together"),
+        "{e}"
+    );
+    let mut inits = vec![
+        scalar("g", 1.0),
+        scalar("beta", 0.0),
+        scalar("mean", 0.0),
+        scalar("var", 1.0),
+    ];
+    let wq = conv_w("w", &[2, 2, 3, 3], &mut inits);
+    let mid = vec![
+        wq,
+        node("Conv", "", "conv", &["a0", "wq"], &["c"], vec![]),
+        node(
+            "BatchNormalization",
+            "",
+            "bn_neg",
+            &["c", "g", "beta", "mean", "var"],
+            &["d"],
+            vec![("epsilon", A::F(-1.0))],
+        ),
+    ];
+    let b = small_net(&[1, 2, 8, 8], mid, inits, 2, "d");
+    let e = lower_err(&b);
+    assert!(e.contains("bn_neg") && e.contains("epsilon = -1"), "{e}");
+}

@@ -584,9 +584,14 @@ impl Importer {
                         "training-mode BatchNormalization; export the model in eval mode".into(),
                     ));
                 }
-                Op::BatchNorm {
-                    epsilon: a.f("epsilon").unwrap_or(1e-5),
+                let epsilon = a.f("epsilon").unwrap_or(1e-5);
+                if !(epsilon.is_finite() && epsilon >= 0.0) {
+                    return Err(Unknown::Unsupported(format!(
+                        "attribute epsilon = {epsilon}: it must be finite and not negative \
+                         (qonnx's BatchNormalization gives NaN otherwise)"
+                    )));
                 }
+                Op::BatchNorm { epsilon }
             }
             (false, "Relu") => Op::Relu,
             (false, "Round") => Op::Round,
@@ -766,6 +771,12 @@ pub fn hardware_unsupported(nodes: &[Node]) -> Vec<UnsupportedNode> {
                 rank_ok(dilations, "dilations", &mut why);
                 if pads.iter().any(|&p| !(0..=64).contains(&p)) {
                     why.push(format!("attribute pads {pads:?}: each must be in 0..=64"));
+                }
+                if auto_pad != "NOTSET" && pads.iter().any(|&p| p != 0) {
+                    why.push(format!(
+                        "attributes pads {pads:?} and auto_pad = {auto_pad} together: ONNX allows \
+                         one of them; export with explicit pads and auto_pad NOTSET"
+                    ));
                 }
             }
             Op::MaxPool {
