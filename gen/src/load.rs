@@ -35,12 +35,11 @@ pub fn load_onnx(path: &Path) -> Result<(Graph, Model), LoadError> {
         error: source,
     })?;
     let mut g = import::import_bytes(&bytes, &p, path.parent())?;
-    let mut m = passes::compile_graph(&mut g, &network_name(path)).map_err(|error| {
-        LoadError::Pass {
+    let mut m =
+        passes::compile_graph(&mut g, &network_name(path)).map_err(|error| LoadError::Pass {
             path: p.clone(),
             error,
-        }
-    })?;
+        })?;
     m.source = Some(Provenance {
         file: path
             .file_name()

@@ -106,7 +106,11 @@ fn header(bytes: &[u8]) -> Result<Header<'_>, String> {
         .and_then(|v| v.split(')').next())
         .ok_or("the header has no 'shape'")?;
     let mut shape = Vec::new();
-    for part in shape_text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+    for part in shape_text
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
         shape.push(
             part.trim_end_matches('L')
                 .parse::<usize>()
@@ -418,6 +422,10 @@ mod tests {
         assert!(e.contains("needs 40000 bytes"), "{e}");
         assert!(parse(b"").is_err());
         assert!(parse(&npy("<c8", false, "1,", &[0; 8])).is_err());
-        assert!(frame_count(&[0, 4], 4, &[4]).unwrap_err().contains("no frames"));
+        assert!(
+            frame_count(&[0, 4], 4, &[4])
+                .unwrap_err()
+                .contains("no frames")
+        );
     }
 }

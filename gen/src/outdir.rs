@@ -144,11 +144,7 @@ impl OutDir {
                 walk(out, out, &mut found).map_err(io(out))?;
                 let foreign: Vec<&String> = found
                     .iter()
-                    .filter(|f| {
-                        f.as_str() != MARKER
-                            && !listed.contains(*f)
-                            && !later_output(f)
-                    })
+                    .filter(|f| f.as_str() != MARKER && !listed.contains(*f) && !later_output(f))
                     .collect();
                 if let Some(f) = foreign.first() {
                     return Err(OutError::Foreign {
@@ -392,6 +388,9 @@ mod tests {
             .replace_with(&[], "ferrite-gen test")
             .unwrap();
         assert!(!stale.exists());
-        assert!(other.exists(), "another output's temporaries are not ours to remove");
+        assert!(
+            other.exists(),
+            "another output's temporaries are not ours to remove"
+        );
     }
 }

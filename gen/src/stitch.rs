@@ -326,7 +326,10 @@ pub fn stitch(model: &Model, plan: &FoldPlan) -> Result<Design, StitchError> {
                 cur = Open {
                     wire: out_wire,
                     fmt: want.clone(),
-                    from: End::Node { node: name, port: 0 },
+                    from: End::Node {
+                        node: name,
+                        port: 0,
+                    },
                     carries: cur.carries,
                 };
             }
@@ -384,7 +387,10 @@ pub fn stitch(model: &Model, plan: &FoldPlan) -> Result<Design, StitchError> {
             });
             edges.push(HwEdge {
                 wire: format!("s_l{nn}{sfx}_in"),
-                from: End::Node { node: name, port: 0 },
+                from: End::Node {
+                    node: name,
+                    port: 0,
+                },
                 to: End::Node {
                     node: n.name.clone(),
                     port,

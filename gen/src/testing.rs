@@ -205,7 +205,6 @@ pub fn output_type(model: &Model, i: usize) -> DataType {
     a.out_types[i][0].dtype
 }
 
-
 /// Thresholds for `channels` channels over values in `lo..=hi` with a quarter of the span
 /// beyond each end, so some of them lie outside the range (clamping must keep their
 /// meaning).
@@ -247,7 +246,11 @@ pub fn wide_thresholds(
 impl Layer {
     /// The type of the layer's output stream.
     pub fn output_type(&self) -> DataType {
-        self.op.as_kind().infer(&[self.input]).expect("a valid test layer")[0].dtype
+        self.op
+            .as_kind()
+            .infer(&[self.input])
+            .expect("a valid test layer")[0]
+            .dtype
     }
 }
 

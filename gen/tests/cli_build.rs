@@ -136,7 +136,9 @@ fn builds_the_output_layout() {
         "{inserted:?}"
     );
     // the design manifest names every engine, FIFO and stream, and reads back
-    let design = ferrite_gen::outdir::OutDir::new(&out).load_design().unwrap();
+    let design = ferrite_gen::outdir::OutDir::new(&out)
+        .load_design()
+        .unwrap();
     assert_eq!(design.engines().count(), 3);
     assert_eq!(design.top, "mlp_top");
     assert!(design.edges.iter().all(|e| !e.wire.is_empty()));

@@ -161,7 +161,11 @@ fn paths_with_spaces_and_unicode_and_bad_flags() {
     let d = dir.to_str().unwrap();
     let o = ferrite(&["cosim", d, "--random", "6", "--stall", "0.2"]);
     assert!(o.status.success(), "{}", show(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("PASS"), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("PASS"),
+        "{}",
+        show(&o)
+    );
     let o = ferrite(&["cosim", d, "--random", "2", "--stall", "-0.5"]);
     assert!(!o.status.success());
     assert!(
@@ -192,6 +196,10 @@ fn an_edited_design_manifest_is_refused() {
     let o = ferrite(&["cosim", dir.to_str().unwrap(), "--random", "2", "--trace"]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("design.json") && err.contains("rebuild"), "{}", show(&o));
+    assert!(
+        err.contains("design.json") && err.contains("rebuild"),
+        "{}",
+        show(&o)
+    );
     assert!(!err.contains("panicked"), "{}", show(&o));
 }

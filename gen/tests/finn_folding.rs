@@ -41,7 +41,10 @@ fn finn_names_follow_finn_conversion() {
         .to_string();
     assert!(e.contains("twice") && e.contains("l02_mvu"), "{e}");
     // names with signs or leading zeros are not FINN's numbering
-    for bad in [r#"{"MVAU_hls_+0": {"PE": 1}}"#, r#"{"MVAU_hls_00": {"PE": 1}}"#] {
+    for bad in [
+        r#"{"MVAU_hls_+0": {"PE": 1}}"#,
+        r#"{"MVAU_hls_00": {"PE": 1}}"#,
+    ] {
         let e = FoldPlan::from_file(&m, &FoldingFile::parse(bad).unwrap(), "f.json")
             .unwrap_err()
             .to_string();

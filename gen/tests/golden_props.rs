@@ -242,10 +242,7 @@ fn bundled_example_is_valid() {
     let m = Model::load_json(std::path::Path::new(path)).unwrap();
     assert_eq!(m.nodes.len(), 4);
     assert_eq!(m.output_tensor().unwrap().elems(), 1);
-    assert_eq!(
-        m.input().tensor,
-        TensorType::vector(784, DataType::Bipolar)
-    );
+    assert_eq!(m.input().tensor, TensorType::vector(784, DataType::Bipolar));
     assert_eq!(m.input().logical_shape(), vec![784]);
     let out = ferrite_gen::golden::run_frame(&m, &vec![1; 784]);
     assert!(out[0] >= 0 && out[0] < 10);

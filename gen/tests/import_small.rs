@@ -925,8 +925,8 @@ fn verify_reports_a_broken_pass_as_a_bug() {
 /// negative and infinite scales, a bit width out of range, a NaN zero point.
 #[test]
 fn degenerate_quantizers_are_clear_errors() {
-    let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples/mlp_w4a4/model.onnx");
+    let base =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/mlp_w4a4/model.onnx");
     let bytes = std::fs::read(&base).unwrap();
     let m = <ferrite_gen::import::onnx::ModelProto as prost::Message>::decode(&bytes[..]).unwrap();
     let g = m.graph.as_ref().unwrap();
@@ -967,7 +967,11 @@ fn degenerate_quantizers_are_clear_errors() {
             .find(|t| t.name.as_deref() == Some(tname.as_str()))
             .unwrap_or_else(|| panic!("{tname} is an initializer"));
         let n: usize = t.dims.iter().product::<i64>().max(1) as usize;
-        t.raw_data = Some(std::iter::repeat_n(value.to_le_bytes(), n).flatten().collect());
+        t.raw_data = Some(
+            std::iter::repeat_n(value.to_le_bytes(), n)
+                .flatten()
+                .collect(),
+        );
         t.float_data.clear();
         let (_d, path) = write_tmp(&prost::Message::encode_to_vec(&m2));
         let e = ferrite_gen::load_model(&path).unwrap_err().to_string();

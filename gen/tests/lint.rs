@@ -221,7 +221,14 @@ fn convolutional_designs() {
     let mut c = Chain::new(TensorType::new([8, 8, 3], DataType::Bipolar));
     c.pad([1, 1, 1, 1], -1, 1)
         .window([3, 3], [1, 1], [1, 1], 3)
-        .mvu(&mut r, 8, DataType::Bipolar, Some(DataType::Bipolar), false, (4, 27))
+        .mvu(
+            &mut r,
+            8,
+            DataType::Bipolar,
+            Some(DataType::Bipolar),
+            false,
+            (4, 27),
+        )
         .max_pool(2, 2, 8)
         .mvu(&mut r, 4, DataType::Bipolar, None, true, (2, 16))
         .label_select(2, 2);
@@ -230,7 +237,14 @@ fn convolutional_designs() {
     let mut c = Chain::new(TensorType::new([1, 21, 4], DataType::UInt(3)));
     c.pad([0, 2, 0, 1], 3, 2)
         .window([1, 5], [1, 2], [1, 2], 4)
-        .mvu(&mut r, 6, DataType::Int(4), Some(DataType::Int(4)), false, (3, 10))
+        .mvu(
+            &mut r,
+            6,
+            DataType::Int(4),
+            Some(DataType::Int(4)),
+            false,
+            (3, 10),
+        )
         .window([1, 2], [1, 1], [1, 1], 3)
         .pool(PoolMode::Sum, 2, false, 2)
         .thresholds(&mut r, DataType::UInt(2), 6)
@@ -239,7 +253,14 @@ fn convolutional_designs() {
     // rectangular kernel, stride 2, binary and 8-bit streams
     let mut c = Chain::new(TensorType::new([7, 9, 2], DataType::Binary));
     c.window([3, 1], [2, 2], [1, 1], 1)
-        .mvu(&mut r, 4, DataType::Int(8), Some(DataType::UInt(8)), false, (1, 3))
+        .mvu(
+            &mut r,
+            4,
+            DataType::Int(8),
+            Some(DataType::UInt(8)),
+            false,
+            (1, 3),
+        )
         .max_pool(3, 2, 4)
         .mvu(&mut r, 3, DataType::Int(2), None, true, (3, 4));
     cases.push(chain_case("conv_rect", &c));

@@ -695,4 +695,3 @@ mod tests {
         assert!(!c.timing);
     }
 }
-

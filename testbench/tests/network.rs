@@ -6,8 +6,8 @@ use ferrite_gen::cosim;
 use ferrite_gen::fold::FoldPlan;
 use ferrite_gen::ir::{DataType, Model};
 use ferrite_testbench::{
-    Bench, Rng, copy_build, corrupt_mem, describe, exp_cycles, label_select_layer, model,
-    mv_layer, plan, run, thresholding_layer,
+    Bench, Rng, copy_build, corrupt_mem, describe, exp_cycles, label_select_layer, model, mv_layer,
+    plan, run, thresholding_layer,
 };
 use std::path::PathBuf;
 

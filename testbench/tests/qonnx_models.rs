@@ -144,8 +144,14 @@ fn finn_cnv_config(mv: &[(usize, usize); 9]) -> String {
             );
         }
     }
-    cfg.insert("StreamingMaxPool_hls_0".into(), serde_json::json!({"PE": mv[1].0}));
-    cfg.insert("StreamingMaxPool_hls_1".into(), serde_json::json!({"PE": mv[3].0}));
+    cfg.insert(
+        "StreamingMaxPool_hls_0".into(),
+        serde_json::json!({"PE": mv[1].0}),
+    );
+    cfg.insert(
+        "StreamingMaxPool_hls_1".into(),
+        serde_json::json!({"PE": mv[3].0}),
+    );
     cfg.insert(
         "Defaults".into(),
         serde_json::json!({"mem_mode": ["internal_decoupled", ["MVAU_hls"]]}),

@@ -7,9 +7,9 @@
 //! - The adder/popcount tree is pipelined: the longest combinational path of a matrix-vector
 //!   engine (Yosys generic synthesis, 6-input LUTs, `ltp -noff`) does not grow with SIMD.
 
-use ferrite_gen::stitch::{Role, stitch};
 use ferrite_gen::fold::FoldPlan;
 use ferrite_gen::ir::{DataType, Model};
+use ferrite_gen::stitch::{Role, stitch};
 use ferrite_sim::{BuildSpec, PortDir, Sim};
 use ferrite_testbench::{
     Bench, Rng, label_select_layer, model, mv_layer, plan, thresholding_layer,
@@ -214,7 +214,13 @@ fn engine_depth(
     let m = model(tag, vec![mv_layer(&mut rng, "fc", mw, 4, it, wt, act)]);
     let p = plan(&m, &[(1, simd)]);
     let dir = b.build_dir(&format!("{tag}_simd{simd}"), &m, &p).unwrap();
-    let module = stitch(&m, &p).unwrap().engines().next().unwrap().module.clone();
+    let module = stitch(&m, &p)
+        .unwrap()
+        .engines()
+        .next()
+        .unwrap()
+        .module
+        .clone();
     lut_depth(&dir.join("rtl"), &module)
 }
 

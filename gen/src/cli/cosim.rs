@@ -17,7 +17,12 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub random: Option<usize>,
     /// Probability of an input idle and of output backpressure each cycle (0 <= P < 1).
-    #[arg(long, default_value_t = 0.0, value_name = "P", allow_negative_numbers = true)]
+    #[arg(
+        long,
+        default_value_t = 0.0,
+        value_name = "P",
+        allow_negative_numbers = true
+    )]
     pub stall: f64,
     /// Seed of the random frames, the stalls and the initial register state.
     #[arg(long, default_value_t = 1, value_name = "S")]
@@ -102,7 +107,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         println!(
             "  node {} ({}, PE {} SIMD {}): {} cycles/frame expected{measured}{mism}",
             super::terminal_name(&l.name),
-            l.kind, l.pe, l.simd, l.cycles_per_frame_expected
+            l.kind,
+            l.pe,
+            l.simd,
+            l.cycles_per_frame_expected
         );
     }
     if let Some(d) = &report.first_divergence {
@@ -111,7 +119,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             d.index,
             super::terminal_name(&d.node),
             d.port,
-            d.frame, d.element, d.expected, d.got
+            d.frame,
+            d.element,
+            d.expected,
+            d.got
         );
     }
     for m in report.first_mismatches.iter().take(10) {

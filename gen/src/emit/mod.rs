@@ -96,8 +96,7 @@ pub fn comment_text(s: &str) -> String {
     let mut out = String::new();
     for c in s.chars() {
         let bad = c.is_control()
-            || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-;
+            || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
         out.push(if bad { '?' } else { c });
     }
     let mut out = out.replace("*/", "*_/").replace("/*", "/_*");
@@ -405,7 +404,6 @@ pub(crate) fn render(t: &impl Template, module: &str) -> Result<String, EmitErro
     Ok(s)
 }
 
-
 /// The top's template context from a design (engines, FIFOs and converters as instances,
 /// streams as wires), without taps.
 fn top_context(model: &Model, d: &Design, module: &str, purpose: &str) -> rtl::Top {
@@ -609,11 +607,9 @@ pub fn emit(model: &Model, design: &Design) -> Result<Vec<GeneratedFile>, EmitEr
         else {
             continue;
         };
-        let id = a
-            .by_name
-            .get(node)
-            .copied()
-            .ok_or_else(|| EmitError::Verify(format!("design names node `{node}`, not in the model")))?;
+        let id = a.by_name.get(node).copied().ok_or_else(|| {
+            EmitError::Verify(format!("design names node `{node}`, not in the model"))
+        })?;
         let irn = &model.nodes[id];
         let e = engines::engine(&irn.op);
         let ins = &a.in_types[id];

@@ -137,12 +137,19 @@ fn names_from_a_model_cannot_break_out_of_comments() {
             let t = line.trim_start();
             assert!(!t.starts_with("`define"), "{}: {line}", f.name);
             assert!(!t.starts_with("module evil"), "{}: {line}", f.name);
-            assert!(!line.contains('\u{202e}') && !line.contains('\u{1b}'), "{line}");
+            assert!(
+                !line.contains('\u{202e}') && !line.contains('\u{1b}'),
+                "{line}"
+            );
         }
         if f.name.ends_with(".v") {
             // every comment opened is closed on the same line
             for line in f.contents.lines() {
-                assert_eq!(line.matches("/*").count(), line.matches("*/").count(), "{line}");
+                assert_eq!(
+                    line.matches("/*").count(),
+                    line.matches("*/").count(),
+                    "{line}"
+                );
             }
         }
     }

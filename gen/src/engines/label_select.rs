@@ -70,10 +70,7 @@ impl Engine for LabelSelect {
     }
 }
 
-fn render_label_select(
-    l: &LabelSelect,
-    cx: &RenderCx,
-) -> Result<Vec<GeneratedFile>, EmitError> {
+fn render_label_select(l: &LabelSelect, cx: &RenderCx) -> Result<Vec<GeneratedFile>, EmitError> {
     let (f, module, header, skid) = (cx.fold, cx.module, cx.header.clone(), cx.skid);
     let pe = f.pe;
     let beats = l.labels / pe;
@@ -136,4 +133,3 @@ fn onehot(n: usize, i: usize) -> String {
         .map(|b| if b == i { '1' } else { '0' })
         .collect()
 }
-

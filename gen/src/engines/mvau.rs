@@ -50,7 +50,11 @@ impl Engine for MatrixVector {
     }
 
     fn datapath(&self) -> &'static str {
-        if self.is_xnor() { "xnor-popcount" } else { "mac" }
+        if self.is_xnor() {
+            "xnor-popcount"
+        } else {
+            "mac"
+        }
     }
 
     fn fold_space(&self, _ins: &[TensorType]) -> (Vec<usize>, Vec<usize>) {
@@ -380,4 +384,3 @@ fn render_mvu(l: &MatrixVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
     );
     Ok(files)
 }
-

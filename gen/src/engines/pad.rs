@@ -269,7 +269,11 @@ impl super::Engine for crate::ir::Pad {
         ((pt + h + pb) * (pl + w + pr) * c) as u64
     }
 
-    fn resources(&self, _ins: &[crate::ir::TensorType], _fold: crate::fold::Fold) -> super::Resources {
+    fn resources(
+        &self,
+        _ins: &[crate::ir::TensorType],
+        _fold: crate::fold::Fold,
+    ) -> super::Resources {
         super::Resources::default()
     }
 
@@ -280,7 +284,10 @@ impl super::Engine for crate::ir::Pad {
                 "{} -> pads top {pt} left {pl} bottom {pb} right {pr} of {}, SIMD {}",
                 ins[0], self.value, fold.simd
             ),
-            format!("types: input {}, output {}", self.input_type, self.input_type),
+            format!(
+                "types: input {}, output {}",
+                self.input_type, self.input_type
+            ),
         ]
     }
 
@@ -288,7 +295,10 @@ impl super::Engine for crate::ir::Pad {
         false
     }
 
-    fn render(&self, cx: &super::RenderCx) -> Result<Vec<crate::emit::GeneratedFile>, crate::emit::EmitError> {
+    fn render(
+        &self,
+        cx: &super::RenderCx,
+    ) -> Result<Vec<crate::emit::GeneratedFile>, crate::emit::EmitError> {
         let p = params(self, cx.ins, cx.fold);
         super::render_module(cx, "Pad", p.check(), || {
             p.context(cx.module, cx.header.clone(), cx.skid)

@@ -251,7 +251,11 @@ impl super::Engine for crate::ir::Pool {
         ins[0].elems() as u64
     }
 
-    fn resources(&self, _ins: &[crate::ir::TensorType], _fold: crate::fold::Fold) -> super::Resources {
+    fn resources(
+        &self,
+        _ins: &[crate::ir::TensorType],
+        _fold: crate::fold::Fold,
+    ) -> super::Resources {
         super::Resources {
             buffer_bits: self.channels * self.output_type().bits() as usize,
             ..super::Resources::default()
@@ -273,7 +277,10 @@ impl super::Engine for crate::ir::Pool {
         false
     }
 
-    fn render(&self, cx: &super::RenderCx) -> Result<Vec<crate::emit::GeneratedFile>, crate::emit::EmitError> {
+    fn render(
+        &self,
+        cx: &super::RenderCx,
+    ) -> Result<Vec<crate::emit::GeneratedFile>, crate::emit::EmitError> {
         let p = params(self, cx.ins, cx.fold);
         super::render_module(cx, "Pool", p.check(), || {
             p.context(cx.module, cx.header.clone(), cx.skid)

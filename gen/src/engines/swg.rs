@@ -430,7 +430,11 @@ impl super::Engine for crate::ir::SlidingWindow {
         p.in_beats().max(p.out_beats()) as u64
     }
 
-    fn resources(&self, ins: &[crate::ir::TensorType], fold: crate::fold::Fold) -> super::Resources {
+    fn resources(
+        &self,
+        ins: &[crate::ir::TensorType],
+        fold: crate::fold::Fold,
+    ) -> super::Resources {
         super::Resources {
             buffer_bits: params(self, ins, fold).buffer_bits(),
             ..super::Resources::default()
@@ -464,7 +468,10 @@ impl super::Engine for crate::ir::SlidingWindow {
         false
     }
 
-    fn render(&self, cx: &super::RenderCx) -> Result<Vec<crate::emit::GeneratedFile>, crate::emit::EmitError> {
+    fn render(
+        &self,
+        cx: &super::RenderCx,
+    ) -> Result<Vec<crate::emit::GeneratedFile>, crate::emit::EmitError> {
         let p = params(self, cx.ins, cx.fold);
         super::render_module(cx, "SlidingWindow", p.check(), || {
             p.context(cx.module, cx.header.clone(), cx.skid)

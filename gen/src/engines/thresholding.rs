@@ -132,11 +132,7 @@ pub(super) fn thr_out(t: &Thresholds) -> ThrOut {
     }
 }
 
-
-fn render_thresholding(
-    l: &Thresholding,
-    cx: &RenderCx,
-) -> Result<Vec<GeneratedFile>, EmitError> {
+fn render_thresholding(l: &Thresholding, cx: &RenderCx) -> Result<Vec<GeneratedFile>, EmitError> {
     let (f, module, header, skid) = (cx.fold, cx.module, cx.header.clone(), cx.skid);
     let elems = cx.ins[0].elems();
     let pe = f.pe;
@@ -206,4 +202,3 @@ fn render_thresholding(
         },
     ])
 }
-

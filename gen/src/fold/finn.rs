@@ -31,8 +31,14 @@ const OP_TYPES: &[(&str, Option<&str>)] = &[
     ("StreamingFCLayer", Some("MVAU")),
     ("Thresholding", Some("Thresholding")),
     ("LabelSelect", Some("LabelSelect")),
-    ("ConvolutionInputGenerator", Some("ConvolutionInputGenerator")),
-    ("ConvolutionInputGenerator1D", Some("ConvolutionInputGenerator")),
+    (
+        "ConvolutionInputGenerator",
+        Some("ConvolutionInputGenerator"),
+    ),
+    (
+        "ConvolutionInputGenerator1D",
+        Some("ConvolutionInputGenerator"),
+    ),
     ("FMPadding", Some("FMPadding")),
     ("FMPadding_Pixel", Some("FMPadding")),
     ("Pool", Some("Pool")),
@@ -169,7 +175,8 @@ pub(super) fn resolve_name(name: &str, model: &Model, a: &Analysis) -> Resolved 
     let Some((op_type, n)) = name.rsplit_once('_') else {
         return Resolved::Unknown;
     };
-    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) || (n.len() > 1 && n.starts_with('0')) {
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) || (n.len() > 1 && n.starts_with('0'))
+    {
         return Resolved::Unknown;
     }
     let Ok(n) = n.parse::<usize>() else {

@@ -385,7 +385,9 @@ impl HostStep {
             } => ok(scale) && ok(zero_point),
             HostStep::Dequantize { scale } => ok(scale),
             HostStep::BipolarQuantize | HostStep::Softmax => true,
-            HostStep::ToChannelsLast { channels } => *channels >= 1 && elems.is_multiple_of(*channels),
+            HostStep::ToChannelsLast { channels } => {
+                *channels >= 1 && elems.is_multiple_of(*channels)
+            }
             HostStep::Gather { index } => index.len() == elems && index.iter().all(|&i| i < elems),
         }
     }

@@ -566,7 +566,11 @@ impl Model {
             for (port, src) in n.inputs.iter().enumerate() {
                 ins.push(match src {
                     Source::Input { input } => {
-                        self.inputs.iter().find(|i| &i.name == input).unwrap().tensor
+                        self.inputs
+                            .iter()
+                            .find(|i| &i.name == input)
+                            .unwrap()
+                            .tensor
                     }
                     Source::Node { node, port: p } => {
                         let pid = by_name[node];
@@ -590,10 +594,10 @@ impl Model {
                 kind: n.kind(),
                 why,
             })?;
-            if let Some(t) = outs
-                .iter()
-                .find(|t| t.checked_elems().is_none_or(|e| e == 0 || e > MAX_STREAM_ELEMS))
-            {
+            if let Some(t) = outs.iter().find(|t| {
+                t.checked_elems()
+                    .is_none_or(|e| e == 0 || e > MAX_STREAM_ELEMS)
+            }) {
                 return Err(IrError::Node {
                     node: n.name.clone(),
                     kind: n.kind(),

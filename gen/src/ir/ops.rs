@@ -639,7 +639,10 @@ impl OpKind for Pool {
                     self.positions, self.channels
                 ));
             }
-            Ok(vec![TensorType::new([h, w, self.channels], self.output_type())])
+            Ok(vec![TensorType::new(
+                [h, w, self.channels],
+                self.output_type(),
+            )])
         }
     }
 

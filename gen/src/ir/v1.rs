@@ -111,14 +111,14 @@ pub(super) fn load(text: &str, path: &str) -> Result<Model, IrError> {
                     });
                 }
                 (
-                name,
-                Op::Thresholding(Thresholding {
-                    channels,
-                    input_type,
-                    thresholds,
-                }),
-                origin,
-            )
+                    name,
+                    Op::Thresholding(Thresholding {
+                        channels,
+                        input_type,
+                        thresholds,
+                    }),
+                    origin,
+                )
             }
             LayerV1::LabelSelect {
                 name,

@@ -65,10 +65,12 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
     // Whether a host step reordered the user's frame (the logical input shape is then the
     // graph input's, not the quantizer's).
     let mut host_permuted = false;
-    let spatial_net = g
-        .nodes
-        .iter()
-        .any(|n| matches!(n.op, Op::Conv { .. } | Op::MaxPool { .. } | Op::AveragePool { .. } | Op::SumPool { .. }));
+    let spatial_net = g.nodes.iter().any(|n| {
+        matches!(
+            n.op,
+            Op::Conv { .. } | Op::MaxPool { .. } | Op::AveragePool { .. } | Op::SumPool { .. }
+        )
+    });
     let unsup = |n: &Node, hint: String| UnsupportedNode {
         name: n.name.clone(),
         op_type: n.op.type_name().into(),
@@ -123,7 +125,12 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                 match exec::transpose(&Tensor::i64(shape_in.clone(), idx), perm.as_deref()) {
                     Ok(t) => {
                         pre.push(HostStep::Gather {
-                            index: t.to_i64().unwrap_or_default().into_iter().map(|i| i as usize).collect(),
+                            index: t
+                                .to_i64()
+                                .unwrap_or_default()
+                                .into_iter()
+                                .map(|i| i as usize)
+                                .collect(),
                         });
                         host_permuted = true;
                     }

@@ -271,7 +271,11 @@ fn check_quantizers(g: &Graph) -> Result<(), PassError> {
                     .iter()
                     .find(|x| x.fract() != 0.0 || **x < 1.0 || **x > 32.0)
             {
-                return bad(what, t, format!("is {x}: an integer from 1 to 32 is needed"));
+                return bad(
+                    what,
+                    t,
+                    format!("is {x}: an integer from 1 to 32 is needed"),
+                );
             }
         }
     }

@@ -3,8 +3,8 @@
 
 use ferrite_gen::emit::GeneratedFile;
 use ferrite_gen::fold::FoldPlan;
-pub use ferrite_gen::testing::{Layer, Rng};
 use ferrite_gen::ir::{DataType, MatrixVector, Model, Op, TensorType, Thresholding};
+pub use ferrite_gen::testing::{Layer, Rng};
 use std::path::Path;
 use std::process::Command;
 
@@ -141,7 +141,6 @@ pub fn label_select(name: &str, labels: usize, k: usize, it: DataType) -> Layer 
 pub fn model(name: &str, layers: Vec<Layer>) -> Model {
     ferrite_gen::testing::model(name, layers)
 }
-
 
 pub fn write_design(dir: &Path, d: &Built) {
     std::fs::create_dir_all(dir).unwrap();
