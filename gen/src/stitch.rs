@@ -399,7 +399,7 @@ pub fn stitch(model: &Model, plan: &FoldPlan) -> Result<Design, StitchError> {
                 carries: cur.carries,
             });
         }
-        let exp = e.exp_cycles(ins, fold);
+        let exp = exp_of[id];
         if exp > exp_max.0 || exp_max.1.is_empty() {
             exp_max = (exp, n.name.clone());
         }

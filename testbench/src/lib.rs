@@ -104,11 +104,9 @@ fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<()> {
 pub fn run(
     dir: &Path,
     model: &Model,
-    plan: &FoldPlan,
     frames: &[Vec<i64>],
     opts: &CosimOptions,
 ) -> Result<CosimReport> {
-    let _ = plan;
     let design = OutDir::new(dir)
         .load_design()
         .with_context(|| format!("reading the design manifest of {}", dir.display()))?;

@@ -28,7 +28,7 @@ fn check(tag: &str, m: &Model, p: &FoldPlan, frames: usize, stalls: &[f64]) {
     for (k, &stall) in stalls.iter().enumerate() {
         let seed = 300 + k as u64;
         let inputs = cosim::random_frames(m, frames, seed);
-        let r = run(&dir, m, p, &inputs, &b.options(stall, seed, false))
+        let r = run(&dir, m, &inputs, &b.options(stall, seed, false))
             .unwrap_or_else(|e| panic!("{tag}: {e:#}"));
         assert_eq!(r.frames, frames);
         assert_eq!(r.mismatches, 0, "{tag}: {}", describe(&r));

@@ -33,7 +33,7 @@ fn check(tag: &str, layer: Layer, pe: usize, simd: usize) {
     for (k, stall) in STALLS.into_iter().enumerate() {
         let seed = 1000 + k as u64;
         let frames = cosim::random_frames(&m, FRAMES, seed);
-        let r = run(&dir, &m, &p, &frames, &b.options(stall, seed, false))
+        let r = run(&dir, &m, &frames, &b.options(stall, seed, false))
             .unwrap_or_else(|e| panic!("{tag}: {e:#}"));
         assert_eq!(r.frames, FRAMES);
         assert_eq!(r.mismatches, 0, "{tag}: {}", describe(&r));

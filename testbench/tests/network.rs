@@ -68,7 +68,7 @@ fn check_network(tag: &str, m: &Model, p: &FoldPlan) {
     for (k, stall) in [0.0, 0.3, 0.7].into_iter().enumerate() {
         let seed = 50 + k as u64;
         let frames = cosim::random_frames(m, FRAMES, seed);
-        let r = run(&dir, m, p, &frames, &b.options(stall, seed, false))
+        let r = run(&dir, m, &frames, &b.options(stall, seed, false))
             .unwrap_or_else(|e| panic!("{tag}: {e:#}"));
         assert_eq!(r.mismatches, 0, "{tag}: {}", describe(&r));
         assert_eq!(
@@ -98,8 +98,7 @@ fn trace_matches_every_layer_of_a_clean_design() {
     let b = bench();
     let dir = build("mlp3", &m, &p);
     let frames = cosim::random_frames(&m, 32, 5);
-    let r =
-        run(&dir, &m, &p, &frames, &b.options(0.3, 5, true)).unwrap_or_else(|e| panic!("{e:#}"));
+    let r = run(&dir, &m, &frames, &b.options(0.3, 5, true)).unwrap_or_else(|e| panic!("{e:#}"));
     assert!(r.passed(), "{}: {:?}", describe(&r), r.first_divergence);
     for l in &r.nodes {
         assert_eq!(l.mismatches, Some(0), "{}", l.name);
@@ -122,8 +121,7 @@ fn a_corrupted_mem_file_is_reported() {
     copy_build(&clean, &dir).unwrap();
     corrupt_mem(&dir, 2, "_w.mem").unwrap();
     let frames = cosim::random_frames(&m, 16, 9);
-    let r =
-        run(&dir, &m, &p, &frames, &b.options(0.0, 9, false)).unwrap_or_else(|e| panic!("{e:#}"));
+    let r = run(&dir, &m, &frames, &b.options(0.0, 9, false)).unwrap_or_else(|e| panic!("{e:#}"));
     assert!(
         r.mismatches > 0,
         "corrupted weights went unnoticed: {}",
@@ -142,8 +140,7 @@ fn a_corrupted_threshold_file_is_reported() {
     copy_build(&clean, &dir).unwrap();
     corrupt_mem(&dir, 0, "_t.mem").unwrap();
     let frames = cosim::random_frames(&m, 64, 10);
-    let r =
-        run(&dir, &m, &p, &frames, &b.options(0.0, 10, false)).unwrap_or_else(|e| panic!("{e:#}"));
+    let r = run(&dir, &m, &frames, &b.options(0.0, 10, false)).unwrap_or_else(|e| panic!("{e:#}"));
     assert!(
         r.mismatches > 0,
         "corrupted thresholds went unnoticed: {}",
@@ -163,8 +160,8 @@ fn a_corrupted_golden_model_is_reported() {
     };
     l.weights[0] = if l.weights[0] == 0 { 1 } else { 0 };
     let frames = cosim::random_frames(&m, 16, 11);
-    let r = run(&dir, &wrong, &p, &frames, &b.options(0.0, 11, false))
-        .unwrap_or_else(|e| panic!("{e:#}"));
+    let r =
+        run(&dir, &wrong, &frames, &b.options(0.0, 11, false)).unwrap_or_else(|e| panic!("{e:#}"));
     assert!(
         r.mismatches > 0,
         "a wrong golden model went unnoticed: {}",
@@ -186,8 +183,7 @@ fn trace_names_the_layer_with_corrupted_weights() {
     copy_build(&clean, &dir).unwrap();
     corrupt_mem(&dir, 1, "_w.mem").unwrap();
     let frames = cosim::random_frames(&m, 16, 12);
-    let r =
-        run(&dir, &m, &p, &frames, &b.options(0.3, 12, true)).unwrap_or_else(|e| panic!("{e:#}"));
+    let r = run(&dir, &m, &frames, &b.options(0.3, 12, true)).unwrap_or_else(|e| panic!("{e:#}"));
     let d = r
         .first_divergence
         .as_ref()
@@ -207,7 +203,7 @@ fn a_missing_mem_file_is_an_error() {
     let mem = corrupt_mem(&dir, 1, "_w.mem").unwrap();
     std::fs::remove_file(&mem).unwrap();
     let frames = cosim::random_frames(&m, 4, 13);
-    let e = run(&dir, &m, &p, &frames, &b.options(0.0, 13, false)).unwrap_err();
+    let e = run(&dir, &m, &frames, &b.options(0.0, 13, false)).unwrap_err();
     let msg = format!("{e:#}");
     assert!(
         msg.contains("$readmem file not found") && msg.contains("_l01_"),

@@ -71,7 +71,7 @@ fn check_with(tag: &str, dir: &Path, folding: Folding, stall: f64) -> f64 {
 
     let b = Bench::new(env!("CARGO_TARGET_TMPDIR"));
     let out = b.build_dir(tag, &model, &p).unwrap();
-    let r = run(&out, &model, &p, &frames, &b.options(stall, 11, false))
+    let r = run(&out, &model, &frames, &b.options(stall, 11, false))
         .unwrap_or_else(|e| panic!("{tag}: {e:#}"));
     assert_eq!(r.mismatches, 0, "{tag}: {}", describe(&r));
     assert!(r.passed(), "{tag}: {}", describe(&r));

@@ -29,6 +29,6 @@ fn beats_offered_right_after_reset_are_not_lost() {
         settle_cycles: 0,
         ..b.options(0.0, 3, false)
     };
-    let r = run(&dir, &m, &p, &frames, &opts).unwrap_or_else(|e| panic!("{e:#}"));
+    let r = run(&dir, &m, &frames, &opts).unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(r.mismatches, 0, "{}", describe(&r));
 }

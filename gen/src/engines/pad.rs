@@ -5,7 +5,8 @@
 //! is offered, so the pad beats of a frame never run ahead of the frame's input (a stream
 //! ends with its last frame, not with the top pad of a frame that never comes).
 
-use crate::ir::{DataType, bits_for_unsigned};
+use crate::emit::{counter_bits, lit};
+use crate::ir::DataType;
 
 /// Parameters of a padding engine.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -150,11 +151,7 @@ impl Pad {
         let bits = self.elem_type.bits();
         let width = self.simd * bits as usize;
         let (oh, ow, folds) = (self.out_height(), self.out_width(), self.folds());
-        let (cf_bits, w_bits, h_bits) = (
-            counter_bits(folds - 1),
-            counter_bits(ow - 1),
-            counter_bits(oh - 1),
-        );
+        let (cf_bits, w_bits, h_bits) = (counter_bits(folds), counter_bits(ow), counter_bits(oh));
         let flag = |b: bool| if b { "1'b1" } else { "1'b0" }.to_string();
         ferrite_rtl::Pad {
             module: module.into(),
@@ -178,37 +175,27 @@ impl Pad {
             cf_msb: cf_bits - 1,
             cf_zero: lit(cf_bits, 0),
             cf_one: lit(cf_bits, 1),
-            cf_last: lit(cf_bits, (folds - 1) as u64),
+            cf_last: lit(cf_bits, (folds - 1) as i64),
             w_msb: w_bits - 1,
             w_zero: lit(w_bits, 0),
             w_one: lit(w_bits, 1),
-            w_last: lit(w_bits, (ow - 1) as u64),
+            w_last: lit(w_bits, (ow - 1) as i64),
             h_msb: h_bits - 1,
             h_zero: lit(h_bits, 0),
             h_one: lit(h_bits, 1),
-            h_last: lit(h_bits, (oh - 1) as u64),
+            h_last: lit(h_bits, (oh - 1) as i64),
             row_in_first: flag(self.pad_top == 0),
             col_in_first: flag(self.pad_left == 0),
             has_left: self.pad_left > 0,
-            col_before: lit(w_bits, self.pad_left.saturating_sub(1) as u64),
+            col_before: lit(w_bits, (self.pad_left.saturating_sub(1)) as i64),
             has_right: self.pad_right > 0,
-            col_last_in: lit(w_bits, (self.pad_left + self.width - 1) as u64),
+            col_last_in: lit(w_bits, (self.pad_left + self.width - 1) as i64),
             has_top: self.pad_top > 0,
-            row_before: lit(h_bits, self.pad_top.saturating_sub(1) as u64),
+            row_before: lit(h_bits, (self.pad_top.saturating_sub(1)) as i64),
             has_bottom: self.pad_bottom > 0,
-            row_last_in: lit(h_bits, (self.pad_top + self.height - 1) as u64),
+            row_last_in: lit(h_bits, (self.pad_top + self.height - 1) as i64),
         }
     }
-}
-
-/// Bits of a counter running `0..=last` (at least 1).
-fn counter_bits(last: usize) -> u32 {
-    bits_for_unsigned(last as u64).max(1)
-}
-
-/// A sized decimal literal.
-fn lit(bits: u32, v: u64) -> String {
-    format!("{bits}'d{v}")
 }
 
 /// A sized hex literal of `lanes` copies of the `bits`-bit `code` (lane 0 in the LSBs).

@@ -8,8 +8,9 @@
 //! of `pe` lanes goes out: the max or the sum over the positions of each channel. The engine
 //! takes one beat a cycle and keeps `channels / pe` accumulators.
 
+use crate::emit::{counter_bits, lit};
 use crate::ir::DataType;
-use crate::ir::{MAX_BITS, bits_for_unsigned};
+use crate::ir::MAX_BITS;
 
 pub use crate::ir::PoolMode;
 
@@ -149,8 +150,8 @@ impl Pool {
         let in_bits = it.bits();
         let acc_bits = ot.bits();
         let folds = self.folds();
-        let cf_bits = counter_bits(folds - 1);
-        let p_bits = counter_bits(self.positions - 1);
+        let cf_bits = counter_bits(folds);
+        let p_bits = counter_bits(self.positions);
         let sum = self.mode == PoolMode::Sum;
         ferrite_rtl::Pool {
             module: module.into(),
@@ -172,7 +173,7 @@ impl Pool {
             acc_ext: acc_bits - in_bits,
             acc_one: lit(acc_bits, 1),
             // -1 in two's complement: all ones (a bipolar sum is signed)
-            acc_minus_one: lit(acc_bits, mask(acc_bits)),
+            acc_minus_one: lit(acc_bits, -1),
             out_msb: self.pe * acc_bits as usize - 1,
             out_width: self.pe * acc_bits as usize,
             has_acc: self.positions > 1,
@@ -180,32 +181,14 @@ impl Pool {
             cf_msb: cf_bits - 1,
             cf_zero: lit(cf_bits, 0),
             cf_one: lit(cf_bits, 1),
-            cf_last: lit(cf_bits, (folds - 1) as u64),
+            cf_last: lit(cf_bits, (folds - 1) as i64),
             cf_mem_last: folds - 1,
             p_msb: p_bits - 1,
             p_zero: lit(p_bits, 0),
             p_one: lit(p_bits, 1),
-            p_last: lit(p_bits, (self.positions - 1) as u64),
+            p_last: lit(p_bits, (self.positions - 1) as i64),
         }
     }
-}
-
-/// Bits of a counter running `0..=last` (at least 1).
-fn counter_bits(last: usize) -> u32 {
-    bits_for_unsigned(last as u64).max(1)
-}
-
-fn mask(bits: u32) -> u64 {
-    if bits >= 64 {
-        u64::MAX
-    } else {
-        (1u64 << bits) - 1
-    }
-}
-
-/// A sized decimal literal.
-fn lit(bits: u32, v: u64) -> String {
-    format!("{bits}'d{v}")
 }
 
 impl super::Engine for crate::ir::Pool {

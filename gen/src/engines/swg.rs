@@ -19,6 +19,7 @@
 //! starts a window when its last beat is written (`fill >= span`), the writer writes while
 //! `fill < depth`. Read addresses step by constants modulo `depth`; no multiplier.
 
+use crate::emit::{counter_bits, lit};
 use crate::ir::DataType;
 
 /// Shape, folding and element type of a sliding-window generator.
@@ -37,25 +38,6 @@ pub struct SwgParams {
     pub simd: usize,
     /// element type (the engine only moves its bits)
     pub elem: DataType,
-}
-
-/// Bits of a counter over `0..n` (at least 1).
-fn counter_bits(n: usize) -> u32 {
-    bits_for(n.saturating_sub(1))
-}
-
-/// Bits to hold `v` (at least 1).
-fn bits_for(v: usize) -> u32 {
-    (usize::BITS - v.leading_zeros()).max(1)
-}
-
-/// A sized Verilog literal `bits'dvalue` (`value` must fit).
-fn lit(bits: u32, value: usize) -> String {
-    debug_assert!(
-        bits >= usize::BITS || value >> bits == 0,
-        "{value} in {bits} bits"
-    );
-    format!("{bits}'d{value}")
 }
 
 /// Largest sum of a non-empty run of consecutive terms (Kadane).
@@ -281,7 +263,7 @@ impl SwgParams {
         skid_module: &str,
     ) -> ferrite_rtl::Swg {
         let d = self.depth();
-        let a = bits_for(d - 1);
+        let a = counter_bits(d);
         let aw = a + 1;
         let cf = self.cf();
         let (px, row, frame) = self.steps();
@@ -289,12 +271,12 @@ impl SwgParams {
         let fill_px = if self.ofm_w() > 1 { px } else { 0 };
         let fill_row = if self.ofm_h() > 1 { row } else { 0 };
         let bias = self.max_step().saturating_sub(self.span());
-        let fb = bits_for(d + bias);
+        let fb = counter_bits(d + bias + 1);
         // an address step of `inc` modulo d: (inc, threshold d - inc, its low bits)
         let step = |inc: usize| {
             let inc = inc % d;
             let thr = d - inc;
-            (lit(a, inc), lit(aw, thr), lit(a, thr & ((1usize << a) - 1)))
+            (lit(a, inc as i64), lit(aw, thr as i64), lit(a, thr as i64))
         };
         let (inc_cf, thr_cf, thr_lo_cf) = step(1);
         let (inc_kx, thr_kx, thr_lo_kx) = step(self.dil_w * cf - (cf - 1));
@@ -305,7 +287,7 @@ impl SwgParams {
         let (inc_frame, thr_frame, thr_lo_frame) = step(frame);
         let counter = |n: usize| {
             let b = counter_bits(n);
-            (b - 1, lit(b, n - 1), lit(b, 0), lit(b, 1))
+            (b - 1, lit(b, (n - 1) as i64), lit(b, 0), lit(b, 1))
         };
         let (cf_msb, cf_last, cf_zero, cf_one) = counter(cf);
         let (kx_msb, kx_last, kx_zero, kx_one) = counter(self.k_w);
@@ -336,7 +318,7 @@ impl SwgParams {
             depth_last: d - 1,
             addr_msb: a - 1,
             addr_wide_msb: aw - 1,
-            addr_last: lit(a, d - 1),
+            addr_last: lit(a, (d - 1) as i64),
             addr_zero: lit(a, 0),
             addr_one: lit(a, 1),
             inc_cf,
@@ -351,20 +333,20 @@ impl SwgParams {
             inc_px,
             thr_px,
             thr_lo_px,
-            fill_px: lit(fb, fill_px),
+            fill_px: lit(fb, fill_px as i64),
             inc_row,
             thr_row,
             thr_lo_row,
-            fill_row: lit(fb, fill_row),
+            fill_row: lit(fb, fill_row as i64),
             inc_frame,
             thr_frame,
             thr_lo_frame,
-            fill_frame: lit(fb, frame),
+            fill_frame: lit(fb, frame as i64),
             fill_msb: fb - 1,
-            fill_zero: lit(fb, bias),
+            fill_zero: lit(fb, bias as i64),
             fill_one: lit(fb, 1),
-            fill_need: lit(fb, self.span() + bias),
-            fill_full: lit(fb, d + bias),
+            fill_need: lit(fb, (self.span() + bias) as i64),
+            fill_full: lit(fb, (d + bias) as i64),
             cf_msb,
             cf_last,
             cf_zero,
