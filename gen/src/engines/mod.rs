@@ -7,12 +7,15 @@
 //! there too. Adding an engine kind adds a module here, a variant to `ir::Op`, a template
 //! in `ferrite-rtl`, and one arm to [`engine`].
 
+mod add;
+mod duplicate;
 mod label_select;
 mod mvau;
 pub mod pad;
 pub mod pool;
 pub mod swg;
 mod thresholding;
+mod vvu;
 
 pub use mvau::{BLOCK_ROM_MIN_BITS, BLOCK_ROM_MIN_DEPTH, TREE_REG_EVERY};
 
@@ -97,6 +100,9 @@ pub fn engine(op: &Op) -> &dyn Engine {
         Op::SlidingWindow(o) => o,
         Op::Pad(o) => o,
         Op::Pool(o) => o,
+        Op::Duplicate(o) => o,
+        Op::Add(o) => o,
+        Op::VectorVector(o) => o,
     }
 }
 

@@ -85,6 +85,9 @@ pub(super) fn finn_class(model: &Model, a: &Analysis, id: usize) -> Option<&'sta
                 });
             (!feeds_streaming_pool).then_some("ConvolutionInputGenerator")
         }
+        Op::Duplicate(_) => Some("DuplicateStreams"),
+        Op::Add(_) => Some("AddStreams"),
+        Op::VectorVector(_) => Some("VVAU"),
         Op::Pool(p) => Some(if p.global {
             "GlobalAccPool"
         } else if p.mode == PoolMode::Max && window_of_pool(model, id).is_some_and(|w| {

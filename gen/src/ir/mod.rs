@@ -25,7 +25,8 @@ mod v1;
 pub use datatype::{DataType, MAX_BITS, bits_for_unsigned};
 pub use host::HostStep;
 pub use ops::{
-    LabelSelect, MatrixVector, Op, OpKind, Pad, Pool, PoolMode, SlidingWindow, Thresholding,
+    Add, Duplicate, LabelSelect, MAX_ADD_SHIFT, MAX_DUPLICATE_OUTPUTS, MatrixVector, Op, OpKind,
+    Pad, Pool, PoolMode, SlidingWindow, Thresholding, VectorVector,
 };
 
 use serde::{Deserialize, Serialize};
@@ -653,8 +654,8 @@ impl Model {
                         node: self.nodes[id].name.clone(),
                         kind: self.nodes[id].kind(),
                         why: format!(
-                            "output port {p} feeds {uses} consumers; a stream has one consumer \
-                             (stream duplication is not supported yet)"
+                            "output port {p} feeds {uses} consumers; a stream has one consumer: \
+                             read it through a Duplicate node with one output per consumer"
                         ),
                     });
                 }
@@ -663,7 +664,8 @@ impl Model {
         for (i, c) in input_consumers.iter().enumerate() {
             if c.len() != 1 {
                 return Err(IrError::Model(format!(
-                    "graph input `{}` feeds {} nodes; it must feed exactly one",
+                    "graph input `{}` feeds {} nodes; it must feed exactly one (read it \
+                     through a Duplicate node with one output per consumer)",
                     self.inputs[i].name,
                     c.len()
                 )));

@@ -35,6 +35,9 @@ pub enum Op {
     SlidingWindow(SlidingWindow),
     Pad(Pad),
     Pool(Pool),
+    Duplicate(Duplicate),
+    Add(Add),
+    VectorVector(VectorVector),
 }
 
 impl Op {
@@ -47,6 +50,9 @@ impl Op {
             Op::SlidingWindow(o) => o,
             Op::Pad(o) => o,
             Op::Pool(o) => o,
+            Op::Duplicate(o) => o,
+            Op::Add(o) => o,
+            Op::VectorVector(o) => o,
         }
     }
 
@@ -656,6 +662,355 @@ impl OpKind for Pool {
                 out.push(match self.mode {
                     PoolMode::Max => vals.max().expect("at least one position"),
                     PoolMode::Sum => vals.sum(),
+                });
+            }
+        }
+        vec![out]
+    }
+}
+
+/// Stream duplication: `outputs` identical copies of the input stream, one per output port
+/// (a stream has one consumer, so a tensor read by several nodes goes through one).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Duplicate {
+    /// Output ports, 2 to [`MAX_DUPLICATE_OUTPUTS`].
+    pub outputs: usize,
+    pub input_type: DataType,
+}
+
+/// Most output ports of a [`Duplicate`].
+pub const MAX_DUPLICATE_OUTPUTS: usize = 16;
+
+impl OpKind for Duplicate {
+    fn kind(&self) -> &'static str {
+        "Duplicate"
+    }
+
+    fn summary(&self) -> String {
+        format!("{} copies: {}", self.outputs, self.input_type)
+    }
+
+    fn infer(&self, inputs: &[TensorType]) -> Result<Vec<TensorType>, String> {
+        let t = one_input(inputs)?;
+        same_type(self.input_type, t.dtype, "input_type")?;
+        if !(2..=MAX_DUPLICATE_OUTPUTS).contains(&self.outputs) {
+            return Err(format!(
+                "{} outputs: a duplicate has 2 to {MAX_DUPLICATE_OUTPUTS}",
+                self.outputs
+            ));
+        }
+        if !self.input_type.is_valid() || self.input_type.bits() > 32 {
+            return Err(format!("input type {} out of range", self.input_type));
+        }
+        Ok(vec![*t; self.outputs])
+    }
+
+    fn eval(&self, _inputs: &[TensorType], x: &[&[i64]]) -> Vec<Vec<i64>> {
+        vec![x[0].to_vec(); self.outputs]
+    }
+}
+
+/// Most bits an [`Add`] operand is shifted left by.
+pub const MAX_ADD_SHIFT: u32 = 16;
+
+/// Elementwise sum of two streams of one shape (a residual add):
+/// `s = (a << shifts[0]) + (b << shifts[1])`, then an optional multi-threshold activation
+/// on channel `i % C` (the requantizer after the add, absorbed). The shifts match operands
+/// whose scales differ by a power of two. Without thresholds the output is the sum, in the
+/// narrowest type holding its range.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Add {
+    /// Types of input ports 0 and 1.
+    pub input_types: [DataType; 2],
+    #[serde(default)]
+    pub shifts: [u32; 2],
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<Thresholds>,
+}
+
+impl Add {
+    /// Exact range of the sum.
+    pub fn sum_range(&self) -> (i64, i64) {
+        let term = |i: usize| {
+            let f = 1i64 << self.shifts[i].min(MAX_ADD_SHIFT);
+            (self.input_types[i].min() * f, self.input_types[i].max() * f)
+        };
+        let ((a0, a1), (b0, b1)) = (term(0), term(1));
+        (a0 + b0, a1 + b1)
+    }
+
+    /// Type of the sum: the narrowest integer holding [`Self::sum_range`].
+    pub fn sum_type(&self) -> DataType {
+        let (lo, hi) = self.sum_range();
+        DataType::smallest_containing(lo, hi)
+    }
+
+    pub fn output_type(&self) -> DataType {
+        match &self.thresholds {
+            Some(t) => t.out_type,
+            None => self.sum_type(),
+        }
+    }
+
+    /// The sum of one element pair.
+    pub fn sum(&self, a: i64, b: i64) -> i64 {
+        (a << self.shifts[0]) + (b << self.shifts[1])
+    }
+}
+
+impl OpKind for Add {
+    fn kind(&self) -> &'static str {
+        "Add"
+    }
+
+    fn num_inputs(&self) -> usize {
+        2
+    }
+
+    fn summary(&self) -> String {
+        let (lo, hi) = self.sum_range();
+        let thr = match &self.thresholds {
+            Some(t) => format!(
+                "{} thresholds x {} rows -> {}",
+                t.per_channel(),
+                t.rows.len(),
+                t.out_type
+            ),
+            None => "no activation (sum out)".into(),
+        };
+        format!(
+            "({} << {}) + ({} << {}) -> {} [{lo}, {hi}]; {thr}",
+            self.input_types[0],
+            self.shifts[0],
+            self.input_types[1],
+            self.shifts[1],
+            self.sum_type()
+        )
+    }
+
+    fn infer(&self, inputs: &[TensorType]) -> Result<Vec<TensorType>, String> {
+        let [a, b] = inputs else {
+            return Err(format!("takes 2 inputs, {} given", inputs.len()));
+        };
+        for (i, t) in [a, b].into_iter().enumerate() {
+            let want = self.input_types[i];
+            if !want.is_valid() || want.bits() > 32 {
+                return Err(format!(
+                    "input {i} type {want} out of range (at most 32 bits)"
+                ));
+            }
+            if want != t.dtype {
+                return Err(format!(
+                    "its input {i} type is {want} but that stream carries {}; make them equal",
+                    t.dtype
+                ));
+            }
+        }
+        if a.shape != b.shape {
+            return Err(format!(
+                "adds streams of one shape, but its inputs are {a} and {b}"
+            ));
+        }
+        if self.shifts.iter().any(|&s| s > MAX_ADD_SHIFT) {
+            return Err(format!(
+                "shifts {:?}: at most {MAX_ADD_SHIFT} bits",
+                self.shifts
+            ));
+        }
+        if self.sum_type().bits() > 40 {
+            return Err(format!(
+                "the sum would need {} bits (at most 40)",
+                self.sum_type().bits()
+            ));
+        }
+        if let Some(t) = &self.thresholds {
+            t.check(a.channels())?;
+        }
+        Ok(vec![TensorType::new(a.shape, self.output_type())])
+    }
+
+    fn eval(&self, inputs: &[TensorType], x: &[&[i64]]) -> Vec<Vec<i64>> {
+        let c = inputs[0].channels().max(1);
+        vec![
+            x[0].iter()
+                .zip(x[1])
+                .enumerate()
+                .map(|(i, (&a, &b))| {
+                    let s = self.sum(a, b);
+                    match &self.thresholds {
+                        Some(t) => t.apply(i % c, s),
+                        None => s,
+                    }
+                })
+                .collect(),
+        ]
+    }
+}
+
+/// Depthwise dot product (the vector-vector unit): per pixel of an input
+/// H x W x (K*C) window stream in the sliding-window generator's (k, c) order
+/// (`k = ky*KW + kx`), `acc[c] = sum_k weights[c][k] * x[k*C + c]`, optionally followed by
+/// a per-channel multi-threshold activation. Output H x W x C. A depthwise convolution is
+/// a sliding-window generator feeding one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VectorVector {
+    pub channels: usize,
+    /// Kernel positions K (KH*KW).
+    pub kernel: usize,
+    pub input_type: DataType,
+    pub weight_type: DataType,
+    /// Row-major `[channels][kernel]`, semantic values.
+    pub weights: Vec<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<Thresholds>,
+}
+
+impl VectorVector {
+    pub fn weight(&self, c: usize, k: usize) -> i64 {
+        self.weights[c * self.kernel + k]
+    }
+
+    /// Exact range of the accumulator over every possible input.
+    pub fn acc_range(&self) -> (i64, i64) {
+        let (xlo, xhi) = (self.input_type.min(), self.input_type.max());
+        let mut lo = i64::MAX;
+        let mut hi = i64::MIN;
+        for row in self.weights.chunks(self.kernel.max(1)) {
+            let (mut rlo, mut rhi) = (0i64, 0i64);
+            for &w in row {
+                let (a, b) = (w * xlo, w * xhi);
+                rlo += a.min(b);
+                rhi += a.max(b);
+            }
+            lo = lo.min(rlo);
+            hi = hi.max(rhi);
+        }
+        if self.weights.is_empty() {
+            (0, 0)
+        } else {
+            (lo, hi)
+        }
+    }
+
+    pub fn acc_type(&self) -> DataType {
+        let (lo, hi) = self.acc_range();
+        DataType::smallest_containing(lo, hi)
+    }
+
+    pub fn output_type(&self) -> DataType {
+        match &self.thresholds {
+            Some(t) => t.out_type,
+            None => self.acc_type(),
+        }
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.channels == 0 || self.kernel == 0 {
+            return Err(format!(
+                "{} channels and {} kernel positions: both must be at least 1",
+                self.channels, self.kernel
+            ));
+        }
+        if self.channels > super::MAX_STREAM_ELEMS || self.kernel > 64 * 64 {
+            return Err(format!(
+                "{} channels x {} kernel positions is too large",
+                self.channels, self.kernel
+            ));
+        }
+        for (what, t) in [("input", self.input_type), ("weight", self.weight_type)] {
+            if !t.is_activation_type() {
+                return Err(format!(
+                    "{what} type {t} out of range: use BIPOLAR, BINARY or 2..8-bit integers"
+                ));
+            }
+        }
+        if Some(self.weights.len()) != self.channels.checked_mul(self.kernel) {
+            return Err(format!(
+                "has {} weights; channels*kernel = {}*{} expected",
+                self.weights.len(),
+                self.channels,
+                self.kernel
+            ));
+        }
+        if let Some((i, w)) = self
+            .weights
+            .iter()
+            .enumerate()
+            .find(|(_, w)| !self.weight_type.contains(**w))
+        {
+            return Err(format!(
+                "weight [{}][{}] = {w} is not a {} value",
+                i / self.kernel,
+                i % self.kernel,
+                self.weight_type
+            ));
+        }
+        if !self.acc_type().is_valid() || self.acc_type().bits() > 40 {
+            return Err(format!(
+                "accumulator would need {} bits",
+                self.acc_type().bits()
+            ));
+        }
+        if let Some(t) = &self.thresholds {
+            t.check(self.channels)?;
+        }
+        Ok(())
+    }
+}
+
+impl OpKind for VectorVector {
+    fn kind(&self) -> &'static str {
+        "VectorVector"
+    }
+
+    fn summary(&self) -> String {
+        let (lo, hi) = self.acc_range();
+        let thr = match &self.thresholds {
+            Some(t) => format!(
+                "{} thresholds x {} rows -> {}",
+                t.per_channel(),
+                t.rows.len(),
+                t.out_type
+            ),
+            None => "no activation (accumulator out)".into(),
+        };
+        format!(
+            "depthwise {} channels x {} positions: in {} x w {} -> acc {} [{lo}, {hi}]; {thr}",
+            self.channels,
+            self.kernel,
+            self.input_type,
+            self.weight_type,
+            self.acc_type()
+        )
+    }
+
+    fn infer(&self, inputs: &[TensorType]) -> Result<Vec<TensorType>, String> {
+        self.check()?;
+        let t = one_input(inputs)?;
+        same_type(self.input_type, t.dtype, "input_type")?;
+        if Some(t.channels()) != self.channels.checked_mul(self.kernel) {
+            return Err(format!(
+                "takes windows of {} positions x {} channels, but its input has {} channels ({t})",
+                self.kernel,
+                self.channels,
+                t.channels()
+            ));
+        }
+        Ok(vec![TensorType::new(
+            [t.shape[0], t.shape[1], self.channels],
+            self.output_type(),
+        )])
+    }
+
+    fn eval(&self, _inputs: &[TensorType], x: &[&[i64]]) -> Vec<Vec<i64>> {
+        let (c, k) = (self.channels, self.kernel);
+        let mut out = Vec::with_capacity(x[0].len() / k);
+        for win in x[0].chunks_exact(c * k) {
+            for ch in 0..c {
+                let acc: i64 = (0..k).map(|p| self.weight(ch, p) * win[p * c + ch]).sum();
+                out.push(match &self.thresholds {
+                    Some(t) => t.apply(ch, acc),
+                    None => acc,
                 });
             }
         }

@@ -221,6 +221,25 @@ fn node_report(model: &Model, a: &crate::ir::Analysis, hw: &HwNode) -> Option<No
             r.channels = Some(p.channels);
             r.positions = Some(p.positions);
         }
+        Op::Duplicate(_) => {
+            r.channels = Some(it.channels());
+        }
+        Op::Add(o) => {
+            r.channels = Some(it.channels());
+            r.acc_type = Some(o.sum_type().to_string());
+            if let Some(t) = &o.thresholds {
+                r.thresholds_per_channel = t.per_channel();
+            }
+        }
+        Op::VectorVector(v) => {
+            r.channels = Some(v.channels);
+            r.positions = Some(v.kernel);
+            r.weight_type = Some(v.weight_type.to_string());
+            r.acc_type = Some(v.acc_type().to_string());
+            if let Some(t) = &v.thresholds {
+                r.thresholds_per_channel = t.per_channel();
+            }
+        }
     }
     Some(r)
 }
