@@ -336,9 +336,11 @@ fn try_absorb_from(
                 .to_f32()
                 .iter()
                 .map(|&y| {
+                    // y = level * scale in f32: the division gives the level back to
+                    // within float rounding
                     let l = y / scale;
-                    if l == l.trunc() && l.abs() < 1.0e9 {
-                        Ok(l as i64)
+                    if (l - l.round()).abs() < 1.0e-3 && l.abs() < 1.0e9 {
+                        Ok(l.round() as i64)
                     } else {
                         Err(PassError::invalid(
                             &qnode.name,

@@ -79,9 +79,16 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
                 .get(&node.inputs[0])
                 .filter(|i| i.scale.len() == 1 && i.zero_point.len() == 1)
                 .cloned(),
-            // An integer tensor times a scalar constant: quantized with that scale.
+            // An integer tensor times a positive constant (one value, or one per channel):
+            // quantized with that scale.
             Op::Mul => match (q.get(&node.inputs[0]), g.consts.get(&node.inputs[1])) {
-                (Some(i), Some(k)) if i.is_plain_int() && k.len() == 1 && k.to_f32()[0] != 0.0 => {
+                (Some(i), Some(k))
+                    if i.is_plain_int()
+                        && k.len() >= 1
+                        && k.to_f32().iter().all(|&v| v > 0.0 && v.is_finite())
+                        && (k.len() == 1
+                            || g.shapes.get(&node.outputs[0]) == g.shapes.get(&node.inputs[0])) =>
+                {
                     Some(QInfo {
                         dtype: i.dtype,
                         scale: k.clone(),

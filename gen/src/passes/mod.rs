@@ -10,6 +10,7 @@
 //! ([`crate::import::exec`]) returns the same outputs before and after it (bit-exactly for
 //! power-of-two quantizer scales; see `integerize_matmul`).
 
+pub mod absorb_add;
 pub mod absorb_thresholds;
 pub mod fold_constants;
 pub mod gemm_to_matmul;
@@ -85,6 +86,7 @@ pub const PIPELINE: &[(&str, PassFn)] = &[
     (infer_datatypes::NAME, infer_datatypes::run),
     (integerize_matmul::NAME, integerize_matmul::run),
     (absorb_thresholds::NAME, absorb_thresholds::run),
+    (absorb_add::NAME, absorb_add::run),
     (remove_identities::NAME, remove_identities::run),
 ];
 
@@ -227,7 +229,18 @@ fn check_quantizers(g: &Graph) -> Result<(), PassError> {
         let names: &[&str] = match &n.op {
             Op::Quant { .. } => &["scale", "zero point", "bit width"],
             Op::BipolarQuant => &["scale"],
-            Op::Trunc { .. } => &["scale", "zero point", "input bit width", "output bit width"],
+            // v1: x, scale, zero point, input bit width, output bit width; v2 (6 inputs)
+            // has the output scale before the output bit width
+            Op::Trunc { .. } if n.inputs.len() <= 5 => {
+                &["scale", "zero point", "input bit width", "output bit width"]
+            }
+            Op::Trunc { .. } => &[
+                "scale",
+                "zero point",
+                "input bit width",
+                "scale",
+                "output bit width",
+            ],
             _ => continue,
         };
         let bad = |what: &str, t: &str, why: String| {
