@@ -755,11 +755,9 @@ pub fn hardware_unsupported(nodes: &[Node]) -> Vec<UnsupportedNode> {
                 group,
                 auto_pad,
             } => {
-                if *group != 1 {
-                    why.push(format!(
-                        "attribute group = {group}: only group = 1 (dense convolution) is supported; \
-                         grouped and depthwise convolutions have no engine yet"
-                    ));
+                // group = 1 (dense) or depthwise (group = channels, checked when lowering)
+                if *group < 1 {
+                    why.push(format!("attribute group = {group}: it must be at least 1"));
                 }
                 if !auto(auto_pad) {
                     why.push(format!(

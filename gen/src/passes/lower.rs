@@ -297,6 +297,14 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                             nodes: vec![unsup(n, format!("MatMul weights of shape {:?}: only 2-D weight matrices map to a MatrixVector", wt.shape))],
                         });
                     }
+                    if !qw.is_plain_int() && g.qinfo.get(&n.inputs[0]).is_some_and(|q| q.scale.len() > 1) {
+                        return Err(PassError::Unsupported { nodes: vec![unsup(n, format!(
+                            "its input `{}` has one scale per channel: a matrix product needs one scale for its whole input \
+                             (per-channel activation scales work before depthwise convolutions, pools and residual adds); \
+                             quantize this layer's input per tensor",
+                            n.inputs[0]
+                        ))] });
+                    }
                     if !qw.is_plain_int() {
                         return Err(PassError::NotQuantized {
                             node: n.name.clone(),
@@ -373,6 +381,14 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                             why: format!("its weights `{w}` are float (no Quant/BipolarQuant on them)"),
                         });
                     };
+                    if !qw.is_plain_int() && g.qinfo.get(&n.inputs[0]).is_some_and(|q| q.scale.len() > 1) {
+                        return Err(PassError::Unsupported { nodes: vec![unsup(n, format!(
+                            "its input `{}` has one scale per channel: a dense convolution needs one scale for its whole input \
+                             (per-channel activation scales work before depthwise convolutions, pools and residual adds); \
+                             quantize this layer's input per tensor",
+                            n.inputs[0]
+                        ))] });
+                    }
                     if !qw.is_plain_int() || n.inputs.get(2).is_some_and(|b| !b.is_empty()) {
                         return Err(PassError::NotQuantized {
                             node: n.name.clone(),
@@ -380,8 +396,16 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                             why: format!("its weights `{w}` (or its bias) could not be turned into integers (scale or zero point not supported)"),
                         });
                     }
-                    if *group != 1 {
-                        unsupported.push(unsup(n, format!("attribute group = {group}: only group = 1 is supported")));
+                    let depthwise = *group > 1
+                        && wt.shape.get(1) == Some(&1)
+                        && Some(*group as usize) == wt.shape.first().copied()
+                        && Spatial::of(&shape_in).is_some_and(|s| s.c as i64 == *group);
+                    if *group != 1 && !depthwise {
+                        unsupported.push(unsup(n, format!(
+                            "attribute group = {group} with weights {:?}: convolutions are dense (group = 1) or depthwise \
+                             (group = input channels = output channels, one weight plane each)",
+                            wt.shape
+                        )));
                         order = Spatial::of(&shape_out).map(|s| s.hwc_order()).unwrap_or_default();
                         break 'node;
                     }
@@ -406,7 +430,7 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                     let c = geo.c;
                     let wv = wt.to_i64().unwrap_or_default();
                     let bad_type = |t: DataType| !t.is_activation_type();
-                    if bad_type(dtype) || bad_type(qw.dtype) || wv.len() != m * c * kk[0] * kk[1] || wv.iter().any(|&v| !qw.dtype.contains(v)) {
+                    if bad_type(dtype) || bad_type(qw.dtype) || wv.len() != m * (if depthwise { 1 } else { c }) * kk[0] * kk[1] || wv.iter().any(|&v| !qw.dtype.contains(v)) {
                         return Err(PassError::Unsupported {
                             nodes: vec![unsup(n, format!(
                                 "input {dtype} x weights {}: matrix-vector engines take BIPOLAR, BINARY or 2..8-bit integer inputs and weights",
@@ -433,6 +457,29 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                         HwOp::SlidingWindow(SlidingWindow { kernel: kk, stride: ss, dilation: dd, input_type: dtype }),
                         Some(origin.clone()),
                     ));
+                    if depthwise {
+                        // ONNX weights [C][1][KH][KW]: channel c's kernel positions in (ky, kx) order
+                        let kpos = kk[0] * kk[1];
+                        let mut thresholds = None;
+                        let mut out_name = out.clone();
+                        if let Some(j) = sole_reader(&out)
+                            && let next = &g.nodes[j]
+                            && matches!(next.op, Op::MultiThreshold { channels_last: false, .. })
+                            && next.inputs[0] == out
+                        {
+                            thresholds = Some(thresholds_of(g, next, m, acc_bound(dtype, &wv))?);
+                            origin = format!("{} + {}", n.name, next.name);
+                            out_name = next.outputs[0].clone();
+                            absorbed.insert(j);
+                        }
+                        let vv = VectorVector { channels: c, kernel: kpos, input_type: dtype, weight_type: qw.dtype, weights: wv.clone(), thresholds };
+                        dtype = vv.output_type();
+                        layers.push((format!("l{:02}_vvu", layers.len()), HwOp::VectorVector(vv), Some(origin)));
+                        let oshape = g.shapes.get(&out_name).cloned().unwrap_or_default();
+                        order = Spatial::of(&oshape).map(|s| s.hwc_order()).unwrap_or_default();
+                        out = out_name;
+                        break 'node;
+                    }
                     // Column (ky, kx, c) of the window; ONNX weights are [M][C][KH][KW].
                     let mw = kk[0] * kk[1] * c;
                     let mut weights = vec![0i64; m * mw];
