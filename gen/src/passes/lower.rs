@@ -297,12 +297,11 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                             nodes: vec![unsup(n, format!("MatMul weights of shape {:?}: only 2-D weight matrices map to a MatrixVector", wt.shape))],
                         });
                     }
-                    if !qw.is_plain_int() && g.qinfo.get(&n.inputs[0]).is_some_and(|q| q.scale.len() > 1) {
+                    if !qw.is_plain_int() && pending.iter().any(|s| matches!(s, HostStep::Elementwise { op: FloatOp::Mul, constant, .. } if constant.len() > 1)) {
                         return Err(PassError::Unsupported { nodes: vec![unsup(n, format!(
-                            "its input `{}` has one scale per channel: a matrix product needs one scale for its whole input \
+                            "its input `{cur}` has one scale per channel: a matrix product needs one scale for its whole input \
                              (per-channel activation scales work before depthwise convolutions, pools and residual adds); \
-                             quantize this layer's input per tensor",
-                            n.inputs[0]
+                             quantize this layer's input per tensor"
                         ))] });
                     }
                     if !qw.is_plain_int() {
@@ -381,12 +380,11 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                             why: format!("its weights `{w}` are float (no Quant/BipolarQuant on them)"),
                         });
                     };
-                    if !qw.is_plain_int() && g.qinfo.get(&n.inputs[0]).is_some_and(|q| q.scale.len() > 1) {
+                    if !qw.is_plain_int() && pending.iter().any(|s| matches!(s, HostStep::Elementwise { op: FloatOp::Mul, constant, .. } if constant.len() > 1)) {
                         return Err(PassError::Unsupported { nodes: vec![unsup(n, format!(
-                            "its input `{}` has one scale per channel: a dense convolution needs one scale for its whole input \
+                            "its input `{cur}` has one scale per channel: a dense convolution needs one scale for its whole input \
                              (per-channel activation scales work before depthwise convolutions, pools and residual adds); \
-                             quantize this layer's input per tensor",
-                            n.inputs[0]
+                             quantize this layer's input per tensor"
                         ))] });
                     }
                     if !qw.is_plain_int() || n.inputs.get(2).is_some_and(|b| !b.is_empty()) {
