@@ -50,9 +50,26 @@ struct Stream {
 }
 
 pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
-    let unsupported = super::unsupported_nodes(g);
-    if !unsupported.is_empty() {
-        return Err(PassError::Unsupported { nodes: unsupported });
+    // Nodes found unsupported on the way are reported together with the one that stops
+    // the walk.
+    let mut found = Vec::new();
+    match walk(g, name, &mut found) {
+        Err(PassError::Unsupported { nodes }) => {
+            for n in nodes {
+                if !found.contains(&n) {
+                    found.push(n);
+                }
+            }
+            Err(PassError::Unsupported { nodes: found })
+        }
+        r => r,
+    }
+}
+
+fn walk(g: &Graph, name: &str, unsupported: &mut Vec<UnsupportedNode>) -> Result<Model, PassError> {
+    let early = super::unsupported_nodes(g);
+    if !early.is_empty() {
+        return Err(PassError::Unsupported { nodes: early });
     }
     if g.outputs.len() != 1 {
         return Err(PassError::invalid(
@@ -92,7 +109,6 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
             _ => None,
         }
     };
-    let mut unsupported = Vec::new();
     // Position in the stream of every element of the current tensor (row-major).
     let mut order: Vec<usize> = Vec::new();
     // Whether a host step reordered the user's frame (the logical input shape is then the
@@ -297,7 +313,7 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                             nodes: vec![unsup(n, format!("MatMul weights of shape {:?}: only 2-D weight matrices map to a MatrixVector", wt.shape))],
                         });
                     }
-                    if !qw.is_plain_int() && pending.iter().any(|s| matches!(s, HostStep::Elementwise { op: FloatOp::Mul, constant, .. } if constant.len() > 1)) {
+                    if pending.iter().any(|s| matches!(s, HostStep::Elementwise { op: FloatOp::Mul, constant, .. } if constant.len() > 1)) {
                         return Err(PassError::Unsupported { nodes: vec![unsup(n, format!(
                             "its input `{cur}` has one scale per channel: a matrix product needs one scale for its whole input \
                              (per-channel activation scales work before depthwise convolutions, pools and residual adds); \
@@ -380,7 +396,7 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                             why: format!("its weights `{w}` are float (no Quant/BipolarQuant on them)"),
                         });
                     };
-                    if !qw.is_plain_int() && pending.iter().any(|s| matches!(s, HostStep::Elementwise { op: FloatOp::Mul, constant, .. } if constant.len() > 1)) {
+                    if pending.iter().any(|s| matches!(s, HostStep::Elementwise { op: FloatOp::Mul, constant, .. } if constant.len() > 1)) {
                         return Err(PassError::Unsupported { nodes: vec![unsup(n, format!(
                             "its input `{cur}` has one scale per channel: a dense convolution needs one scale for its whole input \
                              (per-channel activation scales work before depthwise convolutions, pools and residual adds); \
@@ -735,7 +751,9 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
         cur = out;
     }
     if !unsupported.is_empty() {
-        return Err(PassError::Unsupported { nodes: unsupported });
+        return Err(PassError::Unsupported {
+            nodes: std::mem::take(unsupported),
+        });
     }
     let Some(input) = input else {
         return Err(PassError::NotQuantized {
