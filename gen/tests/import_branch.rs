@@ -262,3 +262,36 @@ fn grouped_convolutions_and_per_channel_scales_into_dense_layers_are_named() {
     let e = lower(&bytes).unwrap_err();
     assert!(e.contains("`dense`") && e.contains("per channel"), "{e}");
 }
+
+#[test]
+fn a_pointwise_convolution_needs_no_window_generator() {
+    let m = check_against_exec(&net(0.25, |nodes, inits| {
+        nodes.push(weights("wp", &[6, C, 1, 1], 2, inits));
+        nodes.push(node(
+            "Conv",
+            "",
+            "pw",
+            &["a", "wpq"],
+            &["c1"],
+            vec![("kernel_shape", A::Ints(vec![1, 1]))],
+        ));
+        nodes.push(node("Relu", "", "relu1", &["c1"], &["r1"], vec![]));
+        nodes.push(quant(
+            "r1", "o", 0.5, 0.0, 4.0, false, false, "ROUND", inits,
+        ));
+        ("o".into(), (6 * HW * HW) as usize)
+    }));
+    let k = kinds(&m);
+    // the first conv's pad + window, then two matrix-vector units and nothing between
+    assert_eq!(
+        k,
+        [
+            "Pad",
+            "SlidingWindow",
+            "MatrixVector",
+            "MatrixVector",
+            "MatrixVector"
+        ],
+        "{k:?}"
+    );
+}

@@ -466,11 +466,16 @@ fn walk(g: &Graph, name: &str, unsupported: &mut Vec<UnsupportedNode>) -> Result
                             Some(origin.clone()),
                         ));
                     }
-                    layers.push((
-                        format!("l{:02}_swg", layers.len()),
-                        HwOp::SlidingWindow(SlidingWindow { kernel: kk, stride: ss, dilation: dd, input_type: dtype }),
-                        Some(origin.clone()),
-                    ));
+                    // A pointwise (1x1, stride 1, unpadded) dense convolution is the
+                    // matrix-vector product on every pixel: no window generator.
+                    let pointwise = !depthwise && kk == [1, 1] && ss == [1, 1] && pb == [0, 0] && pe == [0, 0];
+                    if !pointwise {
+                        layers.push((
+                            format!("l{:02}_swg", layers.len()),
+                            HwOp::SlidingWindow(SlidingWindow { kernel: kk, stride: ss, dilation: dd, input_type: dtype }),
+                            Some(origin.clone()),
+                        ));
+                    }
                     if depthwise {
                         // ONNX weights [C][1][KH][KW]: channel c's kernel positions in (ky, kx) order
                         let kpos = kk[0] * kk[1];
