@@ -637,6 +637,65 @@ pub fn eval(node: &Node, ins: &[Option<&Tensor>]) -> Result<Vec<Tensor>, String>
             let (s, cnt) = sum_pool(x, *global, kernel, strides)?;
             one(map(&s, |v| v / cnt as f32))
         }
+        Op::ReduceMean {
+            axes,
+            keepdims,
+            noop,
+        } => {
+            let axes = match (axes, ins.get(1).copied().flatten()) {
+                (Some(a), _) => a.clone(),
+                (None, Some(t)) => t.to_i64().ok_or("ReduceMean axes not integral")?,
+                (None, None) => Vec::new(),
+            };
+            if axes.is_empty() && *noop {
+                return one(x.clone());
+            }
+            let r = x.shape.len();
+            let mut red = vec![axes.is_empty(); r];
+            for &a in &axes {
+                red[norm_axis(a, r)?] = true;
+            }
+            let spatial = r >= 3 && (0..r).all(|i| red[i] == (i >= 2));
+            let out = if spatial {
+                // the global average pool's kernel: the same sums
+                let (s, cnt) = sum_pool(x, true, &[], &[])?;
+                map(&s, |v| v / cnt as f32)
+            } else {
+                // generic: sum in index order, then divide
+                let oshape: Vec<usize> = (0..r)
+                    .map(|i| if red[i] { 1 } else { x.shape[i] })
+                    .collect();
+                let n: usize = oshape.iter().product();
+                let cnt: usize = (0..r).filter(|&i| red[i]).map(|i| x.shape[i]).product();
+                let mut acc = vec![0f32; n];
+                let v = x.to_f32();
+                let mut idx = vec![0usize; r];
+                for &val in &v {
+                    let mut o = 0;
+                    for i in 0..r {
+                        o = o * oshape[i] + if red[i] { 0 } else { idx[i] };
+                    }
+                    acc[o] += val;
+                    for i in (0..r).rev() {
+                        idx[i] += 1;
+                        if idx[i] < x.shape[i] {
+                            break;
+                        }
+                        idx[i] = 0;
+                    }
+                }
+                Tensor::f32(
+                    oshape,
+                    acc.into_iter().map(|s| s / cnt.max(1) as f32).collect(),
+                )
+            };
+            let shape: Vec<usize> = if *keepdims {
+                out.shape.clone()
+            } else {
+                (0..r).filter(|&i| !red[i]).map(|i| x.shape[i]).collect()
+            };
+            one(reshaped(&out, shape))
+        }
         Op::SumPool {
             global,
             kernel,

@@ -17,6 +17,7 @@ pub mod gemm_to_matmul;
 pub mod infer_datatypes;
 pub mod integerize_matmul;
 pub mod lower;
+pub mod reduce_mean;
 pub mod remove_identities;
 
 use crate::import::graph::{Graph, Tensor};
@@ -82,6 +83,7 @@ pub type PassFn = fn(&mut Graph) -> Result<bool, PassError>;
 /// The streamlining pipeline, in order; run repeatedly until no pass changes the graph.
 pub const PIPELINE: &[(&str, PassFn)] = &[
     (fold_constants::NAME, fold_constants::run),
+    (reduce_mean::NAME, reduce_mean::run),
     (gemm_to_matmul::NAME, gemm_to_matmul::run),
     (infer_datatypes::NAME, infer_datatypes::run),
     (integerize_matmul::NAME, integerize_matmul::run),
