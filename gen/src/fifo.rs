@@ -230,6 +230,8 @@ pub struct Link {
     pub to: (usize, usize),
     /// Whether a FIFO sits on it (else the producer feeds a converter directly).
     pub fifo: bool,
+    /// Bits of a beat (what the reference with fewer FIFO bits is chosen by).
+    pub bits: usize,
 }
 
 /// What the analysis found for one FIFO link.
@@ -252,8 +254,34 @@ pub struct Analysis {
     pub fifos: Vec<FifoNeed>,
     /// The actor whose rate the reference keeps.
     pub bottleneck: usize,
+    /// Which reference schedule sized the FIFOs.
+    pub reference: Reference,
     /// Events expanded.
     pub events: usize,
+}
+
+/// The two reference schedules the analysis builds; it keeps the one needing fewer FIFO
+/// bits. Both meet every constraint of the design, so either gives safe depths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reference {
+    /// The bottleneck at full rate, its ancestors as late as possible, the rest as soon as
+    /// possible: good when engines upstream of the bottleneck burst on demand.
+    Pull,
+    /// Everything as soon as possible with the graph input fed evenly at the bottleneck's
+    /// rate: good when the bottleneck reads in long bursts (a fully connected layer reading
+    /// its whole input during its first fold) after engines with slack.
+    Paced,
+}
+
+impl Reference {
+    fn describe(self) -> &'static str {
+        match self {
+            Reference::Pull => "bottleneck at full rate, upstream as late as possible",
+            Reference::Paced => {
+                "input fed evenly at the bottleneck's rate, all as soon as possible"
+            }
+        }
+    }
 }
 
 const BIG: i64 = 1 << 50;
@@ -340,9 +368,7 @@ fn expand_engine(g: &mut Graph, a: usize, s: &Schedule, frames: usize) -> Ports 
             for f in 0..frames {
                 for oh in 0..p.ofm_h() {
                     for ow in 0..p.ofm_w() {
-                        tls.push(
-                            f * in_beats + (oh * p.stride_h * p.ifm_w + ow * p.stride_w) * cf,
-                        );
+                        tls.push(f * in_beats + (oh * p.stride_h * p.ifm_w + ow * p.stride_w) * cf);
                     }
                 }
             }
@@ -530,7 +556,10 @@ pub fn analyze(actors: &[Actor], links: &[Link], frames: usize) -> Analysis {
                 in_lanes,
                 out_lanes,
             } => {
-                let l = links.iter().find(|l| l.to == (a, 0)).expect("a converter input");
+                let l = links
+                    .iter()
+                    .find(|l| l.to == (a, 0))
+                    .expect("a converter input");
                 let inputs = l.from.map(|(f, p)| ports[f].writes[p].clone());
                 let n_in = match l.from {
                     Some(_) => 0,
@@ -578,21 +607,52 @@ pub fn analyze(actors: &[Actor], links: &[Link], frames: usize) -> Analysis {
             .collect();
         g.edges.extend(peeks);
     }
-    let times_and_b = schedule_reference(actors, links, &g);
-    let (t, bottleneck) = times_and_b;
+    // the graph input's beats, for the paced reference: (event, beat, beats a frame, delay)
+    let mut inputs: Vec<(u32, usize, usize, i64)> = Vec::new();
+    for l in links.iter().filter(|l| l.from.is_none()) {
+        let (c, cp) = l.to;
+        let r = &ports[c].reads[cp];
+        let n = (r.len() / frames.max(1)).max(1);
+        let d = if l.fifo { 2 } else { 0 };
+        inputs.extend(r.iter().enumerate().map(|(j, &e)| (e, j, n, d)));
+    }
+    let mut best: Option<(usize, Reference, usize, Vec<(usize, usize)>)> = None;
+    for reference in [Reference::Pull, Reference::Paced] {
+        let (t, b) = schedule_reference(actors, links, &g, reference, &inputs);
+        let mut bits = 0usize;
+        let mut needs = Vec::new();
+        for l in links.iter().filter(|l| l.fifo) {
+            let (c, cp) = l.to;
+            let (need, at) = match l.from {
+                None => (STREAM_NEED, 0),
+                Some((f, fp)) => {
+                    let w: Vec<i64> = ports[f].writes[fp]
+                        .iter()
+                        .map(|&(e, off)| t[e as usize] + off as i64)
+                        .collect();
+                    let r: Vec<i64> = ports[c].reads[cp].iter().map(|&e| t[e as usize]).collect();
+                    peak(&w, &r)
+                }
+            };
+            bits += round_depth(need) * l.bits.max(1);
+            needs.push((need, at));
+        }
+        if best.as_ref().is_none_or(|x| bits < x.0) {
+            best = Some((bits, reference, b, needs));
+        }
+    }
+    let (_, reference, bottleneck, needs) = best.expect("two references");
 
     // depths
     let mut fifos = Vec::new();
-    for (li, l) in links.iter().enumerate() {
-        if !l.fifo {
-            continue;
-        }
-        let (c, cp) = l.to;
+    let fifo_links = links.iter().enumerate().filter(|(_, l)| l.fifo);
+    for ((li, l), (need, at)) in fifo_links.zip(needs) {
+        let (c, _) = l.to;
         let Some((f, fp)) = l.from else {
             fifos.push(FifoNeed {
                 link: li,
-                need: STREAM_NEED,
-                depth: round_depth(STREAM_NEED),
+                need,
+                depth: round_depth(need),
                 why: format!(
                     "the graph input, taken as always valid: {STREAM_NEED} beats keep one beat a \
                      cycle flowing through the FIFO's registered read"
@@ -600,16 +660,11 @@ pub fn analyze(actors: &[Actor], links: &[Link], frames: usize) -> Analysis {
             });
             continue;
         };
-        let w: Vec<i64> = ports[f].writes[fp]
-            .iter()
-            .map(|&(e, off)| t[e as usize] + off as i64)
-            .collect();
-        let r: Vec<i64> = ports[c].reads[cp].iter().map(|&e| t[e as usize]).collect();
-        let (need, at) = peak(&w, &r);
         let depth = round_depth(need);
-        let beats_a_frame = w.len() / frames.max(1);
+        let beats_a_frame = ports[f].writes[fp].len() / frames.max(1);
         let frame = at.checked_div(beats_a_frame).unwrap_or(0);
-        let why = reason(actors, links, l, f, c, need, depth, frame);
+        let mut why = reason(actors, links, l, f, c, need, depth, frame);
+        why.push_str(&format!(" (reference: {})", reference.describe()));
         fifos.push(FifoNeed {
             link: li,
             need,
@@ -620,6 +675,7 @@ pub fn analyze(actors: &[Actor], links: &[Link], frames: usize) -> Analysis {
     Analysis {
         fifos,
         bottleneck,
+        reference,
         events: g.owner.len(),
     }
 }
@@ -702,7 +758,13 @@ fn reason(
 }
 
 /// The reference schedule: times of every event, and the bottleneck actor.
-fn schedule_reference(actors: &[Actor], links: &[Link], g: &Graph) -> (Vec<i64>, usize) {
+fn schedule_reference(
+    actors: &[Actor],
+    links: &[Link],
+    g: &Graph,
+    reference: Reference,
+    inputs: &[(u32, usize, usize, i64)],
+) -> (Vec<i64>, usize) {
     let ne = g.owner.len();
     // bottleneck: the slowest engine, the first in actor order among equals
     let order = actor_order(actors, links);
@@ -784,6 +846,23 @@ fn schedule_reference(actors: &[Actor], links: &[Link], g: &Graph) -> (Vec<i64>,
     assert_eq!(topo.len(), ne, "the event graph has no cycle");
 
     let mut t = vec![0i64; ne];
+    if reference == Reference::Paced {
+        // input beat j of a frame of n at f*P + floor(k*P/n), everything as soon as possible
+        let p = best as i64;
+        let mut lower = vec![i64::MIN; ne];
+        for &(e, j, n, d) in inputs {
+            let (f, k) = ((j / n) as i64, (j % n) as i64);
+            lower[e as usize] = lower[e as usize].max(f * p + k * p / n as i64 + d);
+        }
+        for &e in &topo {
+            let mut v = lower[e as usize];
+            for &(q, d) in &pa[ps[e as usize] as usize..ps[e as usize + 1] as usize] {
+                v = v.max(t[q as usize] + d as i64);
+            }
+            t[e as usize] = if v == i64::MIN { 0 } else { v };
+        }
+        return (t, b);
+    }
     // 1. the bottleneck alone, as soon as possible, its inputs always there
     for &e in &topo {
         if region(e) != Region::B {
@@ -880,12 +959,14 @@ mod tests {
             from: None,
             to: (0, 0),
             fifo: true,
+            bits: 1,
         }];
         for i in 1..n {
             links.push(Link {
                 from: Some((i - 1, 0)),
                 to: (i, 0),
                 fifo: true,
+                bits: 1,
             });
         }
         (names_and, links)
@@ -932,28 +1013,33 @@ mod tests {
             from: None,
             to: (0, 0),
             fifo: true,
+            bits: 1,
         }];
         links.push(Link {
             from: Some((0, 0)),
             to: (1, 0),
             fifo: true,
+            bits: 1,
         });
         for i in 1..4 {
             links.push(Link {
                 from: Some((i, 0)),
                 to: (i + 1, 0),
                 fifo: true,
+                bits: 1,
             });
         }
         links.push(Link {
             from: Some((4, 0)),
             to: (5, 0),
             fifo: true,
+            bits: 1,
         });
         links.push(Link {
             from: Some((0, 1)),
             to: (5, 1),
             fifo: true,
+            bits: 1,
         });
         let r = analyze(&actors, &links, 3);
         let short = r.fifos.iter().find(|f| f.link == 6).unwrap();
@@ -974,31 +1060,31 @@ mod tests {
         let beats = 4 * v;
         let dup = Schedule::streaming(&[beats], &[beats, beats], 2);
         let add = Schedule::streaming(&[beats, beats], &[beats], 2);
-        let actors = vec![
-            eng("dup", dup),
-            eng("mv", mvau(v, 4, 4)),
-            eng("add", add),
-        ];
+        let actors = vec![eng("dup", dup), eng("mv", mvau(v, 4, 4)), eng("add", add)];
         let links = vec![
             Link {
                 from: None,
                 to: (0, 0),
                 fifo: true,
+                bits: 1,
             },
             Link {
                 from: Some((0, 0)),
                 to: (1, 0),
                 fifo: true,
+                bits: 1,
             },
             Link {
                 from: Some((1, 0)),
                 to: (2, 0),
                 fifo: true,
+                bits: 1,
             },
             Link {
                 from: Some((0, 1)),
                 to: (2, 1),
                 fifo: true,
+                bits: 1,
             },
         ];
         let r = analyze(&actors, &links, 3);
@@ -1023,8 +1109,11 @@ mod tests {
                 out_lanes: 1,
             },
         }];
-        let (t, _) = schedule_reference(&actors, &[], &g);
-        let outs: Vec<i64> = p.writes[0].iter().map(|&(e, o)| t[e as usize] + o as i64).collect();
+        let (t, _) = schedule_reference(&actors, &[], &g, Reference::Pull, &[]);
+        let outs: Vec<i64> = p.writes[0]
+            .iter()
+            .map(|&(e, o)| t[e as usize] + o as i64)
+            .collect();
         for w in outs.windows(2) {
             assert_eq!(w[1] - w[0], 1, "{outs:?}");
         }
@@ -1035,10 +1124,126 @@ mod tests {
         let mut g = Graph::default();
         let p = expand_engine(&mut g, 0, &Schedule::LabelSelect { beats: 10, k: 3 }, 3);
         let actors = vec![eng("top", Schedule::LabelSelect { beats: 10, k: 3 })];
-        let (t, _) = schedule_reference(&actors, &[], &g);
+        let (t, _) = schedule_reference(&actors, &[], &g, Reference::Pull, &[]);
         let reads: Vec<i64> = p.reads[0].iter().map(|&e| t[e as usize]).collect();
         // 10 cycles a frame: the next frame's first beat is read the cycle the lists move out
         assert_eq!(reads[10] - reads[0], 10);
         assert_eq!(reads[20] - reads[10], 10);
+    }
+}
+
+#[cfg(test)]
+mod design_tests {
+    use crate::stitch::{Role, stitch};
+    use crate::testing::{Rng, cnv};
+
+    /// FIFO bits of the interim rule this analysis replaced: `max(4, b, s)` rounded up to a
+    /// power of two, `b` a matrix-vector consumer's input vector, `s` a frame (at most 1024)
+    /// after a producer running at the pipeline's rate (for docs/BENCHMARKS.md).
+    fn interim_rule_bits(
+        m: &crate::ir::Model,
+        p: &crate::fold::FoldPlan,
+        d: &crate::stitch::Design,
+    ) -> usize {
+        use crate::stitch::End;
+        let a = m.analyze().unwrap();
+        let exp = |name: &str| -> u64 {
+            let id = a.by_name[name];
+            crate::engines::engine(&m.nodes[id].op).exp_cycles(&a.in_types[id], p.fold(name))
+        };
+        let mut bits = 0;
+        for n in &d.nodes {
+            let Role::Fifo { width, .. } = &n.role else {
+                continue;
+            };
+            let out = d
+                .edges
+                .iter()
+                .find(|e| {
+                    e.from
+                        == End::Node {
+                            node: n.name.clone(),
+                            port: 0,
+                        }
+                })
+                .unwrap();
+            let End::Node { node: consumer, .. } = &out.to else {
+                unreachable!()
+            };
+            let id = a.by_name[consumer.as_str()];
+            let b = match &m.nodes[id].op {
+                crate::ir::Op::MatrixVector(mv) => mv.mw / p.fold(consumer).simd,
+                _ => 0,
+            };
+            // the producer: through a converter if there is one
+            let mut src = d
+                .edges
+                .iter()
+                .find(|e| {
+                    e.to == End::Node {
+                        node: n.name.clone(),
+                        port: 0,
+                    }
+                })
+                .unwrap()
+                .from
+                .clone();
+            if let End::Node { node, .. } = &src
+                && node.starts_with("conv_")
+            {
+                src = d
+                    .edges
+                    .iter()
+                    .find(|e| {
+                        e.to == End::Node {
+                            node: node.clone(),
+                            port: 0,
+                        }
+                    })
+                    .unwrap()
+                    .from
+                    .clone();
+            }
+            let s = match &src {
+                End::Node { node, .. } if exp(node) == d.exp_cycles_per_frame => {
+                    n.inputs[0].beats_per_frame.min(1024)
+                }
+                _ => 0,
+            };
+            bits += b.max(s).max(4).next_power_of_two() * width;
+        }
+        bits
+    }
+
+    /// FINN's CNV at FINN's folding: every FIFO sized in well under a second, none capped.
+    #[test]
+    fn cnv_depths_quickly() {
+        for w2a2 in [false, true] {
+            let mut rng = Rng::new(7);
+            let (wt, at) = if w2a2 {
+                (crate::ir::DataType::Int(2), crate::ir::DataType::UInt(2))
+            } else {
+                (crate::ir::DataType::Bipolar, crate::ir::DataType::Bipolar)
+            };
+            let (m, p) = cnv(&mut rng, wt, at, w2a2);
+            let t = std::time::Instant::now();
+            let d = stitch(&m, &p).unwrap();
+            let secs = t.elapsed().as_secs_f64();
+            let mut bits = 0;
+            for n in &d.nodes {
+                if let Role::Fifo { depth, width, why } = &n.role {
+                    eprintln!("{:24} {depth:6} x {width:4}  {why}", n.name);
+                    bits += depth * width;
+                    assert!(*depth < super::MAX_FIFO_DEPTH, "{why}");
+                }
+            }
+            eprintln!(
+                "{}: stitch {:.1} ms, FIFO bits {bits}, the interim rule's {}",
+                m.name,
+                secs * 1e3,
+                interim_rule_bits(&m, &p, &d)
+            );
+            assert!(secs < 2.0, "{secs} s");
+        }
     }
 }

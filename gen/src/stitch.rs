@@ -531,7 +531,15 @@ fn size_fifos(
     let mut links = Vec::new();
     let mut fifo_of_link = Vec::new();
     for (ni, n) in nodes.iter().enumerate() {
-        let into = |to: &End| *to == End::Node { node: n.name.clone(), port: 0 };
+        let into = |to: &End| {
+            *to == End::Node {
+                node: n.name.clone(),
+                port: 0,
+            }
+        };
+        if matches!(n.role, Role::Engine { .. }) {
+            continue;
+        }
         let Some(inc) = edges.iter().find(|e| into(&e.to)) else {
             continue;
         };
@@ -540,13 +548,20 @@ fn size_fifos(
             Role::Fifo { .. } => {
                 let out = edges
                     .iter()
-                    .find(|e| e.from == End::Node { node: n.name.clone(), port: 0 })
+                    .find(|e| {
+                        e.from
+                            == End::Node {
+                                node: n.name.clone(),
+                                port: 0,
+                            }
+                    })
                     .and_then(|e| end(&e.to))
                     .expect("a FIFO feeds an engine");
                 links.push(Link {
                     from,
                     to: (actor_of[&out.0], out.1),
                     fifo: true,
+                    bits: n.inputs[0].tdata_bits,
                 });
                 fifo_of_link.push(Some(ni));
             }
@@ -555,6 +570,7 @@ fn size_fifos(
                     from,
                     to: (actor_of[&n.name], 0),
                     fifo: false,
+                    bits: 0,
                 });
                 fifo_of_link.push(None);
             }
@@ -568,7 +584,10 @@ fn size_fifos(
         let (depth, why) = match overrides.get(&n.name) {
             Some(&d) => (
                 d,
-                format!("override: {d} beats (the analysis: {}, {})", need.depth, need.why),
+                format!(
+                    "override: {d} beats (the analysis: {}, {})",
+                    need.depth, need.why
+                ),
             ),
             None => (need.depth, need.why),
         };

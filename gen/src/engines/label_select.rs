@@ -48,7 +48,12 @@ impl Engine for LabelSelect {
 
     /// `engines/label_select.v`: reads `labels / PE` beats a frame, hands its lists over
     /// to the output side once the previous frame's indices are out, emits `k` indices.
-    fn schedule(&self, _ins: &[TensorType], _outs: &[TensorType], fold: Fold) -> crate::fifo::Schedule {
+    fn schedule(
+        &self,
+        _ins: &[TensorType],
+        _outs: &[TensorType],
+        fold: Fold,
+    ) -> crate::fifo::Schedule {
         crate::fifo::Schedule::LabelSelect {
             beats: self.labels / fold.pe,
             k: self.k,

@@ -5,9 +5,9 @@
 use super::thresholding::{ThrOut, signed_bits, thr_out};
 use super::{Engine, RenderCx, Resources, value_kind};
 use crate::emit::{EmitError, GeneratedFile, MemBuilder, counter_bits, lit, render};
+use crate::fifo::{Schedule, Step};
 use crate::fold::{Fold, divisors};
 use crate::ir::{self, DataType, MatrixVector, TensorType};
-use crate::fifo::{Schedule, Step};
 use ferrite_rtl as rtl;
 
 /// Adder-tree levels between two register levels.

@@ -46,7 +46,12 @@ impl Engine for Thresholding {
 
     /// `engines/thresholding.v`: one beat in and one out a cycle; a beat enters the next
     /// FIFO 2 cycles after it is read (the compare register, the skid buffer).
-    fn schedule(&self, ins: &[TensorType], _outs: &[TensorType], fold: Fold) -> crate::fifo::Schedule {
+    fn schedule(
+        &self,
+        ins: &[TensorType],
+        _outs: &[TensorType],
+        fold: Fold,
+    ) -> crate::fifo::Schedule {
         let beats = ins[0].elems() / fold.pe;
         crate::fifo::Schedule::streaming(&[beats], &[beats], 2)
     }
