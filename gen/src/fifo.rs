@@ -616,7 +616,9 @@ pub fn analyze(actors: &[Actor], links: &[Link], frames: usize) -> Analysis {
         let d = if l.fifo { 2 } else { 0 };
         inputs.extend(r.iter().enumerate().map(|(j, &e)| (e, j, n, d)));
     }
-    let mut best: Option<(usize, Reference, usize, Vec<(usize, usize)>)> = None;
+    // (FIFO bits, reference, bottleneck, (need, peak beat) a FIFO link)
+    type Choice = (usize, Reference, usize, Vec<(usize, usize)>);
+    let mut best: Option<Choice> = None;
     for reference in [Reference::Pull, Reference::Paced] {
         let (t, b) = schedule_reference(actors, links, &g, reference, &inputs);
         let mut bits = 0usize;

@@ -178,7 +178,6 @@ fn check_design(tag: &str, (m, p): (Model, FoldPlan)) -> Result<()> {
         "{tag}: the analytic depths lose rate or deadlock: {measured} cycles a frame, expected {}",
         d.exp_cycles_per_frame
     );
-    let mut rows = Vec::new();
     let mut worst: Option<(String, usize)> = None;
     for (name, analytic, why) in fifos(&d) {
         let min = search(&b, tag, &m, &p, &name, analytic)?
@@ -191,7 +190,6 @@ fn check_design(tag: &str, (m, p): (Model, FoldPlan)) -> Result<()> {
         eprintln!(
             "{tag}: {name:20} analytic {analytic:5} searched minimum {min:5} ratio {ratio:.2}  ({why})"
         );
-        rows.push((name.clone(), analytic, min));
         if min > 2 && worst.as_ref().is_none_or(|w| min > w.1) {
             worst = Some((name, min));
         }
