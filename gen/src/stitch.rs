@@ -7,7 +7,7 @@
 //! about the hardware; `ferrite build` writes it as `OUT/design.json` (the design manifest).
 //!
 //! # FIFO depth rule
-//! The FIFO before an engine input holds `max(MIN_FIFO_DEPTH, b, s)` beats rounded up to a
+//! The FIFO before an engine input holds `max(MIN_FIFO_DEPTH, b, s, j)` beats rounded up to a
 //! power of two, where
 //! - `b` is the engine's own input buffer need
 //!   ([`Engine::input_buffer`](crate::engines::Engine::input_buffer)): for a matrix-vector
@@ -20,10 +20,16 @@
 //!   other output folds) is lost for good; otherwise 0, because a producer with slack
 //!   catches up.
 //!
+//! - `j` (INTERIM, until the FIFO depth analysis from each engine's schedule replaces it):
+//!   on every input of an engine that joins several streams (an Add rejoining a
+//!   Duplicate's branches), one frame of the edge's beats (at most [`SATURATED_FIFO_CAP`]),
+//!   so the shorter branch can hold what the longer one keeps in flight (else the
+//!   Duplicate blocks: deadlock or lost rate).
+//!
 //! [`MIN_FIFO_DEPTH`] beats keep one beat a cycle flowing through the FIFO's registered read.
 //! In a chain this reaches the slowest engine's rate (checked by measured cycles in the
-//! co-simulation tests); a depth from each engine's production and consumption schedule,
-//! and depths for rejoining branches, come with branches.
+//! co-simulation tests); a depth from each engine's production and consumption schedule
+//! comes with the FIFO depth analysis.
 //!
 //! Architecture invariant: stitch reads `ir` and `fold` and decides the design's structure;
 //! emit renders it without adding anything.
@@ -346,6 +352,22 @@ pub fn stitch(model: &Model, plan: &FoldPlan) -> Result<Design, StitchError> {
                     "the producer runs at the pipeline's rate: a cycle it waits on this engine's \
                      pauses (pad rows, window fill, output folds) is lost for good, so one frame \
                      of beats",
+                )
+            } else {
+                (need, why)
+            };
+            // INTERIM rule, to be replaced by the analytic FIFO depth analysis: an engine
+            // joining several streams (an Add rejoining the branches of a Duplicate) takes
+            // a beat from every input together, so while the longer branch fills (a window
+            // generator's lines, a matrix-vector unit's folds) the shorter one must hold
+            // what the Duplicate keeps sending, or the Duplicate blocks: a deadlock or a
+            // lost rate. One frame of the edge's beats (at most SATURATED_FIFO_CAP) on every
+            // input of a join covers any branch whose look-ahead is under a frame.
+            let (need, why) = if n.inputs.len() > 1 && frame >= need {
+                (
+                    frame,
+                    "input of a join (interim rule until the FIFO depth analysis): the other \
+                     branch may run ahead by its latency, so one frame of beats",
                 )
             } else {
                 (need, why)
