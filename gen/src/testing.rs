@@ -540,45 +540,46 @@ impl Chain {
         }
     }
 
-    /// A residual block on the current stream: a `Duplicate` (PE `pe`), `long` on copy 0
-    /// and `short` on copy 1, rejoined by an `Add` (PE `pe`, no shifts) with random
-    /// thresholds back to the block's input type, which becomes the current stream. The
-    /// branches keep the type and shape, so blocks chain.
-    pub fn residual(
-        &mut self,
-        rng: &mut Rng,
-        long: Branch,
-        short: Branch,
-        wt: DataType,
-        pe: usize,
-    ) -> &mut Chain {
+    /// A residual block on the current stream: a `Duplicate` (PE `b.pe`), `b.long` on
+    /// copy 0 and `b.short` on copy 1, rejoined by an `Add` (PE `b.pe`, no shifts) with
+    /// random thresholds back to the block's input type, which becomes the current stream.
+    /// The branches keep the type and shape, so blocks chain.
+    pub fn residual(&mut self, rng: &mut Rng, b: Block) -> &mut Chain {
         let act = self.cur.dtype;
-        let copies = self.duplicate(2, pe);
-        self.resume(copies[0].clone()).branch(rng, long, wt);
-        let a = self.stream();
-        self.resume(copies[1].clone()).branch(rng, short, wt);
-        let b = self.stream();
-        self.add(rng, [a, b], [0, 0], Some(act), pe)
+        let copies = self.duplicate(2, b.pe);
+        self.resume(copies[0].clone())
+            .branch(rng, b.long, b.weights);
+        let x = self.stream();
+        self.resume(copies[1].clone())
+            .branch(rng, b.short, b.weights);
+        let y = self.stream();
+        self.add(rng, [x, y], [0, 0], Some(act), b.pe)
     }
 }
 
+/// A residual block ([`Chain::residual`]): its two branches, the weight type of their
+/// convolutions, and the PE of its Duplicate and Add.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Block {
+    pub long: Branch,
+    pub short: Branch,
+    pub weights: DataType,
+    pub pe: usize,
+}
+
 /// A residual network for tests: `input` (H x W x C of an activation type, the branches'
-/// types too) through `blocks` residual blocks ([`Chain::residual`]) of `long` and `short`
-/// branches with `wt` weights, Duplicate and Add at PE `pe`; its model (named `name`) and
-/// plan.
+/// types too) through `blocks` residual blocks `b` ([`Chain::residual`]); its model (named
+/// `name`) and plan.
 pub fn residual(
     rng: &mut Rng,
     name: &str,
     input: TensorType,
     blocks: usize,
-    long: Branch,
-    short: Branch,
-    wt: DataType,
-    pe: usize,
+    b: Block,
 ) -> (Model, FoldPlan) {
     let mut c = Chain::new(input);
     for _ in 0..blocks {
-        c.residual(rng, long, short, wt, pe);
+        c.residual(rng, b);
     }
     c.build(name)
 }

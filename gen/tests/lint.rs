@@ -327,7 +327,7 @@ fn synthesizes_for_xilinx_with_block_rom() {
 #[test]
 fn branch_designs() {
     use ferrite_gen::ir::TensorType;
-    use ferrite_gen::testing::{Branch, Chain, residual};
+    use ferrite_gen::testing::{Block, Branch, Chain, residual};
     let mut r = rng(8);
     let mut cases = Vec::new();
     let kinds = [
@@ -348,7 +348,7 @@ fn branch_designs() {
             let k = i * kinds.len() + j;
             let act = acts[k % acts.len()];
             let shifts = [(k % 3) as u32, (k / 3 % 2) as u32];
-            let (pe, n) = if k % 2 == 0 { (1, 2) } else { (4, 3) };
+            let (pe, n) = if k.is_multiple_of(2) { (1, 2) } else { (4, 3) };
             let mut c = Chain::new(TensorType::new([2, 2, 4], DataType::Int(5)));
             let copies = c.duplicate(n, pe);
             let mut ends = Vec::new();
@@ -368,15 +368,18 @@ fn branch_designs() {
             cases.push(chain_case(&format!("branch{i}_{j}"), &c));
         }
     }
+    let block = Block {
+        long: Branch::Conv3x3 { pe: 2, simd: 2 },
+        short: Branch::Identity,
+        weights: DataType::Int(2),
+        pe: 2,
+    };
     let (model, plan) = residual(
         &mut r,
         "res",
         TensorType::new([4, 4, 4], DataType::UInt(2)),
         2,
-        Branch::Conv3x3 { pe: 2, simd: 2 },
-        Branch::Identity,
-        DataType::Int(2),
-        2,
+        block,
     );
     let folds = model
         .nodes

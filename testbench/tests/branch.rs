@@ -15,7 +15,9 @@ use ferrite_gen::cosim;
 use ferrite_gen::fold::FoldPlan;
 use ferrite_gen::ir::{DataType, Model, TensorType};
 use ferrite_gen::stitch::Role;
-use ferrite_testbench::{Bench, Branch, Chain, Rng, copy_build, corrupt_mem, describe, run};
+use ferrite_testbench::{
+    Bench, Block, Branch, Chain, Rng, copy_build, corrupt_mem, describe, residual, run,
+};
 use std::path::PathBuf;
 
 use DataType::{Binary, Bipolar, Int, UInt};
@@ -44,7 +46,8 @@ fn check(tag: &str, m: &Model, p: &FoldPlan) -> Result<(), String> {
         let mut frames = cosim::random_frames(m, FRAMES, seed);
         frames[1] = vec![t.dtype.max(); t.elems()];
         frames[2] = vec![t.dtype.min(); t.elems()];
-        let r = run(&dir, m, &frames, &b.options(stall, seed, false)).map_err(|e| format!("{e:#}"))?;
+        let r =
+            run(&dir, m, &frames, &b.options(stall, seed, false)).map_err(|e| format!("{e:#}"))?;
         if r.mismatches != 0 {
             return Err(format!("stall {stall}: {}", describe(&r)));
         }
@@ -237,7 +240,8 @@ fn duplicate_three_copies_and_uneven_branches() {
         let t = if input == Bipolar { Bipolar } else { UInt(2) };
         g.resume(copies[0].clone()).thresholds(&mut rng, t, pe_a);
         let a = g.stream();
-        g.resume(copies[2].clone()).thresholds(&mut rng, Int(3), pe_c);
+        g.resume(copies[2].clone())
+            .thresholds(&mut rng, Int(3), pe_c);
         let c = g.stream();
         g.add(&mut rng, [a, copies[1].clone()], [0, 0], act, pe_add);
         let ab = g.stream();
@@ -263,61 +267,62 @@ fn duplicate_three_copies_and_uneven_branches() {
 /// bipolar, and blocks where the Add is the bottleneck.
 #[test]
 fn residual_networks() {
-    let mut cases = Vec::new();
-    let nets: [(&str, [usize; 3], DataType, usize, Branch, Branch, DataType, usize); 4] = [
+    let block = |long, short, weights, pe| Block {
+        long,
+        short,
+        weights,
+        pe,
+    };
+    let nets = [
         (
             "res_3x3_identity",
-            [5, 5, 4],
-            UInt(2),
+            TensorType::new([5, 5, 4], UInt(2)),
             1,
-            Branch::Conv3x3 { pe: 2, simd: 2 },
-            Branch::Identity,
-            Int(2),
-            1,
+            block(
+                Branch::Conv3x3 { pe: 2, simd: 2 },
+                Branch::Identity,
+                Int(2),
+                1,
+            ),
         ),
         (
             "res_1x1_thr_2blocks",
-            [4, 4, 6],
-            Int(3),
+            TensorType::new([4, 4, 6], Int(3)),
             2,
-            Branch::Conv1x1 { pe: 3, simd: 2 },
-            Branch::Thresholds { pe: 2 },
-            Int(3),
-            3,
+            block(
+                Branch::Conv1x1 { pe: 3, simd: 2 },
+                Branch::Thresholds { pe: 2 },
+                Int(3),
+                3,
+            ),
         ),
         (
             "res_bipolar_projection",
-            [4, 3, 8],
-            Bipolar,
+            TensorType::new([4, 3, 8], Bipolar),
             1,
-            Branch::Conv3x3 { pe: 4, simd: 8 },
-            Branch::Conv1x1 { pe: 2, simd: 8 },
-            Bipolar,
-            2,
+            block(
+                Branch::Conv3x3 { pe: 4, simd: 8 },
+                Branch::Conv1x1 { pe: 2, simd: 8 },
+                Bipolar,
+                2,
+            ),
         ),
         (
             "res_add_bottleneck",
-            [3, 3, 4],
-            UInt(4),
+            TensorType::new([3, 3, 4], UInt(4)),
             1,
-            Branch::Conv3x3 { pe: 4, simd: 4 },
-            Branch::Identity,
-            Int(4),
-            1,
+            block(
+                Branch::Conv3x3 { pe: 4, simd: 4 },
+                Branch::Identity,
+                Int(4),
+                1,
+            ),
         ),
     ];
-    for (k, (name, shape, act, blocks, long, short, wt, pe)) in nets.into_iter().enumerate() {
+    let mut cases = Vec::new();
+    for (k, (name, input, blocks, b)) in nets.into_iter().enumerate() {
         let mut rng = Rng::new(980 + k as u64);
-        let (m, p) = ferrite_testbench::residual(
-            &mut rng,
-            name,
-            TensorType::new(shape, act),
-            blocks,
-            long,
-            short,
-            wt,
-            pe,
-        );
+        let (m, p) = residual(&mut rng, name, input, blocks, b);
         cases.push((name.to_string(), m, p));
     }
     check_all(cases);
@@ -325,21 +330,24 @@ fn residual_networks() {
 
 fn small_residual() -> (Model, FoldPlan) {
     let mut rng = Rng::new(990);
-    ferrite_testbench::residual(
+    let b = Block {
+        long: Branch::Conv3x3 { pe: 2, simd: 4 },
+        short: Branch::Thresholds { pe: 2 },
+        weights: Int(2),
+        pe: 2,
+    };
+    residual(
         &mut rng,
         "res_trace",
         TensorType::new([4, 4, 4], UInt(2)),
         1,
-        Branch::Conv3x3 { pe: 2, simd: 4 },
-        Branch::Thresholds { pe: 2 },
-        Int(2),
-        2,
+        b,
     )
 }
 
 /// `--trace` on a residual network: every engine output port (both copies of the
-/// Duplicate) matches, and a corrupted threshold ROM of the Add is named as the first
-/// divergence, with every port before it intact.
+/// Duplicate) matches, and a corrupted threshold ROM of the Add (every threshold 0) is
+/// named as the first divergence, with every other engine intact.
 #[test]
 fn trace_through_branches() {
     let (m, p) = small_residual();
@@ -359,7 +367,9 @@ fn trace_through_branches() {
         );
     }
 
-    let design = ferrite_gen::outdir::OutDir::new(&dir).load_design().unwrap();
+    let design = ferrite_gen::outdir::OutDir::new(&dir)
+        .load_design()
+        .unwrap();
     let add = design
         .engines()
         .find_map(|n| match &n.role {
@@ -371,7 +381,15 @@ fn trace_through_branches() {
         .unwrap();
     let bad = b.root.join("builds").join("res_trace-corrupt-add-t");
     copy_build(&dir, &bad).unwrap();
-    corrupt_mem(&bad, add.0, "_t.mem").unwrap();
+    // every threshold 0: the Add's activation saturates (a one-bit flip can hide in a
+    // clamped threshold or a sum no frame reaches)
+    let mem = corrupt_mem(&bad, add.0, "_t.mem").unwrap();
+    let zeroed: String = std::fs::read_to_string(&mem)
+        .unwrap()
+        .lines()
+        .map(|l| format!("{}\n", "0".repeat(l.trim().len())))
+        .collect();
+    std::fs::write(&mem, zeroed).unwrap();
     let r = run(&bad, &m, &frames, &b.options(0.0, 32, true)).unwrap_or_else(|e| panic!("{e:#}"));
     let d = r
         .first_divergence
@@ -387,12 +405,15 @@ fn trace_through_branches() {
 
 /// The stitched structure of a residual network: a FIFO before every input port, the
 /// Duplicate's output ports wired each to its own branch, the join's FIFOs one frame deep
-/// (the interim rule), and the report's rows.
+/// (the interim rule), the top's port names, the Add's ROM estimate and the report's rows.
 #[test]
-fn stitch_report_and_inspect_of_a_residual_network() {
+fn stitch_and_report_of_a_residual_network() {
     let (m, p) = small_residual();
     let (d, files, report) = ferrite_gen::build::compile(&m, &p).unwrap();
-    let dup = d.engines().find(|n| n.module.ends_with("_duplicate")).unwrap();
+    let dup = d
+        .engines()
+        .find(|n| n.module.ends_with("_duplicate"))
+        .unwrap();
     assert_eq!(dup.outputs.len(), 2);
     let add = d.engines().find(|n| n.module.ends_with("_add")).unwrap();
     assert_eq!(add.inputs.len(), 2);
@@ -410,10 +431,41 @@ fn stitch_report_and_inspect_of_a_residual_network() {
         assert_eq!(*depth, 32, "one frame of 32 beats: {why}");
         assert!(why.contains("join"), "{why}");
     }
-    let top = files.iter().find(|f| f.name == format!("{}.v", d.top)).unwrap();
-    for port in ["m_axis_out0_tdata", "m_axis_out1_tdata", "s_axis_in0_tdata", "s_axis_in1_tdata"] {
+    let top = files
+        .iter()
+        .find(|f| f.name == format!("{}.v", d.top))
+        .unwrap();
+    for port in [
+        "m_axis_out0_tdata",
+        "m_axis_out1_tdata",
+        "s_axis_in0_tdata",
+        "s_axis_in1_tdata",
+    ] {
         assert!(top.contents.contains(port), "{port}");
     }
+    // the Add's threshold ROM estimate is the ROM its Verilog declares
+    let Role::Engine { resources, .. } = &add.role else {
+        unreachable!()
+    };
+    let v = files
+        .iter()
+        .find(|f| f.name == format!("{}.v", add.module))
+        .unwrap();
+    let decl = v
+        .contents
+        .lines()
+        .find(|l| l.contains("thr_rom ["))
+        .unwrap();
+    let nums: Vec<usize> = decl
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse().unwrap())
+        .collect();
+    assert_eq!(
+        resources.threshold_rom_bits,
+        (nums[0] + 1) * (nums[3] + 1),
+        "{decl}"
+    );
     let json = report.to_json();
     assert!(json.contains("\"kind\": \"Duplicate\"") && json.contains("\"kind\": \"Add\""));
 }

@@ -56,7 +56,10 @@ impl Engine for Duplicate {
                 "{} -> {} copies, PE {}; one beat a cycle, each output with its own backpressure",
                 ins[0], self.outputs, f.pe
             ),
-            format!("types: input {}, outputs {}", self.input_type, self.input_type),
+            format!(
+                "types: input {}, outputs {}",
+                self.input_type, self.input_type
+            ),
         ]
     }
 
@@ -71,7 +74,10 @@ impl Engine for Duplicate {
         let width = pe * bits as usize;
         let n = self.outputs;
         let check = if pe == 0 || !t.channels().is_multiple_of(pe) {
-            Err(format!("PE {pe} does not divide the {} channels", t.channels()))
+            Err(format!(
+                "PE {pe} does not divide the {} channels",
+                t.channels()
+            ))
         } else if n < 2 {
             Err(format!("{n} outputs: a duplicate has at least 2"))
         } else {

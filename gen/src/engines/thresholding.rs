@@ -121,7 +121,11 @@ pub(super) fn threshold_rom(
         tm.push_word();
         for p in 0..pe {
             for (j, v) in clamped(t, c * pe + p, lo, hi).iter().enumerate() {
-                tm.set((p * nt + j) * cmp_bits as usize, cmp_bits, (*v as u64) & mask);
+                tm.set(
+                    (p * nt + j) * cmp_bits as usize,
+                    cmp_bits,
+                    (*v as u64) & mask,
+                );
             }
         }
     }
