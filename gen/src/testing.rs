@@ -266,13 +266,19 @@ impl Layer {
 /// stream at [`Chain::build`] (the graph output). Nodes are named in the order they are
 /// built, which is a topological order.
 ///
-/// ```ignore
+/// ```
+/// use ferrite_gen::ir::{DataType, TensorType};
+/// use ferrite_gen::testing::{Chain, Rng};
+/// let mut rng = Rng::new(1);
 /// let mut c = Chain::new(TensorType::new([4, 4, 8], DataType::UInt(2)));
-/// let [long, short] = c.duplicate(2, 2)[..] else { unreachable!() };
-/// c.resume(long).mvu(&mut rng, 8, DataType::Int(2), Some(DataType::UInt(2)), false, (2, 4));
+/// let copies = c.duplicate(2, 2);
+/// c.resume(copies[0].clone())
+///     .mvu(&mut rng, 8, DataType::Int(2), Some(DataType::UInt(2)), false, (2, 4));
 /// let long = c.stream();
-/// c.add(&mut rng, [long, short], [0, 0], Some(DataType::UInt(2)), 2);
+/// c.add(&mut rng, [long, copies[1].clone()], [0, 0], Some(DataType::UInt(2)), 2);
 /// let (model, plan) = c.build("residual");
+/// assert_eq!(model.nodes.len(), 3);
+/// assert_eq!(plan.exp_cycles_per_frame(&model), 4 * 4 * 4 * 2);
 /// ```
 pub struct Chain {
     pub input: TensorType,
