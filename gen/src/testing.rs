@@ -6,7 +6,7 @@
 
 use crate::fold::{self, Fold, FoldPlan};
 use crate::ir::{
-    DataType, LabelSelect, MatrixVector, Model, Op, TensorType, Thresholding, Thresholds,
+    DataType, LabelSelect, MatrixVector, Model, Op, Source, TensorType, Thresholding, Thresholds,
 };
 
 /// Deterministic pseudo-random numbers (splitmix64).
@@ -254,15 +254,49 @@ impl Layer {
     }
 }
 
-/// Builds a chain of nodes from an input type, tracking the stream type (for convolutional
-/// test networks): `pad`, `window`, `mvu`, `max_pool`, ... each appends nodes named
-/// `lNN_<kind>` and returns the builder.
+/// Builds a graph of nodes from an input type, tracking the current stream and its type
+/// (for convolutional and residual test networks): `pad`, `window`, `mvu`, `max_pool`, ...
+/// each appends a node named `lNN_<kind>` reading the current stream, makes its output the
+/// current stream and returns the builder.
+///
+/// Branches: [`Chain::duplicate`] splits the current stream into copies (a `Duplicate`
+/// node) and returns them as [`Stream`]s; [`Chain::resume`] continues building from any
+/// stream (a branch), [`Chain::stream`] gives the current one, and [`Chain::add`] joins two
+/// streams (an `Add` node). Every stream must end up read by one node, or be the current
+/// stream at [`Chain::build`] (the graph output). Nodes are named in the order they are
+/// built, which is a topological order.
+///
+/// ```
+/// use ferrite_gen::ir::{DataType, TensorType};
+/// use ferrite_gen::testing::{Chain, Rng};
+/// let mut rng = Rng::new(1);
+/// let mut c = Chain::new(TensorType::new([4, 4, 8], DataType::UInt(2)));
+/// let copies = c.duplicate(2, 2);
+/// c.resume(copies[0].clone())
+///     .mvu(&mut rng, 8, DataType::Int(2), Some(DataType::UInt(2)), false, (2, 4));
+/// let long = c.stream();
+/// c.add(&mut rng, [long, copies[1].clone()], [0, 0], Some(DataType::UInt(2)), 2);
+/// let (model, plan) = c.build("residual");
+/// assert_eq!(model.nodes.len(), 3);
+/// assert_eq!(plan.exp_cycles_per_frame(&model), 4 * 4 * 4 * 2);
+/// ```
 pub struct Chain {
     pub input: TensorType,
+    /// The current stream's type and producer.
     pub cur: TensorType,
+    pub src: Source,
     pub nodes: Vec<(String, Op, Option<String>)>,
+    /// The sources of each node's input ports, in node order.
+    pub inputs: Vec<Vec<Source>>,
     /// (pe, simd) of each node, in order.
     pub folds: Vec<(usize, usize)>,
+}
+
+/// A stream of a [`Chain`] under construction: its producer and type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stream {
+    pub src: Source,
+    pub ty: TensorType,
 }
 
 impl Chain {
@@ -270,20 +304,103 @@ impl Chain {
         Chain {
             input,
             cur: input,
+            src: Source::input("input"),
             nodes: Vec::new(),
+            inputs: Vec::new(),
             folds: Vec::new(),
         }
     }
 
     fn push(&mut self, kind: &str, op: Op, fold: (usize, usize)) -> &mut Chain {
+        let cur = self.stream();
+        self.push_node(kind, op, vec![cur], fold);
+        self
+    }
+
+    /// Append a node reading `ins`; returns its output streams and makes output 0 current.
+    fn push_node(
+        &mut self,
+        kind: &str,
+        op: Op,
+        ins: Vec<Stream>,
+        fold: (usize, usize),
+    ) -> Vec<Stream> {
         let name = format!("l{:02}_{kind}", self.nodes.len());
+        let types: Vec<TensorType> = ins.iter().map(|s| s.ty).collect();
         let out = op
             .as_kind()
-            .infer(&[self.cur])
+            .infer(&types)
             .unwrap_or_else(|e| panic!("test chain node {name}: {e}"));
-        self.cur = out[0];
+        let outs: Vec<Stream> = out
+            .iter()
+            .enumerate()
+            .map(|(port, &ty)| Stream {
+                src: Source::node(&name, port),
+                ty,
+            })
+            .collect();
+        self.cur = outs[0].ty;
+        self.src = outs[0].src.clone();
         self.nodes.push((name, op, None));
+        self.inputs.push(ins.into_iter().map(|s| s.src).collect());
         self.folds.push(fold);
+        outs
+    }
+
+    /// The current stream.
+    pub fn stream(&self) -> Stream {
+        Stream {
+            src: self.src.clone(),
+            ty: self.cur,
+        }
+    }
+
+    /// Continue building from `s` (a copy of a duplicate, or any stream built before).
+    pub fn resume(&mut self, s: Stream) -> &mut Chain {
+        self.cur = s.ty;
+        self.src = s.src;
+        self
+    }
+
+    /// `n` copies of the current stream (a `Duplicate` node, PE `pe`); the current stream
+    /// becomes copy 0.
+    pub fn duplicate(&mut self, n: usize, pe: usize) -> Vec<Stream> {
+        let op = Op::Duplicate(crate::ir::Duplicate {
+            outputs: n,
+            input_type: self.cur.dtype,
+        });
+        let cur = self.stream();
+        self.push_node("dup", op, vec![cur], (pe, 1))
+    }
+
+    /// The elementwise sum `(a << shifts[0]) + (b << shifts[1])` of `ins = [a, b]` (an
+    /// `Add` node, PE `pe`), with `act` random per-channel thresholds to `act` over the
+    /// sum's range (some beyond it); the sum becomes the current stream.
+    pub fn add(
+        &mut self,
+        rng: &mut Rng,
+        ins: [Stream; 2],
+        shifts: [u32; 2],
+        act: Option<DataType>,
+        pe: usize,
+    ) -> &mut Chain {
+        let mut op = crate::ir::Add {
+            input_types: [ins[0].ty.dtype, ins[1].ty.dtype],
+            shifts,
+            thresholds: None,
+        };
+        if let Some(out) = act {
+            let (lo, hi) = op.sum_range();
+            op.thresholds = Some(wide_thresholds(
+                rng,
+                ins[0].ty.channels(),
+                false,
+                lo,
+                hi,
+                out,
+            ));
+        }
+        self.push_node("add", Op::Add(op), ins.to_vec(), (pe, 1));
         self
     }
 
@@ -380,15 +497,97 @@ impl Chain {
         self.push("top", op, (pe, 1))
     }
 
-    /// The model and its plan.
+    /// The model (its output the current stream) and its plan.
     pub fn build(&self, name: &str) -> (Model, FoldPlan) {
-        let m = Model::chain(name, self.input, self.nodes.clone());
+        let mut m = Model::chain(name, self.input, self.nodes.clone());
+        for (n, ins) in m.nodes.iter_mut().zip(&self.inputs) {
+            n.inputs = ins.clone();
+        }
+        m.outputs = vec![self.src.clone()];
         if let Err(e) = m.validate() {
             panic!("test model `{name}` is invalid: {e}");
         }
         let p = plan(&m, &self.folds);
         (m, p)
     }
+}
+
+/// One branch of a residual block ([`Chain::residual`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Branch {
+    /// The copy goes straight to the add.
+    Identity,
+    /// A standalone threshold activation of the C channels (to the block's input type), PE
+    /// `pe`.
+    Thresholds { pe: usize },
+    /// A 1x1 convolution: a matrix-vector unit C -> C with thresholds (to the block's input
+    /// type), folded (pe, simd).
+    Conv1x1 { pe: usize, simd: usize },
+    /// A 3x3 convolution keeping the size: pad 1 and a window at `simd` lanes (a divisor of
+    /// C), a matrix-vector unit C -> C with thresholds (to the block's input type) folded
+    /// (pe, simd).
+    Conv3x3 { pe: usize, simd: usize },
+}
+
+impl Chain {
+    /// Append `b` to the current stream, with `wt` weights.
+    pub fn branch(&mut self, rng: &mut Rng, b: Branch, wt: DataType) -> &mut Chain {
+        let (act, c) = (self.cur.dtype, self.cur.channels());
+        match b {
+            Branch::Identity => self,
+            Branch::Thresholds { pe } => self.thresholds(rng, act, pe),
+            Branch::Conv1x1 { pe, simd } => self.mvu(rng, c, wt, Some(act), false, (pe, simd)),
+            Branch::Conv3x3 { pe, simd } => {
+                let v = if act.contains(0) { 0 } else { act.min() };
+                self.pad([1, 1, 1, 1], v, simd)
+                    .window([3, 3], [1, 1], [1, 1], simd)
+                    .mvu(rng, c, wt, Some(act), false, (pe, simd))
+            }
+        }
+    }
+
+    /// A residual block on the current stream: a `Duplicate` (PE `b.pe`), `b.long` on
+    /// copy 0 and `b.short` on copy 1, rejoined by an `Add` (PE `b.pe`, no shifts) with
+    /// random thresholds back to the block's input type, which becomes the current stream.
+    /// The branches keep the type and shape, so blocks chain.
+    pub fn residual(&mut self, rng: &mut Rng, b: Block) -> &mut Chain {
+        let act = self.cur.dtype;
+        let copies = self.duplicate(2, b.pe);
+        self.resume(copies[0].clone())
+            .branch(rng, b.long, b.weights);
+        let x = self.stream();
+        self.resume(copies[1].clone())
+            .branch(rng, b.short, b.weights);
+        let y = self.stream();
+        self.add(rng, [x, y], [0, 0], Some(act), b.pe)
+    }
+}
+
+/// A residual block ([`Chain::residual`]): its two branches, the weight type of their
+/// convolutions, and the PE of its Duplicate and Add.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Block {
+    pub long: Branch,
+    pub short: Branch,
+    pub weights: DataType,
+    pub pe: usize,
+}
+
+/// A residual network for tests: `input` (H x W x C of an activation type, the branches'
+/// types too) through `blocks` residual blocks `b` ([`Chain::residual`]); its model (named
+/// `name`) and plan.
+pub fn residual(
+    rng: &mut Rng,
+    name: &str,
+    input: TensorType,
+    blocks: usize,
+    b: Block,
+) -> (Model, FoldPlan) {
+    let mut c = Chain::new(input);
+    for _ in 0..blocks {
+        c.residual(rng, b);
+    }
+    c.build(name)
 }
 
 /// FINN's CNV topology (3x3 convs 64-64-pool-128-128-pool-256-256, FC 512-512-10, top-1)

@@ -319,3 +319,80 @@ fn synthesizes_for_xilinx_with_block_rom() {
         "no block RAM: {stat}"
     );
 }
+
+/// The branch engines in small graphs: Duplicate with 2 and 3 outputs at PE 1 and C, Add
+/// over every kind of input on each side (bipolar, binary, signed, unsigned), with and
+/// without shifts, with bipolar, unsigned and signed thresholds or none, PE 1 and C; and a
+/// residual network from the shared fixture.
+#[test]
+fn branch_designs() {
+    use ferrite_gen::ir::TensorType;
+    use ferrite_gen::testing::{Block, Branch, Chain, residual};
+    let mut r = rng(8);
+    let mut cases = Vec::new();
+    let kinds = [
+        None,
+        Some(DataType::Bipolar),
+        Some(DataType::Binary),
+        Some(DataType::Int(3)),
+        Some(DataType::UInt(2)),
+    ];
+    let acts = [
+        None,
+        Some(DataType::Bipolar),
+        Some(DataType::UInt(2)),
+        Some(DataType::Int(4)),
+    ];
+    for (i, &a) in kinds.iter().enumerate() {
+        for (j, &b) in kinds.iter().enumerate() {
+            let k = i * kinds.len() + j;
+            let act = acts[k % acts.len()];
+            let shifts = [(k % 3) as u32, (k / 3 % 2) as u32];
+            let (pe, n) = if k.is_multiple_of(2) { (1, 2) } else { (4, 3) };
+            let mut c = Chain::new(TensorType::new([2, 2, 4], DataType::Int(5)));
+            let copies = c.duplicate(n, pe);
+            let mut ends = Vec::new();
+            for (copy, t) in copies.iter().zip([a, b]) {
+                c.resume(copy.clone());
+                if let Some(t) = t {
+                    c.thresholds(&mut r, t, pe);
+                }
+                ends.push(c.stream());
+            }
+            let [x, y] = <[_; 2]>::try_from(ends).unwrap();
+            c.add(&mut r, [x, y], shifts, act, pe);
+            if n == 3 {
+                let s = c.stream();
+                c.add(&mut r, [copies[2].clone(), s], [0, 0], None, 2);
+            }
+            cases.push(chain_case(&format!("branch{i}_{j}"), &c));
+        }
+    }
+    let block = Block {
+        long: Branch::Conv3x3 { pe: 2, simd: 2 },
+        short: Branch::Identity,
+        weights: DataType::Int(2),
+        pe: 2,
+    };
+    let (model, plan) = residual(
+        &mut r,
+        "res",
+        TensorType::new([4, 4, 4], DataType::UInt(2)),
+        2,
+        block,
+    );
+    let folds = model
+        .nodes
+        .iter()
+        .map(|n| {
+            let f = plan.fold(&n.name);
+            (f.pe, f.simd)
+        })
+        .collect();
+    cases.push(Case {
+        name: "residual".into(),
+        model,
+        plan: Folds(folds),
+    });
+    check_all(&cases);
+}

@@ -7,9 +7,11 @@
 
 pub use askama::{Error, Template};
 
+mod branch;
 mod pad;
 mod pool;
 mod swg;
+pub use branch::{Add, AddInput, DupOutput, Duplicate};
 pub use pad::Pad;
 pub use pool::Pool;
 pub use swg::Swg;
@@ -404,6 +406,11 @@ pub const SOURCES: &[(&str, &str)] = &[
     ),
     ("engines/pad.v", include_str!("../templates/engines/pad.v")),
     ("engines/swg.v", include_str!("../templates/engines/swg.v")),
+    (
+        "engines/duplicate.v",
+        include_str!("../templates/engines/duplicate.v"),
+    ),
+    ("engines/add.v", include_str!("../templates/engines/add.v")),
     ("top.v", include_str!("../templates/top.v")),
 ];
 

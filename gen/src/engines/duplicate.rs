@@ -1,53 +1,106 @@
-//! PLACEHOLDER: the Duplicate engine is being written (issue 7). Every method below is to be
-//! replaced by the real one.
+//! Stream duplication engine (FINN's DuplicateStreams): one input stream copied to N
+//! output ports, PE elements a beat on every port. Each output has its own backpressure
+//! and its own skid buffer: an input beat leaves when every output has taken it, and an
+//! output that took it waits (its "sent" flag) until the others have.
 
 use super::{Engine, RenderCx, Resources};
-use crate::emit::{EmitError, GeneratedFile};
-use crate::fold::Fold;
+use crate::emit::{EmitError, GeneratedFile, lit};
+use crate::fold::{Fold, divisors};
 use crate::ir::{Duplicate, TensorType};
+use ferrite_rtl as rtl;
 
 impl Engine for Duplicate {
     fn module_suffix(&self) -> &'static str {
         "duplicate"
     }
+
     fn template(&self) -> &'static str {
         "engines/duplicate.v"
     }
+
     fn purpose(&self) -> &'static str {
-        "Duplicate"
+        "stream duplication (one stream to several consumers, each with its own backpressure)"
     }
+
     fn datapath(&self) -> &'static str {
-        "duplicate"
+        "stream"
     }
-    fn fold_space(&self, _ins: &[TensorType]) -> (Vec<usize>, Vec<usize>) {
-        (vec![1], vec![1])
+
+    fn fold_space(&self, ins: &[TensorType]) -> (Vec<usize>, Vec<usize>) {
+        (divisors(ins[0].channels()), vec![1])
     }
-    fn fold_terms(&self, _ins: &[TensorType]) -> (String, Option<String>) {
-        ("1".into(), None)
+
+    fn fold_terms(&self, ins: &[TensorType]) -> (String, Option<String>) {
+        (format!("the {} channels", ins[0].channels()), None)
     }
-    fn lanes(&self, _fold: Fold) -> (Vec<usize>, Vec<usize>) {
-        (vec![1], vec![1])
+
+    fn lanes(&self, fold: Fold) -> (Vec<usize>, Vec<usize>) {
+        (vec![fold.pe], vec![fold.pe; self.outputs])
     }
-    fn exp_cycles(&self, ins: &[TensorType], _fold: Fold) -> u64 {
-        ins[0].elems() as u64
+
+    fn exp_cycles(&self, ins: &[TensorType], fold: Fold) -> u64 {
+        (ins[0].elems() / fold.pe) as u64
     }
+
     fn work(&self, ins: &[TensorType]) -> u64 {
         ins[0].elems() as u64
     }
+
     fn resources(&self, _ins: &[TensorType], _fold: Fold) -> Resources {
         Resources::default()
     }
-    fn describe(&self, _ins: &[TensorType], _fold: Fold) -> Vec<String> {
-        Vec::new()
+
+    fn describe(&self, ins: &[TensorType], f: Fold) -> Vec<String> {
+        vec![
+            format!(
+                "{} -> {} copies, PE {}; one beat a cycle, each output with its own backpressure",
+                ins[0], self.outputs, f.pe
+            ),
+            format!(
+                "types: input {}, outputs {}",
+                self.input_type, self.input_type
+            ),
+        ]
     }
+
     fn uses_mem(&self) -> bool {
         false
     }
+
     fn render(&self, cx: &RenderCx) -> Result<Vec<GeneratedFile>, EmitError> {
-        Err(EmitError::Unsupported {
-            node: cx.module.to_string(),
-            kind: "Duplicate",
-            why: "not implemented yet".into(),
+        let t = cx.ins[0];
+        let pe = cx.fold.pe;
+        let bits = self.input_type.bits();
+        let width = pe * bits as usize;
+        let n = self.outputs;
+        let check = if pe == 0 || !t.channels().is_multiple_of(pe) {
+            Err(format!(
+                "PE {pe} does not divide the {} channels",
+                t.channels()
+            ))
+        } else if n < 2 {
+            Err(format!("{n} outputs: a duplicate has at least 2"))
+        } else {
+            Ok(())
+        };
+        super::render_module(cx, "Duplicate", check, || rtl::Duplicate {
+            module: cx.module.to_string(),
+            header: cx.header.clone(),
+            skid_module: cx.skid.to_string(),
+            pe,
+            bits,
+            beats: t.elems() / pe,
+            msb: width - 1,
+            width,
+            n,
+            n_msb: n - 1,
+            n_zero: lit(n as u32, 0),
+            outs: (0..n)
+                .map(|k| rtl::DupOutput {
+                    k,
+                    last: k + 1 == n,
+                })
+                .collect(),
         })
     }
 }

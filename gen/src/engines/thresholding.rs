@@ -109,6 +109,41 @@ pub(super) fn clamped(t: &Thresholds, channel: usize, lo: i64, hi: i64) -> Vec<i
         .collect()
 }
 
+/// The threshold ROM (`.mem` text) of `channels` channels folded by `pe`: word `cf` (at
+/// least two words) holds, for lane `p`, the thresholds of channel `cf * pe + p` clamped to
+/// `lo..=hi+1` ([`clamped`]), `cmp_bits` bits each (two's complement), lane `p`'s `j`-th at
+/// bits `(p * NT + j) * cmp_bits`.
+pub(super) fn threshold_rom(
+    t: &Thresholds,
+    channels: usize,
+    pe: usize,
+    lo: i64,
+    hi: i64,
+    cmp_bits: u32,
+) -> String {
+    let nt = t.per_channel();
+    let cf = channels / pe;
+    let mask = if cmp_bits >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << cmp_bits) - 1
+    };
+    let mut tm = MemBuilder::new(pe * nt * cmp_bits as usize);
+    for c in 0..cf {
+        tm.push_word();
+        for p in 0..pe {
+            for (j, v) in clamped(t, c * pe + p, lo, hi).iter().enumerate() {
+                tm.set(
+                    (p * nt + j) * cmp_bits as usize,
+                    cmp_bits,
+                    (*v as u64) & mask,
+                );
+            }
+        }
+    }
+    tm.finish(cf.max(2))
+}
+
 pub(super) struct ThrOut {
     pub(super) nt: usize,
     pub(super) out_bipolar: bool,
@@ -156,19 +191,6 @@ fn render_thresholding(l: &Thresholding, cx: &RenderCx) -> Result<Vec<GeneratedF
     let (in_kind, _) = value_kind(it);
     let (lo, hi) = (it.min(), it.max());
     let cmp_bits = signed_bits(lo, hi + 1);
-    let mut tm = MemBuilder::new(pe * thr.nt * cmp_bits as usize);
-    for c in 0..cf {
-        tm.push_word();
-        for p in 0..pe {
-            for (j, v) in clamped(t, c * pe + p, lo, hi).iter().enumerate() {
-                tm.set(
-                    (p * thr.nt + j) * cmp_bits as usize,
-                    cmp_bits,
-                    (*v as u64) & ((1u64 << cmp_bits) - 1),
-                );
-            }
-        }
-    }
     let thr_file = format!("{module}_t.mem");
     let cf_bits = counter_bits(cf);
     let out_bits = t.out_type.bits();
@@ -210,7 +232,7 @@ fn render_thresholding(l: &Thresholding, cx: &RenderCx) -> Result<Vec<GeneratedF
         },
         GeneratedFile {
             name: thr_file,
-            contents: tm.finish(cf.max(2)),
+            contents: threshold_rom(t, l.channels, pe, lo, hi, cmp_bits),
         },
     ])
 }
