@@ -404,8 +404,8 @@ fn trace_through_branches() {
 }
 
 /// The stitched structure of a residual network: a FIFO before every input port, the
-/// Duplicate's output ports wired each to its own branch, the join's FIFOs one frame deep
-/// (the interim rule), the top's port names, the Add's ROM estimate and the report's rows.
+/// Duplicate's output ports wired each to its own branch, the join's FIFOs sized by the
+/// FIFO analysis, the top's port names, the Add's ROM estimate and the report's rows.
 #[test]
 fn stitch_and_report_of_a_residual_network() {
     let (m, p) = small_residual();
@@ -428,8 +428,9 @@ fn stitch_and_report_of_a_residual_network() {
         let Role::Fifo { depth, why, .. } = &fifo.role else {
             unreachable!()
         };
-        assert_eq!(*depth, 32, "one frame of 32 beats: {why}");
-        assert!(why.contains("join"), "{why}");
+        // sized by the FIFO analysis (the co-simulation tests check the rate it gives)
+        assert!(depth.is_power_of_two() && *depth >= 2, "{depth}: {why}");
+        assert!(why.contains("reference"), "{why}");
     }
     let top = files
         .iter()
