@@ -1,6 +1,6 @@
 //! The random-model fixture every test shares (unit, integration and co-simulation tests):
-//! a deterministic generator, random thresholds and matrix-vector, thresholding and
-//! label-select nodes, chains of them, and fold plans. Test support, not part of the
+//! a deterministic generator, random thresholds and matrix-vector, vector-vector
+//! (depthwise), thresholding and label-select nodes, chains of them, and fold plans. Test support, not part of the
 //! compiler's pipeline; kept in the library so `gen/tests` and `ferrite-testbench` use the
 //! same one.
 

@@ -393,9 +393,18 @@ pub const SOURCES: &[(&str, &str)] = &[
     ),
     ("engines/mvu.v", include_str!("../templates/engines/mvu.v")),
     ("engines/vvu.v", include_str!("../templates/engines/vvu.v")),
-    ("lib/mac_product.v", include_str!("../templates/lib/mac_product.v")),
-    ("lib/adder_tree.v", include_str!("../templates/lib/adder_tree.v")),
-    ("lib/acc_thresholds.v", include_str!("../templates/lib/acc_thresholds.v")),
+    (
+        "lib/mac_product.v",
+        include_str!("../templates/lib/mac_product.v"),
+    ),
+    (
+        "lib/adder_tree.v",
+        include_str!("../templates/lib/adder_tree.v"),
+    ),
+    (
+        "lib/acc_thresholds.v",
+        include_str!("../templates/lib/acc_thresholds.v"),
+    ),
     (
         "engines/thresholding.v",
         include_str!("../templates/engines/thresholding.v"),

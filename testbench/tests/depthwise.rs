@@ -39,7 +39,12 @@ fn frames(m: &ferrite_gen::ir::Model, seed: u64) -> Vec<Vec<i64>> {
 
 /// Co-simulate `m` under every stall level: bit-exact, and measured cycles a frame equal
 /// to `expected`.
-fn cosim_all(tag: &str, m: &ferrite_gen::ir::Model, p: &ferrite_gen::fold::FoldPlan, expected: u64) {
+fn cosim_all(
+    tag: &str,
+    m: &ferrite_gen::ir::Model,
+    p: &ferrite_gen::fold::FoldPlan,
+    expected: u64,
+) {
     let b = bench();
     let dir = b
         .build_dir(tag, m, p)
@@ -59,7 +64,10 @@ fn cosim_all(tag: &str, m: &ferrite_gen::ir::Model, p: &ferrite_gen::fold::FoldP
             describe(&r)
         );
         if k > 0 {
-            assert!(r.sim.cache_hit, "{tag}: the stall runs must reuse the build");
+            assert!(
+                r.sim.cache_hit,
+                "{tag}: the stall runs must reuse the build"
+            );
         }
     }
 }
@@ -93,115 +101,313 @@ fn vv(
 
 #[test]
 fn xnor_3x3_thresholded_pe1_ram() {
-    vv("dw_xnor_thr_pe1", 1, [3, 4], (8, 9), Bipolar, Bipolar, Some(Bipolar), (1, 1));
+    vv(
+        "dw_xnor_thr_pe1",
+        1,
+        [3, 4],
+        (8, 9),
+        Bipolar,
+        Bipolar,
+        Some(Bipolar),
+        (1, 1),
+    );
 }
 
 #[test]
 fn xnor_3x3_accumulator_full_fold() {
-    vv("dw_xnor_full", 2, [4, 4], (8, 9), Bipolar, Bipolar, None, (8, 9));
+    vv(
+        "dw_xnor_full",
+        2,
+        [4, 4],
+        (8, 9),
+        Bipolar,
+        Bipolar,
+        None,
+        (8, 9),
+    );
 }
 
 #[test]
 fn xnor_3x3_thresholded_simd3_reg() {
-    vv("dw_xnor_thr_s3", 3, [3, 3], (4, 9), Bipolar, Bipolar, Some(UInt(2)), (4, 3));
+    vv(
+        "dw_xnor_thr_s3",
+        3,
+        [3, 3],
+        (4, 9),
+        Bipolar,
+        Bipolar,
+        Some(UInt(2)),
+        (4, 3),
+    );
 }
 
 #[test]
 fn xnor_5x5_two_blocks() {
     // two channel blocks: the RAM's tightest read-after-write spacing
-    vv("dw_xnor_5x5_nb2", 4, [2, 5], (4, 25), Bipolar, Bipolar, None, (2, 1));
+    vv(
+        "dw_xnor_5x5_nb2",
+        4,
+        [2, 5],
+        (4, 25),
+        Bipolar,
+        Bipolar,
+        None,
+        (2, 1),
+    );
 }
 
 #[test]
 fn xnor_5x5_wide_thresholded_simd5() {
-    vv("dw_xnor_5x5_s5", 5, [2, 3], (16, 25), Bipolar, Bipolar, Some(Bipolar), (16, 5));
+    vv(
+        "dw_xnor_5x5_s5",
+        5,
+        [2, 3],
+        (16, 25),
+        Bipolar,
+        Bipolar,
+        Some(Bipolar),
+        (16, 5),
+    );
 }
 
 // ---- binary and integers ----
 
 #[test]
 fn binary_binary_3x1() {
-    vv("dw_bin_bin_3x1", 6, [4, 3], (6, 3), Binary, Binary, None, (3, 1));
+    vv(
+        "dw_bin_bin_3x1",
+        6,
+        [4, 3],
+        (6, 3),
+        Binary,
+        Binary,
+        None,
+        (3, 1),
+    );
 }
 
 #[test]
 fn binary_int2_thresholded_uint2() {
-    vv("dw_bin_i2_u2", 7, [3, 3], (6, 9), Binary, Int(2), Some(UInt(2)), (2, 1));
+    vv(
+        "dw_bin_i2_u2",
+        7,
+        [3, 3],
+        (6, 9),
+        Binary,
+        Int(2),
+        Some(UInt(2)),
+        (2, 1),
+    );
 }
 
 #[test]
 fn int2_int2_1x1() {
-    vv("dw_i2_i2_1x1", 8, [3, 5], (8, 1), Int(2), Int(2), None, (4, 1));
+    vv(
+        "dw_i2_i2_1x1",
+        8,
+        [3, 5],
+        (8, 1),
+        Int(2),
+        Int(2),
+        None,
+        (4, 1),
+    );
 }
 
 #[test]
 fn uint2_int8_thresholded_int2_pe1() {
-    vv("dw_u2_i8_i2", 9, [2, 3], (4, 9), UInt(2), Int(8), Some(Int(2)), (1, 1));
+    vv(
+        "dw_u2_i8_i2",
+        9,
+        [2, 3],
+        (4, 9),
+        UInt(2),
+        Int(8),
+        Some(Int(2)),
+        (1, 1),
+    );
 }
 
 #[test]
 fn int3_int6_full_fold() {
-    vv("dw_i3_i6_full", 10, [3, 3], (3, 9), Int(3), Int(6), None, (3, 9));
+    vv(
+        "dw_i3_i6_full",
+        10,
+        [3, 3],
+        (3, 9),
+        Int(3),
+        Int(6),
+        None,
+        (3, 9),
+    );
 }
 
 #[test]
 fn int4_int4_thresholded_int4() {
-    vv("dw_i4_i4_i4", 11, [4, 4], (8, 9), Int(4), Int(4), Some(Int(4)), (2, 1));
+    vv(
+        "dw_i4_i4_i4",
+        11,
+        [4, 4],
+        (8, 9),
+        Int(4),
+        Int(4),
+        Some(Int(4)),
+        (2, 1),
+    );
 }
 
 #[test]
 fn uint4_int3_5x5_thresholded_uint3_simd5() {
-    vv("dw_u4_i3_u3", 12, [2, 2], (4, 25), UInt(4), Int(3), Some(UInt(3)), (4, 5));
+    vv(
+        "dw_u4_i3_u3",
+        12,
+        [2, 2],
+        (4, 25),
+        UInt(4),
+        Int(3),
+        Some(UInt(3)),
+        (4, 5),
+    );
 }
 
 #[test]
 fn int5_uint6_3x1_reg() {
-    vv("dw_i5_u6_3x1", 13, [5, 2], (5, 3), Int(5), UInt(6), None, (5, 1));
+    vv(
+        "dw_i5_u6_3x1",
+        13,
+        [5, 2],
+        (5, 3),
+        Int(5),
+        UInt(6),
+        None,
+        (5, 1),
+    );
 }
 
 #[test]
 fn int6_int3_bipolar_out_pe1() {
-    vv("dw_i6_i3_bip", 14, [3, 3], (2, 9), Int(6), Int(3), Some(Bipolar), (1, 1));
+    vv(
+        "dw_i6_i3_bip",
+        14,
+        [3, 3],
+        (2, 9),
+        Int(6),
+        Int(3),
+        Some(Bipolar),
+        (1, 1),
+    );
 }
 
 #[test]
 fn int7_bipolar_weights() {
-    vv("dw_i7_bipw", 15, [3, 3], (4, 9), Int(7), Bipolar, None, (2, 1));
+    vv(
+        "dw_i7_bipw",
+        15,
+        [3, 3],
+        (4, 9),
+        Int(7),
+        Bipolar,
+        None,
+        (2, 1),
+    );
 }
 
 #[test]
 fn int8_int8_simd3() {
-    vv("dw_i8_i8_s3", 16, [3, 2], (4, 9), Int(8), Int(8), None, (4, 3));
+    vv(
+        "dw_i8_i8_s3",
+        16,
+        [3, 2],
+        (4, 9),
+        Int(8),
+        Int(8),
+        None,
+        (4, 3),
+    );
 }
 
 #[test]
 fn uint8_uint8_1x1_thresholded_uint8() {
-    vv("dw_u8_u8_1x1", 17, [2, 4], (4, 1), UInt(8), UInt(8), Some(UInt(8)), (1, 1));
+    vv(
+        "dw_u8_u8_1x1",
+        17,
+        [2, 4],
+        (4, 1),
+        UInt(8),
+        UInt(8),
+        Some(UInt(8)),
+        (1, 1),
+    );
 }
 
 #[test]
 fn uint3_uint5_5x5_thresholded_uint4() {
-    vv("dw_u3_u5_u4", 18, [2, 2], (3, 25), UInt(3), UInt(5), Some(UInt(4)), (1, 1));
+    vv(
+        "dw_u3_u5_u4",
+        18,
+        [2, 2],
+        (3, 25),
+        UInt(3),
+        UInt(5),
+        Some(UInt(4)),
+        (1, 1),
+    );
 }
 
 #[test]
 fn bipolar_int4_thresholded_uint2_reg() {
-    vv("dw_bip_i4_u2", 19, [3, 3], (4, 9), Bipolar, Int(4), Some(UInt(2)), (4, 1));
+    vv(
+        "dw_bip_i4_u2",
+        19,
+        [3, 3],
+        (4, 9),
+        Bipolar,
+        Int(4),
+        Some(UInt(2)),
+        (4, 1),
+    );
 }
 
 #[test]
 fn uint7_int2_3x1_binary_out_full() {
-    vv("dw_u7_i2_bin", 20, [3, 4], (6, 3), UInt(7), Int(2), Some(Binary), (6, 3));
+    vv(
+        "dw_u7_i2_bin",
+        20,
+        [3, 4],
+        (6, 3),
+        UInt(7),
+        Int(2),
+        Some(Binary),
+        (6, 3),
+    );
 }
 
 #[test]
 fn int2_uint2_weights_1x1_thresholded() {
-    vv("dw_i2_u2w_1x1", 21, [2, 3], (6, 1), Int(2), UInt(2), Some(UInt(2)), (6, 1));
+    vv(
+        "dw_i2_u2w_1x1",
+        21,
+        [2, 3],
+        (6, 1),
+        Int(2),
+        UInt(2),
+        Some(UInt(2)),
+        (6, 1),
+    );
 }
 
 #[test]
 fn uint4_int4_16_channels_thresholded() {
-    vv("dw_u4_i4_c16", 22, [4, 4], (16, 9), UInt(4), Int(4), Some(UInt(4)), (4, 1));
+    vv(
+        "dw_u4_i4_c16",
+        22,
+        [4, 4],
+        (16, 9),
+        UInt(4),
+        Int(4),
+        Some(UInt(4)),
+        (4, 1),
+    );
 }
 
 // ---- a depthwise-separable chain ----

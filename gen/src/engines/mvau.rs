@@ -78,7 +78,10 @@ impl Engine for MatrixVector {
         let (depth, width, block) = weight_rom(self, fold);
         let nf = self.mh / fold.pe;
         let threshold_rom_bits = self.thresholds.as_ref().map_or(0, |t| {
-            nf.max(2) * fold.pe * t.per_channel() * acc_cmp_bits(self.is_xnor().then_some(self.mw), self.acc_range()) as usize
+            nf.max(2)
+                * fold.pe
+                * t.per_channel()
+                * acc_cmp_bits(self.is_xnor().then_some(self.mw), self.acc_range()) as usize
         });
         Resources {
             weight_rom_bits: depth.max(2) * width,
@@ -219,9 +222,9 @@ fn render_mvu(l: &MatrixVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
         }
         mw_lit = lit(out_bits, l.mw as i64);
     }
-    let (cmp_bits, cmp_kind, cmp_ext) = thr
-        .as_ref()
-        .map_or((1, rtl::Widen::None, 0), |t| (t.cmp_bits, t.cmp_kind, t.cmp_ext));
+    let (cmp_bits, cmp_kind, cmp_ext) = thr.as_ref().map_or((1, rtl::Widen::None, 0), |t| {
+        (t.cmp_bits, t.cmp_kind, t.cmp_ext)
+    });
     let has_thr = thr.is_some();
     let thr_out = thr.as_ref().map_or_else(ThrOut::none, |t| t.out.clone());
     if let Some(t) = thr {
@@ -345,4 +348,3 @@ pub(super) fn tree_levels(pe: usize, simd: usize, tree_bits: u32) -> Vec<rtl::Tr
     }
     levels
 }
-

@@ -178,7 +178,7 @@ fn render_vvu(l: &VectorVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
         kind: "VectorVector",
         why,
     };
-    if c % pe != 0 || l.kernel % simd != 0 {
+    if !c.is_multiple_of(pe) || !l.kernel.is_multiple_of(simd) {
         return Err(unsupported(format!(
             "PE {pe} SIMD {simd} do not divide {c} channels and {} kernel positions",
             l.kernel
@@ -275,9 +275,9 @@ fn render_vvu(l: &VectorVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
         dot_lit = lit(out_bits, l.kernel as i64);
     }
     let thr_addr_bits = counter_bits(nb);
-    let (cmp_bits, cmp_kind, cmp_ext) = thr
-        .as_ref()
-        .map_or((1, rtl::Widen::None, 0), |t| (t.cmp_bits, t.cmp_kind, t.cmp_ext));
+    let (cmp_bits, cmp_kind, cmp_ext) = thr.as_ref().map_or((1, rtl::Widen::None, 0), |t| {
+        (t.cmp_bits, t.cmp_kind, t.cmp_ext)
+    });
     let has_thr = thr.is_some();
     let out = thr.as_ref().map_or_else(ThrOut::none, |t| t.out.clone());
     let nt = out.nt;
