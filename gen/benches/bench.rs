@@ -96,6 +96,11 @@ fn qonnx_networks() {
         ("TFC_2W2A", root.join("../shared/models/TFC_2W2A")),
         ("examples/mlp_w1a1", root.join("examples/mlp_w1a1")),
         ("examples/mlp_w4a4", root.join("examples/mlp_w4a4")),
+        ("examples/resnet_w4a4", root.join("examples/resnet_w4a4")),
+        (
+            "examples/mobilenet_w4a4",
+            root.join("examples/mobilenet_w4a4"),
+        ),
     ];
     for (name, dir) in nets {
         let path = dir.join("model.onnx");

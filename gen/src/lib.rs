@@ -7,6 +7,7 @@ pub mod build;
 pub mod cosim;
 pub mod emit;
 pub mod engines;
+pub mod fifo;
 pub mod fold;
 pub mod golden;
 pub mod import;

@@ -6,24 +6,20 @@
 //! [`Design`], is everything emit renders and everything cosim and the report need to know
 //! about the hardware; `ferrite build` writes it as `OUT/design.json` (the design manifest).
 //!
-//! # FIFO depth rule
-//! The FIFO before an engine input holds `max(MIN_FIFO_DEPTH, b, s)` beats rounded up to a
-//! power of two, where
-//! - `b` is the engine's own input buffer need
-//!   ([`Engine::input_buffer`](crate::engines::Engine::input_buffer)): for a matrix-vector
-//!   unit one input vector (`MW / SIMD` beats, because it reads a vector only during its
-//!   first output fold and the producer must keep going meanwhile); for streaming engines 0;
-//! - `s` is one frame of the edge's beats (at most [`SATURATED_FIFO_CAP`]) when the producer
-//!   is a bottleneck engine (its cycles a frame equal the pipeline's): such a producer has
-//!   no slack, so every cycle it waits while the consumer pauses (a pad engine emitting its
-//!   pad rows, a window generator filling its lines, a matrix-vector unit computing its
-//!   other output folds) is lost for good; otherwise 0, because a producer with slack
-//!   catches up.
-//!
-//! [`MIN_FIFO_DEPTH`] beats keep one beat a cycle flowing through the FIFO's registered read.
-//! In a chain this reaches the slowest engine's rate (checked by measured cycles in the
-//! co-simulation tests); a depth from each engine's production and consumption schedule,
-//! and depths for rejoining branches, come with branches.
+//! # FIFO depths
+//! Every FIFO's depth comes from [`crate::fifo::analyze`], called once at the end of
+//! [`stitch_with`]: the engines' production and consumption schedules
+//! ([`Engine::schedule`](crate::engines::Engine::schedule)) and the width converters are
+//! expanded over a few frames into a cycle-level reference schedule in which the bottleneck
+//! engine runs at its full rate, everything upstream of it as late as possible and
+//! everything else as soon as possible; each FIFO gets the most beats it holds in that
+//! reference (plus what its registered read needs), rounded up to a power of two (at least
+//! 2, at most [`crate::fifo::MAX_FIFO_DEPTH`]). The real design, which fires every event as
+//! early as it may, is never later than the reference: it reaches the bottleneck's rate and
+//! cannot deadlock, on chains and on branches that rejoin alike (the short side of a branch
+//! holds the long side's latency). Each FIFO node's `why` names the schedule features that
+//! sized it. [`stitch_with`] takes depth overrides by FIFO name (the co-simulation search
+//! for the smallest depths that keep the rate uses them).
 //!
 //! Architecture invariant: stitch reads `ir` and `fold` and decides the design's structure;
 //! emit renders it without adding anything.
@@ -38,12 +34,8 @@ use thiserror::Error;
 /// Version of the design manifest format.
 pub const DESIGN_VERSION: u32 = 1;
 
-/// Smallest FIFO: a beat written at cycle t leaves at t+2 at the earliest (registered RAM
-/// read), so 4 beats keep one beat a cycle flowing.
-pub const MIN_FIFO_DEPTH: usize = 4;
-
-/// Most beats a FIFO between two saturated engines gets.
-pub const SATURATED_FIFO_CAP: usize = 1024;
+/// FIFO depths by FIFO node name (`fifo_<consumer>[_<port>]`), replacing the analysis'.
+pub type FifoOverrides = std::collections::BTreeMap<String, usize>;
 
 #[derive(Debug, Error)]
 pub enum StitchError {
@@ -51,6 +43,8 @@ pub enum StitchError {
     Model(#[from] ir::IrError),
     #[error("invalid folding: {0}")]
     Fold(#[from] fold::FoldError),
+    #[error("FIFO depth override: {0}")]
+    Override(String),
 }
 
 /// The hardware design: instances and the streams between them.
@@ -225,6 +219,16 @@ fn param(name: &str, value: impl ToString) -> (String, String) {
 
 /// Stitch `model` folded by `plan` into a design.
 pub fn stitch(model: &Model, plan: &FoldPlan) -> Result<Design, StitchError> {
+    stitch_with(model, plan, &FifoOverrides::new())
+}
+
+/// [`stitch`] with some FIFO depths given (`overrides`: FIFO node name to depth, a power of
+/// two of at least 2); the others come from the analysis.
+pub fn stitch_with(
+    model: &Model,
+    plan: &FoldPlan,
+    overrides: &FifoOverrides,
+) -> Result<Design, StitchError> {
     let a = model.analyze()?;
     plan.check(model)?;
     let prefix = crate::emit::sanitize_prefix(&model.name);
@@ -251,7 +255,6 @@ pub fn stitch(model: &Model, plan: &FoldPlan) -> Result<Design, StitchError> {
                 .exp_cycles(&a.in_types[id], plan.fold(&model.nodes[id].name))
         })
         .collect();
-    let bottleneck = exp_of.iter().copied().max().unwrap_or(0);
     let mut exp_max = (0u64, String::new());
     for (index, &id) in a.order.iter().enumerate() {
         let n = &model.nodes[id];
@@ -333,29 +336,8 @@ pub fn stitch(model: &Model, plan: &FoldPlan) -> Result<Design, StitchError> {
                     carries: cur.carries,
                 };
             }
-            // FIFO before the engine input
-            let (need, why) = e.input_buffer(ins, fold);
-            let producer_saturated = match src {
-                Source::Node { node, .. } => exp_of[a.by_name[node]] == bottleneck,
-                Source::Input { .. } => false,
-            };
-            let frame = want.beats_per_frame.min(SATURATED_FIFO_CAP);
-            let (need, why) = if producer_saturated && frame > need {
-                (
-                    frame,
-                    "the producer runs at the pipeline's rate: a cycle it waits on this engine's \
-                     pauses (pad rows, window fill, output folds) is lost for good, so one frame \
-                     of beats",
-                )
-            } else {
-                (need, why)
-            };
-            let depth = need.max(MIN_FIFO_DEPTH).next_power_of_two();
-            let why = if need > MIN_FIFO_DEPTH {
-                format!("{why} ({need} beats)")
-            } else {
-                format!("at least {MIN_FIFO_DEPTH} beats: {why}")
-            };
+            // FIFO before the engine input; its depth comes from the analysis below
+            let (depth, why) = (2, String::new());
             let name = unique(&taken, format!("fifo_{}{sfx}", n.name));
             taken.insert(name.clone());
             nodes.push(HwNode {
@@ -462,6 +444,7 @@ pub fn stitch(model: &Model, plan: &FoldPlan) -> Result<Design, StitchError> {
         .expect("the input feeds a node");
     let input_fmt = first.format.padded();
     primitives.sort();
+    size_fifos(model, &a, &mut nodes, &edges, overrides)?;
     Ok(Design {
         design_version: DESIGN_VERSION,
         name: model.name.clone(),
@@ -475,4 +458,146 @@ pub fn stitch(model: &Model, plan: &FoldPlan) -> Result<Design, StitchError> {
         bottleneck: exp_max.1,
         primitives,
     })
+}
+
+/// Set every FIFO's depth from [`crate::fifo::analyze`] (or `overrides`).
+fn size_fifos(
+    model: &Model,
+    a: &ir::Analysis,
+    nodes: &mut [HwNode],
+    edges: &[HwEdge],
+    overrides: &FifoOverrides,
+) -> Result<(), StitchError> {
+    use crate::fifo::{Actor, ActorKind, Link};
+    for name in overrides.keys() {
+        let d = overrides[name];
+        if !nodes
+            .iter()
+            .any(|n| &n.name == name && matches!(n.role, Role::Fifo { .. }))
+        {
+            return Err(StitchError::Override(format!(
+                "no FIFO named `{name}` in the design"
+            )));
+        }
+        if d < 2 || !d.is_power_of_two() {
+            return Err(StitchError::Override(format!(
+                "`{name}`: depth {d} is not a power of two of at least 2 (the FIFO primitive \
+                 takes DEPTH = 2**ADDR_WIDTH)"
+            )));
+        }
+    }
+    // actors: engines and converters
+    let mut actor_of = std::collections::BTreeMap::new();
+    let mut actors = Vec::new();
+    for n in nodes.iter() {
+        let kind = match &n.role {
+            Role::Engine {
+                node,
+                fold,
+                exp_cycles,
+                ..
+            } => {
+                let id = a.by_name[node];
+                let op = &model.nodes[id].op;
+                ActorKind::Engine {
+                    schedule: engines::engine(op).schedule(
+                        &a.in_types[id],
+                        &a.out_types[id],
+                        *fold,
+                    ),
+                    exp_cycles: *exp_cycles,
+                }
+            }
+            Role::Converter {
+                in_lanes,
+                out_lanes,
+                ..
+            } => ActorKind::Converter {
+                in_lanes: *in_lanes,
+                out_lanes: *out_lanes,
+            },
+            Role::Fifo { .. } => continue,
+        };
+        actor_of.insert(n.name.clone(), actors.len());
+        actors.push(Actor {
+            name: n.name.clone(),
+            kind,
+        });
+    }
+    let end = |e: &End| match e {
+        End::Top => None,
+        End::Node { node, port } => Some((node.clone(), *port)),
+    };
+    let mut links = Vec::new();
+    let mut fifo_of_link = Vec::new();
+    for (ni, n) in nodes.iter().enumerate() {
+        let into = |to: &End| {
+            *to == End::Node {
+                node: n.name.clone(),
+                port: 0,
+            }
+        };
+        if matches!(n.role, Role::Engine { .. }) {
+            continue;
+        }
+        let Some(inc) = edges.iter().find(|e| into(&e.to)) else {
+            continue;
+        };
+        let from = end(&inc.from).map(|(node, port)| (actor_of[&node], port));
+        match n.role {
+            Role::Fifo { .. } => {
+                let out = edges
+                    .iter()
+                    .find(|e| {
+                        e.from
+                            == End::Node {
+                                node: n.name.clone(),
+                                port: 0,
+                            }
+                    })
+                    .and_then(|e| end(&e.to))
+                    .expect("a FIFO feeds an engine");
+                links.push(Link {
+                    from,
+                    to: (actor_of[&out.0], out.1),
+                    fifo: true,
+                    bits: n.inputs[0].tdata_bits,
+                });
+                fifo_of_link.push(Some(ni));
+            }
+            Role::Converter { .. } => {
+                links.push(Link {
+                    from,
+                    to: (actor_of[&n.name], 0),
+                    fifo: false,
+                    bits: 0,
+                });
+                fifo_of_link.push(None);
+            }
+            Role::Engine { .. } => {}
+        }
+    }
+    let r = crate::fifo::analyze(&actors, &links, crate::fifo::FRAMES);
+    for need in r.fifos {
+        let ni = fifo_of_link[need.link].expect("a FIFO link");
+        let n = &mut nodes[ni];
+        let (depth, why) = match overrides.get(&n.name) {
+            Some(&d) => (
+                d,
+                format!(
+                    "override: {d} beats (the analysis: {}, {})",
+                    need.depth, need.why
+                ),
+            ),
+            None => (need.depth, need.why),
+        };
+        let width = n.inputs[0].tdata_bits;
+        n.role = Role::Fifo { depth, width, why };
+        n.params = vec![
+            param("DATA_WIDTH", width),
+            param("ADDR_WIDTH", depth.trailing_zeros()),
+            param("DEPTH", depth),
+        ];
+    }
+    Ok(())
 }

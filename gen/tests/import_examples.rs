@@ -92,6 +92,35 @@ fn kws_conv1d_w3a3_matches_qonnx() {
 }
 
 #[test]
+fn resnet_and_mobilenet_match_qonnx() {
+    // both exporters; the dynamo one writes the global pool as a ReduceMean
+    for e in ["resnet_w4a4", "mobilenet_w4a4"] {
+        for f in ["model.onnx", "model_dynamo.onnx"] {
+            check_cnn(e, f, 1e-5);
+        }
+    }
+}
+
+#[test]
+fn resnet_and_mobilenet_lower_to_branches_and_depthwise_units() {
+    let kinds = |e: &str| -> Vec<&'static str> {
+        let m = ferrite_gen::load_model(&examples().join(e).join("model.onnx"))
+            .unwrap_or_else(|err| panic!("{e}: {err}"));
+        m.analyze().unwrap_or_else(|err| panic!("{e}: {err}"));
+        m.nodes.iter().map(|n| n.kind()).collect()
+    };
+    let count = |k: &[&str], w: &str| k.iter().filter(|x| **x == w).count();
+    let r = kinds("resnet_w4a4");
+    // two residual adds, each fed by a duplicate of the block input
+    assert_eq!((count(&r, "Add"), count(&r, "Duplicate")), (2, 2), "{r:?}");
+    assert_eq!(count(&r, "MatrixVector"), 7, "{r:?}");
+    let m = kinds("mobilenet_w4a4");
+    assert_eq!(count(&m, "VectorVector"), 3, "{m:?}");
+    // pointwise convolutions need no window generator: 3 depthwise + stem + pool
+    assert_eq!(count(&m, "SlidingWindow"), 5, "{m:?}");
+}
+
+#[test]
 fn cnv_finn_topologies_are_bit_exact() {
     // Scales 1 (weights) and constant activation ranges: every step is exact.
     for e in ["cnv_w1a1_finn", "cnv_w2a2_finn"] {

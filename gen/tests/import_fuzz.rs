@@ -8,11 +8,19 @@ use ferrite_gen::passes;
 use proptest::prelude::*;
 use std::sync::OnceLock;
 
-/// A convolutional example (padded convs, overlapping max pool, 1-D convs) as a seed.
+/// A convolutional example (padded convs, overlapping max pool, 1-D convs, residual adds,
+/// depthwise convolutions) as a seed.
 fn cnn(name: &str) -> &'static [u8] {
     static PAD: OnceLock<Vec<u8>> = OnceLock::new();
     static KWS: OnceLock<Vec<u8>> = OnceLock::new();
-    let cell = if name == "cnn_pad_w4a4" { &PAD } else { &KWS };
+    static RES: OnceLock<Vec<u8>> = OnceLock::new();
+    static MOB: OnceLock<Vec<u8>> = OnceLock::new();
+    let cell = match name {
+        "cnn_pad_w4a4" => &PAD,
+        "resnet_w4a4" => &RES,
+        "mobilenet_w4a4" => &MOB,
+        _ => &KWS,
+    };
     cell.get_or_init(|| {
         let p =
             concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/").to_string() + name + "/model.onnx";
@@ -141,16 +149,18 @@ proptest! {
     #[test]
     fn structurally_mutated_models_never_panic(
         which in any::<bool>(),
-        base in 0u8..5,
+        base in 0u8..7,
         edits in prop::collection::vec((0usize..1000, 0usize..1000, 0u8..7, any::<i64>()), 1..5),
     ) {
         use ferrite_gen::import::onnx::ModelProto;
         use prost::Message;
-        let seed: &[u8] = match base % 5 {
+        let seed: &[u8] = match base % 7 {
             0 => tfc("TFC_1W1A"),
             1 => tfc("TFC_2W2A"),
             2 => cnn("cnn_pad_w4a4"),
             3 => cnn("kws_conv1d_w3a3"),
+            4 => cnn("resnet_w4a4"),
+            5 => cnn("mobilenet_w4a4"),
             _ => small(),
         };
         let _ = which;

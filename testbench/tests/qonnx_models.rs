@@ -28,6 +28,8 @@ fn example(name: &str) -> PathBuf {
 /// How to fold a network under test.
 enum Folding<'a> {
     Auto,
+    /// Automatic folding to a cycle target.
+    Target(u64),
     Nodes(&'a [(usize, usize)]),
     Finn(&'a str),
 }
@@ -45,6 +47,7 @@ fn check_with(tag: &str, dir: &Path, folding: Folding, stall: f64) -> f64 {
     let p: FoldPlan = match folding {
         Folding::Nodes(f) => plan(&model, f),
         Folding::Auto => fold::auto(&model, None).unwrap(),
+        Folding::Target(t) => fold::auto(&model, Some(t)).unwrap(),
         Folding::Finn(json) => {
             FoldPlan::from_file(&model, &FoldingFile::parse(json).unwrap(), "finn.json")
                 .unwrap_or_else(|e| panic!("{tag}: {e}"))
@@ -201,4 +204,37 @@ fn cnv_w2a2_brevitas_at_finn_folding_runs_115200_cycles_a_frame() {
         0.0,
     );
     assert_eq!(m, 115_200.0);
+}
+
+/// A branching example at the automatic folding and at one about ten times faster: both
+/// bit-exact under stalls and at their analytic cycles a frame (the FIFOs on the shortcut
+/// branches sized by stitch's analysis).
+fn check_branching(name: &str) {
+    let dir = example(name);
+    let model = ferrite_gen::load_model(&dir.join("model.onnx")).unwrap();
+    let auto = fold::auto(&model, None)
+        .unwrap()
+        .exp_cycles_per_frame(&model);
+    let slow = check_with(&format!("ex_{name}"), &dir, Folding::Auto, 0.3);
+    assert_eq!(slow, auto as f64);
+    let fast = check_with(
+        &format!("ex_{name}_fast"),
+        &dir,
+        Folding::Target(auto / 10),
+        0.3,
+    );
+    assert!(
+        fast * 8.0 <= slow,
+        "{name}: {fast} cycles a frame at the faster folding, {slow} at the automatic one"
+    );
+}
+
+#[test]
+fn example_resnet_w4a4_at_two_foldings() {
+    check_branching("resnet_w4a4");
+}
+
+#[test]
+fn example_mobilenet_w4a4_at_two_foldings() {
+    check_branching("mobilenet_w4a4");
 }

@@ -46,6 +46,20 @@ impl Engine for LabelSelect {
         self.labels as u64
     }
 
+    /// `engines/label_select.v`: reads `labels / PE` beats a frame, hands its lists over
+    /// to the output side once the previous frame's indices are out, emits `k` indices.
+    fn schedule(
+        &self,
+        _ins: &[TensorType],
+        _outs: &[TensorType],
+        fold: Fold,
+    ) -> crate::fifo::Schedule {
+        crate::fifo::Schedule::LabelSelect {
+            beats: self.labels / fold.pe,
+            k: self.k,
+        }
+    }
+
     fn resources(&self, _ins: &[TensorType], _fold: Fold) -> Resources {
         Resources::default()
     }

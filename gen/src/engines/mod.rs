@@ -2,7 +2,7 @@
 //!
 //! An engine kind owns what the stages need to know about its hardware: its ports and their
 //! stream formats under a fold, its legal folds, its expected cycles a frame, its resource
-//! estimate, the FIFO it wants before it, and its template context (the Verilog it
+//! estimate, its production and consumption schedule (what sizes the FIFOs around it), and its template context (the Verilog it
 //! renders). Its values live with the op in `ir::ops` (`OpKind::eval`), its name and types
 //! there too. Adding an engine kind adds a module here, a variant to `ir::Op`, a template
 //! in `ferrite-rtl`, and one arm to [`engine`].
@@ -80,13 +80,35 @@ pub trait Engine {
     /// Operations of one frame (multiply-accumulates, compares, ...): what automatic
     /// folding spreads lanes over.
     fn work(&self, ins: &[TensorType]) -> u64;
-    /// Beats the engine wants buffered in a FIFO before each input port, and why.
+    /// Beats the engine wants buffered in a FIFO before each input port, and why. Kept for
+    /// engines written against the interim rule; stitch sizes FIFOs from
+    /// [`schedule`](Engine::schedule) now.
     fn input_buffer(&self, ins: &[TensorType], fold: Fold) -> (usize, &'static str) {
         let _ = (ins, fold);
         (
             0,
             "streaming engine: a small FIFO keeps one beat a cycle flowing",
         )
+    }
+    /// The engine's production and consumption schedule, cycle by cycle, from which
+    /// [`crate::fifo`] sizes the FIFOs around it. The default is a streaming engine: every
+    /// input port read and every output port written in lockstep, one step a cycle, a beat
+    /// entering the next FIFO 2 cycles after its step (a registered stage and the output
+    /// skid buffer). Engines with bursts, pauses or internal buffers override it.
+    fn schedule(
+        &self,
+        ins: &[TensorType],
+        outs: &[TensorType],
+        fold: Fold,
+    ) -> crate::fifo::Schedule {
+        let (il, ol) = self.lanes(fold);
+        let beats = |ts: &[TensorType], lanes: &[usize]| -> Vec<usize> {
+            ts.iter()
+                .zip(lanes)
+                .map(|(t, &l)| t.elems() / l.max(1))
+                .collect()
+        };
+        crate::fifo::Schedule::streaming(&beats(ins, &il), &beats(outs, &ol), 2)
     }
     /// Estimated resources.
     fn resources(&self, ins: &[TensorType], fold: Fold) -> Resources;

@@ -5,6 +5,7 @@
 use super::thresholding::{ThrOut, acc_cmp_bits, acc_thresholds};
 use super::{Engine, RenderCx, Resources, value_kind};
 use crate::emit::{EmitError, GeneratedFile, MemBuilder, counter_bits, lit, render};
+use crate::fifo::{Schedule, Step};
 use crate::fold::{Fold, divisors};
 use crate::ir::{self, DataType, MatrixVector, TensorType};
 use ferrite_rtl as rtl;
@@ -74,6 +75,45 @@ impl Engine for MatrixVector {
         )
     }
 
+    /// `engines/mvu.v`: one issue a cycle; the `SF` issues of the first output fold read the
+    /// input vector, the other folds re-read the buffered vector without reading input; the
+    /// last issue of each fold produces an output beat, which enters the next FIFO
+    /// [`latency`] cycles later (the input register, the product stage, the registered tree
+    /// levels, the accumulator, the threshold compare, the skid buffer).
+    fn schedule(&self, ins: &[TensorType], _outs: &[TensorType], fold: Fold) -> Schedule {
+        let (sf, nf) = (self.mw / fold.simd, self.mh / fold.pe);
+        let mut pattern: Vec<Step> = (0..sf)
+            .map(|s| Step::new(1, u8::from(s == sf - 1)))
+            .collect();
+        for _ in 1..nf {
+            pattern.push(Step {
+                gap: sf as u32,
+                consume: 0,
+                produce: 1,
+                peek: 0,
+            });
+        }
+        let lat = latency(fold.simd, self.thresholds.is_some());
+        Schedule::Steps {
+            pattern,
+            repeat: ins[0].elems() / self.mw,
+            latency: lat as u32,
+            reads: if nf > 1 {
+                format!(
+                    "reads its {sf}-beat input vector only during the first of its {nf} output \
+                     folds ({} cycles a vector)",
+                    sf * nf
+                )
+            } else {
+                format!("reads its {sf}-beat input vector one beat a cycle")
+            },
+            emits: format!(
+                "emits one beat every {sf} cycles, {nf} a vector, {lat} cycles after the fold's \
+                 last input"
+            ),
+        }
+    }
+
     fn resources(&self, _ins: &[TensorType], fold: Fold) -> Resources {
         let (depth, width, block) = weight_rom(self, fold);
         let nf = self.mh / fold.pe;
@@ -126,6 +166,27 @@ impl Engine for MatrixVector {
     }
 }
 
+/// Registered adder-tree levels over `simd` lanes: levels `k = 1..=ceil(log2 simd)`, every
+/// [`TREE_REG_EVERY`]-th and the last registered.
+fn tree_reg_levels(simd: usize) -> usize {
+    let mut n = simd;
+    let mut levels = 0;
+    while n > 1 {
+        n = n.div_ceil(2);
+        levels += 1;
+    }
+    (1..=levels)
+        .filter(|k| k % TREE_REG_EVERY == 0 || *k == levels)
+        .count()
+}
+
+/// Cycles from an issue to its output beat entering the next FIFO: the input register and
+/// the product stage (2), the registered tree levels, the accumulator (1), the threshold
+/// compare (1, with thresholds), the skid buffer's output register (1) and the write (1).
+pub(crate) fn latency(simd: usize, thresholds: bool) -> usize {
+    2 + tree_reg_levels(simd) + 1 + usize::from(thresholds) + 1
+}
+
 fn render_mvu(l: &MatrixVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, EmitError> {
     let (f, module, header, skid) = (cx.fold, cx.module, cx.header.clone(), cx.skid);
     let (pe, simd) = (f.pe, f.simd);
@@ -167,6 +228,7 @@ fn render_mvu(l: &MatrixVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
     let levels = tree_levels(pe, simd, tree_bits);
     let nlev = levels.len();
     let ctl = 2 + levels.iter().filter(|l| l.registered).count();
+    debug_assert_eq!(ctl, 2 + tree_reg_levels(simd), "the schedule's latency");
 
     // weights: word nf*SF + sf holds lane (p, s) at bits [(p*SIMD + s)*WB +: WB]
     let w_depth = nf * sf;

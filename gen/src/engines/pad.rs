@@ -256,6 +256,44 @@ impl super::Engine for crate::ir::Pad {
         ((pt + h + pb) * (pl + w + pr) * c) as u64
     }
 
+    /// `engines/pad.v`: one output beat a cycle; beats inside the input frame read an input
+    /// beat, pad beats do not, and a frame starts only once its first input beat is offered.
+    /// A beat enters the next FIFO the cycle after its step (skid buffer).
+    fn schedule(
+        &self,
+        ins: &[crate::ir::TensorType],
+        _outs: &[crate::ir::TensorType],
+        fold: crate::fold::Fold,
+    ) -> crate::fifo::Schedule {
+        let p = params(self, ins, fold);
+        let mut pattern = Vec::with_capacity(p.out_beats());
+        for h in 0..p.out_height() {
+            let row_in = h >= p.pad_top && h < p.pad_top + p.height;
+            for w in 0..p.out_width() {
+                let col_in = w >= p.pad_left && w < p.pad_left + p.width;
+                for _ in 0..p.folds() {
+                    let inside = row_in && col_in;
+                    let mut st = crate::fifo::Step::new(u8::from(inside), 1);
+                    if pattern.is_empty() && !inside {
+                        st.peek = 1;
+                    }
+                    pattern.push(st);
+                }
+            }
+        }
+        crate::fifo::Schedule::Steps {
+            pattern,
+            repeat: 1,
+            latency: 1,
+            reads: format!(
+                "reads nothing during its pad rows and columns ({} top, {} bottom, {} left, {} \
+                 right) and one beat a cycle in between",
+                p.pad_top, p.pad_bottom, p.pad_left, p.pad_right
+            ),
+            emits: "emits one beat a cycle, pad beats without input".into(),
+        }
+    }
+
     fn resources(
         &self,
         _ins: &[crate::ir::TensorType],

@@ -234,6 +234,32 @@ impl super::Engine for crate::ir::Pool {
         ins[0].elems() as u64
     }
 
+    /// `engines/pool.v`: one input beat a cycle; the beats of an output pixel's last
+    /// position each produce an output beat (combinational into the skid buffer: it enters
+    /// the next FIFO the next cycle).
+    fn schedule(
+        &self,
+        ins: &[crate::ir::TensorType],
+        _outs: &[crate::ir::TensorType],
+        fold: crate::fold::Fold,
+    ) -> crate::fifo::Schedule {
+        let p = params(self, ins, fold);
+        let folds = p.folds();
+        let pattern = (0..p.positions * folds)
+            .map(|k| crate::fifo::Step::new(1, u8::from(k / folds == p.positions - 1)))
+            .collect();
+        crate::fifo::Schedule::Steps {
+            pattern,
+            repeat: p.outputs,
+            latency: 1,
+            reads: "reads one beat a cycle".into(),
+            emits: format!(
+                "emits {folds} beats per {}-position window, during its last position",
+                p.positions
+            ),
+        }
+    }
+
     fn resources(
         &self,
         _ins: &[crate::ir::TensorType],

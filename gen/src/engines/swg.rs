@@ -412,6 +412,17 @@ impl super::Engine for crate::ir::SlidingWindow {
         p.in_beats().max(p.out_beats()) as u64
     }
 
+    /// `engines/swg.v`: its circular buffer, writer and reader, modelled exactly in
+    /// [`crate::fifo`].
+    fn schedule(
+        &self,
+        ins: &[crate::ir::TensorType],
+        _outs: &[crate::ir::TensorType],
+        fold: crate::fold::Fold,
+    ) -> crate::fifo::Schedule {
+        crate::fifo::Schedule::Window(params(self, ins, fold))
+    }
+
     fn resources(
         &self,
         ins: &[crate::ir::TensorType],

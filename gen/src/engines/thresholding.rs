@@ -44,6 +44,18 @@ impl Engine for Thresholding {
         ins[0].elems() as u64
     }
 
+    /// `engines/thresholding.v`: one beat in and one out a cycle; a beat enters the next
+    /// FIFO 2 cycles after it is read (the compare register, the skid buffer).
+    fn schedule(
+        &self,
+        ins: &[TensorType],
+        _outs: &[TensorType],
+        fold: Fold,
+    ) -> crate::fifo::Schedule {
+        let beats = ins[0].elems() / fold.pe;
+        crate::fifo::Schedule::streaming(&[beats], &[beats], 2)
+    }
+
     fn resources(&self, ins: &[TensorType], fold: Fold) -> Resources {
         let it = self.input_type;
         let cmp = signed_bits(it.min(), it.max() + 1) as usize;

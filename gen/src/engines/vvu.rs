@@ -20,7 +20,8 @@ use crate::fold::{Fold, divisors};
 use crate::ir::{self, DataType, TensorType, VectorVector};
 use ferrite_rtl as rtl;
 
-use super::mvau::{BLOCK_ROM_MIN_BITS, BLOCK_ROM_MIN_DEPTH, TREE_REG_EVERY, tree_levels};
+use super::mvau::{BLOCK_ROM_MIN_BITS, BLOCK_ROM_MIN_DEPTH, TREE_REG_EVERY, latency, tree_levels};
+use crate::fifo::{Schedule, Step};
 
 impl VectorVector {
     fn is_xnor(&self) -> bool {
@@ -111,6 +112,31 @@ impl Engine for VectorVector {
 
     fn work(&self, ins: &[TensorType]) -> u64 {
         (self.pixels(&ins[0]) * self.channels * self.kernel) as u64
+    }
+
+    /// `engines/vvu.v`: one input beat a cycle, `K/SIMD * C/PE` a pixel; each beat of the
+    /// last kernel fold completes a channel block, whose output beat enters the next FIFO
+    /// [`latency`] cycles later (the same stages as the matrix-vector unit's: the
+    /// accumulator RAM is read in parallel with the adder tree).
+    fn schedule(&self, ins: &[TensorType], _outs: &[TensorType], fold: Fold) -> Schedule {
+        let (kf, nb) = (self.kernel / fold.simd, self.channels / fold.pe);
+        let pattern: Vec<Step> = (0..kf * nb)
+            .map(|i| Step::new(1, u8::from(i / nb == kf - 1)))
+            .collect();
+        let lat = latency(fold.simd, self.thresholds.is_some());
+        Schedule::Steps {
+            pattern,
+            repeat: self.pixels(&ins[0]),
+            latency: lat as u32,
+            reads: format!(
+                "reads {} beats a pixel ({kf} kernel folds of {nb} channel blocks), one a cycle",
+                kf * nb
+            ),
+            emits: format!(
+                "emits its {nb} beats a pixel during the last kernel fold, one a cycle, {lat} \
+                 cycles after their input"
+            ),
+        }
     }
 
     fn resources(&self, _ins: &[TensorType], fold: Fold) -> Resources {
@@ -213,6 +239,11 @@ fn render_vvu(l: &VectorVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
     let levels = tree_levels(pe, simd, tree_bits);
     let nlev = levels.len();
     let ctl = 2 + levels.iter().filter(|l| l.registered).count();
+    debug_assert_eq!(
+        latency(simd, false),
+        ctl + 2,
+        "the schedule's latency counts the stages"
+    );
 
     // weights: word kf*NB + cb holds lane (p, s) at bits [(p*SIMD + s)*WB +: WB]
     let (w_depth, w_width, w_block) = weight_rom(l, f);

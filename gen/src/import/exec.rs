@@ -209,8 +209,24 @@ pub fn eval(node: &Node, ins: &[Option<&Tensor>]) -> Result<Vec<Tensor>, String>
             narrow,
             rounding,
         } => {
-            let s = scalar_param(need(ins, 1)?, "Trunc scale")?;
-            let z = scalar_param(need(ins, 2)?, "Trunc zero point")?;
+            // scale, zero point and output scale broadcast against x (numpy rules, as
+            // qonnx computes them: per-tensor or per-channel)
+            let per_elem = |i: usize, what: &str| -> Result<Vec<f32>, String> {
+                let t = need(ins, i)?;
+                if t.len() == 1 {
+                    return Ok(vec![t.to_f32()[0]; x.len()]);
+                }
+                let full = binary(x, t, |_, b| b)?;
+                if full.shape != x.shape {
+                    return Err(format!(
+                        "{what} of shape {:?} would broadcast the input {:?} to {:?}",
+                        t.shape, x.shape, full.shape
+                    ));
+                }
+                Ok(full.to_f32())
+            };
+            let s = per_elem(1, "Trunc scale")?;
+            let z = per_elem(2, "Trunc zero point")?;
             let ib = scalar_param(need(ins, 3)?, "Trunc input bit width")?;
             let xv = x.to_f32();
             let v: Vec<f32> = if node.inputs.len() <= 5 {
@@ -218,21 +234,25 @@ pub fn eval(node: &Node, ins: &[Option<&Tensor>]) -> Result<Vec<Tensor>, String>
                 let ob = scalar_param(need(ins, 4)?, "Trunc output bit width")?;
                 let ts = 2f32.powf(ib - ob);
                 xv.iter()
-                    .map(|&v| (rounding.round((v / s + z).round_ties_even() / ts) - z) * s)
+                    .enumerate()
+                    .map(|(i, &v)| {
+                        (rounding.round((v / s[i] + z[i]).round_ties_even() / ts) - z[i]) * s[i]
+                    })
                     .collect()
             } else {
                 // Trunc v2: ... output scale and output bit width, with clipping.
-                let os = scalar_param(need(ins, 4)?, "Trunc output scale")?;
+                let os = per_elem(4, "Trunc output scale")?;
                 let ob = bit_width(need(ins, 5)?)?;
                 let (lo, hi) = quant_range(ob, *signed, *narrow);
-                let ts = 2f32.powf((os / s).log2().round_ties_even());
-                let oz = z / ts;
                 xv.iter()
-                    .map(|&v| {
-                        let y = (v / s + z).round_ties_even() / ts;
+                    .enumerate()
+                    .map(|(i, &v)| {
+                        let ts = 2f32.powf((os[i] / s[i]).log2().round_ties_even());
+                        let oz = z[i] / ts;
+                        let y = (v / s[i] + z[i]).round_ties_even() / ts;
                         let y = if y > hi as f32 { hi as f32 } else { y };
                         let y = if y < lo as f32 { lo as f32 } else { y };
-                        (rounding.round(y) - oz) * os
+                        (rounding.round(y) - oz) * os[i]
                     })
                     .collect()
             };
@@ -616,6 +636,65 @@ pub fn eval(node: &Node, ins: &[Option<&Tensor>]) -> Result<Vec<Tensor>, String>
             }
             let (s, cnt) = sum_pool(x, *global, kernel, strides)?;
             one(map(&s, |v| v / cnt as f32))
+        }
+        Op::ReduceMean {
+            axes,
+            keepdims,
+            noop,
+        } => {
+            let axes = match (axes, ins.get(1).copied().flatten()) {
+                (Some(a), _) => a.clone(),
+                (None, Some(t)) => t.to_i64().ok_or("ReduceMean axes not integral")?,
+                (None, None) => Vec::new(),
+            };
+            if axes.is_empty() && *noop {
+                return one(x.clone());
+            }
+            let r = x.shape.len();
+            let mut red = vec![axes.is_empty(); r];
+            for &a in &axes {
+                red[norm_axis(a, r)?] = true;
+            }
+            let spatial = r >= 3 && (0..r).all(|i| red[i] == (i >= 2));
+            let out = if spatial {
+                // the global average pool's kernel: the same sums
+                let (s, cnt) = sum_pool(x, true, &[], &[])?;
+                map(&s, |v| v / cnt as f32)
+            } else {
+                // generic: sum in index order, then divide
+                let oshape: Vec<usize> = (0..r)
+                    .map(|i| if red[i] { 1 } else { x.shape[i] })
+                    .collect();
+                let n: usize = oshape.iter().product();
+                let cnt: usize = (0..r).filter(|&i| red[i]).map(|i| x.shape[i]).product();
+                let mut acc = vec![0f32; n];
+                let v = x.to_f32();
+                let mut idx = vec![0usize; r];
+                for &val in &v {
+                    let mut o = 0;
+                    for i in 0..r {
+                        o = o * oshape[i] + if red[i] { 0 } else { idx[i] };
+                    }
+                    acc[o] += val;
+                    for i in (0..r).rev() {
+                        idx[i] += 1;
+                        if idx[i] < x.shape[i] {
+                            break;
+                        }
+                        idx[i] = 0;
+                    }
+                }
+                Tensor::f32(
+                    oshape,
+                    acc.into_iter().map(|s| s / cnt.max(1) as f32).collect(),
+                )
+            };
+            let shape: Vec<usize> = if *keepdims {
+                out.shape.clone()
+            } else {
+                (0..r).filter(|&i| !red[i]).map(|i| x.shape[i]).collect()
+            };
+            one(reshaped(&out, shape))
         }
         Op::SumPool {
             global,

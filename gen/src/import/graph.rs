@@ -234,6 +234,14 @@ pub enum Op {
         ceil_mode: bool,
         auto_pad: String,
     },
+    /// ONNX `ReduceMean`: the mean over `axes` (attribute before opset 18, else input 1;
+    /// none: every axis unless `noop`). Over a feature map's spatial axes it is a global
+    /// average pool (`reduce_mean` rewrites it so).
+    ReduceMean {
+        axes: Option<Vec<i64>>,
+        keepdims: bool,
+        noop: bool,
+    },
     /// ferrite-internal: the exact sum over each window (an average pool without its
     /// division, which `absorb_thresholds` moved into the thresholds after it).
     SumPool {
@@ -285,6 +293,7 @@ impl Op {
             Op::AveragePool { global: false, .. } => "AveragePool",
             Op::AveragePool { global: true, .. } => "GlobalAveragePool",
             Op::SumPool { .. } => "SumPool",
+            Op::ReduceMean { .. } => "ReduceMean",
             Op::Pad { .. } => "Pad",
         }
     }

@@ -696,6 +696,11 @@ impl Importer {
                     .unwrap_or_else(|| "NOTSET".into())
                     .to_ascii_uppercase(),
             },
+            (false, "ReduceMean") => Op::ReduceMean {
+                axes: if opset < 18 { a.ints("axes") } else { None },
+                keepdims: a.i("keepdims").unwrap_or(1) != 0,
+                noop: a.i("noop_with_empty_axes").unwrap_or(0) != 0,
+            },
             (false, "GlobalAveragePool") => Op::AveragePool {
                 global: true,
                 kernel: Vec::new(),
@@ -718,7 +723,7 @@ impl Importer {
                 return Err(Unknown::Unsupported(format!(
                     "ONNX op `{other}` is not implemented; ferrite reads MatMul, Gemm, Add, Sub, Mul, Div, Pow, Round, \
                      BatchNormalization, Relu, Sign, Flatten, Reshape, Transpose, Identity, TopK, ArgMax, Softmax, \
-                     Shape, Gather, Unsqueeze, Squeeze, Concat, Constant, Conv, MaxPool, AveragePool, GlobalAveragePool, Pad"
+                     Shape, Gather, Unsqueeze, Squeeze, Concat, Constant, Conv, MaxPool, AveragePool, GlobalAveragePool, ReduceMean, Pad"
                 )));
             }
         };
@@ -755,11 +760,9 @@ pub fn hardware_unsupported(nodes: &[Node]) -> Vec<UnsupportedNode> {
                 group,
                 auto_pad,
             } => {
-                if *group != 1 {
-                    why.push(format!(
-                        "attribute group = {group}: only group = 1 (dense convolution) is supported; \
-                         grouped and depthwise convolutions have no engine yet"
-                    ));
+                // group = 1 (dense) or depthwise (group = channels, checked when lowering)
+                if *group < 1 {
+                    why.push(format!("attribute group = {group}: it must be at least 1"));
                 }
                 if !auto(auto_pad) {
                     why.push(format!(

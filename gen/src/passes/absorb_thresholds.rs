@@ -34,7 +34,8 @@ enum Quantizer {
     Bipolar,
     /// qonnx `Trunc`: its output divided by its output scale `scale` (levels).
     Trunc {
-        scale: f32,
+        /// One value, or one per channel.
+        scale: Vec<f32>,
     },
     Int {
         bits: u32,
@@ -64,7 +65,9 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
 /// An average pool on quantized values `(q - z) * scale`: its input scale and integral zero
 /// point, the levels' type and the window size.
 struct AvgPool {
-    scale: f32,
+    /// One value, or one per channel.
+    scale: Vec<f32>,
+    scale_tensor: Tensor,
     zero_point: f32,
     levels: DataType,
     count: usize,
@@ -76,13 +79,26 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
         let Some(q) = g.qinfo.get(&mm.inputs[0]) else {
             return Ok(None);
         };
-        let (Some(scale), Some(zero_point)) = (q.scale.single_f32(), q.zero_point.single_f32())
-        else {
-            return Ok(None);
-        };
         let shape = g.shapes.get(&mm.inputs[0]).cloned().unwrap_or_default();
         let out = g.shapes.get(&mm.outputs[0]).cloned().unwrap_or_default();
-        if !(scale > 0.0 && scale.is_finite())
+        // one scale, or one per channel ([1, C, 1...])
+        let scale = match q.scale.single_f32() {
+            Some(s) => Some(vec![s]),
+            None if shape.len() >= 3 => {
+                let mut cs = vec![1, shape[1]];
+                cs.extend(std::iter::repeat_n(1, shape.len() - 2));
+                let zeros = Tensor::f32(cs.clone(), vec![0.0; shape[1]]);
+                exec::binary(&zeros, &q.scale, |_, b| b)
+                    .ok()
+                    .filter(|t| t.shape == cs)
+                    .map(|t| t.to_f32())
+            }
+            None => None,
+        };
+        let (Some(scale), Some(zero_point)) = (scale, q.zero_point.single_f32()) else {
+            return Ok(None);
+        };
+        if !scale.iter().all(|&s| s > 0.0 && s.is_finite())
             || zero_point != zero_point.trunc()
             || q.dtype == DataType::Bipolar
             || shape.len() < 3
@@ -97,6 +113,7 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
         };
         let p = AvgPool {
             scale,
+            scale_tensor: q.scale.clone(),
             zero_point,
             levels: super::shifted_type(q.dtype, zero_point),
             count,
@@ -213,8 +230,12 @@ fn try_absorb_from(
             Op::Trunc { .. } if node.inputs[0] == cur => {
                 // v1: output (r - z) * scale; v2: (r - z') * output scale
                 let si = if node.inputs.len() <= 5 { 1 } else { 4 };
-                match g.consts.get(&node.inputs[si]).and_then(Tensor::single_f32) {
-                    Some(scale) if scale > 0.0 && scale.is_finite() => {
+                let scale = g.consts.get(&node.inputs[si]).map(Tensor::to_f32);
+                match scale {
+                    Some(scale)
+                        if (scale.len() == 1 || scale.len() == n)
+                            && scale.iter().all(|&s| s > 0.0 && s.is_finite()) =>
+                    {
                         break (node, Quantizer::Trunc { scale });
                     }
                     _ => return Ok(None),
@@ -232,10 +253,7 @@ fn try_absorb_from(
                     Some(zp) if zp == zp.trunc() => zp,
                     _ => return Ok(None),
                 };
-                if !(s.len() == 1 || (s.len() == n && !is_conv))
-                    || !(1.0..=8.0).contains(&b)
-                    || b != b.trunc()
-                {
+                if !(s.len() == 1 || s.len() == n) || !(1.0..=8.0).contains(&b) || b != b.trunc() {
                     return Ok(None);
                 }
                 let q = Quantizer::Int {
@@ -283,7 +301,12 @@ fn try_absorb_from(
             // divided by the window size, in f32 as the reference computes it
             Some(p) => Tensor::f32(
                 acc_shape.clone(),
-                a.iter().map(|&s| (s * p.scale) / p.count as f32).collect(),
+                a.iter()
+                    .enumerate()
+                    .map(|(c, &s)| {
+                        (s * p.scale[if p.scale.len() == 1 { 0 } else { c }]) / p.count as f32
+                    })
+                    .collect(),
             ),
             None => Tensor::f32(acc_shape.clone(), a.to_vec()),
         };
@@ -335,10 +358,14 @@ fn try_absorb_from(
             return out
                 .to_f32()
                 .iter()
-                .map(|&y| {
+                .enumerate()
+                .map(|(c, &y)| {
+                    // y = level * scale in f32: the division gives the level back to
+                    // within float rounding
+                    let scale = scale[if scale.len() == 1 { 0 } else { c }];
                     let l = y / scale;
-                    if l == l.trunc() && l.abs() < 1.0e9 {
-                        Ok(l as i64)
+                    if (l - l.round()).abs() < 1.0e-3 && l.abs() < 1.0e9 {
+                        Ok(l.round() as i64)
                     } else {
                         Err(PassError::invalid(
                             &qnode.name,
@@ -537,7 +564,12 @@ fn try_absorb_from(
     let scale = match &quantizer {
         Quantizer::Bipolar => g.consts[&qnode.inputs[1]].clone(),
         Quantizer::Int { .. } => g.consts[&qnode.inputs[1]].clone(),
-        Quantizer::Trunc { scale } => Tensor::scalar(*scale),
+        Quantizer::Trunc { scale } if scale.len() == 1 => Tensor::scalar(scale[0]),
+        Quantizer::Trunc { scale } => {
+            let mut s = vec![1, n];
+            s.extend(std::iter::repeat_n(1, full_shape.len().saturating_sub(2)));
+            Tensor::f32(s, scale.clone())
+        }
     };
     let scale_name = match &quantizer {
         Quantizer::Trunc { .. } => {
@@ -631,9 +663,9 @@ fn try_absorb_from(
             .expect("the pool is still there");
         let mut xin = x.clone();
         let mut pre = Vec::new();
-        if p.scale != 1.0 || p.zero_point != 0.0 {
+        if p.scale.iter().any(|&s| s != 1.0) || p.zero_point != 0.0 {
             let k = g.fresh_name(&format!("{}_in_scale", mm.name));
-            g.consts.insert(k.clone(), Tensor::scalar(p.scale));
+            g.consts.insert(k.clone(), p.scale_tensor.clone());
             let div = g.fresh_name(&format!("{x}_unscaled"));
             xin = g.fresh_name(&format!("{x}_int"));
             pre.push(Node {

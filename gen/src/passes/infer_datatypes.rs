@@ -79,9 +79,16 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
                 .get(&node.inputs[0])
                 .filter(|i| i.scale.len() == 1 && i.zero_point.len() == 1)
                 .cloned(),
-            // An integer tensor times a scalar constant: quantized with that scale.
+            // An integer tensor times a positive constant (one value, or one per channel):
+            // quantized with that scale.
             Op::Mul => match (q.get(&node.inputs[0]), g.consts.get(&node.inputs[1])) {
-                (Some(i), Some(k)) if i.is_plain_int() && k.len() == 1 && k.to_f32()[0] != 0.0 => {
+                (Some(i), Some(k))
+                    if i.is_plain_int()
+                        && k.len() >= 1
+                        && k.to_f32().iter().all(|&v| v > 0.0 && v.is_finite())
+                        && (k.len() == 1
+                            || g.shapes.get(&node.outputs[0]) == g.shapes.get(&node.inputs[0])) =>
+                {
                     Some(QInfo {
                         dtype: i.dtype,
                         scale: k.clone(),
@@ -95,18 +102,23 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
             // Round of integers, or Round(x / s) of a quantized x with scale s and integral
             // zero point z: exactly its levels q - z.
             Op::Round => {
-                // The levels of y when y = (q - z) * k: scalar scale k, integral zero point z.
-                let levels = |i: &QInfo, k: f32| -> Option<QInfo> {
-                    let (s, z) = (i.scale.single_f32()?, i.zero_point.single_f32()?);
-                    (s == k && z == z.trunc()).then(|| QInfo::int(super::shifted_type(i.dtype, z)))
+                // The levels of y when y = (q - z) * k: scale k (one value, or the same
+                // per-channel values), integral zero point z.
+                let levels = |i: &QInfo, k: &Tensor| -> Option<QInfo> {
+                    let z = i.zero_point.single_f32()?;
+                    let same = i.scale.shape == k.shape && i.scale.to_f32() == k.to_f32()
+                        || i.scale.single_f32().is_some() && i.scale.single_f32() == k.single_f32();
+                    (same && z == z.trunc()).then(|| QInfo::int(super::shifted_type(i.dtype, z)))
                 };
                 let x = &node.inputs[0];
-                q.get(x).and_then(|i| levels(i, 1.0)).or_else(|| {
-                    let p = &g.nodes[g.producer(x)?];
-                    let k = g.consts.get(p.inputs.get(1)?)?.single_f32()?;
-                    (p.op == Op::Div).then_some(())?;
-                    levels(q.get(&p.inputs[0])?, k)
-                })
+                q.get(x)
+                    .and_then(|i| levels(i, &Tensor::scalar(1.0)))
+                    .or_else(|| {
+                        let p = &g.nodes[g.producer(x)?];
+                        let k = g.consts.get(p.inputs.get(1)?)?;
+                        (p.op == Op::Div).then_some(())?;
+                        levels(q.get(&p.inputs[0])?, k)
+                    })
             }
             Op::Div => match (q.get(&node.inputs[0]), g.consts.get(&node.inputs[1])) {
                 (Some(i), Some(k))

@@ -191,10 +191,27 @@ fn integerize_conv(g: &mut Graph, i: usize) -> Result<bool, PassError> {
         _ => return Ok(false),
     };
     let zero = |t: &Tensor| t.to_f32().iter().all(|&z| z == 0.0);
-    if wt.shape.len() < 3 || qx.scale.len() != 1 || !zero(&qw.zero_point) {
+    let m = wt.shape[0];
+    // A depthwise convolution (one input channel per output channel) keeps a per-channel
+    // input scale apart: output channel c sees only input channel c.
+    let depthwise = matches!(node.op, Op::Conv { group, .. } if group > 1 && group as usize == m)
+        && wt.shape.get(1) == Some(&1);
+    let sx_c: Vec<f32> = if qx.scale.len() == 1 {
+        vec![qx.scale.to_f32()[0]]
+    } else if depthwise {
+        let mut cs = vec![1, m];
+        cs.extend(std::iter::repeat_n(1, wt.shape.len().saturating_sub(2)));
+        let zeros = Tensor::f32(cs.clone(), vec![0.0; m]);
+        match exec::binary(&zeros, &qx.scale, |_, b| b) {
+            Ok(full) if full.shape == cs => full.to_f32(),
+            _ => return Ok(false),
+        }
+    } else {
+        return Ok(false);
+    };
+    if wt.shape.len() < 3 || !zero(&qw.zero_point) {
         return Ok(false);
     }
-    let m = wt.shape[0];
     let k: usize = wt.shape[1..].iter().product();
     // Weight scale: scalar, or one per output channel (constant over the rest).
     let sw: Vec<f32> = if qw.scale.len() == 1 {
@@ -213,7 +230,7 @@ fn integerize_conv(g: &mut Graph, i: usize) -> Result<bool, PassError> {
         }
         (0..m).map(|o| f[o * k]).collect()
     };
-    let sx = qx.scale.to_f32()[0];
+    let sx = sx_c[0];
     let bad = |why: String| PassError::invalid(&node.name, Some(w), why);
     let swt = if sw.len() == 1 {
         Tensor::scalar(sw[0])
@@ -261,9 +278,9 @@ fn integerize_conv(g: &mut Graph, i: usize) -> Result<bool, PassError> {
     };
     let mut new = Vec::new();
     let mut xin = x.clone();
-    if sx != 1.0 || zx != 0.0 {
+    if sx_c.iter().any(|&s| s != 1.0) || zx != 0.0 {
         let kname = g.fresh_name(&format!("{}_in_scale", node.name));
-        g.consts.insert(kname.clone(), Tensor::scalar(sx));
+        g.consts.insert(kname.clone(), qx.scale.clone());
         let div = g.fresh_name(&format!("{x}_unscaled"));
         xin = g.fresh_name(&format!("{x}_int"));
         new.push(Node {
@@ -283,7 +300,17 @@ fn integerize_conv(g: &mut Graph, i: usize) -> Result<bool, PassError> {
     g.consts.insert(wname.clone(), wint);
     g.qinfo.insert(wname.clone(), QInfo::int(qw.dtype));
     let out = node.outputs[0].clone();
-    let s: Vec<f32> = sw.iter().map(|&v| sx * v).collect();
+    // per output channel: input scale (per tensor, or the channel's for a depthwise
+    // convolution) times the weight scale
+    let s: Vec<f32> = if sx_c.len() == 1 && sw.len() == 1 {
+        vec![sx * sw[0]]
+    } else {
+        (0..m)
+            .map(|o| {
+                sx_c[if sx_c.len() == 1 { 0 } else { o }] * sw[if sw.len() == 1 { 0 } else { o }]
+            })
+            .collect()
+    };
     let needs_mul = s.iter().any(|&v| v != 1.0);
     let mut stages: Vec<(Op, Tensor, &str)> = Vec::new();
     if needs_mul {

@@ -25,9 +25,11 @@ use crate::import::exec;
 use crate::import::graph::{Graph, Node, Op, Tensor};
 use crate::ir::host::{FloatOp, HostStep};
 use crate::ir::{
-    DataType, LabelSelect, MatrixVector, Model, Op as HwOp, Pad, Pool, PoolMode, SlidingWindow,
-    TensorType, Thresholding, Thresholds,
+    Add as HwAdd, DataType, Duplicate, LabelSelect, MAX_ADD_SHIFT, MatrixVector, Model,
+    Node as IrNode, Op as HwOp, Pad, Pool, PoolMode, SlidingWindow, Source, TensorType,
+    Thresholding, Thresholds, VectorVector,
 };
+use std::collections::{HashMap, HashSet};
 
 pub const NAME: &str = "lower";
 
@@ -36,10 +38,38 @@ enum Phase {
     Hw,
 }
 
+/// A tensor of the hardware part: the IR stream carrying it, its element type, the stream
+/// position of each of its (row-major ONNX) elements, and the float steps still to apply to
+/// the stream's integers to get the ONNX tensor's values.
+#[derive(Clone)]
+struct Stream {
+    src: Source,
+    dtype: DataType,
+    order: Vec<usize>,
+    pending: Vec<HostStep>,
+}
+
 pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
-    let unsupported = super::unsupported_nodes(g);
-    if !unsupported.is_empty() {
-        return Err(PassError::Unsupported { nodes: unsupported });
+    // Nodes found unsupported on the way are reported together with the one that stops
+    // the walk.
+    let mut found = Vec::new();
+    match walk(g, name, &mut found) {
+        Err(PassError::Unsupported { nodes }) => {
+            for n in nodes {
+                if !found.contains(&n) {
+                    found.push(n);
+                }
+            }
+            Err(PassError::Unsupported { nodes: found })
+        }
+        r => r,
+    }
+}
+
+fn walk(g: &Graph, name: &str, unsupported: &mut Vec<UnsupportedNode>) -> Result<Model, PassError> {
+    let early = super::unsupported_nodes(g);
+    if !early.is_empty() {
+        return Err(PassError::Unsupported { nodes: early });
     }
     if g.outputs.len() != 1 {
         return Err(PassError::invalid(
@@ -58,8 +88,27 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
     let mut layers: Vec<(String, HwOp, Option<String>)> = Vec::new();
     let mut input: Option<(Vec<usize>, DataType)> = None;
     let mut dtype = DataType::Int(32);
-    let mut skip_next = false;
-    let mut unsupported = Vec::new();
+    // The hardware part is a graph: every tensor it computes is a stream of some IR node.
+    let mut streams: HashMap<String, Stream> = HashMap::new();
+    // Nodes merged into an earlier layer (a MultiThreshold after its MatMul/Conv/Add).
+    let mut absorbed: HashSet<usize> = HashSet::new();
+    // Input sources of each layer, in step with `layers`.
+    let mut layer_inputs: Vec<Vec<Source>> = Vec::new();
+    let mut src = Source::input("input");
+    // Readers of every tensor, found once (the walk stays linear in the graph's size).
+    let mut readers: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, n) in g.nodes.iter().enumerate() {
+        for t in n.inputs.iter().filter(|t| !t.is_empty()) {
+            readers.entry(t.as_str()).or_default().push(i);
+        }
+    }
+    // The node reading `t`, when exactly one node reads it and it is no graph output.
+    let sole_reader = |t: &str| -> Option<usize> {
+        match readers.get(t) {
+            Some(v) if v.len() == 1 && !g.outputs.iter().any(|o| o == t) => Some(v[0]),
+            _ => None,
+        }
+    };
     // Position in the stream of every element of the current tensor (row-major).
     let mut order: Vec<usize> = Vec::new();
     // Whether a host step reordered the user's frame (the logical input shape is then the
@@ -78,8 +127,7 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
         hint,
     };
     for (idx, n) in g.nodes.iter().enumerate() {
-        if skip_next {
-            skip_next = false;
+        if absorbed.contains(&idx) {
             continue;
         }
         let data_inputs: Vec<&String> = n
@@ -87,63 +135,122 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
             .iter()
             .filter(|i| !i.is_empty() && !g.is_const(i))
             .collect();
-        if data_inputs.len() != 1 || *data_inputs[0] != cur {
+        let hw = matches!(phase, Phase::Hw);
+        if hw && n.op == Op::Add && data_inputs.len() == 2 {
+            lower_add(
+                g,
+                n,
+                [data_inputs[0], data_inputs[1]],
+                &streams,
+                &sole_reader,
+            )
+            .and_then(|r| match r {
+                Err(u) => {
+                    unsupported.push(u);
+                    Ok(())
+                }
+                Ok((add, mt, out)) => {
+                    let a = &streams[data_inputs[0].as_str()];
+                    let b = &streams[data_inputs[1].as_str()];
+                    let origin = match mt {
+                        Some(j) => {
+                            absorbed.insert(j);
+                            format!("{} + {}", n.name, g.nodes[j].name)
+                        }
+                        None => n.name.clone(),
+                    };
+                    let name = format!("l{:02}_add", layers.len());
+                    let st = Stream {
+                        src: Source::node(&name, 0),
+                        dtype: add.output_type(),
+                        order: a.order.clone(),
+                        pending: Vec::new(),
+                    };
+                    layer_inputs.push(vec![a.src.clone(), b.src.clone()]);
+                    layers.push((name, HwOp::Add(add), Some(origin)));
+                    streams.insert(out, st);
+                    Ok(())
+                }
+            })?;
+            continue;
+        }
+        if data_inputs.len() != 1 || (!hw && *data_inputs[0] != cur) {
             return Err(PassError::Unsupported {
                 nodes: vec![unsup(
                     n,
-                    "ferrite compiles chains of layers (one data input per node, in order); this node branches or merges".into(),
+                    if hw {
+                        "this node merges several streams; the hardware merges two streams only in an Add of two quantized tensors".into()
+                    } else {
+                        "before the first quantizer the network must be a chain (the host runs it on one float input)".into()
+                    },
                 )],
             });
         }
-        let out = n.outputs[0].clone();
-        let shape_in = g.shapes.get(&cur).cloned().unwrap_or_default();
-        let shape_out = g.shapes.get(&out).cloned().unwrap_or_default();
-        let elems: usize = shape_out.iter().product();
-        let konst = |i: usize| n.inputs.get(i).and_then(|k| g.consts.get(k));
-        // Layout ops that keep the element order.
-        if is_layout(n) {
-            if let (Phase::Hw, Op::Transpose { perm }) = (&phase, &n.op) {
-                // Transposes inside the hardware part only move elements of the ONNX
-                // tensor: carry the stream positions along.
-                let t = Tensor::i64(shape_in.clone(), order.iter().map(|&i| i as i64).collect());
-                match exec::transpose(&t, perm.as_deref()) {
-                    Ok(t) => {
-                        order = t
-                            .to_i64()
-                            .unwrap_or_default()
-                            .into_iter()
-                            .map(|i| i as usize)
-                            .collect()
-                    }
-                    Err(e) => return Err(PassError::invalid(&n.name, None, e)),
-                }
-            } else if let Op::Transpose { perm } = &n.op
-                && !keeps_order(&shape_in, perm.as_deref())
-            {
-                // Before the first quantizer the frame is the host's: it reorders it.
-                let idx: Vec<i64> = (0..shape_in.iter().product::<usize>() as i64).collect();
-                match exec::transpose(&Tensor::i64(shape_in.clone(), idx), perm.as_deref()) {
-                    Ok(t) => {
-                        pre.push(HostStep::Gather {
-                            index: t
+        if hw {
+            let Some(st) = streams.get(data_inputs[0].as_str()) else {
+                unsupported.push(unsup(n, format!(
+                    "reads `{}`, which is no stream of the hardware part (it does not come from the quantized input through hardware layers)",
+                    data_inputs[0]
+                )));
+                continue;
+            };
+            cur = data_inputs[0].clone();
+            src = st.src.clone();
+            dtype = st.dtype;
+            order = st.order.clone();
+            pending = st.pending.clone();
+        }
+        let first_layer = layers.len();
+        let mut out = n.outputs[0].clone();
+        'node: {
+            let shape_in = g.shapes.get(&cur).cloned().unwrap_or_default();
+            let shape_out = g.shapes.get(&out).cloned().unwrap_or_default();
+            let elems: usize = shape_out.iter().product();
+            let konst = |i: usize| n.inputs.get(i).and_then(|k| g.consts.get(k));
+            // Layout ops that keep the element order.
+            if is_layout(n) {
+                if let (Phase::Hw, Op::Transpose { perm }) = (&phase, &n.op) {
+                    // Transposes inside the hardware part only move elements of the ONNX
+                    // tensor: carry the stream positions along.
+                    let t =
+                        Tensor::i64(shape_in.clone(), order.iter().map(|&i| i as i64).collect());
+                    match exec::transpose(&t, perm.as_deref()) {
+                        Ok(t) => {
+                            order = t
                                 .to_i64()
                                 .unwrap_or_default()
                                 .into_iter()
                                 .map(|i| i as usize)
-                                .collect(),
-                        });
-                        host_permuted = true;
+                                .collect()
+                        }
+                        Err(e) => return Err(PassError::invalid(&n.name, None, e)),
                     }
-                    Err(e) => return Err(PassError::invalid(&n.name, None, e)),
+                } else if let Op::Transpose { perm } = &n.op
+                    && !keeps_order(&shape_in, perm.as_deref())
+                {
+                    // Before the first quantizer the frame is the host's: it reorders it.
+                    let idx: Vec<i64> = (0..shape_in.iter().product::<usize>() as i64).collect();
+                    match exec::transpose(&Tensor::i64(shape_in.clone(), idx), perm.as_deref()) {
+                        Ok(t) => {
+                            pre.push(HostStep::Gather {
+                                index: t
+                                    .to_i64()
+                                    .unwrap_or_default()
+                                    .into_iter()
+                                    .map(|i| i as usize)
+                                    .collect(),
+                            });
+                            host_permuted = true;
+                        }
+                        Err(e) => return Err(PassError::invalid(&n.name, None, e)),
+                    }
                 }
+                break 'node;
             }
-            cur = out;
-            continue;
-        }
-        let steps_of = |n: &Node| -> Result<Option<Vec<HostStep>>, PassError> {
-            float_steps(g, n, &shape_out)
-        };
-        match phase {
+            let steps_of = |n: &Node| -> Result<Option<Vec<HostStep>>, PassError> {
+                float_steps(g, n, &shape_out)
+            };
+            match phase {
             Phase::Pre => match &n.op {
                 Op::Quant { signed, narrow, rounding } => {
                     let bits = konst(3).and_then(Tensor::single_f32).unwrap_or(0.0) as u32;
@@ -206,6 +313,13 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                             nodes: vec![unsup(n, format!("MatMul weights of shape {:?}: only 2-D weight matrices map to a MatrixVector", wt.shape))],
                         });
                     }
+                    if pending.iter().any(|s| matches!(s, HostStep::Elementwise { op: FloatOp::Mul, constant, .. } if constant.len() > 1)) {
+                        return Err(PassError::Unsupported { nodes: vec![unsup(n, format!(
+                            "its input `{cur}` has one scale per channel: a matrix product needs one scale for its whole input \
+                             (per-channel activation scales work before depthwise convolutions, pools and residual adds); \
+                             quantize this layer's input per tensor"
+                        ))] });
+                    }
                     if !qw.is_plain_int() {
                         return Err(PassError::NotQuantized {
                             node: n.name.clone(),
@@ -249,16 +363,15 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                     let mut thresholds = None;
                     let mut origin = n.name.clone();
                     let mut out_name = out.clone();
-                    if let Some(next) = g.nodes.get(idx + 1)
+                    if let Some(j) = sole_reader(&out)
+                        && let next = &g.nodes[j]
                         && matches!(next.op, Op::MultiThreshold { .. })
                         && next.inputs[0] == out
-                        && g.fan_out(&out) == 1
-                        && !g.outputs.contains(&out)
                     {
                         thresholds = Some(thresholds_of(g, next, nn, acc_bound(dtype, &wv))?);
                         origin = format!("{} + {}", n.name, next.name);
                         out_name = next.outputs[0].clone();
-                        skip_next = true;
+                        absorbed.insert(j);
                     }
                     let mv = MatrixVector {
                         mw: k,
@@ -271,8 +384,8 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                     dtype = mv.output_type();
                     layers.push((format!("l{:02}_mvu", layers.len()), HwOp::MatrixVector(mv), Some(origin)));
                     order = (0..nn).collect();
-                    cur = out_name;
-                    continue;
+                    out = out_name;
+                    break 'node;
                 }
                 Op::Conv { kernel: _, strides, pads, dilations, group, auto_pad } => {
                     let w = &n.inputs[1];
@@ -283,6 +396,13 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                             why: format!("its weights `{w}` are float (no Quant/BipolarQuant on them)"),
                         });
                     };
+                    if pending.iter().any(|s| matches!(s, HostStep::Elementwise { op: FloatOp::Mul, constant, .. } if constant.len() > 1)) {
+                        return Err(PassError::Unsupported { nodes: vec![unsup(n, format!(
+                            "its input `{cur}` has one scale per channel: a dense convolution needs one scale for its whole input \
+                             (per-channel activation scales work before depthwise convolutions, pools and residual adds); \
+                             quantize this layer's input per tensor"
+                        ))] });
+                    }
                     if !qw.is_plain_int() || n.inputs.get(2).is_some_and(|b| !b.is_empty()) {
                         return Err(PassError::NotQuantized {
                             node: n.name.clone(),
@@ -290,11 +410,18 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                             why: format!("its weights `{w}` (or its bias) could not be turned into integers (scale or zero point not supported)"),
                         });
                     }
-                    if *group != 1 {
-                        unsupported.push(unsup(n, format!("attribute group = {group}: only group = 1 is supported")));
+                    let depthwise = *group > 1
+                        && wt.shape.get(1) == Some(&1)
+                        && Some(*group as usize) == wt.shape.first().copied()
+                        && Spatial::of(&shape_in).is_some_and(|s| s.c as i64 == *group);
+                    if *group != 1 && !depthwise {
+                        unsupported.push(unsup(n, format!(
+                            "attribute group = {group} with weights {:?}: convolutions are dense (group = 1) or depthwise \
+                             (group = input channels = output channels, one weight plane each)",
+                            wt.shape
+                        )));
                         order = Spatial::of(&shape_out).map(|s| s.hwc_order()).unwrap_or_default();
-                        cur = out;
-                        continue;
+                        break 'node;
                     }
                     if !pending.is_empty() {
                         unsupported.push(unsup(n, format!(
@@ -317,7 +444,7 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                     let c = geo.c;
                     let wv = wt.to_i64().unwrap_or_default();
                     let bad_type = |t: DataType| !t.is_activation_type();
-                    if bad_type(dtype) || bad_type(qw.dtype) || wv.len() != m * c * kk[0] * kk[1] || wv.iter().any(|&v| !qw.dtype.contains(v)) {
+                    if bad_type(dtype) || bad_type(qw.dtype) || wv.len() != m * (if depthwise { 1 } else { c }) * kk[0] * kk[1] || wv.iter().any(|&v| !qw.dtype.contains(v)) {
                         return Err(PassError::Unsupported {
                             nodes: vec![unsup(n, format!(
                                 "input {dtype} x weights {}: matrix-vector engines take BIPOLAR, BINARY or 2..8-bit integer inputs and weights",
@@ -339,11 +466,39 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                             Some(origin.clone()),
                         ));
                     }
-                    layers.push((
-                        format!("l{:02}_swg", layers.len()),
-                        HwOp::SlidingWindow(SlidingWindow { kernel: kk, stride: ss, dilation: dd, input_type: dtype }),
-                        Some(origin.clone()),
-                    ));
+                    // A pointwise (1x1, stride 1, unpadded) dense convolution is the
+                    // matrix-vector product on every pixel: no window generator.
+                    let pointwise = !depthwise && kk == [1, 1] && ss == [1, 1] && pb == [0, 0] && pe == [0, 0];
+                    if !pointwise {
+                        layers.push((
+                            format!("l{:02}_swg", layers.len()),
+                            HwOp::SlidingWindow(SlidingWindow { kernel: kk, stride: ss, dilation: dd, input_type: dtype }),
+                            Some(origin.clone()),
+                        ));
+                    }
+                    if depthwise {
+                        // ONNX weights [C][1][KH][KW]: channel c's kernel positions in (ky, kx) order
+                        let kpos = kk[0] * kk[1];
+                        let mut thresholds = None;
+                        let mut out_name = out.clone();
+                        if let Some(j) = sole_reader(&out)
+                            && let next = &g.nodes[j]
+                            && matches!(next.op, Op::MultiThreshold { channels_last: false, .. })
+                            && next.inputs[0] == out
+                        {
+                            thresholds = Some(thresholds_of(g, next, m, acc_bound(dtype, &wv))?);
+                            origin = format!("{} + {}", n.name, next.name);
+                            out_name = next.outputs[0].clone();
+                            absorbed.insert(j);
+                        }
+                        let vv = VectorVector { channels: c, kernel: kpos, input_type: dtype, weight_type: qw.dtype, weights: wv.clone(), thresholds };
+                        dtype = vv.output_type();
+                        layers.push((format!("l{:02}_vvu", layers.len()), HwOp::VectorVector(vv), Some(origin)));
+                        let oshape = g.shapes.get(&out_name).cloned().unwrap_or_default();
+                        order = Spatial::of(&oshape).map(|s| s.hwc_order()).unwrap_or_default();
+                        out = out_name;
+                        break 'node;
+                    }
                     // Column (ky, kx, c) of the window; ONNX weights are [M][C][KH][KW].
                     let mw = kk[0] * kk[1] * c;
                     let mut weights = vec![0i64; m * mw];
@@ -358,24 +513,23 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                     }
                     let mut thresholds = None;
                     let mut out_name = out.clone();
-                    if let Some(next) = g.nodes.get(idx + 1)
+                    if let Some(j) = sole_reader(&out)
+                        && let next = &g.nodes[j]
                         && matches!(next.op, Op::MultiThreshold { channels_last: false, .. })
                         && next.inputs[0] == out
-                        && g.fan_out(&out) == 1
-                        && !g.outputs.contains(&out)
                     {
                         thresholds = Some(thresholds_of(g, next, m, acc_bound(dtype, &wv))?);
                         origin = format!("{} + {}", n.name, next.name);
                         out_name = next.outputs[0].clone();
-                        skip_next = true;
+                        absorbed.insert(j);
                     }
                     let mv = MatrixVector { mw, mh: m, input_type: dtype, weight_type: qw.dtype, weights, thresholds };
                     dtype = mv.output_type();
                     layers.push((format!("l{:02}_mvu", layers.len()), HwOp::MatrixVector(mv), Some(origin)));
                     let oshape = g.shapes.get(&out_name).cloned().unwrap_or_default();
                     order = Spatial::of(&oshape).map(|s| s.hwc_order()).unwrap_or_default();
-                    cur = out_name;
-                    continue;
+                    out = out_name;
+                    break 'node;
                 }
                 Op::MaxPool { kernel, strides, pads, dilations, ceil_mode, auto_pad } => {
                     if !monotone_pending(&pending) {
@@ -550,8 +704,8 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                     let l = LabelSelect { labels, k: kk, input_type: dtype };
                     dtype = l.index_type();
                     layers.push((format!("l{:02}_top", layers.len()), HwOp::LabelSelect(l), Some(n.name.clone())));
-                    cur = n.outputs.get(1).cloned().unwrap_or(out);
-                    continue;
+                    out = n.outputs.get(1).cloned().unwrap_or(out);
+                    break 'node;
                 }
                 Op::ArgMax { select_last, .. } => {
                     let labels: usize = shape_in.iter().product();
@@ -582,10 +736,29 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                 },
             },
         }
+        }
+        if matches!(phase, Phase::Hw) {
+            // chain the layers this node made from its input stream
+            for (name, _, _) in &layers[first_layer..] {
+                layer_inputs.push(vec![src.clone()]);
+                src = Source::node(name, 0);
+            }
+            streams.insert(
+                out.clone(),
+                Stream {
+                    src: src.clone(),
+                    dtype,
+                    order: order.clone(),
+                    pending: pending.clone(),
+                },
+            );
+        }
         cur = out;
     }
     if !unsupported.is_empty() {
-        return Err(PassError::Unsupported { nodes: unsupported });
+        return Err(PassError::Unsupported {
+            nodes: std::mem::take(unsupported),
+        });
     }
     let Some(input) = input else {
         return Err(PassError::NotQuantized {
@@ -609,15 +782,16 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
             why: "no MatMul/Gemm/MultiThreshold could be lowered to a hardware layer".into(),
         });
     }
-    if cur != g.outputs[0] {
+    let Some(last) = streams.get(&g.outputs[0]) else {
         return Err(PassError::Verify {
             pass: NAME.into(),
             why: format!(
-                "walk ended at `{cur}`, not the graph output `{}`",
+                "the graph output `{}` is no stream of the hardware part (the walk ended at `{cur}`)",
                 g.outputs[0]
             ),
         });
-    }
+    };
+    let (order, pending, out_src) = (last.order.clone(), last.pending.clone(), last.src.clone());
     if order.iter().enumerate().any(|(i, &p)| i != p) {
         return Err(PassError::Unsupported {
             nodes: vec![UnsupportedNode {
@@ -635,7 +809,8 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
         Some(s) if spatial_net => TensorType::new([s.h, s.w, s.c], in_dtype),
         _ => TensorType::vector(elems, in_dtype),
     };
-    let mut m = Model::chain(name, tensor, layers);
+    let mut m = graph_model(name, tensor, layers, layer_inputs, out_src)
+        .map_err(|e| PassError::invalid("lowered model", None, e))?;
     m.inputs[0].shape = if host_permuted {
         g.input_shape.clone()
     } else {
@@ -939,4 +1114,241 @@ fn thresholds_of(
         out_type,
         out_bias: bias,
     })
+}
+
+/// The factor `2^k` of a pending `Mul` as a left shift `k` (none pending: 0).
+fn pending_shift(p: &[HostStep]) -> Option<u32> {
+    match p {
+        [] => Some(0),
+        [
+            HostStep::Elementwise {
+                op: FloatOp::Mul,
+                constant,
+                reversed: false,
+            },
+        ] if constant.len() == 1 => {
+            let c = constant[0];
+            let k = c.log2();
+            (c >= 1.0 && k == k.trunc() && k <= MAX_ADD_SHIFT as f32).then_some(k as u32)
+        }
+        _ => None,
+    }
+}
+
+type AddLowering = Result<(HwAdd, Option<usize>, String), UnsupportedNode>;
+
+/// An `Add` of two hardware streams (a residual add, after `absorb_add` made its operands
+/// integers in one unit): the IR `Add`, the `MultiThreshold` after it that it absorbs, and
+/// the tensor its output stream carries.
+fn lower_add(
+    g: &Graph,
+    n: &Node,
+    inputs: [&String; 2],
+    streams: &HashMap<String, Stream>,
+    sole_reader: &dyn Fn(&str) -> Option<usize>,
+) -> Result<AddLowering, PassError> {
+    let unsup = |hint: String| UnsupportedNode {
+        name: n.name.clone(),
+        op_type: "Add".into(),
+        domain: String::new(),
+        hint,
+    };
+    let (Some(a), Some(b)) = (streams.get(inputs[0]), streams.get(inputs[1])) else {
+        return Ok(Err(unsup(format!(
+            "adds `{}` and `{}`: both must be streams of the hardware part (quantized tensors computed from the quantized input)",
+            inputs[0], inputs[1]
+        ))));
+    };
+    let (Some(sa), Some(sb)) = (pending_shift(&a.pending), pending_shift(&b.pending)) else {
+        let d = |s: &Stream| {
+            s.pending
+                .iter()
+                .map(HostStep::describe)
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        return Ok(Err(unsup(format!(
+            "the operands are not integers in one unit (their float steps: [{}] and [{}]): a residual Add needs two \
+             quantized operands whose scales are equal or differ by a power of two, followed by a quantizer",
+            d(a),
+            d(b)
+        ))));
+    };
+    if a.order != b.order {
+        return Ok(Err(unsup(
+            "its operands are streamed in different element orders (a Transpose or Reshape on one side)".into(),
+        )));
+    }
+    let out = n.outputs[0].clone();
+    let shape = g.shapes.get(&out).cloned().unwrap_or_default();
+    let elems: usize = shape.iter().product();
+    let channels = match Spatial::of(&shape) {
+        Some(s) => s.c,
+        None => elems,
+    };
+    let mut add = HwAdd {
+        input_types: [a.dtype, b.dtype],
+        shifts: [sa, sb],
+        thresholds: None,
+    };
+    let mut mt = None;
+    let mut out_name = out.clone();
+    if let Some(j) = sole_reader(&out)
+        && let next = &g.nodes[j]
+        && matches!(
+            next.op,
+            Op::MultiThreshold {
+                channels_last: false,
+                ..
+            }
+        )
+        && next.inputs[0] == out
+    {
+        let (lo, hi) = add.sum_range();
+        let bound = lo.abs().max(hi.abs()).saturating_add(1);
+        add.thresholds = Some(thresholds_of(g, next, channels, bound)?);
+        mt = Some(j);
+        out_name = next.outputs[0].clone();
+    }
+    Ok(Ok((add, mt, out_name)))
+}
+
+/// The IR graph of the lowered layers (`inputs[i]`: the sources of layer `i`), with a
+/// `Duplicate` after every stream read more than once, and every node named `lNN_<kind>`
+/// in order.
+fn graph_model(
+    name: &str,
+    tensor: TensorType,
+    layers: Vec<(String, HwOp, Option<String>)>,
+    inputs: Vec<Vec<Source>>,
+    out: Source,
+) -> Result<Model, String> {
+    let mut nodes: Vec<IrNode> = layers
+        .into_iter()
+        .zip(inputs)
+        .map(|((name, op, origin), inputs)| IrNode {
+            name,
+            inputs,
+            op,
+            origin,
+        })
+        .collect();
+    let mut out = out;
+    // Types of every stream, walking the layers in order (each reads earlier ones).
+    let mut types: HashMap<Source, TensorType> = HashMap::new();
+    types.insert(Source::input("input"), tensor);
+    for n in &nodes {
+        let ins: Vec<TensorType> = n
+            .inputs
+            .iter()
+            .map(|s| {
+                types
+                    .get(s)
+                    .copied()
+                    .ok_or_else(|| format!("`{}` reads an unknown stream", n.name))
+            })
+            .collect::<Result<_, _>>()?;
+        let outs =
+            n.op.as_kind()
+                .infer(&ins)
+                .map_err(|e| format!("node `{}`: {e}", n.name))?;
+        for (p, t) in outs.into_iter().enumerate() {
+            types.insert(Source::node(&n.name, p), t);
+        }
+    }
+    // Readers of every stream, in order (node, port); the graph output last (usize::MAX).
+    let mut uses: Vec<(Source, Vec<(usize, usize)>)> = Vec::new();
+    let mut at: HashMap<Source, usize> = HashMap::new();
+    let mut use_of =
+        |s: &Source, r: (usize, usize), uses: &mut Vec<(Source, Vec<(usize, usize)>)>| {
+            let i = *at.entry(s.clone()).or_insert_with(|| {
+                uses.push((s.clone(), Vec::new()));
+                uses.len() - 1
+            });
+            uses[i].1.push(r);
+        };
+    for (i, n) in nodes.iter().enumerate() {
+        for (p, s) in n.inputs.iter().enumerate() {
+            use_of(s, (i, p), &mut uses);
+        }
+    }
+    use_of(&out, (usize::MAX, 0), &mut uses);
+    // Duplicates, each placed right after its producer.
+    let mut dups: Vec<(Option<usize>, IrNode)> = Vec::new();
+    for (s, readers) in &uses {
+        if readers.len() < 2 {
+            continue;
+        }
+        if readers.len() > crate::ir::MAX_DUPLICATE_OUTPUTS {
+            return Err(format!(
+                "a stream is read by {} layers; at most {} are supported",
+                readers.len(),
+                crate::ir::MAX_DUPLICATE_OUTPUTS
+            ));
+        }
+        let (producer, base) = match s {
+            Source::Input { input } => (None, input.clone()),
+            Source::Node { node, .. } => (nodes.iter().position(|n| &n.name == node), node.clone()),
+        };
+        let dname = format!("{base}_dup");
+        for (k, &(i, p)) in readers.iter().enumerate() {
+            let to = Source::node(&dname, k);
+            if i == usize::MAX {
+                out = to;
+            } else {
+                nodes[i].inputs[p] = to;
+            }
+        }
+        dups.push((
+            producer,
+            IrNode {
+                name: dname,
+                inputs: vec![s.clone()],
+                op: HwOp::Duplicate(Duplicate {
+                    outputs: readers.len(),
+                    input_type: types[s].dtype,
+                }),
+                origin: None,
+            },
+        ));
+    }
+    let mut all: Vec<IrNode> = Vec::with_capacity(nodes.len() + dups.len());
+    for d in dups.iter().filter(|d| d.0.is_none()) {
+        all.push(d.1.clone());
+    }
+    for (i, n) in nodes.into_iter().enumerate() {
+        all.push(n);
+        for d in dups.iter().filter(|d| d.0 == Some(i)) {
+            all.push(d.1.clone());
+        }
+    }
+    // Names in order: lNN_<kind>.
+    let rename: HashMap<String, String> = all
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let kind = if n.name.ends_with("_dup") {
+                "dup"
+            } else {
+                n.name.split_once('_').map_or(n.name.as_str(), |(_, k)| k)
+            };
+            (n.name.clone(), format!("l{i:02}_{kind}"))
+        })
+        .collect();
+    let fix = |s: &mut Source| {
+        if let Source::Node { node, .. } = s
+            && let Some(r) = rename.get(node.as_str())
+        {
+            *node = r.clone();
+        }
+    };
+    for n in &mut all {
+        n.name = rename[&n.name].clone();
+        n.inputs.iter_mut().for_each(fix);
+    }
+    fix(&mut out);
+    let mut m = Model::chain(name, tensor, Vec::new());
+    m.nodes = all;
+    m.outputs = vec![out];
+    Ok(m)
 }

@@ -10,12 +10,14 @@
 //! ([`crate::import::exec`]) returns the same outputs before and after it (bit-exactly for
 //! power-of-two quantizer scales; see `integerize_matmul`).
 
+pub mod absorb_add;
 pub mod absorb_thresholds;
 pub mod fold_constants;
 pub mod gemm_to_matmul;
 pub mod infer_datatypes;
 pub mod integerize_matmul;
 pub mod lower;
+pub mod reduce_mean;
 pub mod remove_identities;
 
 use crate::import::graph::{Graph, Tensor};
@@ -81,10 +83,12 @@ pub type PassFn = fn(&mut Graph) -> Result<bool, PassError>;
 /// The streamlining pipeline, in order; run repeatedly until no pass changes the graph.
 pub const PIPELINE: &[(&str, PassFn)] = &[
     (fold_constants::NAME, fold_constants::run),
+    (reduce_mean::NAME, reduce_mean::run),
     (gemm_to_matmul::NAME, gemm_to_matmul::run),
     (infer_datatypes::NAME, infer_datatypes::run),
     (integerize_matmul::NAME, integerize_matmul::run),
     (absorb_thresholds::NAME, absorb_thresholds::run),
+    (absorb_add::NAME, absorb_add::run),
     (remove_identities::NAME, remove_identities::run),
 ];
 
@@ -227,7 +231,18 @@ fn check_quantizers(g: &Graph) -> Result<(), PassError> {
         let names: &[&str] = match &n.op {
             Op::Quant { .. } => &["scale", "zero point", "bit width"],
             Op::BipolarQuant => &["scale"],
-            Op::Trunc { .. } => &["scale", "zero point", "input bit width", "output bit width"],
+            // v1: x, scale, zero point, input bit width, output bit width; v2 (6 inputs)
+            // has the output scale before the output bit width
+            Op::Trunc { .. } if n.inputs.len() <= 5 => {
+                &["scale", "zero point", "input bit width", "output bit width"]
+            }
+            Op::Trunc { .. } => &[
+                "scale",
+                "zero point",
+                "input bit width",
+                "scale",
+                "output bit width",
+            ],
             _ => continue,
         };
         let bad = |what: &str, t: &str, why: String| {
