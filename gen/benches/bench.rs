@@ -97,7 +97,10 @@ fn qonnx_networks() {
         ("examples/mlp_w1a1", root.join("examples/mlp_w1a1")),
         ("examples/mlp_w4a4", root.join("examples/mlp_w4a4")),
         ("examples/resnet_w4a4", root.join("examples/resnet_w4a4")),
-        ("examples/mobilenet_w4a4", root.join("examples/mobilenet_w4a4")),
+        (
+            "examples/mobilenet_w4a4",
+            root.join("examples/mobilenet_w4a4"),
+        ),
     ];
     for (name, dir) in nets {
         let path = dir.join("model.onnx");

@@ -252,6 +252,9 @@ pub fn check(model: &Model, a: &Analysis, id: NodeId, fold: Fold) -> Result<(), 
             ),
         });
     }
+    if let Err(why) = e.fold_check(ins, fold) {
+        return bad(why);
+    }
     Ok(())
 }
 
@@ -271,9 +274,16 @@ pub fn fold_for_target(model: &Model, a: &Analysis, id: NodeId, target: u64) -> 
     let cyc = |f: Fold| e.exp_cycles(ins, f);
     let mut best: Option<(usize, usize, Fold)> = None;
     let mut fastest = Fold::new(*pes.last().unwrap(), *simds.last().unwrap());
+    if e.fold_check(ins, fastest).is_err() {
+        // the largest PE with SIMD 1 is legal for every kind; the loop finds faster ones
+        fastest = Fold::new(*pes.last().unwrap(), 1);
+    }
     for &pe in &pes {
         for &simd in &simds {
             let f = Fold::new(pe, simd);
+            if e.fold_check(ins, f).is_err() {
+                continue;
+            }
             if cyc(f) < cyc(fastest) {
                 fastest = f;
             }
