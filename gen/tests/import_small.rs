@@ -395,16 +395,14 @@ fn every_unsupported_node_is_reported_at_once() {
     let s = e.to_string();
     for want in [
         "net.onnx",
-        "4 unsupported",
-        "conv0",
-        "Conv",
+        // (the Conv's group = 2 is judged once the graph is read, where its weights are known)
+        "3 unsupported",
         "lstm0",
         "LSTM",
         "frob0",
         "com.example",
         "pool0",
         "MaxPool",
-        "group = 2",
         "ceil_mode = 1",
     ] {
         assert!(s.contains(want), "missing `{want}` in:\n{s}");

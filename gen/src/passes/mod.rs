@@ -94,7 +94,48 @@ pub const PIPELINE: &[(&str, PassFn)] = &[
 
 /// Nodes without a reference kernel or hardware engine, all at once.
 pub fn unsupported_nodes(g: &Graph) -> Vec<UnsupportedNode> {
-    crate::import::hardware_unsupported(&g.nodes)
+    use crate::import::graph::Op;
+    let mut out = crate::import::hardware_unsupported(&g.nodes);
+    // A grouped convolution is dense (group 1) or depthwise (one weight plane an output
+    // channel, group = output channels); its weights (a constant, or a quantizer of one)
+    // tell which.
+    let producer: std::collections::HashMap<&str, &crate::import::graph::Node> = g
+        .nodes
+        .iter()
+        .flat_map(|n| n.outputs.iter().map(move |o| (o.as_str(), n)))
+        .collect();
+    for n in &g.nodes {
+        let Op::Conv { group, .. } = n.op else {
+            continue;
+        };
+        let Some(w) = n.inputs.get(1) else { continue };
+        let wt = g.consts.get(w).or_else(|| {
+            let p = producer.get(w.as_str())?;
+            matches!(p.op, Op::Quant { .. } | Op::BipolarQuant)
+                .then(|| g.consts.get(p.inputs.first()?))
+                .flatten()
+        });
+        let Some(wt) = wt else { continue };
+        let depthwise = wt.shape.get(1) == Some(&1) && wt.shape.first() == Some(&(group as usize));
+        if group != 1 && !depthwise {
+            let hint = format!(
+                "attribute group = {group} with weights {:?}: convolutions are dense (group = 1) or depthwise \
+                     (group = input channels = output channels, one weight plane each)",
+                wt.shape
+            );
+            // one entry a node: joined to what the attribute checks found
+            match out.iter_mut().find(|u| u.name == n.name) {
+                Some(u) => u.hint = format!("{}; {hint}", u.hint),
+                None => out.push(UnsupportedNode {
+                    name: n.name.clone(),
+                    op_type: n.op.type_name().into(),
+                    domain: String::new(),
+                    hint,
+                }),
+            }
+        }
+    }
+    out
 }
 
 /// Infer every tensor's shape by running the graph on a zero input.
