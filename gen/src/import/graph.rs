@@ -4,7 +4,7 @@
 
 use crate::ir::DataType;
 use crate::ir::host::RoundingMode;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Element storage of a tensor: float activations/weights, or int64 shape data.
 #[derive(Clone, Debug, PartialEq)]
@@ -337,52 +337,147 @@ pub struct Graph {
     pub opset: i64,
 }
 
-impl Graph {
+/// Producer and consumer look-ups of a graph, built once in `O(nodes)` ([`Graph::index`]).
+/// An index describes the graph as it was when built: a pass builds one per sweep and
+/// defers structural edits ([`Edits`]) to the end of the sweep, so indices stay valid.
+#[derive(Clone, Debug, Default)]
+pub struct Index {
+    producer: HashMap<String, usize>,
+    consumers: HashMap<String, Vec<usize>>,
+    /// Reads of each tensor by nodes (an input read twice by one node counts twice) plus
+    /// its appearances among the graph outputs.
+    uses: HashMap<String, usize>,
+}
+
+impl Index {
     /// The node producing `tensor`, by index.
     pub fn producer(&self, tensor: &str) -> Option<usize> {
-        self.nodes
-            .iter()
-            .position(|n| n.outputs.iter().any(|o| o == tensor))
+        self.producer.get(tensor).copied()
     }
 
-    /// Indices of the nodes reading `tensor`.
-    pub fn consumers(&self, tensor: &str) -> Vec<usize> {
-        self.nodes
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| n.inputs.iter().any(|i| i == tensor))
-            .map(|(i, _)| i)
-            .collect()
+    /// Indices of the nodes reading `tensor` (each once, in graph order).
+    pub fn consumers(&self, tensor: &str) -> &[usize] {
+        self.consumers.get(tensor).map_or(&[], Vec::as_slice)
     }
 
-    /// Whether `tensor` is read by a node or is a graph output more than once in total.
+    /// How many times `tensor` is read by a node or is a graph output, in total.
     pub fn fan_out(&self, tensor: &str) -> usize {
-        self.nodes
-            .iter()
-            .map(|n| n.inputs.iter().filter(|i| *i == tensor).count())
-            .sum::<usize>()
-            + self.outputs.iter().filter(|o| *o == tensor).count()
+        self.uses.get(tensor).copied().unwrap_or(0)
+    }
+}
+
+/// Structural edits of a sweep over the nodes, applied at once by [`Graph::apply`] in
+/// `O(nodes)`: node indices mean the indices of the graph the sweep started from.
+#[derive(Clone, Debug, Default)]
+pub struct Edits {
+    before: BTreeMap<usize, Vec<Node>>,
+    replace: BTreeMap<usize, Vec<Node>>,
+    drop: HashSet<usize>,
+}
+
+impl Edits {
+    /// Put `nodes` before node `i` (after nodes put there earlier).
+    pub fn insert_before(&mut self, i: usize, nodes: Vec<Node>) {
+        self.before.entry(i).or_default().extend(nodes);
+    }
+
+    /// Replace node `i` by `nodes`.
+    pub fn replace(&mut self, i: usize, nodes: Vec<Node>) {
+        self.replace.insert(i, nodes);
+    }
+
+    /// Remove node `i`.
+    pub fn remove(&mut self, i: usize) {
+        self.drop.insert(i);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.before.is_empty() && self.replace.is_empty() && self.drop.is_empty()
+    }
+}
+
+/// The tensor names a graph uses, for making fresh ones ([`Graph::names`]).
+#[derive(Clone, Debug, Default)]
+pub struct Names(HashSet<String>);
+
+impl Names {
+    /// A tensor name starting with `base` that is not used yet; it is used from now on.
+    pub fn fresh(&mut self, base: &str) -> String {
+        let name = if self.0.contains(base) {
+            (1..)
+                .map(|i| format!("{base}_{i}"))
+                .find(|n| !self.0.contains(n))
+                .expect("an unused name exists")
+        } else {
+            base.to_string()
+        };
+        self.0.insert(name.clone());
+        name
+    }
+}
+
+impl Graph {
+    /// Producer, consumer and fan-out look-ups of the graph as it is now, in `O(nodes)`.
+    pub fn index(&self) -> Index {
+        let mut ix = Index::default();
+        for (i, n) in self.nodes.iter().enumerate() {
+            for o in &n.outputs {
+                ix.producer.entry(o.clone()).or_insert(i);
+            }
+            for t in n.inputs.iter().filter(|t| !t.is_empty()) {
+                *ix.uses.entry(t.clone()).or_default() += 1;
+                let c = ix.consumers.entry(t.clone()).or_default();
+                if c.last() != Some(&i) {
+                    c.push(i);
+                }
+            }
+        }
+        for o in &self.outputs {
+            *ix.uses.entry(o.clone()).or_default() += 1;
+        }
+        ix
+    }
+
+    /// Every tensor name in use (inputs, outputs, constants, inferred shapes), for
+    /// [`Names::fresh`]. Build it once per sweep: names made from it stay distinct even
+    /// while the sweep's new nodes are not in the graph yet.
+    pub fn names(&self) -> Names {
+        let mut s: HashSet<String> = self.consts.keys().cloned().collect();
+        s.extend(self.shapes.keys().cloned());
+        s.insert(self.input.clone());
+        s.extend(self.outputs.iter().cloned());
+        for n in &self.nodes {
+            s.extend(n.inputs.iter().cloned());
+            s.extend(n.outputs.iter().cloned());
+        }
+        Names(s)
+    }
+
+    /// Apply a sweep's structural edits in one pass over the nodes.
+    pub fn apply(&mut self, mut e: Edits) {
+        if e.is_empty() {
+            return;
+        }
+        let old = std::mem::take(&mut self.nodes);
+        let mut nodes = Vec::with_capacity(old.len());
+        for (i, n) in old.into_iter().enumerate() {
+            if let Some(b) = e.before.remove(&i) {
+                nodes.extend(b);
+            }
+            if let Some(r) = e.replace.remove(&i) {
+                nodes.extend(r);
+            } else if !e.drop.contains(&i) {
+                nodes.push(n);
+            }
+        }
+        for (_, b) in std::mem::take(&mut e.before) {
+            nodes.extend(b);
+        }
+        self.nodes = nodes;
     }
 
     pub fn is_const(&self, tensor: &str) -> bool {
         self.consts.contains_key(tensor)
-    }
-
-    /// A fresh tensor name starting with `base`.
-    pub fn fresh_name(&self, base: &str) -> String {
-        let used = |n: &str| {
-            self.consts.contains_key(n)
-                || self.shapes.contains_key(n)
-                || n == self.input
-                || self.nodes.iter().any(|x| x.outputs.iter().any(|o| o == n))
-        };
-        if !used(base) {
-            return base.to_string();
-        }
-        (1..)
-            .map(|i| format!("{base}_{i}"))
-            .find(|n| !used(n))
-            .expect("an unused name exists")
     }
 
     /// Drop nodes and constants no graph output depends on.

@@ -51,6 +51,7 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
             ),
         ));
     }
+    let index = g.index();
     let mut phase = Phase::Pre;
     let mut cur = g.input.clone();
     let mut pre: Vec<HostStep> = Vec::new();
@@ -252,7 +253,7 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                     if let Some(next) = g.nodes.get(idx + 1)
                         && matches!(next.op, Op::MultiThreshold { .. })
                         && next.inputs[0] == out
-                        && g.fan_out(&out) == 1
+                        && index.fan_out(&out) == 1
                         && !g.outputs.contains(&out)
                     {
                         thresholds = Some(thresholds_of(g, next, nn, acc_bound(dtype, &wv))?);
@@ -361,7 +362,7 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                     if let Some(next) = g.nodes.get(idx + 1)
                         && matches!(next.op, Op::MultiThreshold { channels_last: false, .. })
                         && next.inputs[0] == out
-                        && g.fan_out(&out) == 1
+                        && index.fan_out(&out) == 1
                         && !g.outputs.contains(&out)
                     {
                         thresholds = Some(thresholds_of(g, next, m, acc_bound(dtype, &wv))?);
@@ -542,7 +543,7 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                     };
                     let labels: usize = shape_in.iter().product();
                     let last = (*axis == -1 || *axis == shape_in.len() as i64 - 1) && shape_in.last() == Some(&labels);
-                    let values_used = g.fan_out(&n.outputs[0]) > 0;
+                    let values_used = index.fan_out(&n.outputs[0]) > 0;
                     if !largest || !last || values_used || !monotone_pending(&pending) {
                         unsupported.push(unsup(n, "LabelSelect needs TopK(largest) over the last axis of one row, directly on the integer layer output, with only its indices used".into()));
                     }

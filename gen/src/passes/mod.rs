@@ -1,8 +1,11 @@
 //! Streamlining passes over the import graph, and the lowering to the integer IR.
 //!
 //! Each pass is its own module exposing `NAME` and `run(&mut Graph) -> Result<bool,
-//! PassError>` (whether it changed the graph). [`streamline`] runs the pipeline to a
-//! fixpoint and checks the graph after every pass ([`verify`]); a failed check is a bug in
+//! PassError>` (whether it changed the graph). One call is one sweep over the whole graph:
+//! the pass indexes producers and consumers once ([`Graph::index`]), makes every rewrite it
+//! finds and applies the structural edits at once ([`Graph::apply`]), so a sweep is linear in
+//! the node count. [`streamline`] runs the pipeline to a
+//! fixpoint and checks the graph after every pass that changed it ([`verify`]); a failed check is a bug in
 //! the pass and is reported as [`PassError::Verify`] naming it. [`lower::lower`] turns the
 //! streamlined graph into an [`ir::Model`](crate::ir::Model).
 //!
@@ -95,6 +98,12 @@ pub fn unsupported_nodes(g: &Graph) -> Vec<UnsupportedNode> {
 
 /// Infer every tensor's shape by running the graph on a zero input.
 pub fn infer_shapes(g: &mut Graph) -> Result<(), PassError> {
+    g.shapes = shapes_of(g)?;
+    Ok(())
+}
+
+/// Every tensor's shape, from running the graph on a zero input (one run, `O(nodes)`).
+fn shapes_of(g: &Graph) -> Result<std::collections::BTreeMap<String, Vec<usize>>, PassError> {
     let n: usize = g.input_shape.iter().product();
     let x = Tensor::f32(g.input_shape.clone(), vec![0.0; n]);
     let vals = exec::run(g, &x).map_err(|e| PassError::Invalid {
@@ -102,13 +111,20 @@ pub fn infer_shapes(g: &mut Graph) -> Result<(), PassError> {
         tensor: None,
         why: format!("{} ({})", e.why, e.op),
     })?;
-    g.shapes = vals.into_iter().map(|(k, v)| (k, v.shape)).collect();
-    Ok(())
+    Ok(vals.into_iter().map(|(k, v)| (k, v.shape)).collect())
 }
 
 /// Consistency check: topological order, every tensor has a value and the shape it had,
 /// quantized constants hold values of their datatype.
 pub fn verify(g: &Graph, pass: &str) -> Result<(), PassError> {
+    verify_shapes(g, pass).map(|_| ())
+}
+
+/// [`verify`], returning the shapes it inferred (the graph's new `shapes`).
+fn verify_shapes(
+    g: &Graph,
+    pass: &str,
+) -> Result<std::collections::BTreeMap<String, Vec<usize>>, PassError> {
     let bug = |why: String| PassError::Verify {
         pass: pass.into(),
         why,
@@ -135,11 +151,9 @@ pub fn verify(g: &Graph, pass: &str) -> Result<(), PassError> {
             return Err(bug(format!("graph output `{o}` is no longer produced")));
         }
     }
-    let old = g.shapes.clone();
-    let mut h = g.clone();
-    infer_shapes(&mut h).map_err(|e| bug(format!("the graph no longer runs: {e}")))?;
-    for (name, s) in &h.shapes {
-        if let Some(o) = old.get(name)
+    let shapes = shapes_of(g).map_err(|e| bug(format!("the graph no longer runs: {e}")))?;
+    for (name, s) in &shapes {
+        if let Some(o) = g.shapes.get(name)
             && o != s
         {
             return Err(bug(format!(
@@ -174,10 +188,13 @@ pub fn verify(g: &Graph, pass: &str) -> Result<(), PassError> {
             )));
         }
     }
-    Ok(())
+    Ok(shapes)
 }
 
-/// Run the streamlining pipeline to a fixpoint, verifying after every pass.
+/// Run the streamlining pipeline to a fixpoint, verifying after every pass that changed
+/// the graph. Each pass call is one sweep over the whole graph (every rewrite it can make
+/// there, its look-ups indexed once), so a sweep costs `O(nodes)` and the check after it
+/// too: import is linear in the node count for a fixed network depth of rewrites.
 pub fn streamline(g: &mut Graph) -> Result<Vec<&'static str>, PassError> {
     let unsupported = unsupported_nodes(g);
     if !unsupported.is_empty() {
@@ -186,31 +203,28 @@ pub fn streamline(g: &mut Graph) -> Result<Vec<&'static str>, PassError> {
     check_quantizers(g)?;
     infer_shapes(g)?;
     let mut applied = Vec::new();
-    // Each pass applies one rewrite per call; run it until it stops changing the graph.
-    // Every rewrite removes or replaces a node pattern, so a bound proportional to the
-    // graph size only trips on a pass that undoes another (a bug).
+    // Each pass call sweeps the whole graph; the pipeline runs until no sweep changes it.
+    // Every changing sweep removes or replaces node patterns, so a bound proportional to
+    // the graph size only trips on a pass that undoes another (a bug).
     let limit = 8 * (g.nodes.len() + 8);
     let mut steps = 0usize;
     loop {
         let mut any = false;
         for (name, pass) in PIPELINE {
-            while pass(g)? {
-                any = true;
-                steps += 1;
-                if steps > limit {
-                    return Err(PassError::Verify {
-                        pass: name.to_string(),
-                        why: format!("no fixpoint after {limit} rewrites"),
-                    });
-                }
-                applied.push(*name);
-                g.remove_dead();
-                verify(g, name)?;
-                infer_shapes(g).map_err(|e| PassError::Verify {
-                    pass: name.to_string(),
-                    why: e.to_string(),
-                })?;
+            if !pass(g)? {
+                continue;
             }
+            any = true;
+            steps += 1;
+            if steps > limit {
+                return Err(PassError::Verify {
+                    pass: name.to_string(),
+                    why: format!("no fixpoint after {limit} sweeps"),
+                });
+            }
+            applied.push(*name);
+            g.remove_dead();
+            g.shapes = verify_shapes(g, name)?;
         }
         if !any {
             return Ok(applied);
