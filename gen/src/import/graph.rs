@@ -341,28 +341,33 @@ pub struct Graph {
 /// An index describes the graph as it was when built: a pass builds one per sweep and
 /// defers structural edits ([`Edits`]) to the end of the sweep, so indices stay valid.
 #[derive(Clone, Debug, Default)]
-pub struct Index {
-    producer: HashMap<String, usize>,
-    consumers: HashMap<String, Vec<usize>>,
-    /// Reads of each tensor by nodes (an input read twice by one node counts twice) plus
-    /// its appearances among the graph outputs.
-    uses: HashMap<String, usize>,
+pub struct Index(HashMap<String, Uses>);
+
+/// What the index knows of one tensor.
+#[derive(Clone, Debug, Default)]
+struct Uses {
+    producer: Option<usize>,
+    /// Readers, each once, in graph order.
+    consumers: Vec<usize>,
+    /// Reads by nodes (an input read twice by one node counts twice) plus appearances
+    /// among the graph outputs.
+    fan_out: usize,
 }
 
 impl Index {
     /// The node producing `tensor`, by index.
     pub fn producer(&self, tensor: &str) -> Option<usize> {
-        self.producer.get(tensor).copied()
+        self.0.get(tensor).and_then(|u| u.producer)
     }
 
     /// Indices of the nodes reading `tensor` (each once, in graph order).
     pub fn consumers(&self, tensor: &str) -> &[usize] {
-        self.consumers.get(tensor).map_or(&[], Vec::as_slice)
+        self.0.get(tensor).map_or(&[], |u| u.consumers.as_slice())
     }
 
     /// How many times `tensor` is read by a node or is a graph output, in total.
     pub fn fan_out(&self, tensor: &str) -> usize {
-        self.uses.get(tensor).copied().unwrap_or(0)
+        self.0.get(tensor).map_or(0, |u| u.fan_out)
     }
 }
 
@@ -396,22 +401,36 @@ impl Edits {
     }
 }
 
-/// The tensor names a graph uses, for making fresh ones ([`Graph::names`]).
+/// The tensor names a graph uses, for making fresh ones ([`Graph::names`]). Held as
+/// hashes: a collision only makes [`Names::fresh`] skip a free name, never reuse a taken one.
 #[derive(Clone, Debug, Default)]
-pub struct Names(HashSet<String>);
+pub struct Names(HashSet<u64>);
 
 impl Names {
+    fn key(name: &str) -> u64 {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(name)
+    }
+
+    fn add(&mut self, name: &str) {
+        self.0.insert(Names::key(name));
+    }
+
+    fn used(&self, name: &str) -> bool {
+        self.0.contains(&Names::key(name))
+    }
+
     /// A tensor name starting with `base` that is not used yet; it is used from now on.
     pub fn fresh(&mut self, base: &str) -> String {
-        let name = if self.0.contains(base) {
+        let name = if self.used(base) {
             (1..)
                 .map(|i| format!("{base}_{i}"))
-                .find(|n| !self.0.contains(n))
+                .find(|n| !self.used(n))
                 .expect("an unused name exists")
         } else {
             base.to_string()
         };
-        self.0.insert(name.clone());
+        self.add(&name);
         name
     }
 }
@@ -419,38 +438,49 @@ impl Names {
 impl Graph {
     /// Producer, consumer and fan-out look-ups of the graph as it is now, in `O(nodes)`.
     pub fn index(&self) -> Index {
-        let mut ix = Index::default();
+        let mut ix: HashMap<String, Uses> = HashMap::with_capacity(self.nodes.len() * 2);
         for (i, n) in self.nodes.iter().enumerate() {
-            for o in &n.outputs {
-                ix.producer.entry(o.clone()).or_insert(i);
-            }
             for t in n.inputs.iter().filter(|t| !t.is_empty()) {
-                *ix.uses.entry(t.clone()).or_default() += 1;
-                let c = ix.consumers.entry(t.clone()).or_default();
-                if c.last() != Some(&i) {
-                    c.push(i);
+                let u = match ix.get_mut(t.as_str()) {
+                    Some(u) => u,
+                    None => ix.entry(t.clone()).or_default(),
+                };
+                u.fan_out += 1;
+                if u.consumers.last() != Some(&i) {
+                    u.consumers.push(i);
                 }
+            }
+            for o in &n.outputs {
+                let u = ix.entry(o.clone()).or_default();
+                u.producer.get_or_insert(i);
             }
         }
         for o in &self.outputs {
-            *ix.uses.entry(o.clone()).or_default() += 1;
+            if let Some(u) = ix.get_mut(o.as_str()) {
+                u.fan_out += 1;
+            } else {
+                ix.entry(o.clone()).or_default().fan_out += 1;
+            }
         }
-        ix
+        Index(ix)
     }
 
     /// Every tensor name in use (inputs, outputs, constants, inferred shapes), for
     /// [`Names::fresh`]. Build it once per sweep: names made from it stay distinct even
     /// while the sweep's new nodes are not in the graph yet.
     pub fn names(&self) -> Names {
-        let mut s: HashSet<String> = self.consts.keys().cloned().collect();
-        s.extend(self.shapes.keys().cloned());
-        s.insert(self.input.clone());
-        s.extend(self.outputs.iter().cloned());
-        for n in &self.nodes {
-            s.extend(n.inputs.iter().cloned());
-            s.extend(n.outputs.iter().cloned());
+        let mut s = Names(HashSet::with_capacity(self.shapes.len() + self.consts.len() + 8));
+        let all = self
+            .consts
+            .keys()
+            .chain(self.shapes.keys())
+            .chain(std::iter::once(&self.input))
+            .chain(&self.outputs)
+            .chain(self.nodes.iter().flat_map(|n| n.inputs.iter().chain(&n.outputs)));
+        for n in all {
+            s.add(n);
         }
-        Names(s)
+        s
     }
 
     /// Apply a sweep's structural edits in one pass over the nodes.

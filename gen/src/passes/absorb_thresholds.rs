@@ -57,6 +57,14 @@ struct Sweep {
 }
 
 pub fn run(g: &mut Graph) -> Result<bool, PassError> {
+    if !g.nodes.iter().any(|n| {
+        matches!(
+            n.op,
+            Op::MatMul | Op::Conv { .. } | Op::AveragePool { .. }
+        )
+    }) {
+        return Ok(false);
+    }
     let mut sw = Sweep {
         index: g.index(),
         names: g.names(),

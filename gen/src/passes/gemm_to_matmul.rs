@@ -8,6 +8,9 @@ use crate::import::graph::{Edits, Graph, Names, Node, Op, Tensor};
 pub const NAME: &str = "gemm-to-matmul";
 
 pub fn run(g: &mut Graph) -> Result<bool, PassError> {
+    if !g.nodes.iter().any(|n| matches!(n.op, Op::Gemm { .. })) {
+        return Ok(false);
+    }
     let mut names = g.names();
     let mut edits = Edits::default();
     for i in 0..g.nodes.len() {

@@ -16,7 +16,8 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
     let mut q = g.qinfo.clone();
     // Non-constant entries are recomputed from scratch.
     q.retain(|k, _| g.consts.contains_key(k));
-    let index = g.index();
+    // built on the first Round that needs it
+    let index = std::cell::OnceCell::new();
     for node in &g.nodes {
         let out = node.outputs[0].clone();
         let c = |i: usize| -> Result<&Tensor, PassError> {
@@ -103,7 +104,7 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
                 };
                 let x = &node.inputs[0];
                 q.get(x).and_then(|i| levels(i, 1.0)).or_else(|| {
-                    let p = &g.nodes[index.producer(x)?];
+                    let p = &g.nodes[index.get_or_init(|| g.index()).producer(x)?];
                     let k = g.consts.get(p.inputs.get(1)?)?.single_f32()?;
                     (p.op == Op::Div).then_some(())?;
                     levels(q.get(&p.inputs[0])?, k)

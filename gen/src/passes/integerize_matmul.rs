@@ -26,6 +26,13 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
     // one sweep: every MatMul and Conv is rewritten (a rewrite keeps the node's output
     // name and only adds constants, so it does not change what the others see); the new
     // nodes go in at the end
+    if !g
+        .nodes
+        .iter()
+        .any(|n| matches!(n.op, Op::Conv { .. } | Op::MatMul))
+    {
+        return Ok(false);
+    }
     let mut names = g.names();
     let mut edits = Edits::default();
     for i in 0..g.nodes.len() {
