@@ -333,6 +333,19 @@ fn try_absorb_from(
             let out =
                 exec::eval(node, &ins).map_err(|e| PassError::invalid(&node.name, None, e))?;
             t = out.into_iter().next().unwrap_or(t);
+            if let Some(x) = t.as_f32().and_then(|v| v.iter().find(|x| !x.is_finite())) {
+                return Err(PassError::invalid(
+                    &node.name,
+                    None,
+                    format!(
+                        "{} computes {x} from the accumulator of `{}`: the value is not \
+                         finite (its constants overflow f32); export the model again with \
+                         smaller parameters",
+                        node.op.type_name(),
+                        mm.name
+                    ),
+                ));
+            }
         }
         if t.shape != acc_shape {
             return Err(PassError::invalid(

@@ -107,6 +107,17 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
             _ => None,
         };
         for (name, t) in node.outputs.iter().zip(outs) {
+            if let Some(x) = t.as_f32().and_then(|v| v.iter().find(|x| !x.is_finite())) {
+                return Err(PassError::invalid(
+                    &node.name,
+                    Some(name),
+                    format!(
+                        "{} on constants computes {x}: the value is not finite; export the \
+                         model again with finite parameters",
+                        node.op.type_name()
+                    ),
+                ));
+            }
             g.consts.insert(name.clone(), t);
         }
         if let Some(q) = q {

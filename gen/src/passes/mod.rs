@@ -201,6 +201,7 @@ pub fn streamline(g: &mut Graph) -> Result<Vec<&'static str>, PassError> {
         return Err(PassError::Unsupported { nodes: unsupported });
     }
     check_quantizers(g)?;
+    check_arithmetic(g)?;
     infer_shapes(g)?;
     let mut applied = Vec::new();
     // Each pass call sweeps the whole graph; the pipeline runs until no sweep changes it.
@@ -290,6 +291,80 @@ fn check_quantizers(g: &Graph) -> Result<(), PassError> {
                     t,
                     format!("is {x}: an integer from 1 to 32 is needed"),
                 );
+            }
+        }
+        // qonnx Quant: the zero point is an integer level, inside [min_int, max_int] of
+        // the bit width (else float 0 has no level and qonnx clips the values oddly)
+        if let Op::Quant { signed, narrow, .. } = &n.op
+            && let (Some(Some((_, z))), Some(Some((_, b)))) = (consts.get(1), consts.get(2))
+            && let Some(&bits) = b.first().filter(|_| b.len() == 1)
+        {
+            let (lo, hi) = crate::ir::host::quant_range(bits as u32, *signed, *narrow);
+            if let Some(x) = z.iter().find(|x| **x < lo as f32 || **x > hi as f32) {
+                return bad(
+                    "zero point",
+                    &n.inputs[2],
+                    format!(
+                        "is {x}, outside the {bits}-bit {} integer range {lo}..={hi}{}: \
+                         the zero point must be one of the quantizer's levels",
+                        if *signed { "signed" } else { "unsigned" },
+                        if *narrow { " (narrow)" } else { "" }
+                    ),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Check the constants of the float arithmetic streamlining folds into thresholds and
+/// host steps: every constant operand finite, no division by a constant 0, a Gemm's
+/// `alpha` and `beta` finite. qonnx would compute NaN or infinities from them, which no
+/// threshold or integer represents; the error names the node.
+fn check_arithmetic(g: &Graph) -> Result<(), PassError> {
+    use crate::import::graph::Op;
+    for n in &g.nodes {
+        let arith = matches!(
+            n.op,
+            Op::Add
+                | Op::Sub
+                | Op::Mul
+                | Op::Div
+                | Op::Pow
+                | Op::BatchNorm { .. }
+                | Op::Gemm { .. }
+                | Op::MatMul
+                | Op::Conv { .. }
+        );
+        if !arith {
+            continue;
+        }
+        let bad = |t: Option<&str>, why: String| {
+            Err(PassError::invalid(
+                &n.name,
+                t,
+                format!(
+                    "{} {why}: the result is not finite (qonnx computes NaN or infinity); \
+                     export the model again with finite parameters",
+                    n.op.type_name()
+                ),
+            ))
+        };
+        if let Op::Gemm { alpha, beta, .. } = n.op {
+            for (what, v) in [("alpha", alpha), ("beta", beta)] {
+                if !v.is_finite() {
+                    return bad(None, format!("attribute {what} = {v}"));
+                }
+            }
+        }
+        for (i, t) in n.inputs.iter().enumerate() {
+            let Some(c) = g.consts.get(t) else { continue };
+            let v = c.to_f32();
+            if let Some(x) = v.iter().find(|x| !x.is_finite()) {
+                return bad(Some(t), format!("reads constant `{t}` holding {x}"));
+            }
+            if n.op == Op::Div && i == 1 && v.contains(&0.0) {
+                return bad(Some(t), format!("divides by constant `{t}`, which holds 0"));
             }
         }
     }
