@@ -335,6 +335,10 @@ pub struct Graph {
     pub qinfo: BTreeMap<String, QInfo>,
     /// Default-domain opset version.
     pub opset: i64,
+    /// The input's declared datatype, when the model does not quantize its float input:
+    /// from a QONNX `finn_datatype` annotation (the importer) or `--input-type`
+    /// ([`crate::passes::declare_input`] turns it into a quantizer).
+    pub declared_input: Option<(crate::ir::InputType, crate::ir::DeclaredBy)>,
 }
 
 /// Producer and consumer look-ups of a graph, built once in `O(nodes)` ([`Graph::index`]).

@@ -55,6 +55,14 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
     let mut phase = Phase::Pre;
     let mut cur = g.input.clone();
     let mut pre: Vec<HostStep> = Vec::new();
+    // an annotated input: every float frame must already hold values of its type
+    if let Some((ty, crate::ir::DeclaredBy::Annotation)) = g.declared_input {
+        pre.push(HostStep::Expect {
+            ty: ty.to_string(),
+            dtype: ty.dtype(),
+            scale: ty.scale(),
+        });
+    }
     let mut pending: Vec<HostStep> = Vec::new();
     let mut layers: Vec<(String, HwOp, Option<String>)> = Vec::new();
     let mut input: Option<(Vec<usize>, DataType)> = None;
@@ -184,7 +192,13 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
                     return Err(PassError::NotQuantized {
                         node: n.name.clone(),
                         op: n.op.type_name().into(),
-                        why: format!("its input `{cur}` comes from the float network input without a quantizer"),
+                        why: format!(
+                            "its input `{cur}` comes from the float network input `{}` without a quantizer; \
+                             declare that input's datatype with a QONNX annotation (finn_datatype in \
+                             graph.quantization_annotation) or with --input-type TYPE (BIPOLAR, BINARY, \
+                             INTn, UINTn, FIXED<W,I>, UFIXED<W,I>), or quantize it in the model",
+                            g.input
+                        ),
                     });
                 }
                 _ => match steps_of(n)? {
@@ -644,6 +658,11 @@ pub fn lower(g: &Graph, name: &str) -> Result<Model, PassError> {
     };
     m.pre = pre;
     m.post = pending;
+    m.declared_input = g.declared_input.map(|(ty, by)| crate::ir::DeclaredInput {
+        input: g.input.clone(),
+        ty: ty.to_string(),
+        by,
+    });
     m.validate()
         .map_err(|e| PassError::invalid("lowered model", None, e.to_string()))?;
     Ok(m)

@@ -371,8 +371,124 @@ fn check_arithmetic(g: &Graph) -> Result<(), PassError> {
     Ok(())
 }
 
+/// The quantizer already on the graph input, if any: the first Quant, BipolarQuant, Trunc
+/// or MultiThreshold on the single-consumer path from the input, before any MatMul, Gemm
+/// or Conv.
+fn input_quantizer(g: &Graph) -> Option<String> {
+    use crate::import::graph::Op;
+    let index = g.index();
+    let mut cur = g.input.clone();
+    loop {
+        let [c] = index.consumers(&cur) else {
+            return None;
+        };
+        let n = &g.nodes[*c];
+        match n.op {
+            Op::Quant { .. } | Op::BipolarQuant | Op::Trunc { .. } | Op::MultiThreshold { .. } => {
+                return Some(n.name.clone());
+            }
+            Op::MatMul | Op::Gemm { .. } | Op::Conv { .. } => return None,
+            _ => cur = n.outputs.first()?.clone(),
+        }
+    }
+}
+
+/// Give the graph input the declared datatype: the model's annotation
+/// (`g.declared_input`) or `flag` (`--input-type`). The input is then quantized to it by a
+/// quantizer ferrite puts first (qonnx `Quant` with scale `2^-(W-I)`, zero point 0, round
+/// half to even, clipping to the range; `BipolarQuant` for BIPOLAR), which lowering makes
+/// the host's `Quantize` step. An annotated input keeps the annotation as a check on every
+/// frame (lowering adds an `Expect` step). An annotation on an input that a quantizer
+/// already reads is left alone; `--input-type` on such an input is an error, as is a flag
+/// that contradicts the annotation.
+pub fn declare_input(g: &mut Graph, flag: Option<crate::ir::InputType>) -> Result<(), PassError> {
+    use crate::import::graph::{Node, Op};
+    use crate::ir::{DataType, DeclaredBy, InputType};
+    let input = g.input.clone();
+    let (ty, by) = match (g.declared_input, flag) {
+        (Some((a, _)), Some(f)) if a != f => {
+            return Err(PassError::invalid(
+                "graph input",
+                Some(&input),
+                format!(
+                    "the model annotates the input as {a} (finn_datatype) and --input-type \
+                     says {f}; drop --input-type or pass --input-type {a}"
+                ),
+            ));
+        }
+        (Some(d), _) => d,
+        (None, Some(f)) => (f, DeclaredBy::Flag),
+        (None, None) => return Ok(()),
+    };
+    if let Some(q) = input_quantizer(g) {
+        if by == DeclaredBy::Flag && g.declared_input.is_none() {
+            return Err(PassError::invalid(
+                "graph input",
+                Some(&input),
+                format!(
+                    "the model quantizes its input already (node `{q}`); --input-type is for \
+                     a float input without a quantizer: drop it"
+                ),
+            ));
+        }
+        g.declared_input = None;
+        return Ok(());
+    }
+    g.declared_input = Some((ty, by));
+    let mut names = g.names();
+    let q = names.fresh(&format!("{input}_declared"));
+    for n in &mut g.nodes {
+        for i in &mut n.inputs {
+            if *i == input {
+                *i = q.clone();
+            }
+        }
+    }
+    let mut konst = |what: &str, v: f32, g: &mut Graph| {
+        let k = names.fresh(&format!("{input}_declared_{what}"));
+        g.consts.insert(k.clone(), Tensor::scalar(v));
+        k
+    };
+    let scale = konst("scale", ty.scale(), g);
+    let node = if ty == InputType::Int(DataType::Bipolar) {
+        Node {
+            name: format!("{input}_input_type"),
+            op: Op::BipolarQuant,
+            inputs: vec![input.clone(), scale],
+            outputs: vec![q],
+        }
+    } else {
+        let dt = ty.dtype();
+        let signed = matches!(dt, DataType::Int(_));
+        let zero = konst("zero_point", 0.0, g);
+        let bits = konst("bits", dt.bits() as f32, g);
+        Node {
+            name: format!("{input}_input_type"),
+            op: Op::Quant {
+                signed,
+                narrow: false,
+                rounding: crate::ir::host::RoundingMode::Round,
+            },
+            inputs: vec![input.clone(), scale, zero, bits],
+            outputs: vec![q],
+        }
+    };
+    g.nodes.insert(0, node);
+    Ok(())
+}
+
 /// Streamline an imported graph and lower it to the IR, naming the model `name`.
 pub fn compile_graph(g: &mut Graph, name: &str) -> Result<crate::ir::Model, PassError> {
+    compile_graph_with(g, name, None)
+}
+
+/// [`compile_graph`] with a declared input type (`--input-type`).
+pub fn compile_graph_with(
+    g: &mut Graph,
+    name: &str,
+    input_type: Option<crate::ir::InputType>,
+) -> Result<crate::ir::Model, PassError> {
+    declare_input(g, input_type)?;
     streamline(g)?;
     lower::lower(g, name)
 }
