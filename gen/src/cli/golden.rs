@@ -60,13 +60,14 @@ fn top1(row: ndarray::ArrayView1<f64>, integer: bool) -> i64 {
 /// approximate a float reference: agreement is reported, and only integer differences fail.
 fn compare(
     args: &Args,
+    expected: Option<ArrayD<f64>>,
     y: &Array2<f64>,
     integer: bool,
     approximate: Option<&str>,
 ) -> anyhow::Result<bool> {
     let mut ok = true;
-    if let Some(path) = &args.expected {
-        let e = rows(read_any(path)?, y.ncols(), path)?;
+    if let (Some(path), Some(e)) = (&args.expected, expected) {
+        let e = rows(e, y.ncols(), path)?;
         if e.nrows() != y.nrows() {
             bail!(
                 "{}: {} frames, the input has {}",
@@ -174,7 +175,30 @@ fn rows(a: ArrayD<f64>, elems: usize, path: &std::path::Path) -> anyhow::Result<
     Ok(a.into_shape_with_order((n, elems))?)
 }
 
+/// Whether `a` and `b` name the same existing file.
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    for (what, p) in [("--input", Some(&args.input)), ("--expected", args.expected.as_ref()), ("--labels", args.labels.as_ref())] {
+        if let Some(p) = p
+            && same_file(p, &args.output)
+        {
+            bail!(
+                "--output {} is the {what} file: it would be overwritten; write the outputs elsewhere",
+                args.output.display()
+            );
+        }
+    }
+    // read the reference before anything is written: a bad --expected writes nothing
+    let expected = match &args.expected {
+        Some(p) => Some(read_any(p)?),
+        None => None,
+    };
     let model = ferrite_gen::load_model_with(&args.model, args.input_type)?;
     let approximate = model
         .declared_input
@@ -214,7 +238,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             args.output.display(),
             y.shape()
         );
-        let ok = compare(&args, &y.mapv(f64::from), false, approximate.as_deref())?;
+        let ok = compare(&args, expected, &y.mapv(f64::from), false, approximate.as_deref())?;
         return Ok(if ok {
             ExitCode::SUCCESS
         } else {
@@ -229,7 +253,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.output.display(),
         y.shape()
     );
-    let ok = compare(&args, &y.mapv(|v| v as f64), true, approximate.as_deref())?;
+    let ok = compare(&args, expected, &y.mapv(|v| v as f64), true, approximate.as_deref())?;
     Ok(if ok {
         ExitCode::SUCCESS
     } else {

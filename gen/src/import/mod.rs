@@ -106,6 +106,12 @@ pub fn import_bytes(
     path: &str,
     base_dir: Option<&Path>,
 ) -> Result<Graph, ImportError> {
+    if bytes.is_empty() {
+        return Err(ImportError::Decode {
+            path: path.into(),
+            why: "the file is empty".into(),
+        });
+    }
     let model = onnx::ModelProto::decode(bytes).map_err(|e| ImportError::Decode {
         path: path.into(),
         why: e.to_string(),
@@ -133,7 +139,12 @@ impl Importer {
     }
 
     fn model(&self, m: onnx::ModelProto) -> Result<Graph, ImportError> {
-        let irv = m.ir_version.unwrap_or(0);
+        let Some(irv) = m.ir_version else {
+            return Err(ImportError::Decode {
+                path: self.path.clone(),
+                why: "no ir_version field: this is not an ONNX model (or a truncated one)".into(),
+            });
+        };
         if !IR_VERSIONS.contains(&irv) {
             return Err(ImportError::Version {
                 path: self.path.clone(),
