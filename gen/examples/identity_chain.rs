@@ -65,15 +65,33 @@ pub fn identity_chain(n: usize) -> Vec<u8> {
     };
     let q = "qonnx.custom_op.general";
     let mut nodes = vec![
-        node("Quant", q, "xq".into(), &["x", "s", "z", "b4"], &["t0".into()]),
-        node("Quant", q, "wq".into(), &["w", "s", "z", "b2"], &["wq".into()]),
+        node(
+            "Quant",
+            q,
+            "xq".into(),
+            &["x", "s", "z", "b4"],
+            &["t0".into()],
+        ),
+        node(
+            "Quant",
+            q,
+            "wq".into(),
+            &["w", "s", "z", "b2"],
+            &["wq".into()],
+        ),
     ];
     for i in 0..n {
         let (a, b) = (format!("t{i}"), format!("t{}", i + 1));
         nodes.push(node("Identity", "", format!("id{i}"), &[&a], &[b]));
     }
     let last = format!("t{n}");
-    nodes.push(node("MatMul", "", "fc".into(), &[&last, "wq"], &["y".into()]));
+    nodes.push(node(
+        "MatMul",
+        "",
+        "fc".into(),
+        &[&last, "wq"],
+        &["y".into()],
+    ));
     let vi = |name: &str, dims: &[i64]| ValueInfoProto {
         name: Some(name.into()),
         r#type: Some(TypeProto {

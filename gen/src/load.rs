@@ -44,12 +44,13 @@ pub fn load_onnx_with(
         error: source,
     })?;
     let mut g = import::import_bytes(&bytes, &p, path.parent())?;
-    let mut m = passes::compile_graph_with(&mut g, &network_name(path), input_type).map_err(
-        |error| LoadError::Pass {
-            path: p.clone(),
-            error,
-        },
-    )?;
+    let mut m =
+        passes::compile_graph_with(&mut g, &network_name(path), input_type).map_err(|error| {
+            LoadError::Pass {
+                path: p.clone(),
+                error,
+            }
+        })?;
     m.source = Some(Provenance {
         file: path
             .file_name()

@@ -418,14 +418,20 @@ mod tests {
         let ns = namespace_tag();
         assert_ne!(ns, "x", "the tests run on Linux with /proc");
         // a pid that cannot be running, in our namespace
-        let stale = t.path().join(format!(".out.ferrite-tmp-4294967295-{ns}-abc"));
+        let stale = t
+            .path()
+            .join(format!(".out.ferrite-tmp-4294967295-{ns}-abc"));
         std::fs::create_dir(&stale).unwrap();
         std::fs::write(stale.join("f"), "x").unwrap();
-        let other = t.path().join(format!(".other.ferrite-tmp-4294967295-{ns}-abc"));
+        let other = t
+            .path()
+            .join(format!(".other.ferrite-tmp-4294967295-{ns}-abc"));
         std::fs::create_dir(&other).unwrap();
         // the same pid from another pid namespace (container, machine, boot), and from a
         // ferrite that did not record one: maybe running, so kept
-        let foreign = t.path().join(".out.ferrite-tmp-4294967295-0123456789ab-abc");
+        let foreign = t
+            .path()
+            .join(".out.ferrite-tmp-4294967295-0123456789ab-abc");
         std::fs::create_dir(&foreign).unwrap();
         let untagged = t.path().join(".out.ferrite-old-4294967295-abc");
         std::fs::create_dir(&untagged).unwrap();

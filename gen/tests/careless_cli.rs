@@ -14,7 +14,11 @@ fn ferrite(args: &[&str]) -> Output {
 }
 
 fn err(o: &Output) -> String {
-    assert!(!o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(
+        !o.status.success(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
     String::from_utf8_lossy(&o.stderr).to_string()
 }
 
@@ -28,19 +32,40 @@ fn careless_files_are_clear_errors() {
     std::fs::write(d.join("empty.onnx"), b"").unwrap();
     let e = err(&ferrite(&["inspect", &p("empty.onnx")]));
     assert!(e.contains("empty") && !e.contains("IR version 0"), "{e}");
-    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/bnn_mlp_random/model.json");
+    let model = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/bnn_mlp_random/model.json"
+    );
     let x = Array2::<i8>::from_elem((2, 784), 1);
-    x.write_npy(std::fs::File::create(d.join("x.npy")).unwrap()).unwrap();
+    x.write_npy(std::fs::File::create(d.join("x.npy")).unwrap())
+        .unwrap();
     let before = std::fs::read(d.join("x.npy")).unwrap();
     // --output equal to --input: refused, the input untouched
-    let e = err(&ferrite(&["golden", model, "--input", &p("x.npy"), "--output", &p("x.npy")]));
+    let e = err(&ferrite(&[
+        "golden",
+        model,
+        "--input",
+        &p("x.npy"),
+        "--output",
+        &p("x.npy"),
+    ]));
     assert!(e.contains("--input") && e.contains("overwritten"), "{e}");
     assert_eq!(std::fs::read(d.join("x.npy")).unwrap(), before);
     // a bad --expected fails before anything is written
     std::fs::write(d.join("bad.npy"), b"not npy").unwrap();
     let e = err(&ferrite(&[
-        "golden", model, "--input", &p("x.npy"), "--output", &p("y.npy"), "--expected", &p("bad.npy"),
+        "golden",
+        model,
+        "--input",
+        &p("x.npy"),
+        "--output",
+        &p("y.npy"),
+        "--expected",
+        &p("bad.npy"),
     ]));
     assert!(e.contains("bad.npy"), "{e}");
-    assert!(!d.join("y.npy").exists(), "golden wrote its output before failing");
+    assert!(
+        !d.join("y.npy").exists(),
+        "golden wrote its output before failing"
+    );
 }

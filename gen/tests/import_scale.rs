@@ -20,7 +20,13 @@ fn a_hundred_thousand_chained_identities_import() {
             assert_eq!(g.nodes.len(), 100_003);
             let m = compile_graph(&mut g, "chain").unwrap_or_else(|e| panic!("{e}"));
             // the identities are gone: one matrix-vector node
-            assert_eq!(g.nodes.iter().filter(|n| n.op.type_name() == "Identity").count(), 0);
+            assert_eq!(
+                g.nodes
+                    .iter()
+                    .filter(|n| n.op.type_name() == "Identity")
+                    .count(),
+                0
+            );
             assert_eq!(m.nodes.len(), 1);
             let a = m.analyze().unwrap_or_else(|e| panic!("{e}"));
             let _ = a;
@@ -28,7 +34,13 @@ fn a_hundred_thousand_chained_identities_import() {
             let hw = ferrite_gen::golden::run_frame(&m, &[1, -2, 3, 7]);
             let w: Vec<i64> = (0..12).map(|i| (i % 3) - 1).collect();
             let want: Vec<i64> = (0..3)
-                .map(|c| [1i64, -2, 3, 7].iter().enumerate().map(|(r, x)| x * w[r * 3 + c]).sum())
+                .map(|c| {
+                    [1i64, -2, 3, 7]
+                        .iter()
+                        .enumerate()
+                        .map(|(r, x)| x * w[r * 3 + c])
+                        .sum()
+                })
                 .collect();
             assert_eq!(hw, want);
         })

@@ -60,8 +60,12 @@ fn qkeras_model(annotation: Option<&str>) -> Vec<u8> {
         raw_f32("w2", &[HID as i64, OUT as i64], &w2),
     ];
     let nodes = vec![
-        quant("w1", "w1q", 0.25, 0.0, 4.0, true, false, "ROUND", &mut inits),
-        quant("w2", "w2q", 0.25, 0.0, 4.0, true, false, "ROUND", &mut inits),
+        quant(
+            "w1", "w1q", 0.25, 0.0, 4.0, true, false, "ROUND", &mut inits,
+        ),
+        quant(
+            "w2", "w2q", 0.25, 0.0, 4.0, true, false, "ROUND", &mut inits,
+        ),
         node("MatMul", "", "dense", &["x", "w1q"], &["h"], vec![]),
         node("Relu", "", "relu", &["h"], &["hr"], vec![]),
         quant("hr", "a", 0.5, 0.0, 4.0, false, false, "ROUND", &mut inits),
@@ -138,7 +142,14 @@ fn input_type_flag_quantizes_a_float_input_and_the_rtl_matches() {
     let ys = dir.join("y.npy");
 
     // without a declaration: the error names the input and both ways out
-    let o = ferrite(&["golden", &model, "--input", &xs, "--output", ys.to_str().unwrap()]);
+    let o = ferrite(&[
+        "golden",
+        &model,
+        "--input",
+        &xs,
+        "--output",
+        ys.to_str().unwrap(),
+    ]);
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success(), "{}", show(&o));
     assert!(
@@ -165,7 +176,10 @@ fn input_type_flag_quantizes_a_float_input_and_the_rtl_matches() {
     ]);
     assert!(o.status.success(), "{}", show(&o));
     let e = String::from_utf8_lossy(&o.stderr);
-    assert!(e.contains("top-1 agrees on") && e.contains("FIXED<8,3>"), "{e}");
+    assert!(
+        e.contains("top-1 agrees on") && e.contains("FIXED<8,3>"),
+        "{e}"
+    );
     // and equals the quantized network computed here
     let y = Array2::<f32>::read_npy(std::fs::File::open(&ys).unwrap()).unwrap();
     for (r, xr) in y.rows().into_iter().zip(x.rows()) {
@@ -184,27 +198,55 @@ fn input_type_flag_quantizes_a_float_input_and_the_rtl_matches() {
     ]);
     assert!(o.status.success(), "{}", show(&o));
     let mj = std::fs::read_to_string(out.join("model.json")).unwrap();
-    assert!(mj.contains("declared_input") && mj.contains("FIXED<8,3>"), "{mj}");
-    let o = ferrite(&["cosim", out.to_str().unwrap(), "--input", &xs, "--stall", "0.3"]);
+    assert!(
+        mj.contains("declared_input") && mj.contains("FIXED<8,3>"),
+        "{mj}"
+    );
+    let o = ferrite(&[
+        "cosim",
+        out.to_str().unwrap(),
+        "--input",
+        &xs,
+        "--stall",
+        "0.3",
+    ]);
     assert!(o.status.success(), "{}", show(&o));
     let r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("cosim.json")).unwrap()).unwrap();
     assert_eq!(r["frames"], frames);
     assert_eq!(r["mismatches"], 0);
     // a different --input-type at cosim is refused
-    let o = ferrite(&["cosim", out.to_str().unwrap(), "--random", "2", "--input-type", "INT8"]);
+    let o = ferrite(&[
+        "cosim",
+        out.to_str().unwrap(),
+        "--random",
+        "2",
+        "--input-type",
+        "INT8",
+    ]);
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("FIXED<8,3>"), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("FIXED<8,3>"),
+        "{}",
+        show(&o)
+    );
 
     // inspect shows it
     let o = ferrite(&["inspect", &model, "--input-type", "FIXED<8,3>"]);
     assert!(o.status.success(), "{}", show(&o));
     let s = String::from_utf8_lossy(&o.stdout);
-    assert!(s.contains("FIXED<8,3>") && s.contains("--input-type"), "{s}");
+    assert!(
+        s.contains("FIXED<8,3>") && s.contains("--input-type"),
+        "{s}"
+    );
     // a bad TYPE is a usage error
     let o = ferrite(&["inspect", &model, "--input-type", "FIXED<8>"]);
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("FIXED<W,I>"), "{}", show(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("FIXED<W,I>"),
+        "{}",
+        show(&o)
+    );
 }
 
 #[test]
@@ -216,7 +258,14 @@ fn an_annotated_input_is_its_type_checked_on_every_frame() {
     let x = Array2::from_shape_fn((6, IN), |_| rng.random_range(-128..=127) as f32);
     let xs = npy(&dir.join("x.npy"), &x);
     let ys = dir.join("y.npy");
-    let o = ferrite(&["golden", &model, "--input", &xs, "--output", ys.to_str().unwrap()]);
+    let o = ferrite(&[
+        "golden",
+        &model,
+        "--input",
+        &xs,
+        "--output",
+        ys.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", show(&o));
     let y = Array2::<f32>::read_npy(std::fs::File::open(&ys).unwrap()).unwrap();
     for (r, xr) in y.rows().into_iter().zip(x.rows()) {
@@ -226,7 +275,14 @@ fn an_annotated_input_is_its_type_checked_on_every_frame() {
     let mut bad = x.clone();
     bad[[3, 2]] = 0.5;
     let bs = npy(&dir.join("bad.npy"), &bad);
-    let o = ferrite(&["golden", &model, "--input", &bs, "--output", ys.to_str().unwrap()]);
+    let o = ferrite(&[
+        "golden",
+        &model,
+        "--input",
+        &bs,
+        "--output",
+        ys.to_str().unwrap(),
+    ]);
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success());
     assert!(
@@ -236,19 +292,32 @@ fn an_annotated_input_is_its_type_checked_on_every_frame() {
     let mut big = x.clone();
     big[[0, 0]] = 128.0;
     let bs = npy(&dir.join("big.npy"), &big);
-    let o = ferrite(&["golden", &model, "--input", &bs, "--output", ys.to_str().unwrap()]);
+    let o = ferrite(&[
+        "golden",
+        &model,
+        "--input",
+        &bs,
+        "--output",
+        ys.to_str().unwrap(),
+    ]);
     assert!(!o.status.success(), "{}", show(&o));
     // a flag contradicting the annotation is an error; the same type is fine
     let o = ferrite(&["inspect", &model, "--input-type", "UINT8"]);
     let e = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success() && e.contains("INT8") && e.contains("annotat"), "{e}");
+    assert!(
+        !o.status.success() && e.contains("INT8") && e.contains("annotat"),
+        "{e}"
+    );
     let o = ferrite(&["inspect", &model, "--input-type", "INT8"]);
     assert!(o.status.success(), "{}", show(&o));
     // an annotation ferrite does not know names the input
     let m2 = write(&dir.join("ternary.onnx"), &qkeras_model(Some("TERNARY")));
     let o = ferrite(&["inspect", &m2]);
     let e = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success() && e.contains("finn_datatype") && e.contains("`x`"), "{e}");
+    assert!(
+        !o.status.success() && e.contains("finn_datatype") && e.contains("`x`"),
+        "{e}"
+    );
 }
 
 /// `--input-type` on a model that quantizes its input already is refused.
@@ -261,8 +330,14 @@ fn input_type_on_a_quantized_input_is_refused() {
         quant("w", "wq", 1.0, 0.0, 2.0, true, false, "ROUND", &mut inits),
         node("MatMul", "", "fc", &["xq", "wq"], &["y"], vec![]),
     ];
-    let m = write(&dir.join("q.onnx"), &model(8, 13, ("x", &[1, 4]), "y", nodes, inits));
+    let m = write(
+        &dir.join("q.onnx"),
+        &model(8, 13, ("x", &[1, 4]), "y", nodes, inits),
+    );
     let o = ferrite(&["inspect", &m, "--input-type", "INT8"]);
     let e = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success() && e.contains("xq_quant") && e.contains("--input-type"), "{e}");
+    assert!(
+        !o.status.success() && e.contains("xq_quant") && e.contains("--input-type"),
+        "{e}"
+    );
 }

@@ -184,7 +184,11 @@ fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    for (what, p) in [("--input", Some(&args.input)), ("--expected", args.expected.as_ref()), ("--labels", args.labels.as_ref())] {
+    for (what, p) in [
+        ("--input", Some(&args.input)),
+        ("--expected", args.expected.as_ref()),
+        ("--labels", args.labels.as_ref()),
+    ] {
         if let Some(p) = p
             && same_file(p, &args.output)
         {
@@ -238,7 +242,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             args.output.display(),
             y.shape()
         );
-        let ok = compare(&args, expected, &y.mapv(f64::from), false, approximate.as_deref())?;
+        let ok = compare(
+            &args,
+            expected,
+            &y.mapv(f64::from),
+            false,
+            approximate.as_deref(),
+        )?;
         return Ok(if ok {
             ExitCode::SUCCESS
         } else {
@@ -253,7 +263,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.output.display(),
         y.shape()
     );
-    let ok = compare(&args, expected, &y.mapv(|v| v as f64), true, approximate.as_deref())?;
+    let ok = compare(
+        &args,
+        expected,
+        &y.mapv(|v| v as f64),
+        true,
+        approximate.as_deref(),
+    )?;
     Ok(if ok {
         ExitCode::SUCCESS
     } else {

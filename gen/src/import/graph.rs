@@ -473,14 +473,20 @@ impl Graph {
     /// [`Names::fresh`]. Build it once per sweep: names made from it stay distinct even
     /// while the sweep's new nodes are not in the graph yet.
     pub fn names(&self) -> Names {
-        let mut s = Names(HashSet::with_capacity(self.shapes.len() + self.consts.len() + 8));
+        let mut s = Names(HashSet::with_capacity(
+            self.shapes.len() + self.consts.len() + 8,
+        ));
         let all = self
             .consts
             .keys()
             .chain(self.shapes.keys())
             .chain(std::iter::once(&self.input))
             .chain(&self.outputs)
-            .chain(self.nodes.iter().flat_map(|n| n.inputs.iter().chain(&n.outputs)));
+            .chain(
+                self.nodes
+                    .iter()
+                    .flat_map(|n| n.inputs.iter().chain(&n.outputs)),
+            );
         for n in all {
             s.add(n);
         }

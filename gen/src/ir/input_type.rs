@@ -18,7 +18,11 @@ pub const MAX_INPUT_BITS: u32 = 24;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InputType {
     Int(DataType),
-    Fixed { bits: u32, int_bits: i32, signed: bool },
+    Fixed {
+        bits: u32,
+        int_bits: i32,
+        signed: bool,
+    },
 }
 
 impl InputType {
@@ -114,7 +118,9 @@ impl FromStr for InputType {
                 signed,
             }
         } else {
-            let d: DataType = up.parse().map_err(|_| format!("datatype `{s}`: {EXPECTED}"))?;
+            let d: DataType = up
+                .parse()
+                .map_err(|_| format!("datatype `{s}`: {EXPECTED}"))?;
             if d.bits() > MAX_INPUT_BITS {
                 return Err(format!(
                     "datatype `{s}`: at most {MAX_INPUT_BITS} bits for an input"
@@ -162,7 +168,15 @@ mod tests {
 
     #[test]
     fn parse_and_print() {
-        for s in ["BIPOLAR", "BINARY", "INT8", "UINT4", "FIXED<8,3>", "UFIXED<6,0>", "FIXED<4,-2>"] {
+        for s in [
+            "BIPOLAR",
+            "BINARY",
+            "INT8",
+            "UINT4",
+            "FIXED<8,3>",
+            "UFIXED<6,0>",
+            "FIXED<4,-2>",
+        ] {
             let t: InputType = s.parse().unwrap();
             assert_eq!(t.to_string(), s);
         }
@@ -170,7 +184,14 @@ mod tests {
         assert_eq!(t.scale(), 1.0 / 32.0);
         assert_eq!(t.dtype(), DataType::Int(8));
         assert!(t.holds(-4.0) && t.holds(3.96875) && !t.holds(4.0) && !t.holds(0.01));
-        for bad in ["FIXED<1,1>", "FIXED<8>", "INT40", "FLOAT", "FIXED<33,1>", "UFIXED<8,x>"] {
+        for bad in [
+            "FIXED<1,1>",
+            "FIXED<8>",
+            "INT40",
+            "FLOAT",
+            "FIXED<33,1>",
+            "UFIXED<8,x>",
+        ] {
             assert!(bad.parse::<InputType>().is_err(), "{bad}");
         }
         assert!(!"BIPOLAR".parse::<InputType>().unwrap().holds(0.0));

@@ -57,12 +57,11 @@ struct Sweep {
 }
 
 pub fn run(g: &mut Graph) -> Result<bool, PassError> {
-    if !g.nodes.iter().any(|n| {
-        matches!(
-            n.op,
-            Op::MatMul | Op::Conv { .. } | Op::AveragePool { .. }
-        )
-    }) {
+    if !g
+        .nodes
+        .iter()
+        .any(|n| matches!(n.op, Op::MatMul | Op::Conv { .. } | Op::AveragePool { .. }))
+    {
         return Ok(false);
     }
     let mut sw = Sweep {
