@@ -237,6 +237,7 @@ fn cnv_gen() {
     let opts = ferrite_gen::build::BuildOptions {
         folding: Some(fold_file),
         target_cycles: None,
+        input_type: None,
     };
     let t_build = median(Duration::from_secs(3), || {
         std::hint::black_box(

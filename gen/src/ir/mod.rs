@@ -19,11 +19,13 @@
 
 mod datatype;
 pub mod host;
+mod input_type;
 pub mod ops;
 mod v1;
 
 pub use datatype::{DataType, MAX_BITS, bits_for_unsigned};
 pub use host::HostStep;
+pub use input_type::{DeclaredBy, DeclaredInput, InputType, MAX_INPUT_BITS};
 pub use ops::{
     Add, Duplicate, LabelSelect, MAX_ADD_SHIFT, MAX_DUPLICATE_OUTPUTS, MatrixVector, Op, OpKind,
     Pad, Pool, PoolMode, SlidingWindow, Thresholding, VectorVector,
@@ -63,6 +65,10 @@ pub struct Model {
     /// Where the model came from (file name and sha256), for headers and reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<Provenance>,
+    /// The input's datatype when the model did not quantize its float input itself: a
+    /// QONNX annotation or `--input-type` (the host steps `pre` implement it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared_input: Option<DeclaredInput>,
 }
 
 /// The type of a stream: a tensor of shape (H, W, C), channels-last, of one data type.
@@ -396,6 +402,7 @@ impl Model {
             pre: Vec::new(),
             post: Vec::new(),
             source: None,
+            declared_input: None,
         }
     }
 

@@ -163,5 +163,6 @@ pub(super) fn load(text: &str, path: &str) -> Result<Model, IrError> {
         pre: m.pre,
         post: m.post,
         source: m.source,
+        declared_input: None,
     })
 }
