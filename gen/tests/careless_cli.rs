@@ -69,3 +69,73 @@ fn careless_files_are_clear_errors() {
         "golden wrote its output before failing"
     );
 }
+
+#[test]
+fn misspelled_fields_repeated_keys_and_partial_folding_files() {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("careless_cli_json");
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    let p = |n: &str| d.join(n).to_str().unwrap().to_string();
+    let model = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/bnn_mlp_random/model.json"
+    ))
+    .unwrap();
+    // a misspelled field of a layer's thresholds is refused, naming it
+    assert!(model.contains("\"out_bias\""), "the fixture has the field");
+    std::fs::write(
+        d.join("typo.json"),
+        model.replacen("\"out_bias\"", "\"out_bais\"", 1),
+    )
+    .unwrap();
+    let e = err(&ferrite(&["inspect", &p("typo.json")]));
+    assert!(e.contains("out_bais"), "{e}");
+    // a key written twice in the IR is refused, not last-wins
+    let twice = model.replacen("\"name\":", "\"name\": \"first\", \"name\":", 1);
+    std::fs::write(d.join("twice.json"), twice).unwrap();
+    let e = err(&ferrite(&["inspect", &p("twice.json")]));
+    assert!(e.contains("`name` appears twice"), "{e}");
+    std::fs::write(d.join("model.json"), &model).unwrap();
+    // a folding file with a node written twice is refused
+    let m = ferrite_gen::load_model(&d.join("model.json")).unwrap();
+    let n0 = m.nodes[0].name.clone();
+    std::fs::write(
+        d.join("fold2.json"),
+        format!(
+            r#"{{"nodes": {{"{n0}": {{"pe": 1, "simd": 1}}, "{n0}": {{"pe": 2, "simd": 1}}}}}}"#
+        ),
+    )
+    .unwrap();
+    let e = err(&ferrite(&[
+        "build",
+        &p("model.json"),
+        "-o",
+        &p("out2"),
+        "--folding",
+        &p("fold2.json"),
+    ]));
+    assert!(e.contains("appears twice"), "{e}");
+    // a folding file naming only some nodes: no hint to pass a folding file
+    std::fs::write(
+        d.join("fold1.json"),
+        format!(r#"{{"nodes": {{"{n0}": {{"pe": 1, "simd": 1}}}}}}"#),
+    )
+    .unwrap();
+    let o = ferrite(&[
+        "build",
+        &p("model.json"),
+        "-o",
+        &p("out1"),
+        "--folding",
+        &p("fold1.json"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let all = format!(
+        "{}{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+        std::fs::read_to_string(d.join("out1/report.json")).unwrap()
+    );
+    assert!(all.contains("fold1.json"), "{all}");
+    assert!(!all.contains("pass --folding"), "{all}");
+}

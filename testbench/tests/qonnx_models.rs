@@ -215,7 +215,9 @@ fn cnv_w2a2_brevitas_at_finn_folding_runs_115200_cycles_a_frame() {
 fn check_branching(name: &str) {
     let dir = example(name);
     let model = ferrite_gen::load_model(&dir.join("model.onnx")).unwrap();
-    let auto = fold::auto(&model, None).unwrap().exp_cycles_per_frame(&model);
+    let auto = fold::auto(&model, None)
+        .unwrap()
+        .exp_cycles_per_frame(&model);
     let fast = check_with(&format!("ex_{name}"), &dir, Folding::Auto, 0.3);
     assert_eq!(fast, auto as f64);
     let slow = check_with(

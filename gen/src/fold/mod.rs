@@ -114,6 +114,7 @@ impl FoldingFile {
 
     /// Parse either format.
     pub fn parse(text: &str) -> Result<FoldingFile, String> {
+        crate::ir::json::unique_keys(text).map_err(|e| e.to_string())?;
         let v: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
         let obj = v
             .as_object()
@@ -412,7 +413,14 @@ impl FoldPlan {
         let mut how = if named == model.nodes.len() {
             format!("from {label}")
         } else {
-            format!("from {label}; nodes it does not name: {}", plan.how)
+            // (without the hint to pass a folding file: this is one)
+            let auto = plan
+                .how
+                .split("; pass --folding")
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            format!("from {label}; nodes it does not name: {auto}")
         };
         if !file.ignored.is_empty() {
             how.push_str(&format!("; ignored: {}", file.ignored.join("; ")));

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// Elementwise float operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum FloatOp {
     Add,
     Sub,
@@ -45,6 +46,7 @@ impl FloatOp {
 /// Rounding modes of qonnx `Quant`/`Trunc` (`rounding_mode` attribute), with numpy's
 /// semantics on `f32`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum RoundingMode {
     /// `ROUND` / `HALF_EVEN`: half to even (numpy `round`), the qonnx default.
     Round,

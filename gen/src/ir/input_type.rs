@@ -134,6 +134,7 @@ impl FromStr for InputType {
 
 /// Where a declared input type came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum DeclaredBy {
     /// A QONNX `finn_datatype` annotation on the graph input: float frames must already

@@ -20,6 +20,7 @@
 mod datatype;
 pub mod host;
 mod input_type;
+pub mod json;
 pub mod ops;
 mod v1;
 
@@ -45,6 +46,7 @@ pub const MAX_STREAM_ELEMS: usize = 1 << 24;
 
 /// A whole network: the graph of hardware ops and the host steps around it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Model {
     /// JSON format version; [`IR_VERSION`] (version 1 is converted on load).
     pub ir_version: u32,
@@ -73,6 +75,7 @@ pub struct Model {
 
 /// The type of a stream: a tensor of shape (H, W, C), channels-last, of one data type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TensorType {
     /// `[H, W, C]`.
     pub shape: [usize; 3],
@@ -118,6 +121,7 @@ impl fmt::Display for TensorType {
 
 /// An input stream of the hardware.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GraphInput {
     pub name: String,
     pub tensor: TensorType,
@@ -177,6 +181,7 @@ impl fmt::Display for Source {
 
 /// One hardware op with its name and the producers of its input ports.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Node {
     /// Unique among the graph's nodes and inputs.
     pub name: String,
@@ -204,6 +209,7 @@ impl Node {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Provenance {
     pub file: String,
     pub sha256: String,
@@ -213,6 +219,7 @@ pub struct Provenance {
 /// `n = #{ t in rows[c] : x >= t }`; the output is `out_bias + n`, or `2n - 1` when
 /// `out_type` is bipolar (one threshold per channel).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Thresholds {
     /// One ascending row per channel, or a single row shared by all channels.
     pub rows: Vec<Vec<i64>>,
@@ -704,6 +711,10 @@ impl Model {
         struct Header {
             ir_version: u32,
         }
+        json::unique_keys(text).map_err(|err| IrError::Json {
+            path: path.into(),
+            err,
+        })?;
         let version = serde_json::from_str::<Header>(text).map(|h| h.ir_version);
         let m: Model = match version {
             Ok(1) => v1::load(text, path)?,
