@@ -120,6 +120,25 @@ fn same_type(expected: DataType, found: DataType, field: &str) -> Result<(), Str
     Ok(())
 }
 
+/// The range of the dot products of weight rows (`row` values each) with every input of
+/// type `input`: the smallest row minimum and the largest row maximum.
+fn rows_range(weights: &[i64], row: usize, input: DataType) -> (i64, i64) {
+    let (xlo, xhi) = (input.min(), input.max());
+    let mut lo = i64::MAX;
+    let mut hi = i64::MIN;
+    for r in weights.chunks(row.max(1)) {
+        let (mut rlo, mut rhi) = (0i64, 0i64);
+        for &w in r {
+            let (a, b) = (w * xlo, w * xhi);
+            rlo += a.min(b);
+            rhi += a.max(b);
+        }
+        lo = lo.min(rlo);
+        hi = hi.max(rhi);
+    }
+    if weights.is_empty() { (0, 0) } else { (lo, hi) }
+}
+
 impl MatrixVector {
     pub fn weight(&self, h: usize, w: usize) -> i64 {
         self.weights[h * self.mw + w]
@@ -127,24 +146,7 @@ impl MatrixVector {
 
     /// Exact range of the accumulator over every possible input vector.
     pub fn acc_range(&self) -> (i64, i64) {
-        let (xlo, xhi) = (self.input_type.min(), self.input_type.max());
-        let mut lo = i64::MAX;
-        let mut hi = i64::MIN;
-        for row in self.weights.chunks(self.mw.max(1)) {
-            let (mut rlo, mut rhi) = (0i64, 0i64);
-            for &w in row {
-                let (a, b) = (w * xlo, w * xhi);
-                rlo += a.min(b);
-                rhi += a.max(b);
-            }
-            lo = lo.min(rlo);
-            hi = hi.max(rhi);
-        }
-        if self.weights.is_empty() {
-            (0, 0)
-        } else {
-            (lo, hi)
-        }
+        rows_range(&self.weights, self.mw, self.input_type)
     }
 
     /// Accumulator type: the narrowest integer holding [`Self::acc_range`].
@@ -882,24 +884,7 @@ impl VectorVector {
 
     /// Exact range of the accumulator over every possible input.
     pub fn acc_range(&self) -> (i64, i64) {
-        let (xlo, xhi) = (self.input_type.min(), self.input_type.max());
-        let mut lo = i64::MAX;
-        let mut hi = i64::MIN;
-        for row in self.weights.chunks(self.kernel.max(1)) {
-            let (mut rlo, mut rhi) = (0i64, 0i64);
-            for &w in row {
-                let (a, b) = (w * xlo, w * xhi);
-                rlo += a.min(b);
-                rhi += a.max(b);
-            }
-            lo = lo.min(rlo);
-            hi = hi.max(rhi);
-        }
-        if self.weights.is_empty() {
-            (0, 0)
-        } else {
-            (lo, hi)
-        }
+        rows_range(&self.weights, self.kernel, self.input_type)
     }
 
     pub fn acc_type(&self) -> DataType {
