@@ -86,7 +86,7 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
             Op::Mul => match (q.get(&node.inputs[0]), g.consts.get(&node.inputs[1])) {
                 (Some(i), Some(k))
                     if i.is_plain_int()
-                        && k.len() >= 1
+                        && !k.is_empty()
                         && k.to_f32().iter().all(|&v| v > 0.0 && v.is_finite())
                         && (k.len() == 1
                             || g.shapes.get(&node.outputs[0]) == g.shapes.get(&node.inputs[0])) =>

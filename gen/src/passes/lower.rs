@@ -146,18 +146,14 @@ fn walk(g: &Graph, name: &str, unsupported: &mut Vec<UnsupportedNode>) -> Result
             .collect();
         let hw = matches!(phase, Phase::Hw);
         if hw && n.op == Op::Add && data_inputs.len() == 2 {
-            lower_add(
+            match lower_add(
                 g,
                 n,
                 [data_inputs[0], data_inputs[1]],
                 &streams,
                 &sole_reader,
-            )
-            .and_then(|r| match r {
-                Err(u) => {
-                    unsupported.push(u);
-                    Ok(())
-                }
+            )? {
+                Err(u) => unsupported.push(u),
                 Ok((add, mt, out)) => {
                     let a = &streams[data_inputs[0].as_str()];
                     let b = &streams[data_inputs[1].as_str()];
@@ -178,9 +174,8 @@ fn walk(g: &Graph, name: &str, unsupported: &mut Vec<UnsupportedNode>) -> Result
                     layer_inputs.push(vec![a.src.clone(), b.src.clone()]);
                     layers.push((name, HwOp::Add(add), Some(origin)));
                     streams.insert(out, st);
-                    Ok(())
                 }
-            })?;
+            }
             continue;
         }
         if data_inputs.len() != 1 || (!hw && *data_inputs[0] != cur) {
