@@ -258,6 +258,10 @@ pub struct Analysis {
     pub reference: Reference,
     /// Events expanded.
     pub events: usize,
+    /// Frames expanded.
+    pub frames: usize,
+    /// Whether the reference settled (repeats frame to frame) within the frames expanded.
+    pub settled: bool,
 }
 
 /// The two reference schedules the analysis builds; it keeps the one needing fewer FIFO
@@ -544,8 +548,31 @@ fn actor_order(actors: &[Actor], links: &[Link]) -> Vec<usize> {
     order
 }
 
-/// Analyse the network: the depth every FIFO link needs (see the module doc).
+/// Most frames the analysis expands while waiting for the reference to settle.
+pub const MAX_FRAMES: usize = 48;
+
+/// Events the analysis expands at most while waiting for the reference to settle (beyond
+/// its first expansion).
+const MAX_EVENTS: usize = 24_000_000;
+
+/// Analyse the network: the depth every FIFO link needs (see the module doc). Expands
+/// `frames` frames (at least 3), then doubles them until the reference has settled: the
+/// streams the forward pass schedules repeat exactly, shifted by the bottleneck's cycles a
+/// frame, over their last two frames (a max-plus system driven at a fixed period becomes
+/// periodic after a transient, and once one frame repeats the previous one every later
+/// frame does too).
 pub fn analyze(actors: &[Actor], links: &[Link], frames: usize) -> Analysis {
+    let mut frames = frames.max(3);
+    loop {
+        let (r, settled) = analyze_once(actors, links, frames);
+        if settled || frames * 2 > MAX_FRAMES || r.events * 2 > MAX_EVENTS {
+            return r;
+        }
+        frames *= 2;
+    }
+}
+
+fn analyze_once(actors: &[Actor], links: &[Link], frames: usize) -> (Analysis, bool) {
     let n = actors.len();
     let mut g = Graph::default();
     let mut ports: Vec<Ports> = vec![Ports::default(); n];
@@ -616,11 +643,17 @@ pub fn analyze(actors: &[Actor], links: &[Link], frames: usize) -> Analysis {
         let d = if l.fifo { 2 } else { 0 };
         inputs.extend(r.iter().enumerate().map(|(j, &e)| (e, j, n, d)));
     }
-    // (FIFO bits, reference, bottleneck, (need, peak beat) a FIFO link)
-    type Choice = (usize, Reference, usize, Vec<(usize, usize)>);
+    // (FIFO bits, reference, bottleneck, (need, peak beat) a FIFO link, settled)
+    type Choice = (usize, Reference, usize, Vec<(usize, usize)>, bool);
     let mut best: Option<Choice> = None;
     for reference in [Reference::Pull, Reference::Paced] {
         let (t, b) = schedule_reference(actors, links, &g, reference, &inputs);
+        let forward = forward_region(actors, links, b, reference);
+        let period = match actors[b].kind {
+            ActorKind::Engine { exp_cycles, .. } => exp_cycles as i64,
+            ActorKind::Converter { .. } => 0,
+        };
+        let mut settled = true;
         let mut bits = 0usize;
         let mut needs = Vec::new();
         for l in links.iter().filter(|l| l.fifo) {
@@ -633,6 +666,9 @@ pub fn analyze(actors: &[Actor], links: &[Link], frames: usize) -> Analysis {
                         .map(|&(e, off)| t[e as usize] + off as i64)
                         .collect();
                     let r: Vec<i64> = ports[c].reads[cp].iter().map(|&e| t[e as usize]).collect();
+                    if forward[c] {
+                        settled &= repeats(&w, frames, period) && repeats(&r, frames, period);
+                    }
                     peak(&w, &r)
                 }
             };
@@ -640,10 +676,10 @@ pub fn analyze(actors: &[Actor], links: &[Link], frames: usize) -> Analysis {
             needs.push((need, at));
         }
         if best.as_ref().is_none_or(|x| bits < x.0) {
-            best = Some((bits, reference, b, needs));
+            best = Some((bits, reference, b, needs, settled));
         }
     }
-    let (_, reference, bottleneck, needs) = best.expect("two references");
+    let (_, reference, bottleneck, needs, settled) = best.expect("two references");
 
     // depths
     let mut fifos = Vec::new();
@@ -666,7 +702,15 @@ pub fn analyze(actors: &[Actor], links: &[Link], frames: usize) -> Analysis {
         let beats_a_frame = ports[f].writes[fp].len() / frames.max(1);
         let frame = at.checked_div(beats_a_frame).unwrap_or(0);
         let mut why = reason(actors, links, l, f, c, need, depth, frame);
-        why.push_str(&format!(" (reference: {})", reference.describe()));
+        why.push_str(&format!(
+            " (reference: {}; {frames} frames, {})",
+            reference.describe(),
+            if settled {
+                "settled"
+            } else {
+                "NOT settled: the depths cover those frames only"
+            }
+        ));
         fifos.push(FifoNeed {
             link: li,
             need,
@@ -674,12 +718,53 @@ pub fn analyze(actors: &[Actor], links: &[Link], frames: usize) -> Analysis {
             why,
         });
     }
-    Analysis {
-        fifos,
-        bottleneck,
-        reference,
-        events: g.owner.len(),
+    (
+        Analysis {
+            fifos,
+            bottleneck,
+            reference,
+            events: g.owner.len(),
+            frames,
+            settled,
+        },
+        settled,
+    )
+}
+
+/// Whether the last frame of a stream's beat times (`frames` frames of equal length)
+/// repeats the frame before it `period` cycles later (beats the reference leaves
+/// unscheduled are skipped).
+fn repeats(times: &[i64], frames: usize, period: i64) -> bool {
+    let n = times.len() / frames.max(1);
+    if frames < 2 || n == 0 {
+        return true;
     }
+    let (prev, last) = (&times[(frames - 2) * n..(frames - 1) * n], &times[(frames - 1) * n..]);
+    prev.iter().zip(last).all(|(&a, &b)| {
+        a.abs() >= BIG / 2 || b.abs() >= BIG / 2 || b - a == period
+    })
+}
+
+/// Actors the reference schedules as soon as possible (whose streams must settle): all of
+/// them in the paced reference; in the pull reference those neither the bottleneck nor
+/// upstream of it.
+fn forward_region(actors: &[Actor], links: &[Link], b: usize, reference: Reference) -> Vec<bool> {
+    let mut fwd = vec![true; actors.len()];
+    if reference == Reference::Pull {
+        fwd[b] = false;
+        let mut stack = vec![b];
+        while let Some(x) = stack.pop() {
+            for l in links.iter().filter(|l| l.to.0 == x) {
+                if let Some((f, _)) = l.from
+                    && fwd[f]
+                {
+                    fwd[f] = false;
+                    stack.push(f);
+                }
+            }
+        }
+    }
+    fwd
 }
 
 /// Power of two, at least 2, at most [`MAX_FIFO_DEPTH`].
