@@ -54,7 +54,7 @@ use std::collections::BTreeSet;
 pub const MAX_FIFO_DEPTH: usize = 1 << 16;
 
 /// Frames the analysis expands.
-pub const FRAMES: usize = 3;
+pub const FRAMES: usize = 4;
 
 /// Beats a FIFO streaming one beat a cycle holds: the beat written, the beat in the
 /// registered read, the beat being taken.
@@ -262,6 +262,8 @@ pub struct Analysis {
     pub frames: usize,
     /// Whether the reference settled (repeats frame to frame) within the frames expanded.
     pub settled: bool,
+    /// Bounded-FIFO schedules evaluated by the shrinking pass.
+    pub shrunk: usize,
 }
 
 /// The two reference schedules the analysis builds; it keeps the one needing fewer FIFO
@@ -562,7 +564,7 @@ const MAX_EVENTS: usize = 24_000_000;
 /// periodic after a transient, and once one frame repeats the previous one every later
 /// frame does too).
 pub fn analyze(actors: &[Actor], links: &[Link], frames: usize) -> Analysis {
-    let mut frames = frames.max(3);
+    let mut frames = frames.max(4);
     loop {
         let (r, settled) = analyze_once(actors, links, frames);
         if settled || frames * 2 > MAX_FRAMES || r.events * 2 > MAX_EVENTS {
@@ -634,6 +636,20 @@ fn analyze_once(actors: &[Actor], links: &[Link], frames: usize) -> (Analysis, b
             .collect();
         g.edges.extend(peeks);
     }
+    // events reading from a FIFO and writing into one (bit 0: reads, bit 1: writes)
+    let mut io = vec![0u8; g.owner.len()];
+    for l in links.iter().filter(|l| l.fifo) {
+        let (c, cp) = l.to;
+        for &e in &ports[c].reads[cp] {
+            io[e as usize] |= 1;
+        }
+        if let Some((f, fp)) = l.from {
+            for &(e, _) in &ports[f].writes[fp] {
+                io[e as usize] |= 2;
+            }
+        }
+    }
+    let adj = Adjacency::new(&g);
     // the graph input's beats, for the paced reference: (event, beat, beats a frame, delay)
     let mut inputs: Vec<(u32, usize, usize, i64)> = Vec::new();
     for l in links.iter().filter(|l| l.from.is_none()) {
@@ -647,7 +663,8 @@ fn analyze_once(actors: &[Actor], links: &[Link], frames: usize) -> (Analysis, b
     type Choice = (usize, Reference, usize, Vec<(usize, usize)>, bool);
     let mut best: Option<Choice> = None;
     for reference in [Reference::Pull, Reference::Paced] {
-        let (t, b) = schedule_reference(actors, links, &g, reference, &inputs);
+        let (mut t, b) = schedule_reference(actors, links, &g, reference, &inputs);
+        compact(&adj, &io, &mut t);
         let forward = forward_region(actors, links, b, reference);
         let period = match actors[b].kind {
             ActorKind::Engine { exp_cycles, .. } => exp_cycles as i64,
@@ -680,11 +697,28 @@ fn analyze_once(actors: &[Actor], links: &[Link], frames: usize) -> (Analysis, b
         }
     }
     let (_, reference, bottleneck, needs, settled) = best.expect("two references");
+    let fifo_links: Vec<usize> = (0..links.len()).filter(|&i| links[i].fifo).collect();
+    let mut depths: Vec<usize> = needs.iter().map(|&(n, _)| round_depth(n)).collect();
+    let shrunk = if settled {
+        shrink(
+            actors,
+            links,
+            &fifo_links,
+            &ports,
+            &adj,
+            &inputs,
+            bottleneck,
+            frames,
+            &mut depths,
+        )
+    } else {
+        0
+    };
 
     // depths
     let mut fifos = Vec::new();
     let fifo_links = links.iter().enumerate().filter(|(_, l)| l.fifo);
-    for ((li, l), (need, at)) in fifo_links.zip(needs) {
+    for (((li, l), (need, at)), depth) in fifo_links.zip(needs).zip(depths) {
         let (c, _) = l.to;
         let Some((f, fp)) = l.from else {
             fifos.push(FifoNeed {
@@ -698,10 +732,15 @@ fn analyze_once(actors: &[Actor], links: &[Link], frames: usize) -> (Analysis, b
             });
             continue;
         };
-        let depth = round_depth(need);
         let beats_a_frame = ports[f].writes[fp].len() / frames.max(1);
         let frame = at.checked_div(beats_a_frame).unwrap_or(0);
-        let mut why = reason(actors, links, l, f, c, need, depth, frame);
+        let mut why = reason(actors, links, l, f, c, need, round_depth(need), frame);
+        if depth < round_depth(need) {
+            why.push_str(&format!(
+                "; shrunk to {depth}: with the FIFOs bounded, the event model run as the RTL \
+                 runs (every event as early as it may) keeps the bottleneck's every event"
+            ));
+        }
         why.push_str(&format!(
             " (reference: {}; {frames} frames, {})",
             reference.describe(),
@@ -726,23 +765,193 @@ fn analyze_once(actors: &[Actor], links: &[Link], frames: usize) -> (Analysis, b
             events: g.owner.len(),
             frames,
             settled,
+            shrunk,
         },
         settled,
     )
 }
 
-/// Whether the last frame of a stream's beat times (`frames` frames of equal length)
-/// repeats the frame before it `period` cycles later (beats the reference leaves
-/// unscheduled are skipped).
-fn repeats(times: &[i64], frames: usize, period: i64) -> bool {
+/// The least schedule of the event graph with every FIFO link bounded by `depths`, the
+/// graph input offered evenly at `period` cycles a frame: every event as early as its
+/// constraints allow (as the RTL runs), a beat written into a FIFO only while the FIFO's
+/// registered count is below its depth. The RTL, whose input is always valid, is never
+/// later. `None` if the constraints are cyclic (a deadlock).
+#[allow(clippy::too_many_arguments)]
+fn least(
+    links: &[Link],
+    fifo_links: &[usize],
+    ports: &[Ports],
+    adj: &Adjacency,
+    inputs: &[(u32, usize, usize, i64)],
+    period: i64,
+    depths: &[usize],
+) -> Option<Vec<i64>> {
+    let ne = adj.topo.len();
+    // write j of a FIFO of depth D waits for read j - D: t[w_j] + off >= t[r_{j-D}] + 1
+    let mut extra: Vec<(u32, u32, i32)> = Vec::new();
+    for (k, &li) in fifo_links.iter().enumerate() {
+        let l = &links[li];
+        let Some((f, fp)) = l.from else { continue };
+        let (c, cp) = l.to;
+        let (w, r) = (&ports[f].writes[fp], &ports[c].reads[cp]);
+        let d = depths[k];
+        for j in d..w.len() {
+            let (we, off) = w[j];
+            extra.push((r[j - d], we, 1 - off));
+        }
+    }
+    extra.sort_unstable_by_key(|e| e.0);
+    let mut start = vec![0u32; ne + 1];
+    for e in &extra {
+        start[e.0 as usize + 1] += 1;
+    }
+    for i in 0..ne {
+        start[i + 1] += start[i];
+    }
+    let mut indeg: Vec<u32> = (0..ne).map(|i| adj.ps[i + 1] - adj.ps[i]).collect();
+    for e in &extra {
+        indeg[e.1 as usize] += 1;
+    }
+    let mut t = vec![0i64; ne];
+    for &(e, j, n, d) in inputs {
+        let (f, k) = ((j / n) as i64, (j % n) as i64);
+        t[e as usize] = t[e as usize].max(f * period + k * period / n as i64 + d);
+    }
+    let mut stack: Vec<u32> = (0..ne as u32).filter(|&i| indeg[i as usize] == 0).collect();
+    let mut done = 0usize;
+    while let Some(i) = stack.pop() {
+        done += 1;
+        let ti = t[i as usize];
+        let more = extra[start[i as usize] as usize..start[i as usize + 1] as usize]
+            .iter()
+            .map(|e| (e.1, e.2));
+        for (s, d) in adj.succs(i).iter().copied().chain(more) {
+            let v = ti + d as i64;
+            if v > t[s as usize] {
+                t[s as usize] = v;
+            }
+            indeg[s as usize] -= 1;
+            if indeg[s as usize] == 0 {
+                stack.push(s);
+            }
+        }
+    }
+    (done == ne).then_some(t)
+}
+
+/// Most least-schedule evaluations [`shrink`] makes.
+const SHRINK_EVALS: usize = 24;
+
+/// Shrink FIFOs below what the reference needs while the bounded event model keeps the
+/// bottleneck's schedule: the biggest FIFOs (in bits) first, each halved while the least
+/// schedule with the smaller depth ([`least`]) keeps every event of the bottleneck at its
+/// time with the reference depths and repeats frame to frame. That least schedule is
+/// itself a reference meeting every constraint with the smaller depths, so the argument of
+/// the module doc holds for it. Returns the evaluations made.
+#[allow(clippy::too_many_arguments)]
+fn shrink(
+    actors: &[Actor],
+    links: &[Link],
+    fifo_links: &[usize],
+    ports: &[Ports],
+    adj: &Adjacency,
+    inputs: &[(u32, usize, usize, i64)],
+    b: usize,
+    frames: usize,
+    depths: &mut [usize],
+) -> usize {
+    let period = match actors[b].kind {
+        ActorKind::Engine { exp_cycles, .. } => exp_cycles as i64,
+        ActorKind::Converter { .. } => return 0,
+    };
+    let owned: Vec<u32> = {
+        let mut v = Vec::new();
+        for (k, l) in links.iter().enumerate() {
+            let _ = k;
+            if l.to.0 == b || l.from.is_some_and(|(f, _)| f == b) {
+                // reads and writes of the bottleneck stand for its schedule
+                if l.to.0 == b {
+                    v.extend(ports[b].reads[l.to.1].iter().copied());
+                } else if let Some((_, fp)) = l.from {
+                    v.extend(ports[b].writes[fp].iter().map(|x| x.0));
+                }
+            }
+        }
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let settled = |t: &[i64]| {
+        fifo_links.iter().all(|&li| {
+            let l = &links[li];
+            let Some((f, fp)) = l.from else { return true };
+            let (c, cp) = l.to;
+            let w: Vec<i64> = ports[f].writes[fp]
+                .iter()
+                .map(|&(e, off)| t[e as usize] + off as i64)
+                .collect();
+            let r: Vec<i64> = ports[c].reads[cp].iter().map(|&e| t[e as usize]).collect();
+            repeats_last(&w, frames, period) && repeats_last(&r, frames, period)
+        })
+    };
+    let mut evals = 1;
+    let Some(base) = least(links, fifo_links, ports, adj, inputs, period, depths) else {
+        return evals;
+    };
+    if !settled(&base) {
+        return evals;
+    }
+    let keeps = |t: &[i64]| owned.iter().all(|&e| t[e as usize] == base[e as usize]);
+    let mut order: Vec<usize> = (0..fifo_links.len())
+        .filter(|&k| depths[k] >= 8 && links[fifo_links[k]].from.is_some())
+        .collect();
+    order.sort_by_key(|&k| std::cmp::Reverse(depths[k] * links[fifo_links[k]].bits.max(1)));
+    for k in order {
+        while depths[k] > 2 && evals < SHRINK_EVALS {
+            let old = depths[k];
+            depths[k] = old / 2;
+            evals += 1;
+            let tt = least(links, fifo_links, ports, adj, inputs, period, depths);
+            let ok = tt.is_some_and(|t| keeps(&t) && settled(&t));
+            if !ok {
+                depths[k] = old;
+                break;
+            }
+        }
+    }
+    evals
+}
+
+/// Whether the last frame of a stream's beat times repeats the frame before it `period`
+/// cycles later.
+fn repeats_last(times: &[i64], frames: usize, period: i64) -> bool {
     let n = times.len() / frames.max(1);
     if frames < 2 || n == 0 {
         return true;
     }
-    let (prev, last) = (&times[(frames - 2) * n..(frames - 1) * n], &times[(frames - 1) * n..]);
-    prev.iter().zip(last).all(|(&a, &b)| {
-        a.abs() >= BIG / 2 || b.abs() >= BIG / 2 || b - a == period
-    })
+    let (prev, last) = (
+        &times[(frames - 2) * n..(frames - 1) * n],
+        &times[(frames - 1) * n..],
+    );
+    prev.iter().zip(last).all(|(&a, &b)| b - a == period)
+}
+
+/// Whether the second-to-last frame of a stream's beat times (`frames` frames of equal
+/// length) repeats the frame before it `period` cycles later (beats the reference leaves
+/// unscheduled are skipped). The last frame is left out: [`compact`] moves its writes
+/// later than the earlier frames' (no next frame holds them back).
+fn repeats(times: &[i64], frames: usize, period: i64) -> bool {
+    let n = times.len() / frames.max(1);
+    if frames < 3 || n == 0 {
+        return true;
+    }
+    let (prev, last) = (
+        &times[(frames - 3) * n..(frames - 2) * n],
+        &times[(frames - 2) * n..(frames - 1) * n],
+    );
+    prev.iter()
+        .zip(last)
+        .all(|(&a, &b)| a.abs() >= BIG / 2 || b.abs() >= BIG / 2 || b - a == period)
 }
 
 /// Actors the reference schedules as soon as possible (whose streams must settle): all of
@@ -842,6 +1051,104 @@ fn reason(
         why.push_str(&format!("; rounded up to {depth}, a power of two"));
     }
     why
+}
+
+/// Predecessors and successors of every event (CSR), and a topological order.
+struct Adjacency {
+    ps: Vec<u32>,
+    pa: Vec<(u32, i32)>,
+    ss: Vec<u32>,
+    sa: Vec<(u32, i32)>,
+    topo: Vec<u32>,
+}
+
+impl Adjacency {
+    fn new(g: &Graph) -> Adjacency {
+        let ne = g.owner.len();
+        let csr = |key: fn(&(u32, u32, i32)) -> u32, other: fn(&(u32, u32, i32)) -> u32| {
+            let mut start = vec![0u32; ne + 1];
+            for e in &g.edges {
+                start[key(e) as usize + 1] += 1;
+            }
+            for i in 0..ne {
+                start[i + 1] += start[i];
+            }
+            let mut fill = start.clone();
+            let mut adj = vec![(0u32, 0i32); g.edges.len()];
+            for e in &g.edges {
+                let k = key(e) as usize;
+                adj[fill[k] as usize] = (other(e), e.2);
+                fill[k] += 1;
+            }
+            (start, adj)
+        };
+        let (ps, pa) = csr(|e| e.1, |e| e.0);
+        let (ss, sa) = csr(|e| e.0, |e| e.1);
+        let mut indeg: Vec<u32> = (0..ne).map(|i| ps[i + 1] - ps[i]).collect();
+        let mut topo = Vec::with_capacity(ne);
+        let mut stack: Vec<u32> = (0..ne as u32).filter(|&i| indeg[i as usize] == 0).collect();
+        while let Some(i) = stack.pop() {
+            topo.push(i);
+            for &(s, _) in &sa[ss[i as usize] as usize..ss[i as usize + 1] as usize] {
+                indeg[s as usize] -= 1;
+                if indeg[s as usize] == 0 {
+                    stack.push(s);
+                }
+            }
+        }
+        assert_eq!(topo.len(), ne, "the event graph has no cycle");
+        Adjacency {
+            ps,
+            pa,
+            ss,
+            sa,
+            topo,
+        }
+    }
+    fn preds(&self, e: u32) -> &[(u32, i32)] {
+        &self.pa[self.ps[e as usize] as usize..self.ps[e as usize + 1] as usize]
+    }
+    fn succs(&self, e: u32) -> &[(u32, i32)] {
+        &self.sa[self.ss[e as usize] as usize..self.ss[e as usize + 1] as usize]
+    }
+}
+
+/// Tighten a reference without breaking any constraint: an event that only reads from
+/// FIFOs moves as early as its predecessors allow (forward, in topological order), an event
+/// that only writes into FIFOs as late as its successors allow (backward). Either can only
+/// lower the occupancy of the FIFOs it touches, and every constraint stays met (an event
+/// moved earlier keeps its successors' constraints, one moved later its predecessors').
+/// The engines upstream of a burst-reading bottleneck, scheduled as late as possible, park
+/// beats in the FIFO in front of a window generator that the generator's own buffer can
+/// hold: this moves them there.
+fn compact(adj: &Adjacency, io: &[u8], t: &mut [i64]) {
+    let finite = |x: i64| x.abs() < BIG / 2;
+    for &e in &adj.topo {
+        let e = e as usize;
+        if io[e] != 1 || !finite(t[e]) {
+            continue;
+        }
+        let mut v = i64::MIN;
+        for &(p, d) in adj.preds(e as u32) {
+            v = v.max(t[p as usize] + d as i64);
+        }
+        if v > i64::MIN && v < t[e] {
+            t[e] = v;
+        }
+    }
+    for &e in adj.topo.iter().rev() {
+        let e = e as usize;
+        if io[e] != 2 || !finite(t[e]) {
+            continue;
+        }
+        let mut v = i64::MAX;
+        for &(s, d) in adj.succs(e as u32) {
+            v = v.min(t[s as usize] - d as i64);
+        }
+        if finite(v) && v > t[e] {
+            t[e] = v;
+        }
+    }
 }
 
 /// The reference schedule: times of every event, and the bottleneck actor.
