@@ -97,7 +97,10 @@ fn qonnx_networks() {
         ("examples/mlp_w1a1", root.join("examples/mlp_w1a1")),
         ("examples/mlp_w4a4", root.join("examples/mlp_w4a4")),
         ("examples/resnet_w4a4", root.join("examples/resnet_w4a4")),
-        ("examples/mobilenet_w4a4", root.join("examples/mobilenet_w4a4")),
+        (
+            "examples/mobilenet_w4a4",
+            root.join("examples/mobilenet_w4a4"),
+        ),
     ];
     for (name, dir) in nets {
         let path = dir.join("model.onnx");
@@ -234,6 +237,7 @@ fn cnv_gen() {
     let opts = ferrite_gen::build::BuildOptions {
         folding: Some(fold_file),
         target_cycles: None,
+        input_type: None,
     };
     let t_build = median(Duration::from_secs(3), || {
         std::hint::black_box(

@@ -70,6 +70,8 @@ pub struct BuildOptions {
     pub folding: Option<PathBuf>,
     /// Cycles a frame to meet for the nodes not folded by a file.
     pub target_cycles: Option<u64>,
+    /// The datatype of a float input without a quantizer or annotation (`--input-type`).
+    pub input_type: Option<crate::ir::InputType>,
 }
 
 /// What [`build`] made.
@@ -104,7 +106,7 @@ pub fn build(
     out: &Path,
     opts: &BuildOptions,
 ) -> Result<BuildOutput, BuildError> {
-    let model = crate::load_model(model_path)?;
+    let model = crate::load_model_with(model_path, opts.input_type)?;
     build_model(model, out, opts)
 }
 

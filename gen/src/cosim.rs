@@ -156,6 +156,10 @@ pub struct CosimReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_divergence: Option<Divergence>,
     pub nodes: Vec<NodeCycles>,
+    /// Wall-clock timings and the build cache's state: the one section of `cosim.json` that
+    /// differs between two runs with the same inputs and seed (everything above is
+    /// deterministic).
+    #[serde(rename = "timing_nondeterministic")]
     pub sim: SimStats,
 }
 

@@ -35,6 +35,10 @@ pub enum LoadError {
     },
     #[error("{0}: unknown model format; ferrite reads QONNX (.onnx) and its own IR (.json)")]
     UnknownFormat(String),
+    #[error(
+        "{0}: --input-type applies to QONNX models with a float input; an IR model's input type is in the model (rebuild from the .onnx with --input-type)"
+    )]
+    InputTypeOnIr(String),
 }
 
-pub use load::{load_model, load_onnx};
+pub use load::{load_model, load_model_with, load_onnx, load_onnx_with};

@@ -3,7 +3,7 @@
 //! never touch the file system for their input.
 
 use crate::import::graph::Graph;
-use crate::ir::{Model, Provenance};
+use crate::ir::{InputType, Model, Provenance};
 use crate::{LoadError, import, passes};
 use std::path::Path;
 
@@ -28,6 +28,15 @@ pub fn network_name(path: &Path) -> String {
 /// Import a QONNX file, streamline it and lower it: the streamlined graph and the model
 /// (with provenance: file name and sha256). Errors name the file.
 pub fn load_onnx(path: &Path) -> Result<(Graph, Model), LoadError> {
+    load_onnx_with(path, None)
+}
+
+/// [`load_onnx`] with a declared input type (`--input-type`) for a float input without a
+/// quantizer or annotation.
+pub fn load_onnx_with(
+    path: &Path,
+    input_type: Option<InputType>,
+) -> Result<(Graph, Model), LoadError> {
     use sha2::Digest;
     let p = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| import::ImportError::Io {
@@ -36,9 +45,11 @@ pub fn load_onnx(path: &Path) -> Result<(Graph, Model), LoadError> {
     })?;
     let mut g = import::import_bytes(&bytes, &p, path.parent())?;
     let mut m =
-        passes::compile_graph(&mut g, &network_name(path)).map_err(|error| LoadError::Pass {
-            path: p.clone(),
-            error,
+        passes::compile_graph_with(&mut g, &network_name(path), input_type).map_err(|error| {
+            LoadError::Pass {
+                path: p.clone(),
+                error,
+            }
         })?;
     m.source = Some(Provenance {
         file: path
@@ -53,9 +64,17 @@ pub fn load_onnx(path: &Path) -> Result<(Graph, Model), LoadError> {
 
 /// Load a model: a QONNX `.onnx` file (imported and lowered) or a ferrite `.json` IR.
 pub fn load_model(path: &Path) -> Result<Model, LoadError> {
+    load_model_with(path, None)
+}
+
+/// [`load_model`] with a declared input type (`--input-type`; QONNX models only).
+pub fn load_model_with(path: &Path, input_type: Option<InputType>) -> Result<Model, LoadError> {
     match path.extension().and_then(|e| e.to_str()) {
+        Some("json") if input_type.is_some() => {
+            Err(LoadError::InputTypeOnIr(path.display().to_string()))
+        }
         Some("json") => Ok(Model::load_json(path)?),
-        Some("onnx") => Ok(load_onnx(path)?.1),
+        Some("onnx") => Ok(load_onnx_with(path, input_type)?.1),
         _ => Err(LoadError::UnknownFormat(path.display().to_string())),
     }
 }

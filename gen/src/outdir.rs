@@ -187,8 +187,9 @@ impl OutDir {
             .unwrap_or_else(|| "out".into());
         remove_stale(&parent, &base);
         let pid = std::process::id();
+        let ns = namespace_tag();
         let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{base}.ferrite-tmp-{pid}-"))
+            .prefix(&format!(".{base}.ferrite-tmp-{pid}-{ns}-"))
             .tempdir_in(&parent)
             .map_err(io(&parent))?;
         let t = tmp.path();
@@ -206,7 +207,7 @@ impl OutDir {
         let tmp_path = tmp.keep();
         if out.exists() {
             let old = tempfile::Builder::new()
-                .prefix(&format!(".{base}.ferrite-old-{pid}-"))
+                .prefix(&format!(".{base}.ferrite-old-{pid}-{ns}-"))
                 .tempdir_in(&parent)
                 .map_err(io(&parent))?;
             let old_path = old.path().join("out");
@@ -284,9 +285,22 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Remove `.<base>.ferrite-tmp-<pid>-*` and `.<base>.ferrite-old-<pid>-*` directories in
-/// `parent` whose process is gone (a build killed before it could clean up).
+/// Remove `.<base>.ferrite-tmp-<pid>-<ns>-*` and `.<base>.ferrite-old-<pid>-<ns>-*`
+/// directories in `parent` whose process is gone (a build killed before it could clean
+/// up).
+///
+/// Only when sure: a pid means something only in the pid namespace of the host boot that
+/// made it. `<ns>` ([`namespace_tag`]) names that namespace (this boot's id and this pid
+/// namespace, from `/proc`); a folder is removed only when its `<ns>` is ours and
+/// `/proc/<pid>` does not exist. A folder made in another container or on another machine
+/// sharing the folder, by an older ferrite (no `<ns>`), or on a system without `/proc`
+/// (tag `x`) is left alone: a build there may be running. A reused pid keeps a stale folder
+/// (harmless), never the other way round.
 fn remove_stale(parent: &Path, base: &str) {
+    let ns = namespace_tag();
+    if ns == "x" {
+        return;
+    }
     let Ok(entries) = std::fs::read_dir(parent) else {
         return;
     };
@@ -295,19 +309,42 @@ fn remove_stale(parent: &Path, base: &str) {
         let rest = name
             .strip_prefix(&format!(".{base}.ferrite-tmp-"))
             .or_else(|| name.strip_prefix(&format!(".{base}.ferrite-old-")));
-        let Some(pid) = rest
-            .and_then(|r| r.split('-').next())
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
+        let Some(mut parts) = rest.map(|r| r.split('-')) else {
             continue;
         };
-        if pid != std::process::id() && !process_alive(pid) {
+        let (Some(pid), Some(tag)) = (
+            parts.next().and_then(|p| p.parse::<u32>().ok()),
+            parts.next(),
+        ) else {
+            continue;
+        };
+        if tag == ns && pid != std::process::id() && !process_alive(pid) {
             let _ = std::fs::remove_dir_all(e.path());
         }
     }
 }
 
-/// Whether process `pid` runs (Linux: `/proc/<pid>`; elsewhere assume it does).
+/// A short tag of the pid namespace this process runs in: 12 hex digits of the sha256 of
+/// the kernel's boot id and the `/proc/self/ns/pid` link (so pids from another machine,
+/// boot or container never match ours); `x` where `/proc` cannot tell (pids are then never
+/// trusted).
+pub fn namespace_tag() -> String {
+    use sha2::Digest;
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id");
+    let ns = std::fs::read_link("/proc/self/ns/pid");
+    match (boot, ns) {
+        (Ok(b), Ok(n)) if !b.trim().is_empty() => {
+            let mut h = sha2::Sha256::new();
+            h.update(b.trim().as_bytes());
+            h.update(n.to_string_lossy().as_bytes());
+            format!("{:x}", h.finalize())[..12].to_string()
+        }
+        _ => "x".into(),
+    }
+}
+
+/// Whether process `pid` runs in our pid namespace (`/proc/<pid>`); without `/proc`,
+/// assume it does.
 fn process_alive(pid: u32) -> bool {
     if Path::new("/proc/self").exists() {
         Path::new(&format!("/proc/{pid}")).exists()
@@ -378,12 +415,26 @@ mod tests {
     #[test]
     fn stale_temporary_directories_are_removed() {
         let t = tempfile::tempdir().unwrap();
-        // a pid that cannot be running
-        let stale = t.path().join(".out.ferrite-tmp-4294967295-abc");
+        let ns = namespace_tag();
+        assert_ne!(ns, "x", "the tests run on Linux with /proc");
+        // a pid that cannot be running, in our namespace
+        let stale = t
+            .path()
+            .join(format!(".out.ferrite-tmp-4294967295-{ns}-abc"));
         std::fs::create_dir(&stale).unwrap();
         std::fs::write(stale.join("f"), "x").unwrap();
-        let other = t.path().join(".other.ferrite-tmp-4294967295-abc");
+        let other = t
+            .path()
+            .join(format!(".other.ferrite-tmp-4294967295-{ns}-abc"));
         std::fs::create_dir(&other).unwrap();
+        // the same pid from another pid namespace (container, machine, boot), and from a
+        // ferrite that did not record one: maybe running, so kept
+        let foreign = t
+            .path()
+            .join(".out.ferrite-tmp-4294967295-0123456789ab-abc");
+        std::fs::create_dir(&foreign).unwrap();
+        let untagged = t.path().join(".out.ferrite-old-4294967295-abc");
+        std::fs::create_dir(&untagged).unwrap();
         OutDir::new(t.path().join("out"))
             .replace_with(&[], "ferrite-gen test")
             .unwrap();
@@ -392,5 +443,6 @@ mod tests {
             other.exists(),
             "another output's temporaries are not ours to remove"
         );
+        assert!(foreign.exists() && untagged.exists());
     }
 }

@@ -1,12 +1,13 @@
 //! The random-model fixture every test shares (unit, integration and co-simulation tests):
-//! a deterministic generator, random thresholds and matrix-vector, thresholding and
-//! label-select nodes, chains of them, and fold plans. Test support, not part of the
+//! a deterministic generator, random thresholds and matrix-vector, vector-vector
+//! (depthwise), thresholding and label-select nodes, chains of them, and fold plans. Test support, not part of the
 //! compiler's pipeline; kept in the library so `gen/tests` and `ferrite-testbench` use the
 //! same one.
 
 use crate::fold::{self, Fold, FoldPlan};
 use crate::ir::{
     DataType, LabelSelect, MatrixVector, Model, Op, Source, TensorType, Thresholding, Thresholds,
+    VectorVector,
 };
 
 /// Deterministic pseudo-random numbers (splitmix64).
@@ -119,6 +120,47 @@ pub fn mv_layer(
         name: name.into(),
         op: Op::MatrixVector(l),
         input: TensorType::vector(mw, input_type),
+    }
+}
+
+/// A random vector-vector (depthwise) layer: `channels` channels x `kernel` positions over
+/// an `h x w` stream of windows (`h x w x (kernel*channels)`, (k, c) order).
+#[allow(clippy::too_many_arguments)]
+pub fn vv_layer(
+    rng: &mut Rng,
+    name: &str,
+    [h, w]: [usize; 2],
+    channels: usize,
+    kernel: usize,
+    input_type: DataType,
+    weight_type: DataType,
+    act: Option<DataType>,
+) -> Layer {
+    let weights = (0..channels * kernel)
+        .map(|_| rng.value(weight_type))
+        .collect();
+    let mut l = VectorVector {
+        channels,
+        kernel,
+        input_type,
+        weight_type,
+        weights,
+        thresholds: None,
+    };
+    if let Some(out) = act {
+        // thresholds around the typical accumulator spread, as for a matrix-vector layer
+        let (lo, hi) = l.acc_range();
+        let typical = ((kernel as f64).sqrt()
+            * (input_type.max() - input_type.min()).max(1) as f64
+            * (weight_type.max() - weight_type.min()).max(1) as f64) as i64;
+        let c = (lo + hi) / 2;
+        let (tlo, thi) = ((c - typical).max(lo), (c + typical).min(hi));
+        l.thresholds = Some(random_thresholds(rng, channels, tlo, thi, out, false));
+    }
+    Layer {
+        name: name.into(),
+        op: Op::VectorVector(l),
+        input: TensorType::new([h, w, kernel * channels], input_type),
     }
 }
 
@@ -449,6 +491,27 @@ impl Chain {
         };
         let l = mv_layer(rng, "x", mw, mh, self.cur.dtype, wt, act);
         self.push("mvu", l.op, fold)
+    }
+
+    /// A depthwise convolution: a `kernel` window with `stride`, then a vector-vector unit
+    /// with random `wt` weights and, with `act`, random thresholds; `fold` is the unit's
+    /// (PE, SIMD), the window streams PE lanes (C with SIMD > 1).
+    pub fn depthwise(
+        &mut self,
+        rng: &mut Rng,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        wt: DataType,
+        act: Option<DataType>,
+        fold: (usize, usize),
+    ) -> &mut Chain {
+        let c = self.cur.channels();
+        let simd = if fold.1 == 1 { fold.0 } else { c };
+        self.window(kernel, stride, [1, 1], simd);
+        let k = kernel[0] * kernel[1];
+        let [h, w, _] = self.cur.shape;
+        let l = vv_layer(rng, "x", [h, w], c, k, self.cur.dtype, wt, act);
+        self.push("vvu", l.op, fold)
     }
 
     /// A pool over the current windowed stream of `positions` positions.

@@ -67,6 +67,19 @@ fn cosim_passes_then_catches_a_corrupted_mem() {
         "{r}"
     );
     assert!(r["latency_cycles"].as_u64().unwrap() > 0);
+    // the same run again: the same cosim.json but for its timing section
+    let o = ferrite(&[
+        "cosim", d, "--random", "24", "--stall", "0.3", "--seed", "7",
+    ]);
+    assert!(o.status.success(), "{}", show(&o));
+    let strip = |mut v: serde_json::Value| {
+        v.as_object_mut()
+            .unwrap()
+            .remove("timing_nondeterministic")
+            .expect("the timing section");
+        v
+    };
+    assert_eq!(strip(report(&dir)), strip(r.clone()));
 
     // Integer frames from a file (int8, shape (N, 784)): +1/-1.
     let x = Array2::<i8>::from_shape_fn(

@@ -51,3 +51,63 @@ fn finn_names_follow_finn_conversion() {
         assert!(e.contains("does not have"), "{e}");
     }
 }
+
+/// A FINN folding config's VVAU entries (either name) set the depthwise units' PE and SIMD;
+/// SIMD > 1 below PE = C is refused, saying why.
+#[test]
+fn finn_vvau_entries_fold_depthwise_units() {
+    use ferrite_gen::ir::{DataType, TensorType};
+    use ferrite_gen::testing::{Chain, Rng};
+    let mut rng = Rng::new(1);
+    let mut c = Chain::new(TensorType::new([8, 8, 8], DataType::UInt(4)));
+    c.depthwise(
+        &mut rng,
+        [3, 3],
+        [1, 1],
+        DataType::Int(4),
+        Some(DataType::UInt(4)),
+        (1, 1),
+    )
+    .mvu(
+        &mut rng,
+        16,
+        DataType::Int(4),
+        Some(DataType::UInt(4)),
+        false,
+        (1, 1),
+    )
+    .depthwise(&mut rng, [3, 3], [2, 2], DataType::Int(4), None, (1, 1));
+    let (m, _) = c.build("dw");
+    let names: Vec<&str> = m.nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["l00_swg", "l01_vvu", "l02_mvu", "l03_swg", "l04_vvu"]
+    );
+    let cfg = r#"{
+        "VVAU_hls_0": {"PE": 4, "SIMD": 1, "ram_style": "auto"},
+        "VectorVectorActivation_1": {"PE": 16, "SIMD": 3},
+        "MVAU_hls_0": {"PE": 2, "SIMD": 8}
+    }"#;
+    let p = FoldPlan::from_file(&m, &FoldingFile::parse(cfg).unwrap(), "f.json").unwrap();
+    assert_eq!(p.fold("l01_vvu"), ferrite_gen::fold::Fold::new(4, 1));
+    assert_eq!(p.fold("l04_vvu"), ferrite_gen::fold::Fold::new(16, 3));
+    assert_eq!(p.fold("l02_mvu"), ferrite_gen::fold::Fold::new(2, 8));
+    // SIMD > 1 needs PE = C
+    let bad = r#"{"VVAU_rtl_0": {"PE": 4, "SIMD": 3}}"#;
+    let e = FoldPlan::from_file(&m, &FoldingFile::parse(bad).unwrap(), "f.json")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("l01_vvu") && e.contains("SIMD > 1") && e.contains("PE 8"),
+        "{e}"
+    );
+    // PE must divide the channels, SIMD the kernel positions
+    let bad = r#"{"VVAU_hls_1": {"PE": 16, "SIMD": 4}}"#;
+    let e = FoldPlan::from_file(&m, &FoldingFile::parse(bad).unwrap(), "f.json")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("l04_vvu") && e.contains("9 kernel positions"),
+        "{e}"
+    );
+}

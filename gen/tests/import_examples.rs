@@ -176,3 +176,46 @@ fn cnn_examples_lower_to_streaming_nodes() {
         "{finn:?}"
     );
 }
+
+/// Automatic folding balances both sides of every branch: at each cycle target every node,
+/// on the long side (convolutions) and the short side (shortcut, projection) of each
+/// residual add alike, meets the target unless its fastest fold cannot.
+#[test]
+fn automatic_folding_balances_both_sides_of_each_branch() {
+    use ferrite_gen::engines::engine;
+    use ferrite_gen::fold::{self, Fold};
+    for e in ["resnet_w4a4", "mobilenet_w4a4"] {
+        let m = ferrite_gen::load_model(&examples().join(e).join("model.onnx")).unwrap();
+        let a = m.analyze().unwrap();
+        let auto = fold::auto(&m, None).unwrap().exp_cycles_per_frame(&m);
+        for target in [auto, 3 * auto, 10 * auto] {
+            let plan = fold::auto(&m, Some(target)).unwrap();
+            let mut worst = 0;
+            for (id, n) in m.nodes.iter().enumerate() {
+                let eng = engine(&n.op);
+                let ins = &a.in_types[id];
+                let c = eng.exp_cycles(ins, plan.fold(&n.name));
+                // the node's own floor: its fastest legal fold
+                let (pes, simds) = eng.fold_space(ins);
+                let floor = pes
+                    .iter()
+                    .flat_map(|&p| simds.iter().map(move |&s| Fold::new(p, s)))
+                    .filter(|&f| eng.fold_check(ins, f).is_ok())
+                    .map(|f| eng.exp_cycles(ins, f))
+                    .min()
+                    .unwrap();
+                assert!(
+                    c <= target.max(floor),
+                    "{e} at {target}: {} takes {c} cycles (floor {floor})",
+                    n.name
+                );
+                worst = worst.max(c);
+            }
+            assert_eq!(worst, plan.exp_cycles_per_frame(&m), "{e}");
+            // the slowest node is close to the target: no side folded far faster than needed
+            if target > auto {
+                assert!(worst * 2 > target, "{e}: {worst} cycles at target {target}");
+            }
+        }
+    }
+}

@@ -92,7 +92,10 @@ fn quantizer(
     } else {
         let narrow = signed && rng.random_bool(0.5);
         // integral zero points (asymmetric quantizers) now and then
+        // (inside the quantizer's integer range: a zero point outside it is refused)
         let zp = [0.0f32, 0.0, 0.0, 1.0, -1.0, 2.0][rng.random_range(0..6)];
+        let (lo, hi) = ferrite_gen::ir::host::quant_range(bits, signed, narrow);
+        let zp = zp.clamp(lo as f32, hi as f32);
         quant(x, out, s, zp, bits as f32, signed, narrow, mode, inits)
     }
 }

@@ -267,6 +267,70 @@ fn convolutional_designs() {
     check_all(&cases);
 }
 
+/// Vector-vector units alone over every type (each accumulator store: none, register, RAM;
+/// XNOR with and without thresholds; a block-RAM weight ROM with a multi-level tree), and a
+/// depthwise-separable chain.
+#[test]
+fn vvu_designs() {
+    use ferrite_gen::ir::TensorType;
+    use ferrite_gen::testing::{Chain, vv_layer};
+    let mut r = rng(8);
+    let mut cases = Vec::new();
+    // (channels, kernel, pe, simd): RAM of 4 blocks, register, none (SIMD = K), none (1x1)
+    let shapes = [(8, 9, 2, 1), (4, 9, 4, 3), (4, 9, 4, 9), (6, 1, 3, 1)];
+    for (i, &it) in TYPES.iter().enumerate() {
+        for (j, &wt) in TYPES.iter().enumerate().filter(|(j, _)| (i + j) % 3 == 0) {
+            let act = [Some(DataType::Bipolar), Some(DataType::UInt(2)), None][(i + 2 * j) % 3];
+            let (c, k, pe, simd) = shapes[(i + j) % 4];
+            let l = vv_layer(&mut r, "dw", [2, 3], c, k, it, wt, act);
+            cases.push(one(&format!("vv{i}_{j}"), vec![l], &[(pe, simd)]));
+        }
+    }
+    // a block-RAM weight ROM (200 words x 128 bits) and a 4-level tree (SIMD 9)
+    let l = vv_layer(
+        &mut r,
+        "dw",
+        [1, 2],
+        128,
+        25,
+        DataType::Int(4),
+        DataType::Int(8),
+        None,
+    );
+    cases.push(one("vv_big_rom", vec![l], &[(16, 1)]));
+    let l = vv_layer(
+        &mut r,
+        "dw",
+        [2, 2],
+        4,
+        9,
+        DataType::Bipolar,
+        DataType::Bipolar,
+        None,
+    );
+    cases.push(one("vv_xnor_tree", vec![l], &[(4, 9)]));
+    let mut c = Chain::new(TensorType::new([9, 9, 8], DataType::UInt(4)));
+    c.pad([1, 1, 1, 1], 0, 2)
+        .depthwise(
+            &mut r,
+            [3, 3],
+            [2, 2],
+            DataType::Int(4),
+            Some(DataType::UInt(4)),
+            (2, 1),
+        )
+        .mvu(
+            &mut r,
+            12,
+            DataType::Int(4),
+            Some(DataType::UInt(3)),
+            false,
+            (3, 4),
+        );
+    cases.push(chain_case("dw_separable", &c));
+    check_all(&cases);
+}
+
 /// Yosys `synth_xilinx` maps a generated design (catches memories no cell can hold) and puts
 /// a large weight ROM into block RAM.
 #[test]

@@ -111,3 +111,14 @@ fn block_ram_estimate_equals_synthesis() {
         8,
     );
 }
+
+/// A vector-vector unit's weight ROM (K/SIMD x C/PE words of PE x SIMD weights) in block
+/// RAM, its accumulator RAM (C/PE words of PE sums) out of it.
+#[test]
+fn vvu_block_ram_estimate_equals_synthesis() {
+    use ferrite_gen::ir::DataType::Int;
+    let mut r = rng(42);
+    // 25 x 8 = 200 words x 16 x 8 = 128 bits: two RAMB36 in 512 x 72
+    let l = ferrite_gen::testing::vv_layer(&mut r, "dw", [2, 2], 128, 25, Int(4), Int(8), None);
+    check("vvu_d200w128", &model("resvv", vec![l]), &[(16, 1)], 4);
+}

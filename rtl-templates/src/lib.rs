@@ -12,9 +12,11 @@ mod pad;
 mod pool;
 mod swg;
 pub use branch::{Add, AddInput, DupOutput, Duplicate};
+mod vvu;
 pub use pad::Pad;
 pub use pool::Pool;
 pub use swg::Swg;
+pub use vvu::{AccStore, Vvu};
 
 /// How a template reads a value type's bits: bipolar (one bit, 1 for +1), a signed integer
 /// or an unsigned one (binary included).
@@ -392,6 +394,19 @@ pub const SOURCES: &[(&str, &str)] = &[
         include_str!("../templates/lib/threshold_encode.v"),
     ),
     ("engines/mvu.v", include_str!("../templates/engines/mvu.v")),
+    ("engines/vvu.v", include_str!("../templates/engines/vvu.v")),
+    (
+        "lib/mac_product.v",
+        include_str!("../templates/lib/mac_product.v"),
+    ),
+    (
+        "lib/adder_tree.v",
+        include_str!("../templates/lib/adder_tree.v"),
+    ),
+    (
+        "lib/acc_thresholds.v",
+        include_str!("../templates/lib/acc_thresholds.v"),
+    ),
     (
         "engines/thresholding.v",
         include_str!("../templates/engines/thresholding.v"),

@@ -7,6 +7,8 @@
 //! lost rate); the ratio is printed. An undersized FIFO before the bottleneck must lose
 //! rate or deadlock, so the check can fail.
 //!
+//! A depthwise chain checks the vector-vector unit's bursty output.
+//!
 //! Branches (the short side of a residual block) are covered by the analysis' unit tests
 //! on abstract graphs until the Duplicate and Add engines exist.
 
@@ -155,6 +157,38 @@ fn padded_chain() -> (Model, FoldPlan) {
         .mvu(&mut rng, 10, DataType::Int(2), None, true, (2, 8))
         .label_select(1, 1);
     c.build("fifo_padded")
+}
+
+/// An 8x8x8 UINT4 image padded to 10x10, a 3x3 window and a depthwise unit at PE 1 (the
+/// bottleneck: 72 beats a pixel, its 8 output beats in a burst during the last kernel
+/// fold), a pointwise 1x1 matrix-vector unit with thresholds, a global max pool.
+fn depthwise_chain() -> (Model, FoldPlan) {
+    let mut rng = Rng::new(13);
+    let mut c = Chain::new(TensorType::new([8, 8, 8], DataType::UInt(4)));
+    c.pad([1, 1, 1, 1], 0, 1)
+        .depthwise(
+            &mut rng,
+            [3, 3],
+            [1, 1],
+            DataType::Int(4),
+            Some(DataType::UInt(4)),
+            (1, 1),
+        )
+        .mvu(
+            &mut rng,
+            12,
+            DataType::Int(4),
+            Some(DataType::UInt(2)),
+            false,
+            (4, 2),
+        )
+        .pool(ferrite_gen::ir::PoolMode::Max, 64, true, 1);
+    c.build("fifo_dw")
+}
+
+#[test]
+fn depthwise_chain_with_a_bursty_bottleneck() -> Result<()> {
+    check_design("fifo_dw", depthwise_chain())
 }
 
 #[test]

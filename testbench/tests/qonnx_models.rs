@@ -206,24 +206,29 @@ fn cnv_w2a2_brevitas_at_finn_folding_runs_115200_cycles_a_frame() {
     assert_eq!(m, 115_200.0);
 }
 
-/// A branching example at the automatic folding and at one about ten times faster: both
+/// A branching example at the automatic folding and at one about ten times slower: both
 /// bit-exact under stalls and at their analytic cycles a frame (the FIFOs on the shortcut
-/// branches sized by stitch's analysis).
+/// branches sized by stitch's analysis). The automatic folding of these small networks is
+/// already at the floor of their single-channel input: one element a cycle through the
+/// first pad and window generator (H*W*K cycles), so the faster of the two is the automatic
+/// one.
 fn check_branching(name: &str) {
     let dir = example(name);
     let model = ferrite_gen::load_model(&dir.join("model.onnx")).unwrap();
-    let auto = fold::auto(&model, None).unwrap().exp_cycles_per_frame(&model);
-    let slow = check_with(&format!("ex_{name}"), &dir, Folding::Auto, 0.3);
-    assert_eq!(slow, auto as f64);
-    let fast = check_with(
-        &format!("ex_{name}_fast"),
+    let auto = fold::auto(&model, None)
+        .unwrap()
+        .exp_cycles_per_frame(&model);
+    let fast = check_with(&format!("ex_{name}"), &dir, Folding::Auto, 0.3);
+    assert_eq!(fast, auto as f64);
+    let slow = check_with(
+        &format!("ex_{name}_slow"),
         &dir,
-        Folding::Target(auto / 10),
+        Folding::Target(auto * 10),
         0.3,
     );
     assert!(
-        fast * 8.0 <= slow,
-        "{name}: {fast} cycles a frame at the faster folding, {slow} at the automatic one"
+        slow >= 8.0 * fast,
+        "{name}: {slow} cycles a frame at the slower folding, {fast} at the automatic one"
     );
 }
 

@@ -22,12 +22,19 @@ pub struct Args {
     /// Fold (the nodes a folding file does not name) to meet N cycles a frame (N >= 1).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub target_cycles: Option<u64>,
+    /// Datatype of a float input the model does not quantize (no quantizer, no QONNX
+    /// annotation): BIPOLAR, BINARY, INTn, UINTn, FIXED<W,I> or UFIXED<W,I> (W bits, I
+    /// integer bits with the sign, as ap_fixed<W,I>). The host quantizes float frames to
+    /// it (round half to even, saturate); recorded in OUT/model.json.
+    #[arg(long, value_name = "TYPE")]
+    pub input_type: Option<ferrite_gen::ir::InputType>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let opts = BuildOptions {
         folding: args.folding,
         target_cycles: args.target_cycles,
+        input_type: args.input_type,
     };
     let b = build(&args.model, &args.out, &opts)?;
     let r = &b.report;

@@ -39,6 +39,10 @@ pub struct Args {
     /// ~/.cache/ferrite).
     #[arg(long, value_name = "DIR")]
     pub cache: Option<PathBuf>,
+    /// Not needed: the input type given to `ferrite build --input-type` is in
+    /// OUT/model.json. When given, it must be that type (a check).
+    #[arg(long, value_name = "TYPE")]
+    pub input_type: Option<ferrite_gen::ir::InputType>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -50,6 +54,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         args.out.display()
     );
     let model = Model::load_json(&model_path)?;
+    if let Some(t) = args.input_type {
+        let recorded = model.declared_input.as_ref().map(|d| d.ty.as_str());
+        anyhow::ensure!(
+            recorded == Some(t.to_string().as_str()),
+            "--input-type {t}: {} was built with {}; the input type is fixed at build time \
+             (drop --input-type, or build again with it)",
+            args.out.display(),
+            match recorded {
+                Some(r) => format!("input type {r}"),
+                None => "no declared input type".into(),
+            }
+        );
+    }
     let frames = match (&args.input, args.random) {
         (Some(p), _) => cosim::frames_from_npy(&model, p)?,
         (None, Some(n)) => {

@@ -12,6 +12,9 @@ pub struct Args {
     /// Also print the streamlined import graph (QONNX models).
     #[arg(long)]
     pub graph: bool,
+    /// Datatype of a float input the model does not quantize (see `ferrite build`).
+    #[arg(long, value_name = "TYPE")]
+    pub input_type: Option<ferrite_gen::ir::InputType>,
 }
 
 /// The human-readable summary printed by `ferrite inspect`.
@@ -30,6 +33,18 @@ pub fn describe(m: &Model) -> String {
             i.tensor.elems(),
             i.tensor.dtype,
             i.tensor
+        );
+    }
+    if let Some(d) = &m.declared_input {
+        let by = match d.by {
+            ferrite_gen::ir::DeclaredBy::Annotation => "QONNX annotation",
+            ferrite_gen::ir::DeclaredBy::Flag => "--input-type",
+        };
+        let _ = writeln!(
+            s,
+            "  declared input type of `{}`: {} (from {by})",
+            super::terminal_name(&d.input),
+            d.ty
         );
     }
     let _ = writeln!(s, "host pre steps ({}):", m.pre.len());
@@ -86,11 +101,11 @@ pub fn describe(m: &Model) -> String {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let onnx = args.model.extension().is_some_and(|e| e == "onnx");
     let m = if onnx && args.graph {
-        let (g, m) = ferrite_gen::load_onnx(&args.model)?;
+        let (g, m) = ferrite_gen::load_onnx_with(&args.model, args.input_type)?;
         out(&format!("streamlined {g}\n"))?;
         m
     } else {
-        ferrite_gen::load_model(&args.model)?
+        ferrite_gen::load_model_with(&args.model, args.input_type)?
     };
     out(&describe(&m))?;
     Ok(ExitCode::SUCCESS)

@@ -316,16 +316,32 @@ pub(crate) fn header(
     h.iter().map(|l| comment_text(l)).collect()
 }
 
-/// sha256 of a template's source (hex), or "unknown" for a path ferrite-rtl does not list.
+/// sha256 (hex) of a template's source followed by the sources of the templates it
+/// includes (recursively, each once, in order of first inclusion), or "unknown" for a path
+/// ferrite-rtl does not list.
 fn template_hash(path: &str) -> String {
     use sha2::{Digest, Sha256};
-    match ferrite_rtl::source(path) {
-        Some(src) => Sha256::digest(src.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
-        None => "unknown".into(),
+    fn walk(path: &str, seen: &mut Vec<String>, h: &mut Sha256) -> bool {
+        let Some(src) = ferrite_rtl::source(path) else {
+            return false;
+        };
+        seen.push(path.to_string());
+        h.update(src.as_bytes());
+        for part in src.split("include \"").skip(1) {
+            let Some(inc) = part.split('"').next() else {
+                continue;
+            };
+            if !seen.iter().any(|s| s == inc) {
+                walk(inc, seen, h);
+            }
+        }
+        true
     }
+    let mut h = Sha256::new();
+    if !walk(path, &mut Vec::new(), &mut h) {
+        return "unknown".into();
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A sized Verilog literal of `value` (two's complement, wrapped) in `bits` bits.

@@ -62,10 +62,17 @@ pub trait Engine {
     fn purpose(&self) -> &'static str;
     /// How it computes (`xnor-popcount`, `mac`, `compare`, `top-k`, ...).
     fn datapath(&self) -> &'static str;
-    /// Legal PE values and legal SIMD values (ascending); any pair of them is legal.
+    /// Legal PE values and legal SIMD values (ascending); any pair of them is legal that
+    /// [`Engine::fold_check`] accepts.
     fn fold_space(&self, ins: &[TensorType]) -> (Vec<usize>, Vec<usize>);
     /// What PE and SIMD mean for this kind, for error messages: (pe_of, simd_of).
     fn fold_terms(&self, ins: &[TensorType]) -> (String, Option<String>);
+    /// A kind whose legal (PE, SIMD) pairs are fewer than [`Engine::fold_space`]'s product
+    /// refuses the others here, saying why (the vector-vector unit: SIMD > 1 needs PE = C).
+    fn fold_check(&self, ins: &[TensorType], fold: Fold) -> Result<(), String> {
+        let _ = (ins, fold);
+        Ok(())
+    }
     /// Elements a beat on each input port and each output port under `fold`.
     fn lanes(&self, fold: Fold) -> (Vec<usize>, Vec<usize>);
     /// Cycles one frame takes in steady state (the engine alone, never starved or blocked).

@@ -2,7 +2,7 @@
 //! lanes, XNOR-popcount for bipolar x bipolar and multiply-accumulate otherwise, optional
 //! thresholds; one input vector a pixel (a fully connected layer has one pixel).
 
-use super::thresholding::{ThrOut, signed_bits, thr_out};
+use super::thresholding::{ThrOut, acc_cmp_bits, acc_thresholds};
 use super::{Engine, RenderCx, Resources, value_kind};
 use crate::emit::{EmitError, GeneratedFile, MemBuilder, counter_bits, lit, render};
 use crate::fifo::{Schedule, Step};
@@ -25,16 +25,6 @@ fn weight_rom(l: &MatrixVector, f: Fold) -> (usize, usize, bool) {
     let width = f.pe * f.simd * l.weight_type.bits() as usize;
     let block = depth >= BLOCK_ROM_MIN_DEPTH && depth * width >= BLOCK_ROM_MIN_BITS;
     (depth, width, block)
-}
-
-/// Comparison width of the thresholds (bits, as a signed number).
-fn cmp_bits(l: &MatrixVector) -> u32 {
-    let (lo, hi) = if l.is_xnor() {
-        (0, l.mw as i64)
-    } else {
-        l.acc_range()
-    };
-    signed_bits(lo, hi + 1)
 }
 
 impl Engine for MatrixVector {
@@ -128,7 +118,10 @@ impl Engine for MatrixVector {
         let (depth, width, block) = weight_rom(self, fold);
         let nf = self.mh / fold.pe;
         let threshold_rom_bits = self.thresholds.as_ref().map_or(0, |t| {
-            nf.max(2) * fold.pe * t.per_channel() * cmp_bits(self) as usize
+            nf.max(2)
+                * fold.pe
+                * t.per_channel()
+                * acc_cmp_bits(self.is_xnor().then_some(self.mw), self.acc_range()) as usize
         });
         Resources {
             weight_rom_bits: depth.max(2) * width,
@@ -232,31 +225,9 @@ fn render_mvu(l: &MatrixVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
         std::cmp::Ordering::Equal => (rtl::ProdFit::Same, 0),
         std::cmp::Ordering::Less => (rtl::ProdFit::Trunc, 0),
     };
-    let mut levels = Vec::new();
-    let mut n = simd;
-    let mut k = 0;
-    while n > 1 {
-        k += 1;
-        let next = n.div_ceil(2);
-        levels.push(rtl::TreeLevel {
-            k,
-            prev: k - 1,
-            n: next,
-            prev_n: n,
-            pairs: n / 2,
-            odd: n % 2 == 1,
-            prev_last: n - 1,
-            registered: false,
-            msb: pe * next * tree_bits as usize - 1,
-        });
-        n = next;
-    }
+    let levels = tree_levels(pe, simd, tree_bits);
     let nlev = levels.len();
-    for lv in &mut levels {
-        lv.registered = lv.k % TREE_REG_EVERY == 0 || lv.k == nlev;
-    }
-    let reg_levels = levels.iter().filter(|l| l.registered).count();
-    let ctl = 2 + reg_levels;
+    let ctl = 2 + levels.iter().filter(|l| l.registered).count();
     debug_assert_eq!(ctl, 2 + tree_reg_levels(simd), "the schedule's latency");
 
     // weights: word nf*SF + sf holds lane (p, s) at bits [(p*SIMD + s)*WB +: WB]
@@ -286,76 +257,40 @@ fn render_mvu(l: &MatrixVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
     let nf_bits = counter_bits(nf);
 
     // output and thresholds
-    let mut has_thr = false;
-    let mut thr = ThrOut {
-        nt: 1,
-        out_bipolar: false,
-        out_bias: String::new(),
-        out_one: String::new(),
-        out_zero: String::new(),
-        levels: Vec::new(),
-    };
-    let (mut cmp_bits, mut cmp_kind, mut cmp_ext) = (1, rtl::Widen::None, 0);
     let thr_file = format!("{module}_t.mem");
     let out_bits = l
         .thresholds
         .as_ref()
         .map_or(acc_type.bits(), |t| t.out_type.bits());
+    let thr = l.thresholds.as_ref().map(|t| {
+        acc_thresholds(
+            t,
+            xnor.then_some(l.mw),
+            (acc_lo, acc_hi),
+            acc_bits,
+            acc_type.signed(),
+            pe,
+            nf,
+            |fo, p| fo * pe + p,
+            thr_file.clone(),
+        )
+    });
     let mut mw_lit = String::new();
-    if let Some(t) = &l.thresholds {
-        has_thr = true;
-        thr = thr_out(t);
-        // comparison domain: popcount for XNOR (dot >= t <=> pc >= ceil((t + MW) / 2))
-        let (lo, hi) = if xnor {
-            (0, l.mw as i64)
-        } else {
-            (acc_lo, acc_hi)
-        };
-        cmp_bits = signed_bits(lo, hi + 1);
-        let acc_signed = !xnor && acc_type.signed();
-        cmp_ext = cmp_bits - acc_bits;
-        cmp_kind = match (cmp_ext, acc_signed) {
-            (0, _) => rtl::Widen::None,
-            (_, true) => rtl::Widen::Sign,
-            (_, false) => rtl::Widen::Zero,
-        };
-        let mw = l.mw as i64;
-        let mut tm = MemBuilder::new(pe * thr.nt * cmp_bits as usize);
-        for fo in 0..nf {
-            tm.push_word();
-            for p in 0..pe {
-                let row: Vec<i64> = t
-                    .row(fo * pe + p)
-                    .iter()
-                    .map(|&v| {
-                        if xnor {
-                            (v.saturating_add(mw).saturating_add(1)).div_euclid(2)
-                        } else {
-                            v
-                        }
-                    })
-                    .map(|v| v.clamp(lo, hi + 1))
-                    .collect();
-                for (j, v) in row.iter().enumerate() {
-                    tm.set(
-                        (p * thr.nt + j) * cmp_bits as usize,
-                        cmp_bits,
-                        (*v as u64) & ((1u64 << cmp_bits) - 1),
-                    );
-                }
-            }
-        }
-        files.push(GeneratedFile {
-            name: thr_file.clone(),
-            contents: tm.finish(nf.max(2)),
-        });
-    } else if xnor {
+    if thr.is_none() && xnor {
         if out_bits != acc_bits + 1 {
             return Err(EmitError::Verify(format!(
                 "{module}: XNOR output {out_bits} bits, popcount {acc_bits} bits"
             )));
         }
         mw_lit = lit(out_bits, l.mw as i64);
+    }
+    let (cmp_bits, cmp_kind, cmp_ext) = thr.as_ref().map_or((1, rtl::Widen::None, 0), |t| {
+        (t.cmp_bits, t.cmp_kind, t.cmp_ext)
+    });
+    let has_thr = thr.is_some();
+    let thr_out = thr.as_ref().map_or_else(ThrOut::none, |t| t.out.clone());
+    if let Some(t) = thr {
+        files.push(t.rom);
     }
     let thr_addr_bits = counter_bits(nf);
 
@@ -417,24 +352,24 @@ fn render_mvu(l: &MatrixVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
         acc_ext: acc_bits - tree_bits,
         acc_zero: lit(acc_bits, 0),
         has_thr,
-        nt: thr.nt,
+        nt: thr_out.nt,
         cmp_bits,
         cmp_msb_bits: cmp_bits - 1,
         cmp_kind,
         cmp_ext,
-        cmp_all_msb: pe * thr.nt - 1,
+        cmp_all_msb: pe * thr_out.nt - 1,
         thr_file,
-        thr_msb: pe * thr.nt * cmp_bits as usize - 1,
+        thr_msb: pe * thr_out.nt * cmp_bits as usize - 1,
         thr_rom_last: nf.max(2) - 1,
         thr_addr_msb: thr_addr_bits - 1,
         thr_addr_last: lit(thr_addr_bits, (nf - 1) as i64),
         thr_addr_one: lit(thr_addr_bits, 1),
-        out_bipolar: thr.out_bipolar,
-        out_bias: thr.out_bias,
-        out_one: thr.out_one,
-        out_zero: thr.out_zero,
+        out_bipolar: thr_out.out_bipolar,
+        out_bias: thr_out.out_bias,
+        out_one: thr_out.out_one,
+        out_zero: thr_out.out_zero,
         out_bits_msb: out_bits - 1,
-        levels_n: thr.levels,
+        levels_n: thr_out.levels,
         mw_lit,
     };
     files.insert(
@@ -445,4 +380,33 @@ fn render_mvu(l: &MatrixVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
         },
     );
     Ok(files)
+}
+
+/// The adder tree's levels over the SIMD lanes of each of PE lanes (`tree_bits` a node),
+/// registered every [`TREE_REG_EVERY`] levels and at the top.
+pub(super) fn tree_levels(pe: usize, simd: usize, tree_bits: u32) -> Vec<rtl::TreeLevel> {
+    let mut levels = Vec::new();
+    let mut n = simd;
+    let mut k = 0;
+    while n > 1 {
+        k += 1;
+        let next = n.div_ceil(2);
+        levels.push(rtl::TreeLevel {
+            k,
+            prev: k - 1,
+            n: next,
+            prev_n: n,
+            pairs: n / 2,
+            odd: n % 2 == 1,
+            prev_last: n - 1,
+            registered: false,
+            msb: pe * next * tree_bits as usize - 1,
+        });
+        n = next;
+    }
+    let nlev = levels.len();
+    for lv in &mut levels {
+        lv.registered = lv.k % TREE_REG_EVERY == 0 || lv.k == nlev;
+    }
+    levels
 }

@@ -144,6 +144,7 @@ pub(super) fn threshold_rom(
     tm.finish(cf.max(2))
 }
 
+#[derive(Clone)]
 pub(super) struct ThrOut {
     pub(super) nt: usize,
     pub(super) out_bipolar: bool,
@@ -151,6 +152,20 @@ pub(super) struct ThrOut {
     pub(super) out_one: String,
     pub(super) out_zero: String,
     pub(super) levels: Vec<rtl::ThresholdLevel>,
+}
+
+impl ThrOut {
+    /// The template's threshold fields of a unit without thresholds.
+    pub(super) fn none() -> ThrOut {
+        ThrOut {
+            nt: 1,
+            out_bipolar: false,
+            out_bias: String::new(),
+            out_one: String::new(),
+            out_zero: String::new(),
+            levels: Vec::new(),
+        }
+    }
 }
 
 pub(super) fn thr_out(t: &Thresholds) -> ThrOut {
@@ -235,4 +250,84 @@ fn render_thresholding(l: &Thresholding, cx: &RenderCx) -> Result<Vec<GeneratedF
             contents: threshold_rom(t, l.channels, pe, lo, hi, cmp_bits),
         },
     ])
+}
+
+/// The threshold stage after an accumulator (matrix-vector and vector-vector units): the
+/// comparison domain, the numbers its template part needs and its ROM.
+pub(super) struct AccThresholds {
+    pub(super) out: ThrOut,
+    pub(super) cmp_bits: u32,
+    pub(super) cmp_kind: rtl::Widen,
+    pub(super) cmp_ext: u32,
+    /// The ROM: word `w` holds the thresholds of channels `channel(w, 0..pe)`.
+    pub(super) rom: GeneratedFile,
+}
+
+/// Comparison domain of thresholds after an accumulator over `acc_range`, or after a
+/// popcount of `xnor_n` XNORs (`dot >= t <=> pc >= ceil((t + n) / 2)`): `(lo, hi)`.
+pub(super) fn acc_cmp_range(xnor_n: Option<usize>, acc_range: (i64, i64)) -> (i64, i64) {
+    match xnor_n {
+        Some(n) => (0, n as i64),
+        None => acc_range,
+    }
+}
+
+/// Comparison width (signed bits) of thresholds after an accumulator ([`acc_cmp_range`]).
+pub(super) fn acc_cmp_bits(xnor_n: Option<usize>, acc_range: (i64, i64)) -> u32 {
+    let (lo, hi) = acc_cmp_range(xnor_n, acc_range);
+    signed_bits(lo, hi + 1)
+}
+
+/// The threshold stage of `t` after an accumulator of `acc_bits` bits (signed or not) over
+/// `acc_range`, or after a popcount of `xnor_n` XNORs; `words` ROM words of `pe` channels,
+/// channel `channel(word, lane)`, written to `file`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn acc_thresholds(
+    t: &Thresholds,
+    xnor_n: Option<usize>,
+    acc_range: (i64, i64),
+    acc_bits: u32,
+    acc_signed: bool,
+    pe: usize,
+    words: usize,
+    channel: impl Fn(usize, usize) -> usize,
+    file: String,
+) -> AccThresholds {
+    let out = thr_out(t);
+    let (lo, hi) = acc_cmp_range(xnor_n, acc_range);
+    let cmp_bits = signed_bits(lo, hi + 1);
+    let acc_signed = xnor_n.is_none() && acc_signed;
+    let cmp_ext = cmp_bits - acc_bits;
+    let cmp_kind = match (cmp_ext, acc_signed) {
+        (0, _) => rtl::Widen::None,
+        (_, true) => rtl::Widen::Sign,
+        (_, false) => rtl::Widen::Zero,
+    };
+    let mut tm = MemBuilder::new(pe * out.nt * cmp_bits as usize);
+    for w in 0..words {
+        tm.push_word();
+        for p in 0..pe {
+            let row = t.row(channel(w, p)).iter().map(|&v| match xnor_n {
+                Some(n) => (v.saturating_add(n as i64).saturating_add(1)).div_euclid(2),
+                None => v,
+            });
+            for (j, v) in row.map(|v| v.clamp(lo, hi + 1)).enumerate() {
+                tm.set(
+                    (p * out.nt + j) * cmp_bits as usize,
+                    cmp_bits,
+                    (v as u64) & ((1u64 << cmp_bits) - 1),
+                );
+            }
+        }
+    }
+    AccThresholds {
+        out,
+        cmp_bits,
+        cmp_kind,
+        cmp_ext,
+        rom: GeneratedFile {
+            name: file,
+            contents: tm.finish(words.max(2)),
+        },
+    }
 }

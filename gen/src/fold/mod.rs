@@ -114,6 +114,7 @@ impl FoldingFile {
 
     /// Parse either format.
     pub fn parse(text: &str) -> Result<FoldingFile, String> {
+        crate::ir::json::unique_keys(text).map_err(|e| e.to_string())?;
         let v: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
         let obj = v
             .as_object()
@@ -252,6 +253,9 @@ pub fn check(model: &Model, a: &Analysis, id: NodeId, fold: Fold) -> Result<(), 
             ),
         });
     }
+    if let Err(why) = e.fold_check(ins, fold) {
+        return bad(why);
+    }
     Ok(())
 }
 
@@ -271,9 +275,16 @@ pub fn fold_for_target(model: &Model, a: &Analysis, id: NodeId, target: u64) -> 
     let cyc = |f: Fold| e.exp_cycles(ins, f);
     let mut best: Option<(usize, usize, Fold)> = None;
     let mut fastest = Fold::new(*pes.last().unwrap(), *simds.last().unwrap());
+    if e.fold_check(ins, fastest).is_err() {
+        // the largest PE with SIMD 1 is legal for every kind; the loop finds faster ones
+        fastest = Fold::new(*pes.last().unwrap(), 1);
+    }
     for &pe in &pes {
         for &simd in &simds {
             let f = Fold::new(pe, simd);
+            if e.fold_check(ins, f).is_err() {
+                continue;
+            }
             if cyc(f) < cyc(fastest) {
                 fastest = f;
             }
@@ -402,7 +413,14 @@ impl FoldPlan {
         let mut how = if named == model.nodes.len() {
             format!("from {label}")
         } else {
-            format!("from {label}; nodes it does not name: {}", plan.how)
+            // (without the hint to pass a folding file: this is one)
+            let auto = plan
+                .how
+                .split("; pass --folding")
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            format!("from {label}; nodes it does not name: {auto}")
         };
         if !file.ignored.is_empty() {
             how.push_str(&format!("; ignored: {}", file.ignored.join("; ")));

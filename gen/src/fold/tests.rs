@@ -134,3 +134,34 @@ fn own_file_round_trips_and_reads_version_1() {
     assert_eq!(q.fold("a"), Fold::new(2, 8));
     assert!(FoldingFile::parse(r#"{"nodes": {"a": {"pe": 2}}}"#).is_err());
 }
+
+#[test]
+fn depthwise_folds_simd_only_at_full_pe() {
+    use crate::ir::VectorVector;
+    let op = Op::VectorVector(VectorVector {
+        channels: 8,
+        kernel: 9,
+        input_type: DataType::Int(4),
+        weight_type: DataType::Int(4),
+        weights: vec![1; 72],
+        thresholds: None,
+    });
+    let m = one(op, TensorType::new([4, 4, 72], DataType::Int(4)));
+    let a = m.analyze().unwrap();
+    // H*W * K/SIMD * C/PE
+    assert_eq!(exp_cycles(&m, &a, 0, Fold::new(2, 1)), 16 * 9 * 4);
+    assert_eq!(exp_cycles(&m, &a, 0, Fold::new(8, 3)), 16 * 3);
+    assert!(check(&m, &a, 0, Fold::new(8, 9)).is_ok());
+    let e = check(&m, &a, 0, Fold::new(4, 3)).unwrap_err().to_string();
+    assert!(e.contains("SIMD > 1") && e.contains("PE 8"), "{e}");
+    // automatic folding picks legal folds only, the fastest one at the end
+    for target in [1, 16, 48, 100, 16 * 9, 16 * 9 * 8] {
+        let f = fold_for_target(&m, &a, 0, target);
+        assert!(check(&m, &a, 0, f).is_ok(), "target {target}: {f:?}");
+        let cyc = exp_cycles(&m, &a, 0, f);
+        assert!(cyc <= target.max(16), "target {target}: {f:?} takes {cyc}");
+    }
+    assert_eq!(fold_for_target(&m, &a, 0, 144), Fold::new(8, 1));
+    assert_eq!(fold_for_target(&m, &a, 0, 100), Fold::new(8, 3));
+    assert_eq!(fold_for_target(&m, &a, 0, 1), Fold::new(8, 9));
+}

@@ -27,6 +27,14 @@ pub enum HostError {
     },
     #[error("host step `{step}` does not fit a frame of {elems} values")]
     StepSize { step: String, elems: usize },
+    #[error(
+        "input value {value} at element {index} is not a {ty} value (the model declares its input {ty}, so float frames must hold values of that type)"
+    )]
+    NotDeclaredType {
+        index: usize,
+        value: f32,
+        ty: String,
+    },
 }
 
 /// Float elements of one input frame (the hardware input frame size: host steps are
@@ -42,6 +50,15 @@ fn apply_steps(steps: &[HostStep], x: &mut [f32]) -> Result<(), HostError> {
             return Err(HostError::StepSize {
                 step: s.describe(),
                 elems: x.len(),
+            });
+        }
+        if let HostStep::Expect { ty, .. } = s
+            && let Some(index) = s.first_unexpected(x)
+        {
+            return Err(HostError::NotDeclaredType {
+                index,
+                value: x[index],
+                ty: ty.clone(),
             });
         }
         s.apply(x);

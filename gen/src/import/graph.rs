@@ -4,7 +4,7 @@
 
 use crate::ir::DataType;
 use crate::ir::host::RoundingMode;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Element storage of a tensor: float activations/weights, or int64 shape data.
 #[derive(Clone, Debug, PartialEq)]
@@ -344,54 +344,189 @@ pub struct Graph {
     pub qinfo: BTreeMap<String, QInfo>,
     /// Default-domain opset version.
     pub opset: i64,
+    /// The input's declared datatype, when the model does not quantize its float input:
+    /// from a QONNX `finn_datatype` annotation (the importer) or `--input-type`
+    /// ([`crate::passes::declare_input`] turns it into a quantizer).
+    pub declared_input: Option<(crate::ir::InputType, crate::ir::DeclaredBy)>,
+}
+
+/// Producer and consumer look-ups of a graph, built once in `O(nodes)` ([`Graph::index`]).
+/// An index describes the graph as it was when built: a pass builds one per sweep and
+/// defers structural edits ([`Edits`]) to the end of the sweep, so indices stay valid.
+#[derive(Clone, Debug, Default)]
+pub struct Index(HashMap<String, Uses>);
+
+/// What the index knows of one tensor.
+#[derive(Clone, Debug, Default)]
+struct Uses {
+    producer: Option<usize>,
+    /// Readers, each once, in graph order.
+    consumers: Vec<usize>,
+    /// Reads by nodes (an input read twice by one node counts twice) plus appearances
+    /// among the graph outputs.
+    fan_out: usize,
+}
+
+impl Index {
+    /// The node producing `tensor`, by index.
+    pub fn producer(&self, tensor: &str) -> Option<usize> {
+        self.0.get(tensor).and_then(|u| u.producer)
+    }
+
+    /// Indices of the nodes reading `tensor` (each once, in graph order).
+    pub fn consumers(&self, tensor: &str) -> &[usize] {
+        self.0.get(tensor).map_or(&[], |u| u.consumers.as_slice())
+    }
+
+    /// How many times `tensor` is read by a node or is a graph output, in total.
+    pub fn fan_out(&self, tensor: &str) -> usize {
+        self.0.get(tensor).map_or(0, |u| u.fan_out)
+    }
+}
+
+/// Structural edits of a sweep over the nodes, applied at once by [`Graph::apply`] in
+/// `O(nodes)`: node indices mean the indices of the graph the sweep started from.
+#[derive(Clone, Debug, Default)]
+pub struct Edits {
+    before: BTreeMap<usize, Vec<Node>>,
+    replace: BTreeMap<usize, Vec<Node>>,
+    drop: HashSet<usize>,
+}
+
+impl Edits {
+    /// Put `nodes` before node `i` (after nodes put there earlier).
+    pub fn insert_before(&mut self, i: usize, nodes: Vec<Node>) {
+        self.before.entry(i).or_default().extend(nodes);
+    }
+
+    /// Replace node `i` by `nodes`.
+    pub fn replace(&mut self, i: usize, nodes: Vec<Node>) {
+        self.replace.insert(i, nodes);
+    }
+
+    /// Remove node `i`.
+    pub fn remove(&mut self, i: usize) {
+        self.drop.insert(i);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.before.is_empty() && self.replace.is_empty() && self.drop.is_empty()
+    }
+}
+
+/// The tensor names a graph uses, for making fresh ones ([`Graph::names`]). Held as
+/// hashes: a collision only makes [`Names::fresh`] skip a free name, never reuse a taken one.
+#[derive(Clone, Debug, Default)]
+pub struct Names(HashSet<u64>);
+
+impl Names {
+    fn key(name: &str) -> u64 {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(name)
+    }
+
+    fn add(&mut self, name: &str) {
+        self.0.insert(Names::key(name));
+    }
+
+    fn used(&self, name: &str) -> bool {
+        self.0.contains(&Names::key(name))
+    }
+
+    /// A tensor name starting with `base` that is not used yet; it is used from now on.
+    pub fn fresh(&mut self, base: &str) -> String {
+        let name = if self.used(base) {
+            (1..)
+                .map(|i| format!("{base}_{i}"))
+                .find(|n| !self.used(n))
+                .expect("an unused name exists")
+        } else {
+            base.to_string()
+        };
+        self.add(&name);
+        name
+    }
 }
 
 impl Graph {
-    /// The node producing `tensor`, by index.
-    pub fn producer(&self, tensor: &str) -> Option<usize> {
-        self.nodes
-            .iter()
-            .position(|n| n.outputs.iter().any(|o| o == tensor))
+    /// Producer, consumer and fan-out look-ups of the graph as it is now, in `O(nodes)`.
+    pub fn index(&self) -> Index {
+        let mut ix: HashMap<String, Uses> = HashMap::with_capacity(self.nodes.len() * 2);
+        for (i, n) in self.nodes.iter().enumerate() {
+            for t in n.inputs.iter().filter(|t| !t.is_empty()) {
+                let u = match ix.get_mut(t.as_str()) {
+                    Some(u) => u,
+                    None => ix.entry(t.clone()).or_default(),
+                };
+                u.fan_out += 1;
+                if u.consumers.last() != Some(&i) {
+                    u.consumers.push(i);
+                }
+            }
+            for o in &n.outputs {
+                let u = ix.entry(o.clone()).or_default();
+                u.producer.get_or_insert(i);
+            }
+        }
+        for o in &self.outputs {
+            if let Some(u) = ix.get_mut(o.as_str()) {
+                u.fan_out += 1;
+            } else {
+                ix.entry(o.clone()).or_default().fan_out += 1;
+            }
+        }
+        Index(ix)
     }
 
-    /// Indices of the nodes reading `tensor`.
-    pub fn consumers(&self, tensor: &str) -> Vec<usize> {
-        self.nodes
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| n.inputs.iter().any(|i| i == tensor))
-            .map(|(i, _)| i)
-            .collect()
+    /// Every tensor name in use (inputs, outputs, constants, inferred shapes), for
+    /// [`Names::fresh`]. Build it once per sweep: names made from it stay distinct even
+    /// while the sweep's new nodes are not in the graph yet.
+    pub fn names(&self) -> Names {
+        let mut s = Names(HashSet::with_capacity(
+            self.shapes.len() + self.consts.len() + 8,
+        ));
+        let all = self
+            .consts
+            .keys()
+            .chain(self.shapes.keys())
+            .chain(std::iter::once(&self.input))
+            .chain(&self.outputs)
+            .chain(
+                self.nodes
+                    .iter()
+                    .flat_map(|n| n.inputs.iter().chain(&n.outputs)),
+            );
+        for n in all {
+            s.add(n);
+        }
+        s
     }
 
-    /// Whether `tensor` is read by a node or is a graph output more than once in total.
-    pub fn fan_out(&self, tensor: &str) -> usize {
-        self.nodes
-            .iter()
-            .map(|n| n.inputs.iter().filter(|i| *i == tensor).count())
-            .sum::<usize>()
-            + self.outputs.iter().filter(|o| *o == tensor).count()
+    /// Apply a sweep's structural edits in one pass over the nodes.
+    pub fn apply(&mut self, mut e: Edits) {
+        if e.is_empty() {
+            return;
+        }
+        let old = std::mem::take(&mut self.nodes);
+        let mut nodes = Vec::with_capacity(old.len());
+        for (i, n) in old.into_iter().enumerate() {
+            if let Some(b) = e.before.remove(&i) {
+                nodes.extend(b);
+            }
+            if let Some(r) = e.replace.remove(&i) {
+                nodes.extend(r);
+            } else if !e.drop.contains(&i) {
+                nodes.push(n);
+            }
+        }
+        for (_, b) in std::mem::take(&mut e.before) {
+            nodes.extend(b);
+        }
+        self.nodes = nodes;
     }
 
     pub fn is_const(&self, tensor: &str) -> bool {
         self.consts.contains_key(tensor)
-    }
-
-    /// A fresh tensor name starting with `base`.
-    pub fn fresh_name(&self, base: &str) -> String {
-        let used = |n: &str| {
-            self.consts.contains_key(n)
-                || self.shapes.contains_key(n)
-                || n == self.input
-                || self.nodes.iter().any(|x| x.outputs.iter().any(|o| o == n))
-        };
-        if !used(base) {
-            return base.to_string();
-        }
-        (1..)
-            .map(|i| format!("{base}_{i}"))
-            .find(|n| !used(n))
-            .expect("an unused name exists")
     }
 
     /// Drop nodes and constants no graph output depends on.

@@ -106,6 +106,12 @@ pub fn import_bytes(
     path: &str,
     base_dir: Option<&Path>,
 ) -> Result<Graph, ImportError> {
+    if bytes.is_empty() {
+        return Err(ImportError::Decode {
+            path: path.into(),
+            why: "the file is empty".into(),
+        });
+    }
     let model = onnx::ModelProto::decode(bytes).map_err(|e| ImportError::Decode {
         path: path.into(),
         why: e.to_string(),
@@ -133,7 +139,12 @@ impl Importer {
     }
 
     fn model(&self, m: onnx::ModelProto) -> Result<Graph, ImportError> {
-        let irv = m.ir_version.unwrap_or(0);
+        let Some(irv) = m.ir_version else {
+            return Err(ImportError::Decode {
+                path: self.path.clone(),
+                why: "no ir_version field: this is not an ONNX model (or a truncated one)".into(),
+            });
+        };
         if !IR_VERSIONS.contains(&irv) {
             return Err(ImportError::Version {
                 path: self.path.clone(),
@@ -194,6 +205,7 @@ impl Importer {
         }
         let input = inputs[0].name().to_string();
         let input_shape = self.input_shape(inputs[0])?;
+        let declared_input = self.annotation(&g, &input)?;
         let outputs: Vec<String> = g.output.iter().map(|o| o.name().to_string()).collect();
         if outputs.is_empty() {
             return Err(self.invalid("graph", None, "the graph has no outputs"));
@@ -273,7 +285,40 @@ impl Importer {
             shapes: BTreeMap::new(),
             qinfo: BTreeMap::new(),
             opset,
+            declared_input,
         })
+    }
+
+    /// The graph input's QONNX datatype annotation (`graph.quantization_annotation`, key
+    /// `finn_datatype`): BIPOLAR, BINARY, INTn, UINTn or FIXED<W,I>; FLOAT32 or none is no
+    /// declaration.
+    fn annotation(
+        &self,
+        g: &onnx::GraphProto,
+        input: &str,
+    ) -> Result<Option<(crate::ir::InputType, crate::ir::DeclaredBy)>, ImportError> {
+        let found = g
+            .quantization_annotation
+            .iter()
+            .filter(|a| a.tensor_name() == input)
+            .flat_map(|a| &a.quant_parameter_tensor_names)
+            .find(|kv| kv.key() == "finn_datatype");
+        let Some(kv) = found else { return Ok(None) };
+        let v = kv.value().trim();
+        if v.eq_ignore_ascii_case("FLOAT32") || v.is_empty() {
+            return Ok(None);
+        }
+        let ty: crate::ir::InputType = v.parse().map_err(|e| {
+            self.invalid(
+                "graph input",
+                Some(input),
+                format!(
+                    "quantization annotation finn_datatype: {e}; annotate a type ferrite \
+                     supports, or remove the annotation and pass --input-type"
+                ),
+            )
+        })?;
+        Ok(Some((ty, crate::ir::DeclaredBy::Annotation)))
     }
 
     fn input_shape(&self, vi: &onnx::ValueInfoProto) -> Result<Vec<usize>, ImportError> {

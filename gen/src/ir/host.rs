@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// Elementwise float operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum FloatOp {
     Add,
     Sub,
@@ -45,6 +46,7 @@ impl FloatOp {
 /// Rounding modes of qonnx `Quant`/`Trunc` (`rounding_mode` attribute), with numpy's
 /// semantics on `f32`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub enum RoundingMode {
     /// `ROUND` / `HALF_EVEN`: half to even (numpy `round`), the qonnx default.
     Round,
@@ -250,6 +252,14 @@ pub enum HostStep {
     /// Reorder the frame: element `i` becomes element `index[i]` of the input (a
     /// transpose the exporter placed before the first quantizer).
     Gather { index: Vec<usize> },
+    /// Check, without changing the frame, that every value is a value of the declared
+    /// input type `ty` (a QONNX `finn_datatype` annotation): integers of `dtype` times
+    /// `scale`. `golden::host` refuses a frame holding anything else.
+    Expect {
+        ty: String,
+        dtype: DataType,
+        scale: f32,
+    },
 }
 
 impl HostStep {
@@ -293,6 +303,9 @@ impl HostStep {
             }
             HostStep::Gather { index } => {
                 format!("reorder the frame's {} elements (transpose)", index.len())
+            }
+            HostStep::Expect { ty, .. } => {
+                format!("check that every value is a {ty} value (declared input type)")
             }
         }
     }
@@ -354,6 +367,8 @@ impl HostStep {
                 }
             }
             HostStep::Softmax => softmax(x),
+            // a check only (see `HostStep::first_unexpected`)
+            HostStep::Expect { .. } => {}
             HostStep::Gather { index } => {
                 let src = x.to_vec();
                 for (v, &i) in x.iter_mut().zip(index) {
@@ -384,12 +399,31 @@ impl HostStep {
                 scale, zero_point, ..
             } => ok(scale) && ok(zero_point),
             HostStep::Dequantize { scale } => ok(scale),
-            HostStep::BipolarQuantize | HostStep::Softmax => true,
+            HostStep::BipolarQuantize | HostStep::Softmax | HostStep::Expect { .. } => true,
             HostStep::ToChannelsLast { channels } => {
                 *channels >= 1 && elems.is_multiple_of(*channels)
             }
             HostStep::Gather { index } => index.len() == elems && index.iter().all(|&i| i < elems),
         }
+    }
+}
+
+impl HostStep {
+    /// For an `Expect` step, the first element of `x` that is not a value of its type.
+    pub fn first_unexpected(&self, x: &[f32]) -> Option<usize> {
+        let HostStep::Expect { dtype, scale, .. } = self else {
+            return None;
+        };
+        let (lo, hi) = (DataType::min(*dtype), DataType::max(*dtype));
+        let bipolar = *dtype == DataType::Bipolar;
+        x.iter().position(|&v| {
+            let q = v / scale;
+            !(q.is_finite()
+                && q == q.trunc()
+                && (q as i64) >= lo
+                && (q as i64) <= hi
+                && !(bipolar && q == 0.0))
+        })
     }
 }
 

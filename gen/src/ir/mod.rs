@@ -19,11 +19,14 @@
 
 mod datatype;
 pub mod host;
+mod input_type;
+pub mod json;
 pub mod ops;
 mod v1;
 
 pub use datatype::{DataType, MAX_BITS, bits_for_unsigned};
 pub use host::HostStep;
+pub use input_type::{DeclaredBy, DeclaredInput, InputType, MAX_INPUT_BITS};
 pub use ops::{
     Add, Duplicate, LabelSelect, MAX_ADD_SHIFT, MAX_DUPLICATE_OUTPUTS, MatrixVector, Op, OpKind,
     Pad, Pool, PoolMode, SlidingWindow, Thresholding, VectorVector,
@@ -43,6 +46,7 @@ pub const MAX_STREAM_ELEMS: usize = 1 << 24;
 
 /// A whole network: the graph of hardware ops and the host steps around it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Model {
     /// JSON format version; [`IR_VERSION`] (version 1 is converted on load).
     pub ir_version: u32,
@@ -63,10 +67,15 @@ pub struct Model {
     /// Where the model came from (file name and sha256), for headers and reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<Provenance>,
+    /// The input's datatype when the model did not quantize its float input itself: a
+    /// QONNX annotation or `--input-type` (the host steps `pre` implement it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared_input: Option<DeclaredInput>,
 }
 
 /// The type of a stream: a tensor of shape (H, W, C), channels-last, of one data type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TensorType {
     /// `[H, W, C]`.
     pub shape: [usize; 3],
@@ -112,6 +121,7 @@ impl fmt::Display for TensorType {
 
 /// An input stream of the hardware.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GraphInput {
     pub name: String,
     pub tensor: TensorType,
@@ -171,6 +181,7 @@ impl fmt::Display for Source {
 
 /// One hardware op with its name and the producers of its input ports.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Node {
     /// Unique among the graph's nodes and inputs.
     pub name: String,
@@ -198,6 +209,7 @@ impl Node {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Provenance {
     pub file: String,
     pub sha256: String,
@@ -207,6 +219,7 @@ pub struct Provenance {
 /// `n = #{ t in rows[c] : x >= t }`; the output is `out_bias + n`, or `2n - 1` when
 /// `out_type` is bipolar (one threshold per channel).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Thresholds {
     /// One ascending row per channel, or a single row shared by all channels.
     pub rows: Vec<Vec<i64>>,
@@ -396,6 +409,7 @@ impl Model {
             pre: Vec::new(),
             post: Vec::new(),
             source: None,
+            declared_input: None,
         }
     }
 
@@ -697,6 +711,10 @@ impl Model {
         struct Header {
             ir_version: u32,
         }
+        json::unique_keys(text).map_err(|err| IrError::Json {
+            path: path.into(),
+            err,
+        })?;
         let version = serde_json::from_str::<Header>(text).map(|h| h.ir_version);
         let m: Model = match version {
             Ok(1) => v1::load(text, path)?,

@@ -68,6 +68,7 @@ impl Op {
 /// whole tensor is (`H*W*C == MW`), the tensor is one vector in channels-last order (a
 /// flatten: the stream is the same) and the output is 1x1xMH.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MatrixVector {
     /// Input vector length (matrix width): the input's channels.
     pub mw: usize,
@@ -85,6 +86,7 @@ pub struct MatrixVector {
 /// Standalone multi-threshold activation. Element `i` of a frame belongs to channel
 /// `i % channels` (channels-last order, as FINN's Thresholding).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Thresholding {
     /// Channels; they repeat within a pixel when fewer than the tensor's channels.
     pub channels: usize,
@@ -95,6 +97,7 @@ pub struct Thresholding {
 /// Top-k: outputs the indices of the `k` largest of `labels` inputs, largest first; ties
 /// go to the lower index (ONNX TopK).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LabelSelect {
     pub labels: usize,
     pub k: usize,
@@ -395,6 +398,7 @@ impl OpKind for LabelSelect {
 /// `O = (I - D*(K-1) - 1) / S + 1` (floor: rows and columns no window reaches are dropped).
 /// No padding here (see [`Pad`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SlidingWindow {
     /// `[KH, KW]`.
     pub kernel: [usize; 2],
@@ -494,6 +498,7 @@ impl OpKind for SlidingWindow {
 /// Padding: the input framed by `pads` rows/columns of `value` (the integer a float 0
 /// quantizes to). Output: (PT + H + PB) x (PL + W + PR) x C.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Pad {
     /// `[top, left, bottom, right]`, as ONNX orders the spatial pads.
     pub pads: [usize; 4],
@@ -550,6 +555,7 @@ impl OpKind for Pad {
 
 /// What a pool computes over a window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "snake_case")]
 pub enum PoolMode {
     /// The largest value (for bipolar: OR).
@@ -562,6 +568,7 @@ pub enum PoolMode {
 /// sliding-window generator): input H x W x (positions*C) in (position, c) order, output
 /// H x W x C. Global (`global`): input H x W x C with `H*W == positions`, output 1x1xC.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Pool {
     pub mode: PoolMode,
     pub channels: usize,
@@ -672,6 +679,7 @@ impl OpKind for Pool {
 /// Stream duplication: `outputs` identical copies of the input stream, one per output port
 /// (a stream has one consumer, so a tensor read by several nodes goes through one).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Duplicate {
     /// Output ports, 2 to [`MAX_DUPLICATE_OUTPUTS`].
     pub outputs: usize,
@@ -719,6 +727,7 @@ pub const MAX_ADD_SHIFT: u32 = 16;
 /// whose scales differ by a power of two. Without thresholds the output is the sum, in the
 /// narrowest type holding its range.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Add {
     /// Types of input ports 0 and 1.
     pub input_types: [DataType; 2],
@@ -853,6 +862,7 @@ impl OpKind for Add {
 /// a per-channel multi-threshold activation. Output H x W x C. A depthwise convolution is
 /// a sliding-window generator feeding one.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct VectorVector {
     pub channels: usize,
     /// Kernel positions K (KH*KW).

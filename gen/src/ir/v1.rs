@@ -7,7 +7,12 @@ use super::{
 use serde::Deserialize;
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ModelV1 {
+    /// 1 (read by the version check before this struct)
+    #[serde(default)]
+    #[allow(dead_code)]
+    ir_version: u32,
     name: String,
     input: StreamV1,
     layers: Vec<LayerV1>,
@@ -20,12 +25,14 @@ struct ModelV1 {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct StreamV1 {
     shape: Vec<usize>,
     dtype: DataType,
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(tag = "kind")]
 enum LayerV1 {
     MatrixVector {
@@ -163,5 +170,6 @@ pub(super) fn load(text: &str, path: &str) -> Result<Model, IrError> {
         pre: m.pre,
         post: m.post,
         source: m.source,
+        declared_input: None,
     })
 }

@@ -20,7 +20,7 @@
 use super::PassError;
 use crate::import::UnsupportedNode;
 use crate::import::exec;
-use crate::import::graph::{Graph, Node, Op, Tensor};
+use crate::import::graph::{Edits, Graph, Index, Names, Node, Op, Tensor};
 use crate::ir::DataType;
 use crate::ir::host::quant_range;
 
@@ -32,17 +32,35 @@ const MAX_PAIRS: usize = 1 << 18;
 /// Values evaluated at once (pairs x channels).
 const CHUNK: usize = 1 << 20;
 
+/// What one sweep shares: the look-ups of the graph it started from, fresh names and the
+/// structural edits (applied at the end). The chains of two adds never share a node.
+struct Sweep {
+    index: Index,
+    names: Names,
+    edits: Edits,
+}
+
 pub fn run(g: &mut Graph) -> Result<bool, PassError> {
-    for i in 0..g.nodes.len() {
-        let n = &g.nodes[i];
-        if n.op != Op::Add || n.inputs.len() != 2 || n.inputs.iter().any(|t| g.is_const(t)) {
-            continue;
-        }
-        if try_absorb(g, i)? {
-            return Ok(true);
-        }
+    let adds: Vec<usize> = (0..g.nodes.len())
+        .filter(|&i| {
+            let n = &g.nodes[i];
+            n.op == Op::Add && n.inputs.len() == 2 && !n.inputs.iter().any(|t| g.is_const(t))
+        })
+        .collect();
+    if adds.is_empty() {
+        return Ok(false);
     }
-    Ok(false)
+    let mut sw = Sweep {
+        index: g.index(),
+        names: g.names(),
+        edits: Edits::default(),
+    };
+    for i in adds {
+        try_absorb(g, &mut sw, i)?;
+    }
+    let changed = !sw.edits.is_empty();
+    g.apply(sw.edits);
+    Ok(changed)
 }
 
 /// The quantizer closing the chain after the add.
@@ -64,7 +82,7 @@ fn per_channel(t: &Tensor, shape: &[usize]) -> Option<Vec<f32>> {
     (full.shape == shape).then(|| full.to_f32())
 }
 
-fn try_absorb(g: &mut Graph, ai: usize) -> Result<bool, PassError> {
+fn try_absorb(g: &mut Graph, sw: &mut Sweep, ai: usize) -> Result<bool, PassError> {
     let add = g.nodes[ai].clone();
     let (xa, xb) = (&add.inputs[0], &add.inputs[1]);
     let (Some(qa), Some(qb)) = (g.qinfo.get(xa).cloned(), g.qinfo.get(xb).cloned()) else {
@@ -85,13 +103,16 @@ fn try_absorb(g: &mut Graph, ai: usize) -> Result<bool, PassError> {
         _ => return Ok(false),
     };
     // Follow the single-reader chain of per-channel elementwise ops to a quantizer.
-    let mut chain: Vec<Node> = Vec::new();
+    let mut chain: Vec<(usize, Node)> = Vec::new();
     let mut cur = add.outputs[0].clone();
-    let qnode = loop {
-        if g.outputs.contains(&cur) || g.fan_out(&cur) != 1 {
+    let (qi, qnode) = loop {
+        if g.outputs.contains(&cur) || sw.index.fan_out(&cur) != 1 {
             return Ok(false);
         }
-        let node = g.nodes[g.consumers(&cur)[0]].clone();
+        let Some(&ci) = sw.index.consumers(&cur).first() else {
+            return Ok(false);
+        };
+        let node = g.nodes[ci].clone();
         let others: Vec<&String> = node
             .inputs
             .iter()
@@ -118,9 +139,9 @@ fn try_absorb(g: &mut Graph, ai: usize) -> Result<bool, PassError> {
                     return Ok(false);
                 }
                 cur = node.outputs[0].clone();
-                chain.push(node);
+                chain.push((ci, node));
             }
-            Op::Quant { .. } | Op::BipolarQuant if node.inputs[0] == cur => break node,
+            Op::Quant { .. } | Op::BipolarQuant if node.inputs[0] == cur => break (ci, node),
             _ => return Ok(false),
         }
     };
@@ -184,7 +205,7 @@ fn try_absorb(g: &mut Graph, ai: usize) -> Result<bool, PassError> {
     }
     let closing = match &qnode.op {
         Op::BipolarQuant => Closing::Bipolar,
-        Op::Quant { signed, narrow, .. } => {
+        &Op::Quant { signed, narrow, .. } => {
             let konst = |i: usize| g.consts.get(&qnode.inputs[i]);
             let (Some(s), Some(z), Some(b)) = (konst(1), konst(2), konst(3)) else {
                 return Ok(false);
@@ -197,10 +218,10 @@ fn try_absorb(g: &mut Graph, ai: usize) -> Result<bool, PassError> {
             if z != z.trunc() || !(1.0..=8.0).contains(&b) {
                 return Ok(false);
             }
-            let (lo, hi) = quant_range(b as u32, *signed, *narrow);
+            let (lo, hi) = quant_range(b as u32, signed, narrow);
             let (lmin, lmax) = (lo - z as i64, hi - z as i64);
             let dtype = if z == 0.0 {
-                super::fold_constants::quant_dtype(b as u32, *signed, *narrow)
+                super::fold_constants::quant_dtype(b as u32, signed, narrow)
             } else {
                 match super::int_type(lmin, lmax) {
                     t if t.bits() >= 2 => t,
@@ -249,7 +270,7 @@ fn try_absorb(g: &mut Graph, ai: usize) -> Result<bool, PassError> {
         let mut t = exec::eval(&add, &[Some(&ta), Some(&tb)])
             .map_err(|e| PassError::invalid(&add.name, None, e))?
             .remove(0);
-        for node in chain.iter().chain(std::iter::once(&qnode)) {
+        for node in chain.iter().map(|(_, n)| n).chain(std::iter::once(&qnode)) {
             let ins: Vec<Option<&Tensor>> = node
                 .inputs
                 .iter()
@@ -330,23 +351,24 @@ fn try_absorb(g: &mut Graph, ai: usize) -> Result<bool, PassError> {
     // Rewrite: integer operands, the add, thresholds, the quantizer's scale.
     let mut new: Vec<Node> = Vec::new();
     let operand_int = |g: &mut Graph,
+                       names: &mut Names,
                        x: &str,
                        q: &crate::import::graph::QInfo,
                        shift: u32,
                        new: &mut Vec<Node>|
      -> String {
-        let ks = g.fresh_name(&format!("{}_{x}_scale", add.name));
+        let ks = names.fresh(&format!("{}_{x}_scale", add.name));
         g.consts.insert(ks.clone(), q.scale.clone());
-        let div = g.fresh_name(&format!("{x}_unscaled"));
-        let int = g.fresh_name(&format!("{x}_levels"));
+        let div = names.fresh(&format!("{x}_unscaled"));
+        let int = names.fresh(&format!("{x}_levels"));
         new.push(Node {
-            name: g.fresh_name(&format!("{}_unscale_{x}", add.name)),
+            name: names.fresh(&format!("{}_unscale_{x}", add.name)),
             op: Op::Div,
             inputs: vec![x.to_string(), ks],
             outputs: vec![div.clone()],
         });
         new.push(Node {
-            name: g.fresh_name(&format!("{}_round_{x}", add.name)),
+            name: names.fresh(&format!("{}_round_{x}", add.name)),
             op: Op::Round,
             inputs: vec![div],
             outputs: vec![int.clone()],
@@ -354,28 +376,29 @@ fn try_absorb(g: &mut Graph, ai: usize) -> Result<bool, PassError> {
         if shift == 0 {
             return int;
         }
-        let kf = g.fresh_name(&format!("{}_{x}_shift", add.name));
+        let kf = names.fresh(&format!("{}_{x}_shift", add.name));
         g.consts
             .insert(kf.clone(), Tensor::scalar(2f32.powi(shift as i32)));
-        let sh = g.fresh_name(&format!("{x}_shifted"));
+        let sh = names.fresh(&format!("{x}_shifted"));
         new.push(Node {
-            name: g.fresh_name(&format!("{}_shift_{x}", add.name)),
+            name: names.fresh(&format!("{}_shift_{x}", add.name)),
             op: Op::Mul,
             inputs: vec![int, kf],
             outputs: vec![sh.clone()],
         });
         sh
     };
-    let ia = operand_int(g, xa, &qa, ka, &mut new);
-    let ib = operand_int(g, xb, &qb, kb, &mut new);
-    let sum = g.fresh_name(&format!("{}_sum", add.name));
+    let names = &mut sw.names;
+    let ia = operand_int(g, names, xa, &qa, ka, &mut new);
+    let ib = operand_int(g, names, xb, &qb, kb, &mut new);
+    let sum = names.fresh(&format!("{}_sum", add.name));
     new.push(Node {
         name: add.name.clone(),
         op: Op::Add,
         inputs: vec![ia, ib],
         outputs: vec![sum.clone()],
     });
-    let tname = g.fresh_name(&format!("{}_thresholds", qnode.name));
+    let tname = names.fresh(&format!("{}_thresholds", qnode.name));
     g.consts.insert(
         tname.clone(),
         Tensor::f32(
@@ -393,7 +416,7 @@ fn try_absorb(g: &mut Graph, ai: usize) -> Result<bool, PassError> {
     let mt_out = if unit {
         qout.clone()
     } else {
-        g.fresh_name(&format!("{qout}_int"))
+        names.fresh(&format!("{qout}_int"))
     };
     new.push(Node {
         name: format!("{}_threshold", qnode.name),
@@ -414,20 +437,11 @@ fn try_absorb(g: &mut Graph, ai: usize) -> Result<bool, PassError> {
             outputs: vec![qout],
         });
     }
-    let drop: std::collections::HashSet<String> = chain
-        .iter()
-        .chain([&qnode, &add])
-        .map(|n| n.name.clone())
-        .collect();
-    let pos = g
-        .nodes
-        .iter()
-        .position(|n| drop.contains(&n.name))
-        .unwrap_or(g.nodes.len());
-    g.nodes.retain(|n| !drop.contains(&n.name));
-    let pos = pos.min(g.nodes.len());
-    for (j, nd) in new.into_iter().enumerate() {
-        g.nodes.insert(pos + j, nd);
+    // the add becomes the new nodes; its chain and quantizer go
+    for (i, _) in &chain {
+        sw.edits.remove(*i);
     }
+    sw.edits.remove(qi);
+    sw.edits.replace(ai, new);
     Ok(true)
 }

@@ -23,7 +23,7 @@ use super::PassError;
 use super::infer_datatypes::column_ranges;
 use crate::import::UnsupportedNode;
 use crate::import::exec;
-use crate::import::graph::{Graph, Node, Op, QInfo, Tensor};
+use crate::import::graph::{Edits, Graph, Node, Op, QInfo, Tensor};
 use crate::ir::DataType;
 use crate::ir::host::{quant_int, quant_range};
 
@@ -47,7 +47,29 @@ enum Quantizer {
     },
 }
 
+/// What one sweep shares: the look-ups of the graph it started from, fresh names, and the
+/// structural edits made so far (applied at the end). The chains of two layers never share
+/// a node (each chain node has one data input, from the chain), so absorbing one chain does
+/// not change what another one sees.
+struct Sweep {
+    index: crate::import::graph::Index,
+    names: crate::import::graph::Names,
+    edits: Edits,
+}
+
 pub fn run(g: &mut Graph) -> Result<bool, PassError> {
+    if !g
+        .nodes
+        .iter()
+        .any(|n| matches!(n.op, Op::MatMul | Op::Conv { .. } | Op::AveragePool { .. }))
+    {
+        return Ok(false);
+    }
+    let mut sw = Sweep {
+        index: g.index(),
+        names: g.names(),
+        edits: Edits::default(),
+    };
     for i in 0..g.nodes.len() {
         let conv = matches!(g.nodes[i].op, Op::Conv { .. })
             && g.nodes[i].inputs.get(2).is_none_or(String::is_empty);
@@ -55,11 +77,11 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
         if g.nodes[i].op != Op::MatMul && !conv && !pool {
             continue;
         }
-        if let Some(done) = try_absorb(g, i)? {
-            return Ok(done);
-        }
+        try_absorb(g, &mut sw, i)?;
     }
-    Ok(false)
+    let changed = !sw.edits.is_empty();
+    g.apply(sw.edits);
+    Ok(changed)
 }
 
 /// An average pool on quantized values `(q - z) * scale`: its input scale and integral zero
@@ -73,7 +95,7 @@ struct AvgPool {
     count: usize,
 }
 
-fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
+fn try_absorb(g: &mut Graph, sw: &mut Sweep, mi: usize) -> Result<Option<bool>, PassError> {
     if matches!(g.nodes[mi].op, Op::AveragePool { .. }) {
         let mm = &g.nodes[mi];
         let Some(q) = g.qinfo.get(&mm.inputs[0]) else {
@@ -118,13 +140,14 @@ fn try_absorb(g: &mut Graph, mi: usize) -> Result<Option<bool>, PassError> {
             levels: super::shifted_type(q.dtype, zero_point),
             count,
         };
-        return try_absorb_from(g, mi, Some(p));
+        return try_absorb_from(g, sw, mi, Some(p));
     }
-    try_absorb_from(g, mi, None)
+    try_absorb_from(g, sw, mi, None)
 }
 
 fn try_absorb_from(
     g: &mut Graph,
+    sw: &mut Sweep,
     mi: usize,
     pool: Option<AvgPool>,
 ) -> Result<Option<bool>, PassError> {
@@ -191,12 +214,17 @@ fn try_absorb_from(
     // Follow the single-consumer chain of per-channel elementwise ops to a quantizer.
     let mut chain: Vec<Node> = Vec::new();
     let mut cur = acc.clone();
+    // indices of the chain's nodes and the quantizer's
+    let mut chain_at: Vec<usize> = Vec::new();
     let quant = loop {
-        if g.outputs.contains(&cur) || g.fan_out(&cur) != 1 {
+        if g.outputs.contains(&cur) || sw.index.fan_out(&cur) != 1 {
             return Ok(None);
         }
-        let c = g.consumers(&cur);
-        let node = g.nodes[c[0]].clone();
+        let Some(&ci) = sw.index.consumers(&cur).first() else {
+            return Ok(None);
+        };
+        chain_at.push(ci);
+        let node = g.nodes[ci].clone();
         let others_const = node
             .inputs
             .iter()
@@ -327,6 +355,19 @@ fn try_absorb_from(
             let out =
                 exec::eval(node, &ins).map_err(|e| PassError::invalid(&node.name, None, e))?;
             t = out.into_iter().next().unwrap_or(t);
+            if let Some(x) = t.as_f32().and_then(|v| v.iter().find(|x| !x.is_finite())) {
+                return Err(PassError::invalid(
+                    &node.name,
+                    None,
+                    format!(
+                        "{} computes {x} from the accumulator of `{}`: the value is not \
+                         finite (its constants overflow f32); export the model again with \
+                         smaller parameters",
+                        node.op.type_name(),
+                        mm.name
+                    ),
+                ));
+            }
         }
         if t.shape != acc_shape {
             return Err(PassError::invalid(
@@ -545,13 +586,13 @@ fn try_absorb_from(
     } else {
         super::int_type(wlo, whi)
     };
-    let wname = g.fresh_name(&format!("{w}_thr"));
+    let wname = sw.names.fresh(&format!("{w}_thr"));
     g.consts.insert(
         wname.clone(),
         Tensor::f32(wt.shape.clone(), wv.iter().map(|&v| v as f32).collect()),
     );
     g.qinfo.insert(wname.clone(), QInfo::int(new_wdt));
-    let tname = g.fresh_name(&format!("{}_thresholds", qnode.name));
+    let tname = sw.names.fresh(&format!("{}_thresholds", qnode.name));
     let k = targets.len();
     g.consts.insert(
         tname.clone(),
@@ -573,7 +614,7 @@ fn try_absorb_from(
     };
     let scale_name = match &quantizer {
         Quantizer::Trunc { .. } => {
-            let k = g.fresh_name(&format!("{}_out_scale", qnode.name));
+            let k = sw.names.fresh(&format!("{}_out_scale", qnode.name));
             g.consts.insert(k.clone(), scale.clone());
             k
         }
@@ -583,7 +624,7 @@ fn try_absorb_from(
     let mt_out = if unit {
         qout.clone()
     } else {
-        g.fresh_name(&format!("{qout}_int"))
+        sw.names.fresh(&format!("{qout}_int"))
     };
     let out_dtype = if bipolar {
         DataType::Bipolar
@@ -629,21 +670,12 @@ fn try_absorb_from(
         g.consts.remove(&wname);
         g.qinfo.remove(&wname);
     }
-    let drop: Vec<String> = chain
-        .iter()
-        .chain(std::iter::once(&qnode))
-        .map(|n| n.name.clone())
-        .collect();
-    let pos = g
-        .nodes
-        .iter()
-        .position(|n| drop.contains(&n.name))
-        .unwrap_or(g.nodes.len());
-    g.nodes.retain(|n| !drop.contains(&n.name));
-    let pos = pos.min(g.nodes.len());
-    for (j, nd) in new.into_iter().enumerate() {
-        g.nodes.insert(pos + j, nd);
+    // the chain and its quantizer are replaced by the new nodes, where the chain began
+    let first = chain_at.iter().copied().min().unwrap_or(mi + 1);
+    for &j in &chain_at {
+        sw.edits.remove(j);
     }
+    sw.edits.insert_before(first, new);
     if let Some(p) = &pool {
         // AveragePool(x) -> SumPool(Round(x / scale)): the exact integer sum of the
         // levels q - z, which the thresholds were found on.
@@ -656,18 +688,14 @@ fn try_absorb_from(
         else {
             unreachable!()
         };
-        let at = g
-            .nodes
-            .iter()
-            .position(|n| n.name == mm.name)
-            .expect("the pool is still there");
+        let at = mi;
         let mut xin = x.clone();
         let mut pre = Vec::new();
         if p.scale.iter().any(|&s| s != 1.0) || p.zero_point != 0.0 {
-            let k = g.fresh_name(&format!("{}_in_scale", mm.name));
+            let k = sw.names.fresh(&format!("{}_in_scale", mm.name));
             g.consts.insert(k.clone(), p.scale_tensor.clone());
-            let div = g.fresh_name(&format!("{x}_unscaled"));
-            xin = g.fresh_name(&format!("{x}_int"));
+            let div = sw.names.fresh(&format!("{x}_unscaled"));
+            xin = sw.names.fresh(&format!("{x}_int"));
             pre.push(Node {
                 name: format!("{}_unscale_input", mm.name),
                 op: Op::Div,
@@ -691,9 +719,7 @@ fn try_absorb_from(
             inputs: vec![xin],
             outputs: mm.outputs.clone(),
         };
-        for (j, nd) in pre.into_iter().enumerate() {
-            g.nodes.insert(at + j, nd);
-        }
+        sw.edits.insert_before(at, pre);
     }
     Ok(Some(true))
 }

@@ -7,7 +7,7 @@
 
 use super::PassError;
 use crate::import::exec;
-use crate::import::graph::{Graph, Op, QInfo, Tensor};
+use crate::import::graph::{Edits, Graph, Op, QInfo, Tensor};
 use crate::ir::DataType;
 
 pub const NAME: &str = "fold-constants";
@@ -24,16 +24,17 @@ pub fn quant_dtype(bits: u32, signed: bool, narrow: bool) -> DataType {
 }
 
 pub fn run(g: &mut Graph) -> Result<bool, PassError> {
-    let mut changed = false;
-    let mut i = 0;
-    while i < g.nodes.len() {
-        let node = g.nodes[i].clone();
+    // one sweep in graph order (a folded value is constant for the nodes after it); the
+    // folded nodes are removed at the end, at once
+    let mut edits = Edits::default();
+    for i in 0..g.nodes.len() {
+        let node = &g.nodes[i];
         let all_const = node.inputs.iter().all(|n| n.is_empty() || g.is_const(n));
         let static_shape = matches!(node.op, Op::Shape { .. });
         if !(all_const || static_shape) {
-            i += 1;
             continue;
         }
+        let node = node.clone();
         let err = |why: String| {
             PassError::invalid(&node.name, None, format!("{why} ({})", node.op.type_name()))
         };
@@ -106,14 +107,26 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
             _ => None,
         };
         for (name, t) in node.outputs.iter().zip(outs) {
+            if let Some(x) = t.as_f32().and_then(|v| v.iter().find(|x| !x.is_finite())) {
+                return Err(PassError::invalid(
+                    &node.name,
+                    Some(name),
+                    format!(
+                        "{} on constants computes {x}: the value is not finite; export the \
+                         model again with finite parameters",
+                        node.op.type_name()
+                    ),
+                ));
+            }
             g.consts.insert(name.clone(), t);
         }
         if let Some(q) = q {
             g.qinfo.insert(node.outputs[0].clone(), q);
         }
-        g.nodes.remove(i);
-        changed = true;
+        edits.remove(i);
     }
+    let changed = !edits.is_empty();
+    g.apply(edits);
     Ok(changed)
 }
 

@@ -3,19 +3,34 @@
 //! float operations in the same order as the Gemm computes them.
 
 use super::PassError;
-use crate::import::graph::{Graph, Node, Op, Tensor};
+use crate::import::graph::{Edits, Graph, Names, Node, Op, Tensor};
 
 pub const NAME: &str = "gemm-to-matmul";
 
 pub fn run(g: &mut Graph) -> Result<bool, PassError> {
-    let Some(i) = g.nodes.iter().position(|n| {
-        matches!(n.op, Op::Gemm { trans_a: false, .. })
+    if !g.nodes.iter().any(|n| matches!(n.op, Op::Gemm { .. })) {
+        return Ok(false);
+    }
+    let mut names = g.names();
+    let mut edits = Edits::default();
+    for i in 0..g.nodes.len() {
+        let n = &g.nodes[i];
+        if matches!(n.op, Op::Gemm { trans_a: false, .. })
             && n.inputs.len() >= 2
             && g.is_const(&n.inputs[1])
-    }) else {
-        return Ok(false);
-    };
-    let node = g.nodes.remove(i);
+        {
+            let node = n.clone();
+            let new = rewrite(g, &mut names, node)?;
+            edits.replace(i, new);
+        }
+    }
+    let changed = !edits.is_empty();
+    g.apply(edits);
+    Ok(changed)
+}
+
+/// The nodes replacing one Gemm.
+fn rewrite(g: &mut Graph, names: &mut Names, node: Node) -> Result<Vec<Node>, PassError> {
     let Op::Gemm {
         alpha,
         beta,
@@ -28,7 +43,7 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
     let mut new = Vec::new();
     let mut b = node.inputs[1].clone();
     if trans_b {
-        let t = g.fresh_name(&format!("{b}_t"));
+        let t = names.fresh(&format!("{b}_t"));
         new.push(Node {
             name: format!("{}_transpose_b", node.name),
             op: Op::Transpose {
@@ -41,7 +56,7 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
     }
     let has_c = node.inputs.get(2).is_some_and(|c| !c.is_empty());
     let out = node.outputs[0].clone();
-    let mut cur = g.fresh_name(&format!("{out}_matmul"));
+    let mut cur = names.fresh(&format!("{out}_matmul"));
     if alpha == 1.0 && !has_c {
         cur = out.clone();
     }
@@ -52,10 +67,10 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
         outputs: vec![cur.clone()],
     });
     if alpha != 1.0 {
-        let k = g.fresh_name(&format!("{}_alpha", node.name));
+        let k = names.fresh(&format!("{}_alpha", node.name));
         g.consts.insert(k.clone(), Tensor::scalar(alpha));
         let o = if has_c {
-            g.fresh_name(&format!("{out}_scaled"))
+            names.fresh(&format!("{out}_scaled"))
         } else {
             out.clone()
         };
@@ -79,7 +94,7 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
             };
             let scaled = crate::import::exec::binary(ct, &Tensor::scalar(beta), |a, b| a * b)
                 .map_err(|e| PassError::invalid(&node.name, Some(&c), e))?;
-            let k = g.fresh_name(&format!("{c}_beta"));
+            let k = names.fresh(&format!("{c}_beta"));
             g.consts.insert(k.clone(), scaled);
             c = k;
         }
@@ -90,8 +105,5 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
             outputs: vec![out],
         });
     }
-    for (k, n) in new.into_iter().enumerate() {
-        g.nodes.insert(i + k, n);
-    }
-    Ok(true)
+    Ok(new)
 }

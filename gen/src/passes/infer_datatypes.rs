@@ -16,6 +16,8 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
     let mut q = g.qinfo.clone();
     // Non-constant entries are recomputed from scratch.
     q.retain(|k, _| g.consts.contains_key(k));
+    // built on the first Round that needs it
+    let index = std::cell::OnceCell::new();
     for node in &g.nodes {
         let out = node.outputs[0].clone();
         let c = |i: usize| -> Result<&Tensor, PassError> {
@@ -114,7 +116,7 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
                 q.get(x)
                     .and_then(|i| levels(i, &Tensor::scalar(1.0)))
                     .or_else(|| {
-                        let p = &g.nodes[g.producer(x)?];
+                        let p = &g.nodes[index.get_or_init(|| g.index()).producer(x)?];
                         let k = g.consts.get(p.inputs.get(1)?)?;
                         (p.op == Op::Div).then_some(())?;
                         levels(q.get(&p.inputs[0])?, k)

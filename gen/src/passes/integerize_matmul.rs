@@ -18,15 +18,27 @@
 use super::PassError;
 use super::infer_datatypes::acc_range;
 use crate::import::exec;
-use crate::import::graph::{Graph, Node, Op, QInfo, Tensor};
+use crate::import::graph::{Edits, Graph, Names, Node, Op, QInfo, Tensor};
 
 pub const NAME: &str = "integerize-matmul";
 
 pub fn run(g: &mut Graph) -> Result<bool, PassError> {
+    // one sweep: every MatMul and Conv is rewritten (a rewrite keeps the node's output
+    // name and only adds constants, so it does not change what the others see); the new
+    // nodes go in at the end
+    if !g
+        .nodes
+        .iter()
+        .any(|n| matches!(n.op, Op::Conv { .. } | Op::MatMul))
+    {
+        return Ok(false);
+    }
+    let mut names = g.names();
+    let mut edits = Edits::default();
     for i in 0..g.nodes.len() {
         if matches!(g.nodes[i].op, Op::Conv { .. }) {
-            if integerize_conv(g, i)? {
-                return Ok(true);
+            if let Some(new) = integerize_conv(g, &mut names, i)? {
+                edits.replace(i, new);
             }
             continue;
         }
@@ -106,10 +118,10 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
         let mut new = Vec::new();
         let mut xin = x.clone();
         if sx != 1.0 || zx != 0.0 {
-            let k = g.fresh_name(&format!("{}_in_scale", node.name));
+            let k = names.fresh(&format!("{}_in_scale", node.name));
             g.consts.insert(k.clone(), Tensor::scalar(sx));
-            let div = g.fresh_name(&format!("{x}_unscaled"));
-            xin = g.fresh_name(&format!("{x}_int"));
+            let div = names.fresh(&format!("{x}_unscaled"));
+            xin = names.fresh(&format!("{x}_int"));
             new.push(Node {
                 name: format!("{}_unscale_input", node.name),
                 op: Op::Div,
@@ -124,7 +136,7 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
                 outputs: vec![xin.clone()],
             });
         }
-        let wname = g.fresh_name(&format!("{w}_int"));
+        let wname = names.fresh(&format!("{w}_int"));
         let wdt = qw.dtype;
         g.consts.insert(wname.clone(), wint);
         g.qinfo.insert(wname.clone(), QInfo::int(wdt));
@@ -132,7 +144,7 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
         let s = exec::binary(&Tensor::scalar(sx), sw, |a, b| a * b).map_err(bad)?;
         let needs_mul = s.to_f32().iter().any(|&v| v != 1.0);
         let acc = if needs_mul {
-            g.fresh_name(&format!("{out}_acc"))
+            names.fresh(&format!("{out}_acc"))
         } else {
             out.clone()
         };
@@ -143,7 +155,7 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
             outputs: vec![acc.clone()],
         });
         if needs_mul {
-            let k = g.fresh_name(&format!("{}_out_scale", node.name));
+            let k = names.fresh(&format!("{}_out_scale", node.name));
             let s = if per_col {
                 Tensor::f32(vec![n], s.to_f32())
             } else {
@@ -157,17 +169,19 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
                 outputs: vec![out],
             });
         }
-        g.nodes.remove(i);
-        for (k, nd) in new.into_iter().enumerate() {
-            g.nodes.insert(i + k, nd);
-        }
-        return Ok(true);
+        edits.replace(i, new);
     }
-    Ok(false)
+    let changed = !edits.is_empty();
+    g.apply(edits);
+    Ok(changed)
 }
 
-/// The `Conv` case of [`run`]; whether it rewrote node `i`.
-fn integerize_conv(g: &mut Graph, i: usize) -> Result<bool, PassError> {
+/// The `Conv` case of [`run`]: the nodes replacing node `i`, if it is rewritten.
+fn integerize_conv(
+    g: &mut Graph,
+    names: &mut Names,
+    i: usize,
+) -> Result<Option<Vec<Node>>, PassError> {
     let node = g.nodes[i].clone();
     let (x, w) = (&node.inputs[0], &node.inputs[1]);
     let bias = node.inputs.get(2).filter(|b| !b.is_empty()).cloned();
@@ -176,19 +190,19 @@ fn integerize_conv(g: &mut Graph, i: usize) -> Result<bool, PassError> {
         g.qinfo.get(w).cloned(),
         g.consts.get(w).cloned(),
     ) else {
-        return Ok(false);
+        return Ok(None);
     };
     if qx.is_plain_int() && qw.is_plain_int() && bias.is_none() {
-        return Ok(false);
+        return Ok(None);
     }
     if let Some(b) = &bias
         && !g.is_const(b)
     {
-        return Ok(false);
+        return Ok(None);
     }
     let zx = match qx.zero_point.single_f32() {
         Some(z) if z == z.trunc() && z.abs() < 1.0e6 => z,
-        _ => return Ok(false),
+        _ => return Ok(None),
     };
     let zero = |t: &Tensor| t.to_f32().iter().all(|&z| z == 0.0);
     let m = wt.shape[0];
@@ -204,13 +218,13 @@ fn integerize_conv(g: &mut Graph, i: usize) -> Result<bool, PassError> {
         let zeros = Tensor::f32(cs.clone(), vec![0.0; m]);
         match exec::binary(&zeros, &qx.scale, |_, b| b) {
             Ok(full) if full.shape == cs => full.to_f32(),
-            _ => return Ok(false),
+            _ => return Ok(None),
         }
     } else {
-        return Ok(false);
+        return Ok(None);
     };
     if wt.shape.len() < 3 || !zero(&qw.zero_point) {
-        return Ok(false);
+        return Ok(None);
     }
     let k: usize = wt.shape[1..].iter().product();
     // Weight scale: scalar, or one per output channel (constant over the rest).
@@ -219,14 +233,14 @@ fn integerize_conv(g: &mut Graph, i: usize) -> Result<bool, PassError> {
     } else {
         let zeros = Tensor::f32(wt.shape.clone(), vec![0.0; wt.len()]);
         let Ok(full) = exec::binary(&zeros, &qw.scale, |_, b| b) else {
-            return Ok(false);
+            return Ok(None);
         };
         if full.shape != wt.shape {
-            return Ok(false);
+            return Ok(None);
         }
         let f = full.to_f32();
         if (0..m).any(|o| (0..k).any(|j| f[o * k + j].to_bits() != f[o * k].to_bits())) {
-            return Ok(false);
+            return Ok(None);
         }
         (0..m).map(|o| f[o * k]).collect()
     };
@@ -279,10 +293,10 @@ fn integerize_conv(g: &mut Graph, i: usize) -> Result<bool, PassError> {
     let mut new = Vec::new();
     let mut xin = x.clone();
     if sx_c.iter().any(|&s| s != 1.0) || zx != 0.0 {
-        let kname = g.fresh_name(&format!("{}_in_scale", node.name));
+        let kname = names.fresh(&format!("{}_in_scale", node.name));
         g.consts.insert(kname.clone(), qx.scale.clone());
-        let div = g.fresh_name(&format!("{x}_unscaled"));
-        xin = g.fresh_name(&format!("{x}_int"));
+        let div = names.fresh(&format!("{x}_unscaled"));
+        xin = names.fresh(&format!("{x}_int"));
         new.push(Node {
             name: format!("{}_unscale_input", node.name),
             op: Op::Div,
@@ -296,7 +310,7 @@ fn integerize_conv(g: &mut Graph, i: usize) -> Result<bool, PassError> {
             outputs: vec![xin.clone()],
         });
     }
-    let wname = g.fresh_name(&format!("{w}_int"));
+    let wname = names.fresh(&format!("{w}_int"));
     g.consts.insert(wname.clone(), wint);
     g.qinfo.insert(wname.clone(), QInfo::int(qw.dtype));
     let out = node.outputs[0].clone();
@@ -322,7 +336,7 @@ fn integerize_conv(g: &mut Graph, i: usize) -> Result<bool, PassError> {
     let mut cur = if stages.is_empty() {
         out.clone()
     } else {
-        g.fresh_name(&format!("{out}_acc"))
+        names.fresh(&format!("{out}_acc"))
     };
     let mut conv = node.clone();
     conv.inputs = vec![xin, wname];
@@ -330,12 +344,12 @@ fn integerize_conv(g: &mut Graph, i: usize) -> Result<bool, PassError> {
     new.push(conv);
     let last = stages.len();
     for (j, (op, t, what)) in stages.into_iter().enumerate() {
-        let kname = g.fresh_name(&format!("{}_{what}", node.name));
+        let kname = names.fresh(&format!("{}_{what}", node.name));
         g.consts.insert(kname.clone(), t);
         let o = if j + 1 == last {
             out.clone()
         } else {
-            g.fresh_name(&format!("{out}_{what}"))
+            names.fresh(&format!("{out}_{what}"))
         };
         new.push(Node {
             name: format!("{}_{what}", node.name),
@@ -345,9 +359,5 @@ fn integerize_conv(g: &mut Graph, i: usize) -> Result<bool, PassError> {
         });
         cur = o;
     }
-    g.nodes.remove(i);
-    for (k, nd) in new.into_iter().enumerate() {
-        g.nodes.insert(i + k, nd);
-    }
-    Ok(true)
+    Ok(Some(new))
 }

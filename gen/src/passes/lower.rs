@@ -81,9 +81,18 @@ fn walk(g: &Graph, name: &str, unsupported: &mut Vec<UnsupportedNode>) -> Result
             ),
         ));
     }
+    let index = g.index();
     let mut phase = Phase::Pre;
     let mut cur = g.input.clone();
     let mut pre: Vec<HostStep> = Vec::new();
+    // an annotated input: every float frame must already hold values of its type
+    if let Some((ty, crate::ir::DeclaredBy::Annotation)) = g.declared_input {
+        pre.push(HostStep::Expect {
+            ty: ty.to_string(),
+            dtype: ty.dtype(),
+            scale: ty.scale(),
+        });
+    }
     let mut pending: Vec<HostStep> = Vec::new();
     let mut layers: Vec<(String, HwOp, Option<String>)> = Vec::new();
     let mut input: Option<(Vec<usize>, DataType)> = None;
@@ -290,7 +299,13 @@ fn walk(g: &Graph, name: &str, unsupported: &mut Vec<UnsupportedNode>) -> Result
                     return Err(PassError::NotQuantized {
                         node: n.name.clone(),
                         op: n.op.type_name().into(),
-                        why: format!("its input `{cur}` comes from the float network input without a quantizer"),
+                        why: format!(
+                            "its input `{cur}` comes from the float network input `{}` without a quantizer; \
+                             declare that input's datatype with a QONNX annotation (finn_datatype in \
+                             graph.quantization_annotation) or with --input-type TYPE (BIPOLAR, BINARY, \
+                             INTn, UINTn, FIXED<W,I>, UFIXED<W,I>), or quantize it in the model",
+                            g.input
+                        ),
                     });
                 }
                 _ => match steps_of(n)? {
@@ -696,7 +711,7 @@ fn walk(g: &Graph, name: &str, unsupported: &mut Vec<UnsupportedNode>) -> Result
                     };
                     let labels: usize = shape_in.iter().product();
                     let last = (*axis == -1 || *axis == shape_in.len() as i64 - 1) && shape_in.last() == Some(&labels);
-                    let values_used = g.fan_out(&n.outputs[0]) > 0;
+                    let values_used = index.fan_out(&n.outputs[0]) > 0;
                     if !largest || !last || values_used || !monotone_pending(&pending) {
                         unsupported.push(unsup(n, "LabelSelect needs TopK(largest) over the last axis of one row, directly on the integer layer output, with only its indices used".into()));
                     }
@@ -818,6 +833,11 @@ fn walk(g: &Graph, name: &str, unsupported: &mut Vec<UnsupportedNode>) -> Result
     };
     m.pre = pre;
     m.post = pending;
+    m.declared_input = g.declared_input.map(|(ty, by)| crate::ir::DeclaredInput {
+        input: g.input.clone(),
+        ty: ty.to_string(),
+        by,
+    });
     m.validate()
         .map_err(|e| PassError::invalid("lowered model", None, e.to_string()))?;
     Ok(m)

@@ -5,11 +5,21 @@
 //! values do not change.
 
 use super::PassError;
-use crate::import::graph::{Graph, Node, Op};
+use crate::import::graph::{Edits, Graph, Node, Op};
 
 pub const NAME: &str = "reduce-mean-to-pool";
 
 pub fn run(g: &mut Graph) -> Result<bool, PassError> {
+    if !g
+        .nodes
+        .iter()
+        .any(|n| matches!(n.op, Op::ReduceMean { .. }))
+    {
+        return Ok(false);
+    }
+    // one sweep: fresh names from one set, the edits applied at once
+    let mut names = g.names();
+    let mut edits = Edits::default();
     for i in 0..g.nodes.len() {
         let Op::ReduceMean {
             axes,
@@ -49,9 +59,9 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
         let pool_out = if keep {
             out.clone()
         } else {
-            g.fresh_name(&format!("{out}_pooled"))
+            names.fresh(&format!("{out}_pooled"))
         };
-        g.nodes[i] = Node {
+        let mut new = vec![Node {
             name: name.clone(),
             op: Op::AveragePool {
                 global: true,
@@ -63,19 +73,18 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
             },
             inputs: vec![x],
             outputs: vec![pool_out.clone()],
-        };
+        }];
         if !keep {
-            g.nodes.insert(
-                i + 1,
-                Node {
-                    name: format!("{name}_flatten"),
-                    op: Op::Flatten { axis: 1 },
-                    inputs: vec![pool_out],
-                    outputs: vec![out],
-                },
-            );
+            new.push(Node {
+                name: format!("{name}_flatten"),
+                op: Op::Flatten { axis: 1 },
+                inputs: vec![pool_out],
+                outputs: vec![out],
+            });
         }
-        return Ok(true);
+        edits.replace(i, new);
     }
-    Ok(false)
+    let changed = !edits.is_empty();
+    g.apply(edits);
+    Ok(changed)
 }

@@ -89,51 +89,7 @@ always @(posedge clk) begin
 end
 
 // ---- stage 2: {% if xnor %}XNOR of bipolar inputs and weights{% else %}products{% endif %}, {{ tree_bits }} bits each ----
-function [{{ tree_msb }}:0] f_prod;
-    input [{{ in_bits_msb }}:0] xv;
-    input [{{ w_bits_msb }}:0] wv;
-{%- if xnor %}
-    begin
-{%- if leaf_ext > 0 %}
-        f_prod = { { {{ leaf_ext }}{1'b0}}, ~(xv ^ wv) };
-{%- else %}
-        f_prod = ~(xv ^ wv);
-{%- endif %}
-    end
-{%- else %}
-    reg [{{ prod_msb }}:0] xs;
-    reg [{{ prod_msb }}:0] ws;
-    reg [{{ prod_msb }}:0] pr;
-{%- if prod_fit.is_trunc() %}
-    reg [{{ prod_trunc_msb }}:0] unused_top;
-{%- endif %}
-    begin
-{%- if x_kind.is_bipolar() %}
-        xs = xv[0] ? {{ prod_bits }}'d1 : { { {{ prod_bits }}{1'b1}} };
-{%- else if x_kind.is_int() %}
-        xs = { { {{ x_ext }}{xv[{{ in_bits_msb }}]}}, xv };
-{%- else %}
-        xs = { { {{ x_ext }}{1'b0}}, xv };
-{%- endif %}
-{%- if w_kind.is_bipolar() %}
-        ws = wv[0] ? {{ prod_bits }}'d1 : { { {{ prod_bits }}{1'b1}} };
-{%- else if w_kind.is_int() %}
-        ws = { { {{ w_ext }}{wv[{{ w_bits_msb }}]}}, wv };
-{%- else %}
-        ws = { { {{ w_ext }}{1'b0}}, wv };
-{%- endif %}
-        pr = xs * ws;
-{%- if prod_fit.is_extend() %}
-        f_prod = { { {{ prod_fit_bits }}{pr[{{ prod_msb }}]}}, pr };
-{%- else if prod_fit.is_same() %}
-        f_prod = pr;
-{%- else %}
-        // the product fits the accumulator: its top bits only repeat the sign
-        {unused_top, f_prod} = pr;
-{%- endif %}
-    end
-{%- endif %}
-endfunction
+{%- include "lib/mac_product.v" %}
 
 reg [{{ t0_msb }}:0] t0;
 always @(posedge clk) begin : prod_stage
@@ -149,30 +105,7 @@ always @(posedge clk) begin : prod_stage
 end
 
 // ---- adder tree over the {{ simd }} lanes of each PE{% if levels.len() > 0 %}, registered every {{ reg_every }} levels{% endif %} ----
-{%- for l in levels %}
-reg [{{ l.msb }}:0] t{{ l.k }};
-{%- if l.registered %}
-always @(posedge clk) begin : tree_{{ l.k }}
-    integer p;
-    integer i;
-    if (adv) begin
-{%- else %}
-always @* begin : tree_{{ l.k }}
-    integer p;
-    integer i;
-    begin
-{%- endif %}
-        for (p = 0; p < {{ pe }}; p = p + 1) begin
-            for (i = 0; i < {{ l.pairs }}; i = i + 1) begin
-                t{{ l.k }}[(p*{{ l.n }} + i)*{{ tree_bits }} +: {{ tree_bits }}] {% if l.registered %}<={% else %}={% endif %} t{{ l.prev }}[(p*{{ l.prev_n }} + 2*i)*{{ tree_bits }} +: {{ tree_bits }}] + t{{ l.prev }}[(p*{{ l.prev_n }} + 2*i + 1)*{{ tree_bits }} +: {{ tree_bits }}];
-            end
-{%- if l.odd %}
-            t{{ l.k }}[(p*{{ l.n }} + {{ l.pairs }})*{{ tree_bits }} +: {{ tree_bits }}] {% if l.registered %}<={% else %}={% endif %} t{{ l.prev }}[(p*{{ l.prev_n }} + {{ l.prev_last }})*{{ tree_bits }} +: {{ tree_bits }}];
-{%- endif %}
-        end
-    end
-end
-{%- endfor %}
+{%- include "lib/adder_tree.v" %}
 wire [{{ pe_tree_msb }}:0] tree_out = t{{ tree_top }};
 wire tree_valid = valid_sr[{{ ctl_msb }}];
 wire tree_first = first_sr[{{ ctl_msb }}];
@@ -203,52 +136,7 @@ end
 wire [{{ out_msb }}:0] result;
 wire result_valid;
 {%- if has_thr %}
-
-// ---- thresholds: {{ nt }} a channel, compared at {{ cmp_bits }} bits (acc >= t), registered ----
-reg [{{ thr_msb }}:0] thr_rom [0:{{ thr_rom_last }}];
-initial begin
-    $readmemh({MEM_DIR, "{{ thr_file }}"}, thr_rom);
-end
-reg [{{ thr_addr_msb }}:0] thr_addr_reg;
-wire [{{ thr_msb }}:0] thr = thr_rom[thr_addr_reg];
-
-function [{{ cmp_msb_bits }}:0] f_cmp_ext;
-    input [{{ acc_msb }}:0] a;
-    begin
-{%- if cmp_kind.is_sign() %}
-        f_cmp_ext = { { {{ cmp_ext }}{a[{{ acc_msb }}]}}, a };
-{%- else if cmp_kind.is_zero() %}
-        f_cmp_ext = { { {{ cmp_ext }}{1'b0}}, a };
-{%- else %}
-        f_cmp_ext = a;
-{%- endif %}
-    end
-endfunction
-
-reg [{{ cmp_all_msb }}:0] cmp_reg;
-reg cmp_valid_reg;
-always @(posedge clk) begin : cmp_stage
-    integer p;
-    integer j;
-    if (adv) begin
-        for (p = 0; p < {{ pe }}; p = p + 1) begin
-            for (j = 0; j < {{ nt }}; j = j + 1) begin
-                cmp_reg[p*{{ nt }} + j] <= $signed(f_cmp_ext(acc_reg[p*{{ acc_bits }} +: {{ acc_bits }}])) >= $signed(thr[(p*{{ nt }} + j)*{{ cmp_bits }} +: {{ cmp_bits }}]);
-            end
-        end
-        cmp_valid_reg <= acc_valid_reg;
-        if (acc_valid_reg) begin
-            thr_addr_reg <= (thr_addr_reg == {{ thr_addr_last }}) ? 0 : thr_addr_reg + {{ thr_addr_one }};
-        end
-    end
-    if (rst) begin
-        cmp_valid_reg <= 1'b0;
-        thr_addr_reg  <= 0;
-    end
-end
-
-{%- include "lib/threshold_encode.v" %}
-assign result_valid = cmp_valid_reg;
+{%- include "lib/acc_thresholds.v" %}
 {%- else if xnor %}
 
 // ---- no activation: dot = 2 * popcount - MW ----
