@@ -54,11 +54,12 @@
 //! repeats the one before repeats it forever, so the depths hold for any number of frames.
 //!
 //! **Shrinking.** The references keep upstream engines to a fixed plan; the RTL lets them
-//! run ahead and stall on full FIFOs instead. [`shrink`] then halves the biggest FIFOs (in
-//! bits), one at a time, while the least schedule of the event graph with every FIFO
-//! bounded (a write waits for the read that frees its slot, [`least`]: the RTL's own
-//! behaviour, the graph input offered at the bottleneck's pace) keeps every bottleneck
-//! event where it was with the reference depths and repeats from frame to frame. That least
+//! run ahead and stall on full FIFOs instead. [`shrink`] then takes the biggest FIFOs (in
+//! bits), one at a time, to the smallest power of two (a binary search) at which the least
+//! schedule of the event graph with every FIFO bounded (a write waits for the read that
+//! frees its slot, [`least`]: the RTL's own behaviour, the graph input offered at the
+//! bottleneck's pace) keeps every bottleneck event where it was with the reference depths
+//! and repeats from frame to frame. That least
 //! schedule is itself a reference for the smaller depths (it meets every constraint), so
 //! the argument above holds for it; the RTL, whose input is always valid, is never later.
 //! On FINN's CNV this takes the FIFOs from tens of kilobits to about two (the convolutions
@@ -874,9 +875,9 @@ fn least(
 const SHRINK_EVALS: usize = 24;
 
 /// Shrink FIFOs below what the reference needs while the bounded event model keeps the
-/// bottleneck's schedule: the biggest FIFOs (in bits) first, each halved while the least
-/// schedule with the smaller depth ([`least`]) keeps every event of the bottleneck at its
-/// time with the reference depths and repeats frame to frame. That least schedule is
+/// bottleneck's schedule: the biggest FIFOs (in bits) first, each to the smallest power of
+/// two (a binary search) at which the least schedule ([`least`]) keeps every event of the
+/// bottleneck at its time with the reference depths and repeats frame to frame. That least schedule is
 /// itself a reference meeting every constraint with the smaller depths, so the argument of
 /// the module doc holds for it. Returns the evaluations made.
 #[allow(clippy::too_many_arguments)]
@@ -937,18 +938,24 @@ fn shrink(
         .filter(|&k| depths[k] >= 8 && links[fifo_links[k]].from.is_some())
         .collect();
     order.sort_by_key(|&k| std::cmp::Reverse(depths[k] * links[fifo_links[k]].bits.max(1)));
+    // per FIFO, a binary search over the exponent (a smaller depth only delays events)
     for k in order {
-        while depths[k] > 2 && evals < SHRINK_EVALS {
+        let (mut lo, mut hi) = (1u32, depths[k].trailing_zeros());
+        while lo < hi && evals < SHRINK_EVALS {
+            let mid = (lo + hi) / 2;
             let old = depths[k];
-            depths[k] = old / 2;
+            depths[k] = 1 << mid;
             evals += 1;
-            let tt = least(links, fifo_links, ports, adj, inputs, period, depths);
-            let ok = tt.is_some_and(|t| keeps(&t) && settled(&t));
-            if !ok {
-                depths[k] = old;
-                break;
+            let ok = least(links, fifo_links, ports, adj, inputs, period, depths)
+                .is_some_and(|t| keeps(&t) && settled(&t));
+            depths[k] = old;
+            if ok {
+                hi = mid;
+            } else {
+                lo = mid + 1;
             }
         }
+        depths[k] = 1 << hi;
     }
     evals
 }

@@ -17,7 +17,7 @@
 //! compacted (reads as early, writes as late as their constraints allow); each FIFO gets the
 //! most beats it holds in the reference needing fewer bits (plus what its registered read
 //! needs), rounded up to a power of two (at least 2, at most
-//! [`crate::fifo::MAX_FIFO_DEPTH`]). The biggest FIFOs are then halved while the event model
+//! [`crate::fifo::MAX_FIFO_DEPTH`]). The biggest FIFOs are then shrunk as far as the event model
 //! run with bounded FIFOs, as the RTL runs, keeps the bottleneck's every event. The real
 //! design, which fires every event as early as it may, is never later than the reference:
 //! it reaches the bottleneck's rate and cannot deadlock, on chains and on branches that
