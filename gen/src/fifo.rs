@@ -17,17 +17,23 @@
 //! its constraints allow, and waits longer only while an output is full: the RTL is a
 //! monotone max-plus system.
 //!
-//! From these constraints the analysis builds one reference schedule in which the
+//! From these constraints the analysis builds two reference schedules in which the
 //! bottleneck engine (the slowest; the first of them in stream order) runs at its full rate
 //! and nothing ever waits on a full FIFO:
-//! - the bottleneck's events as soon as its own constraints allow (input always there);
-//! - its ancestors (everything upstream of it) **as late as possible** for the bottleneck
-//!   to get every input beat in time (a backward pass), so that upstream FIFOs hold only
-//!   what the bottleneck's bursts need;
-//! - everything else (downstream, and the other side of a branch) **as soon as possible**
-//!   (a forward pass).
+//! - *pull*: the bottleneck's events as soon as its own constraints allow (input always
+//!   there); its ancestors (everything upstream of it) **as late as possible** for the
+//!   bottleneck to get every input beat in time (a backward pass); everything else
+//!   (downstream, and the other side of a branch) **as soon as possible** (a forward pass);
+//! - *paced*: everything as soon as possible, the graph input offered evenly at the
+//!   bottleneck's cycles a frame.
 //!
-//! Each FIFO then needs the depth that lets every write of this reference happen: for beat
+//! Each reference is then compacted ([`compact`]): an event that only reads from FIFOs moves
+//! as early as its predecessors allow, one that only writes into FIFOs as late as its
+//! successors allow; neither breaks a constraint and both only empty FIFOs (the window
+//! generator's writer, pulled late behind a late window, takes its beats into its own
+//! buffer instead of leaving them in the FIFO in front of it).
+//!
+//! Each FIFO then needs the depth that lets every write of a reference happen: for beat
 //! `j` written at `w_j`, `j + 1 - #{reads before w_j}` (the FIFO's `tready` is its
 //! registered count). Because the reference meets every constraint of the real design with
 //! those depths, and the real design fires every event as early as its constraints allow,
@@ -35,17 +41,43 @@
 //! system): it reaches the bottleneck's rate and cannot deadlock. A FIFO streaming one beat
 //! a cycle needs 3 beats (a write, the registered read, the beat in flight). The short side
 //! of a branch that rejoins at a lockstep engine (Add) holds the long side's latency and
-//! bursts this way: its reads wait for the long side.
+//! bursts this way: its reads wait for the long side. The reference needing fewer FIFO bits
+//! is kept.
+//!
+//! **Frames.** A reference covers the frames expanded only, and the forward passes reach
+//! their periodic regime after a transient (on the ResNet example, each padded stage
+//! downstream of the bottleneck settles a frame after the one before it: the FIFO in front
+//! of the third needs 40 beats from frame 3 on, 23 before). [`analyze`] expands 4 frames and
+//! doubles them (up to [`MAX_FRAMES`]) until every stream the forward passes schedule
+//! repeats, shifted by the bottleneck's cycles a frame, from one frame to the next (the
+//! last frame, which [`compact`] leaves unbounded, aside). A max-plus system whose frame
+//! repeats the one before repeats it forever, so the depths hold for any number of frames.
+//!
+//! **Shrinking.** The references keep upstream engines to a fixed plan; the RTL lets them
+//! run ahead and stall on full FIFOs instead. [`shrink`] then takes the biggest FIFOs (in
+//! bits), one at a time, to the smallest power of two (a binary search) at which the least
+//! schedule of the event graph with every FIFO bounded (a write waits for the read that
+//! frees its slot, [`least`]: the RTL's own behaviour, the graph input offered at the
+//! bottleneck's pace) keeps every bottleneck event where it was with the reference depths
+//! and repeats from frame to frame. That least
+//! schedule is itself a reference for the smaller depths (it meets every constraint), so
+//! the argument above holds for it; the RTL, whose input is always valid, is never later.
+//! On FINN's CNV this takes the FIFOs from tens of kilobits to about two (the convolutions
+//! upstream of the burst-reading fully connected bottleneck have slack: with small FIFOs
+//! they stall instead of parking beats). A deadlock shows as a cycle of constraints and is
+//! refused.
 //!
 //! Depths are rounded up to a power of two (the FIFO primitive takes `DEPTH =
 //! 2**ADDR_WIDTH`), at least 2, and capped at [`MAX_FIFO_DEPTH`] (with the reason in the
 //! design manifest). The FIFO after the graph input gets the streaming minimum: the top's
 //! input is taken as always valid.
 //!
-//! Limits of the model: a width converter that would hold back its producer (a wide beat
-//! offered faster than the converter splits it) delays that beat but not the producer's
-//! later steps; ferrite's folds do not do this on the designs tested, and the co-simulation
-//! test `fifo_depth` checks the depths against the smallest that reach the rate.
+//! Limits of the model: its guarantee is only as good as each engine's schedule, its
+//! latencies above all (a beat modelled as leaving a cycle early makes every FIFO after it
+//! look a beat emptier); the Duplicate and the Add take theirs from their RTL (1; 2, or 3
+//! with thresholds), the Duplicate modelled in lockstep (its sent flags let one output run
+//! ahead: the RTL is only earlier). The co-simulation test `fifo_depth` checks the depths
+//! against the smallest that reach the rate.
 
 use crate::engines::swg::SwgParams;
 use std::collections::BTreeSet;
@@ -54,7 +86,7 @@ use std::collections::BTreeSet;
 pub const MAX_FIFO_DEPTH: usize = 1 << 16;
 
 /// Frames the analysis expands.
-pub const FRAMES: usize = 3;
+pub const FRAMES: usize = 4;
 
 /// Beats a FIFO streaming one beat a cycle holds: the beat written, the beat in the
 /// registered read, the beat being taken.
@@ -258,6 +290,12 @@ pub struct Analysis {
     pub reference: Reference,
     /// Events expanded.
     pub events: usize,
+    /// Frames expanded.
+    pub frames: usize,
+    /// Whether the reference settled (repeats frame to frame) within the frames expanded.
+    pub settled: bool,
+    /// Bounded-FIFO schedules evaluated by the shrinking pass.
+    pub shrunk: usize,
 }
 
 /// The two reference schedules the analysis builds; it keeps the one needing fewer FIFO
@@ -544,8 +582,31 @@ fn actor_order(actors: &[Actor], links: &[Link]) -> Vec<usize> {
     order
 }
 
-/// Analyse the network: the depth every FIFO link needs (see the module doc).
+/// Most frames the analysis expands while waiting for the reference to settle.
+pub const MAX_FRAMES: usize = 32;
+
+/// Events the analysis expands at most while waiting for the reference to settle (beyond
+/// its first expansion).
+const MAX_EVENTS: usize = 24_000_000;
+
+/// Analyse the network: the depth every FIFO link needs (see the module doc). Expands
+/// `frames` frames (at least 3), then doubles them until the reference has settled: the
+/// streams the forward pass schedules repeat exactly, shifted by the bottleneck's cycles a
+/// frame, over their last two frames (a max-plus system driven at a fixed period becomes
+/// periodic after a transient, and once one frame repeats the previous one every later
+/// frame does too).
 pub fn analyze(actors: &[Actor], links: &[Link], frames: usize) -> Analysis {
+    let mut frames = frames.max(4);
+    loop {
+        let (r, settled) = analyze_once(actors, links, frames);
+        if settled || frames * 2 > MAX_FRAMES || r.events * 2 > MAX_EVENTS {
+            return r;
+        }
+        frames *= 2;
+    }
+}
+
+fn analyze_once(actors: &[Actor], links: &[Link], frames: usize) -> (Analysis, bool) {
     let n = actors.len();
     let mut g = Graph::default();
     let mut ports: Vec<Ports> = vec![Ports::default(); n];
@@ -607,6 +668,20 @@ pub fn analyze(actors: &[Actor], links: &[Link], frames: usize) -> Analysis {
             .collect();
         g.edges.extend(peeks);
     }
+    // events reading from a FIFO and writing into one (bit 0: reads, bit 1: writes)
+    let mut io = vec![0u8; g.owner.len()];
+    for l in links.iter().filter(|l| l.fifo) {
+        let (c, cp) = l.to;
+        for &e in &ports[c].reads[cp] {
+            io[e as usize] |= 1;
+        }
+        if let Some((f, fp)) = l.from {
+            for &(e, _) in &ports[f].writes[fp] {
+                io[e as usize] |= 2;
+            }
+        }
+    }
+    let adj = Adjacency::new(&g);
     // the graph input's beats, for the paced reference: (event, beat, beats a frame, delay)
     let mut inputs: Vec<(u32, usize, usize, i64)> = Vec::new();
     for l in links.iter().filter(|l| l.from.is_none()) {
@@ -616,11 +691,18 @@ pub fn analyze(actors: &[Actor], links: &[Link], frames: usize) -> Analysis {
         let d = if l.fifo { 2 } else { 0 };
         inputs.extend(r.iter().enumerate().map(|(j, &e)| (e, j, n, d)));
     }
-    // (FIFO bits, reference, bottleneck, (need, peak beat) a FIFO link)
-    type Choice = (usize, Reference, usize, Vec<(usize, usize)>);
+    // (FIFO bits, reference, bottleneck, (need, peak beat) a FIFO link, settled)
+    type Choice = (usize, Reference, usize, Vec<(usize, usize)>, bool);
     let mut best: Option<Choice> = None;
     for reference in [Reference::Pull, Reference::Paced] {
-        let (t, b) = schedule_reference(actors, links, &g, reference, &inputs);
+        let (mut t, b) = schedule_reference(actors, links, &g, reference, &inputs);
+        compact(&adj, &io, &mut t);
+        let forward = forward_region(actors, links, b, reference);
+        let period = match actors[b].kind {
+            ActorKind::Engine { exp_cycles, .. } => exp_cycles as i64,
+            ActorKind::Converter { .. } => 0,
+        };
+        let mut settled = true;
         let mut bits = 0usize;
         let mut needs = Vec::new();
         for l in links.iter().filter(|l| l.fifo) {
@@ -633,6 +715,9 @@ pub fn analyze(actors: &[Actor], links: &[Link], frames: usize) -> Analysis {
                         .map(|&(e, off)| t[e as usize] + off as i64)
                         .collect();
                     let r: Vec<i64> = ports[c].reads[cp].iter().map(|&e| t[e as usize]).collect();
+                    if forward[c] {
+                        settled &= repeats(&w, frames, period) && repeats(&r, frames, period);
+                    }
                     peak(&w, &r)
                 }
             };
@@ -640,15 +725,32 @@ pub fn analyze(actors: &[Actor], links: &[Link], frames: usize) -> Analysis {
             needs.push((need, at));
         }
         if best.as_ref().is_none_or(|x| bits < x.0) {
-            best = Some((bits, reference, b, needs));
+            best = Some((bits, reference, b, needs, settled));
         }
     }
-    let (_, reference, bottleneck, needs) = best.expect("two references");
+    let (_, reference, bottleneck, needs, settled) = best.expect("two references");
+    let fifo_links: Vec<usize> = (0..links.len()).filter(|&i| links[i].fifo).collect();
+    let mut depths: Vec<usize> = needs.iter().map(|&(n, _)| round_depth(n)).collect();
+    let shrunk = if settled {
+        shrink(
+            actors,
+            links,
+            &fifo_links,
+            &ports,
+            &adj,
+            &inputs,
+            bottleneck,
+            frames,
+            &mut depths,
+        )
+    } else {
+        0
+    };
 
     // depths
     let mut fifos = Vec::new();
     let fifo_links = links.iter().enumerate().filter(|(_, l)| l.fifo);
-    for ((li, l), (need, at)) in fifo_links.zip(needs) {
+    for (((li, l), (need, at)), depth) in fifo_links.zip(needs).zip(depths) {
         let (c, _) = l.to;
         let Some((f, fp)) = l.from else {
             fifos.push(FifoNeed {
@@ -662,11 +764,24 @@ pub fn analyze(actors: &[Actor], links: &[Link], frames: usize) -> Analysis {
             });
             continue;
         };
-        let depth = round_depth(need);
         let beats_a_frame = ports[f].writes[fp].len() / frames.max(1);
         let frame = at.checked_div(beats_a_frame).unwrap_or(0);
-        let mut why = reason(actors, links, l, f, c, need, depth, frame);
-        why.push_str(&format!(" (reference: {})", reference.describe()));
+        let mut why = reason(actors, links, l, f, c, need, round_depth(need), frame);
+        if depth < round_depth(need) {
+            why.push_str(&format!(
+                "; shrunk to {depth}: with the FIFOs bounded, the event model run as the RTL \
+                 runs (every event as early as it may) keeps the bottleneck's every event"
+            ));
+        }
+        why.push_str(&format!(
+            " (reference: {}; {frames} frames, {})",
+            reference.describe(),
+            if settled {
+                "settled"
+            } else {
+                "NOT settled: the depths cover those frames only"
+            }
+        ));
         fifos.push(FifoNeed {
             link: li,
             need,
@@ -674,12 +789,229 @@ pub fn analyze(actors: &[Actor], links: &[Link], frames: usize) -> Analysis {
             why,
         });
     }
-    Analysis {
-        fifos,
-        bottleneck,
-        reference,
-        events: g.owner.len(),
+    (
+        Analysis {
+            fifos,
+            bottleneck,
+            reference,
+            events: g.owner.len(),
+            frames,
+            settled,
+            shrunk,
+        },
+        settled,
+    )
+}
+
+/// The least schedule of the event graph with every FIFO link bounded by `depths`, the
+/// graph input offered evenly at `period` cycles a frame: every event as early as its
+/// constraints allow (as the RTL runs), a beat written into a FIFO only while the FIFO's
+/// registered count is below its depth. The RTL, whose input is always valid, is never
+/// later. `None` if the constraints are cyclic (a deadlock).
+#[allow(clippy::too_many_arguments)]
+fn least(
+    links: &[Link],
+    fifo_links: &[usize],
+    ports: &[Ports],
+    adj: &Adjacency,
+    inputs: &[(u32, usize, usize, i64)],
+    period: i64,
+    depths: &[usize],
+) -> Option<Vec<i64>> {
+    let ne = adj.topo.len();
+    // write j of a FIFO of depth D waits for read j - D: t[w_j] + off >= t[r_{j-D}] + 1
+    let mut extra: Vec<(u32, u32, i32)> = Vec::new();
+    for (k, &li) in fifo_links.iter().enumerate() {
+        let l = &links[li];
+        let Some((f, fp)) = l.from else { continue };
+        let (c, cp) = l.to;
+        let (w, r) = (&ports[f].writes[fp], &ports[c].reads[cp]);
+        let d = depths[k];
+        for j in d..w.len() {
+            let (we, off) = w[j];
+            extra.push((r[j - d], we, 1 - off));
+        }
     }
+    extra.sort_unstable_by_key(|e| e.0);
+    let mut start = vec![0u32; ne + 1];
+    for e in &extra {
+        start[e.0 as usize + 1] += 1;
+    }
+    for i in 0..ne {
+        start[i + 1] += start[i];
+    }
+    let mut indeg: Vec<u32> = (0..ne).map(|i| adj.ps[i + 1] - adj.ps[i]).collect();
+    for e in &extra {
+        indeg[e.1 as usize] += 1;
+    }
+    let mut t = vec![0i64; ne];
+    for &(e, j, n, d) in inputs {
+        let (f, k) = ((j / n) as i64, (j % n) as i64);
+        t[e as usize] = t[e as usize].max(f * period + k * period / n as i64 + d);
+    }
+    let mut stack: Vec<u32> = (0..ne as u32).filter(|&i| indeg[i as usize] == 0).collect();
+    let mut done = 0usize;
+    while let Some(i) = stack.pop() {
+        done += 1;
+        let ti = t[i as usize];
+        let more = extra[start[i as usize] as usize..start[i as usize + 1] as usize]
+            .iter()
+            .map(|e| (e.1, e.2));
+        for (s, d) in adj.succs(i).iter().copied().chain(more) {
+            let v = ti + d as i64;
+            if v > t[s as usize] {
+                t[s as usize] = v;
+            }
+            indeg[s as usize] -= 1;
+            if indeg[s as usize] == 0 {
+                stack.push(s);
+            }
+        }
+    }
+    (done == ne).then_some(t)
+}
+
+/// Most least-schedule evaluations [`shrink`] makes.
+const SHRINK_EVALS: usize = 24;
+
+/// Shrink FIFOs below what the reference needs while the bounded event model keeps the
+/// bottleneck's schedule: the biggest FIFOs (in bits) first, each to the smallest power of
+/// two (a binary search) at which the least schedule ([`least`]) keeps every event of the
+/// bottleneck at its time with the reference depths and repeats frame to frame. That least schedule is
+/// itself a reference meeting every constraint with the smaller depths, so the argument of
+/// the module doc holds for it. Returns the evaluations made.
+#[allow(clippy::too_many_arguments)]
+fn shrink(
+    actors: &[Actor],
+    links: &[Link],
+    fifo_links: &[usize],
+    ports: &[Ports],
+    adj: &Adjacency,
+    inputs: &[(u32, usize, usize, i64)],
+    b: usize,
+    frames: usize,
+    depths: &mut [usize],
+) -> usize {
+    let period = match actors[b].kind {
+        ActorKind::Engine { exp_cycles, .. } => exp_cycles as i64,
+        ActorKind::Converter { .. } => return 0,
+    };
+    let owned: Vec<u32> = {
+        let mut v = Vec::new();
+        for (k, l) in links.iter().enumerate() {
+            let _ = k;
+            if l.to.0 == b || l.from.is_some_and(|(f, _)| f == b) {
+                // reads and writes of the bottleneck stand for its schedule
+                if l.to.0 == b {
+                    v.extend(ports[b].reads[l.to.1].iter().copied());
+                } else if let Some((_, fp)) = l.from {
+                    v.extend(ports[b].writes[fp].iter().map(|x| x.0));
+                }
+            }
+        }
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let settled = |t: &[i64]| {
+        fifo_links.iter().all(|&li| {
+            let l = &links[li];
+            let Some((f, fp)) = l.from else { return true };
+            let (c, cp) = l.to;
+            let w: Vec<i64> = ports[f].writes[fp]
+                .iter()
+                .map(|&(e, off)| t[e as usize] + off as i64)
+                .collect();
+            let r: Vec<i64> = ports[c].reads[cp].iter().map(|&e| t[e as usize]).collect();
+            repeats_last(&w, frames, period) && repeats_last(&r, frames, period)
+        })
+    };
+    let mut evals = 1;
+    let Some(base) = least(links, fifo_links, ports, adj, inputs, period, depths) else {
+        return evals;
+    };
+    if !settled(&base) {
+        return evals;
+    }
+    let keeps = |t: &[i64]| owned.iter().all(|&e| t[e as usize] == base[e as usize]);
+    let mut order: Vec<usize> = (0..fifo_links.len())
+        .filter(|&k| depths[k] >= 8 && links[fifo_links[k]].from.is_some())
+        .collect();
+    order.sort_by_key(|&k| std::cmp::Reverse(depths[k] * links[fifo_links[k]].bits.max(1)));
+    // per FIFO, a binary search over the exponent (a smaller depth only delays events)
+    for k in order {
+        let (mut lo, mut hi) = (1u32, depths[k].trailing_zeros());
+        while lo < hi && evals < SHRINK_EVALS {
+            let mid = (lo + hi) / 2;
+            let old = depths[k];
+            depths[k] = 1 << mid;
+            evals += 1;
+            let ok = least(links, fifo_links, ports, adj, inputs, period, depths)
+                .is_some_and(|t| keeps(&t) && settled(&t));
+            depths[k] = old;
+            if ok {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        depths[k] = 1 << hi;
+    }
+    evals
+}
+
+/// Whether the last frame of a stream's beat times repeats the frame before it `period`
+/// cycles later.
+fn repeats_last(times: &[i64], frames: usize, period: i64) -> bool {
+    let n = times.len() / frames.max(1);
+    if frames < 2 || n == 0 {
+        return true;
+    }
+    let (prev, last) = (
+        &times[(frames - 2) * n..(frames - 1) * n],
+        &times[(frames - 1) * n..],
+    );
+    prev.iter().zip(last).all(|(&a, &b)| b - a == period)
+}
+
+/// Whether the second-to-last frame of a stream's beat times (`frames` frames of equal
+/// length) repeats the frame before it `period` cycles later (beats the reference leaves
+/// unscheduled are skipped). The last frame is left out: [`compact`] moves its writes
+/// later than the earlier frames' (no next frame holds them back).
+fn repeats(times: &[i64], frames: usize, period: i64) -> bool {
+    let n = times.len() / frames.max(1);
+    if frames < 3 || n == 0 {
+        return true;
+    }
+    let (prev, last) = (
+        &times[(frames - 3) * n..(frames - 2) * n],
+        &times[(frames - 2) * n..(frames - 1) * n],
+    );
+    prev.iter()
+        .zip(last)
+        .all(|(&a, &b)| a.abs() >= BIG / 2 || b.abs() >= BIG / 2 || b - a == period)
+}
+
+/// Actors the reference schedules as soon as possible (whose streams must settle): all of
+/// them in the paced reference; in the pull reference those neither the bottleneck nor
+/// upstream of it.
+fn forward_region(actors: &[Actor], links: &[Link], b: usize, reference: Reference) -> Vec<bool> {
+    let mut fwd = vec![true; actors.len()];
+    if reference == Reference::Pull {
+        fwd[b] = false;
+        let mut stack = vec![b];
+        while let Some(x) = stack.pop() {
+            for l in links.iter().filter(|l| l.to.0 == x) {
+                if let Some((f, _)) = l.from
+                    && fwd[f]
+                {
+                    fwd[f] = false;
+                    stack.push(f);
+                }
+            }
+        }
+    }
+    fwd
 }
 
 /// Power of two, at least 2, at most [`MAX_FIFO_DEPTH`].
@@ -757,6 +1089,104 @@ fn reason(
         why.push_str(&format!("; rounded up to {depth}, a power of two"));
     }
     why
+}
+
+/// Predecessors and successors of every event (CSR), and a topological order.
+struct Adjacency {
+    ps: Vec<u32>,
+    pa: Vec<(u32, i32)>,
+    ss: Vec<u32>,
+    sa: Vec<(u32, i32)>,
+    topo: Vec<u32>,
+}
+
+impl Adjacency {
+    fn new(g: &Graph) -> Adjacency {
+        let ne = g.owner.len();
+        let csr = |key: fn(&(u32, u32, i32)) -> u32, other: fn(&(u32, u32, i32)) -> u32| {
+            let mut start = vec![0u32; ne + 1];
+            for e in &g.edges {
+                start[key(e) as usize + 1] += 1;
+            }
+            for i in 0..ne {
+                start[i + 1] += start[i];
+            }
+            let mut fill = start.clone();
+            let mut adj = vec![(0u32, 0i32); g.edges.len()];
+            for e in &g.edges {
+                let k = key(e) as usize;
+                adj[fill[k] as usize] = (other(e), e.2);
+                fill[k] += 1;
+            }
+            (start, adj)
+        };
+        let (ps, pa) = csr(|e| e.1, |e| e.0);
+        let (ss, sa) = csr(|e| e.0, |e| e.1);
+        let mut indeg: Vec<u32> = (0..ne).map(|i| ps[i + 1] - ps[i]).collect();
+        let mut topo = Vec::with_capacity(ne);
+        let mut stack: Vec<u32> = (0..ne as u32).filter(|&i| indeg[i as usize] == 0).collect();
+        while let Some(i) = stack.pop() {
+            topo.push(i);
+            for &(s, _) in &sa[ss[i as usize] as usize..ss[i as usize + 1] as usize] {
+                indeg[s as usize] -= 1;
+                if indeg[s as usize] == 0 {
+                    stack.push(s);
+                }
+            }
+        }
+        assert_eq!(topo.len(), ne, "the event graph has no cycle");
+        Adjacency {
+            ps,
+            pa,
+            ss,
+            sa,
+            topo,
+        }
+    }
+    fn preds(&self, e: u32) -> &[(u32, i32)] {
+        &self.pa[self.ps[e as usize] as usize..self.ps[e as usize + 1] as usize]
+    }
+    fn succs(&self, e: u32) -> &[(u32, i32)] {
+        &self.sa[self.ss[e as usize] as usize..self.ss[e as usize + 1] as usize]
+    }
+}
+
+/// Tighten a reference without breaking any constraint: an event that only reads from
+/// FIFOs moves as early as its predecessors allow (forward, in topological order), an event
+/// that only writes into FIFOs as late as its successors allow (backward). Either can only
+/// lower the occupancy of the FIFOs it touches, and every constraint stays met (an event
+/// moved earlier keeps its successors' constraints, one moved later its predecessors').
+/// The engines upstream of a burst-reading bottleneck, scheduled as late as possible, park
+/// beats in the FIFO in front of a window generator that the generator's own buffer can
+/// hold: this moves them there.
+fn compact(adj: &Adjacency, io: &[u8], t: &mut [i64]) {
+    let finite = |x: i64| x.abs() < BIG / 2;
+    for &e in &adj.topo {
+        let e = e as usize;
+        if io[e] != 1 || !finite(t[e]) {
+            continue;
+        }
+        let mut v = i64::MIN;
+        for &(p, d) in adj.preds(e as u32) {
+            v = v.max(t[p as usize] + d as i64);
+        }
+        if v > i64::MIN && v < t[e] {
+            t[e] = v;
+        }
+    }
+    for &e in adj.topo.iter().rev() {
+        let e = e as usize;
+        if io[e] != 2 || !finite(t[e]) {
+            continue;
+        }
+        let mut v = i64::MAX;
+        for &(s, d) in adj.succs(e as u32) {
+            v = v.min(t[s as usize] - d as i64);
+        }
+        if finite(v) && v > t[e] {
+            t[e] = v;
+        }
+    }
 }
 
 /// The reference schedule: times of every event, and the bottleneck actor.
@@ -1217,6 +1647,34 @@ mod design_tests {
         bits
     }
 
+    /// The ResNet example at its automatic folding: the padded stages downstream of the
+    /// bottleneck settle one frame after another, so the analysis expands frames until the
+    /// schedule repeats; with three frames the FIFO in front of the third padded stage got 32
+    /// beats (23 needed by frame 2) and the design ran at 580 cycles a frame, not 576.
+    #[test]
+    fn resnet_frames_until_settled() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples/resnet_w4a4/model.onnx");
+        let m = crate::load_model(&path).unwrap();
+        let p = crate::fold::auto(&m, None).unwrap();
+        let d = stitch(&m, &p).unwrap();
+        let fifo = |name: &str| {
+            d.nodes
+                .iter()
+                .find_map(|n| match &n.role {
+                    Role::Fifo { depth, why, .. } if n.name == name => Some((*depth, why.clone())),
+                    _ => None,
+                })
+                .unwrap()
+        };
+        let (depth, why) = fifo("fifo_l12_pad");
+        assert!(depth >= 64, "{depth}: {why}");
+        assert!(
+            why.contains("settled") && !why.contains("NOT settled"),
+            "{why}"
+        );
+    }
+
     /// FINN's CNV at FINN's folding: every FIFO sized in well under a second, none capped.
     #[test]
     fn cnv_depths_quickly() {
@@ -1239,13 +1697,20 @@ mod design_tests {
                     assert!(*depth < super::MAX_FIFO_DEPTH, "{why}");
                 }
             }
+            let interim = interim_rule_bits(&m, &p, &d);
             eprintln!(
-                "{}: stitch {:.1} ms, FIFO bits {bits}, the interim rule's {}",
+                "{}: stitch {:.1} ms, FIFO bits {bits}, the interim rule's {interim}",
                 m.name,
                 secs * 1e3,
-                interim_rule_bits(&m, &p, &d)
             );
             assert!(secs < 2.0, "{secs} s");
+            // the burst-reading bottleneck at the end leaves the convolutions slack: the
+            // shrinking pass takes the FIFOs below the interim rule's (which reached the
+            // rate in co-simulation)
+            assert!(
+                bits < interim,
+                "{bits} bits against the interim rule's {interim}"
+            );
         }
     }
 }

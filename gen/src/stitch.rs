@@ -10,16 +10,21 @@
 //! Every FIFO's depth comes from [`crate::fifo::analyze`], called once at the end of
 //! [`stitch_with`]: the engines' production and consumption schedules
 //! ([`Engine::schedule`](crate::engines::Engine::schedule)) and the width converters are
-//! expanded over a few frames into a cycle-level reference schedule in which the bottleneck
-//! engine runs at its full rate, everything upstream of it as late as possible and
-//! everything else as soon as possible; each FIFO gets the most beats it holds in that
-//! reference (plus what its registered read needs), rounded up to a power of two (at least
-//! 2, at most [`crate::fifo::MAX_FIFO_DEPTH`]). The real design, which fires every event as
-//! early as it may, is never later than the reference: it reaches the bottleneck's rate and
-//! cannot deadlock, on chains and on branches that rejoin alike (the short side of a branch
-//! holds the long side's latency). Each FIFO node's `why` names the schedule features that
-//! sized it. [`stitch_with`] takes depth overrides by FIFO name (the co-simulation search
-//! for the smallest depths that keep the rate uses them).
+//! expanded over a few frames (more until the schedule repeats from frame to frame) into
+//! cycle-level reference schedules in which the bottleneck engine runs at its full rate
+//! (everything upstream of it as late as possible and everything else as soon as possible,
+//! or everything as soon as possible with the input paced at the bottleneck's rate), then
+//! compacted (reads as early, writes as late as their constraints allow); each FIFO gets the
+//! most beats it holds in the reference needing fewer bits (plus what its registered read
+//! needs), rounded up to a power of two (at least 2, at most
+//! [`crate::fifo::MAX_FIFO_DEPTH`]). The biggest FIFOs are then shrunk as far as the event model
+//! run with bounded FIFOs, as the RTL runs, keeps the bottleneck's every event. The real
+//! design, which fires every event as early as it may, is never later than the reference:
+//! it reaches the bottleneck's rate and cannot deadlock, on chains and on branches that
+//! rejoin alike (the short side of a branch holds the long side's latency). Each FIFO
+//! node's `why` names the schedule features that sized it. [`stitch_with`] takes depth
+//! overrides by FIFO name (the co-simulation search for the smallest depths that keep the
+//! rate uses them).
 //!
 //! Architecture invariant: stitch reads `ir` and `fold` and decides the design's structure;
 //! emit renders it without adding anything.

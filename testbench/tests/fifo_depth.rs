@@ -9,8 +9,12 @@
 //!
 //! A depthwise chain checks the vector-vector unit's bursty output.
 //!
-//! Branches (the short side of a residual block) are covered by the analysis' unit tests
-//! on abstract graphs until the Duplicate and Add engines exist.
+//! The bundled ResNet and MobileNet examples at their automatic folding: the FIFOs on both
+//! sides of every residual Add (the short side holds the long side's latency) and the
+//! biggest FIFOs of the MobileNet, each searched downward from its analytic depth (one
+//! build a step: a ratio of 1 costs one build), the others at their analytic depths. A
+//! shortcut FIFO (the short side of an Add) below its searched minimum must deadlock or
+//! lose rate, so the check can fail.
 
 use anyhow::{Context, Result};
 use ferrite_gen::cosim;
@@ -184,6 +188,179 @@ fn depthwise_chain() -> (Model, FoldPlan) {
         )
         .pool(ferrite_gen::ir::PoolMode::Max, 64, true, 1);
     c.build("fifo_dw")
+}
+
+/// A bundled example at its automatic folding.
+fn example(name: &str) -> Result<(Model, FoldPlan)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(name);
+    let m = ferrite_gen::load_model(&dir.join("model.onnx"))?;
+    let p = ferrite_gen::fold::auto(&m, None)?;
+    Ok((m, p))
+}
+
+/// The smallest power-of-two depth of `fifo` reaching the rate, searched downward from
+/// `analytic` (the others at their analytic depths), and the first depth that does not
+/// with its measured cycles a frame (infinite on a deadlock), if the search met one.
+fn search_down(
+    b: &Bench,
+    tag: &str,
+    m: &Model,
+    p: &FoldPlan,
+    fifo: &str,
+    analytic: usize,
+) -> Result<(usize, Option<(usize, f64)>)> {
+    let mut d = analytic;
+    while d > 2 {
+        let mut o = FifoOverrides::new();
+        o.insert(fifo.to_string(), d / 2);
+        let (ok, measured) = reaches_rate(b, tag, m, p, &o)?;
+        if !ok {
+            return Ok((d, Some((d / 2, measured))));
+        }
+        d /= 2;
+    }
+    Ok((d, None))
+}
+
+/// The engine a FIFO feeds and that engine's kind.
+fn consumer(d: &Design, fifo: &str) -> (String, String) {
+    use ferrite_gen::stitch::End;
+    let e = d
+        .edges
+        .iter()
+        .find(|e| {
+            e.from
+                == End::Node {
+                    node: fifo.to_string(),
+                    port: 0,
+                }
+        })
+        .expect("a FIFO feeds an engine");
+    let End::Node { node, .. } = &e.to else {
+        unreachable!("a FIFO feeds an engine")
+    };
+    let kind = d
+        .nodes
+        .iter()
+        .find_map(|n| match &n.role {
+            Role::Engine { kind, .. } if &n.name == node => Some(kind.clone()),
+            _ => None,
+        })
+        .expect("an engine");
+    (node.clone(), kind)
+}
+
+/// Analytic depths reach the rate; each FIFO of `chosen` is at least its searched
+/// minimum (ratio printed). Returns (FIFO, analytic, minimum, failing probe) a FIFO.
+#[allow(clippy::type_complexity)]
+fn check_subset(
+    b: &Bench,
+    tag: &str,
+    m: &Model,
+    p: &FoldPlan,
+    d: &Design,
+    chosen: &[String],
+) -> Result<Vec<(String, usize, usize, Option<(usize, f64)>)>> {
+    let (ok, measured) = reaches_rate(b, tag, m, p, &FifoOverrides::new())?;
+    assert!(
+        ok,
+        "{tag}: the analytic depths lose rate or deadlock: {measured} cycles a frame, expected {}",
+        d.exp_cycles_per_frame
+    );
+    let mut out = Vec::new();
+    let all = fifos(d);
+    let mut bits = 0;
+    for n in &d.nodes {
+        if let Role::Fifo { depth, width, .. } = &n.role {
+            bits += depth * width;
+        }
+    }
+    eprintln!(
+        "{tag}: {} cycles a frame with the analytic depths ({} FIFOs, {bits} bits)",
+        d.exp_cycles_per_frame,
+        all.len()
+    );
+    for name in chosen {
+        let (_, analytic, why) = all.iter().find(|f| &f.0 == name).expect("a FIFO").clone();
+        let (min, probe) = search_down(b, tag, m, p, name, analytic)?;
+        assert!(
+            analytic >= min,
+            "{tag}: `{name}` analytic {analytic} < searched minimum {min}"
+        );
+        eprintln!(
+            "{tag}: {name:20} analytic {analytic:5} searched minimum {min:5} ratio {:.2}  ({why})",
+            analytic as f64 / min as f64
+        );
+        out.push((name.clone(), analytic, min, probe));
+    }
+    Ok(out)
+}
+
+/// ResNet: both sides of every residual Add; the shortcut FIFO (the deeper side) of each
+/// Add below its minimum deadlocks or loses rate.
+#[test]
+fn resnet_example_around_its_adds() -> Result<()> {
+    let tag = "fifo_resnet";
+    let b = bench();
+    let (m, p) = example("resnet_w4a4")?;
+    let d = stitch_with(&m, &p, &FifoOverrides::new())?;
+    let mut adds: std::collections::BTreeMap<String, Vec<(String, usize)>> = Default::default();
+    for (name, depth, _) in fifos(&d) {
+        let (node, kind) = consumer(&d, &name);
+        if kind == "Add" {
+            adds.entry(node).or_default().push((name, depth));
+        }
+    }
+    assert!(!adds.is_empty(), "{tag}: the example has residual Adds");
+    let chosen: Vec<String> = adds.values().flatten().map(|f| f.0.clone()).collect();
+    let r = check_subset(&b, tag, &m, &p, &d, &chosen)?;
+    for (add, sides) in &adds {
+        let short = sides.iter().max_by_key(|f| f.1).expect("two sides");
+        let (_, _, min, probe) = r.iter().find(|x| x.0 == short.0).expect("searched");
+        let (depth, measured) =
+            probe.with_context(|| format!("{tag}: `{}` keeps the rate at 2 beats", short.0))?;
+        assert!(*min > 2);
+        eprintln!(
+            "{tag}: the shortcut into `{add}`, `{}`, at {depth} beats: {measured} cycles a frame \
+             against {} (caught)",
+            short.0, d.exp_cycles_per_frame
+        );
+    }
+    Ok(())
+}
+
+/// MobileNet: the three biggest FIFOs (in bits) of at least 4 beats.
+#[test]
+fn mobilenet_example_biggest_fifos() -> Result<()> {
+    let tag = "fifo_mobilenet";
+    let b = bench();
+    let (m, p) = example("mobilenet_w4a4")?;
+    let d = stitch_with(&m, &p, &FifoOverrides::new())?;
+    let mut big: Vec<(String, usize)> = d
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.role {
+            Role::Fifo { depth, width, .. } if *depth >= 4 => Some((n.name.clone(), depth * width)),
+            _ => None,
+        })
+        .filter(|(name, _)| {
+            // not the graph input's FIFO (the input is taken as always valid)
+            !d.edges.iter().any(|e| {
+                e.from == ferrite_gen::stitch::End::Top
+                    && e.to
+                        == ferrite_gen::stitch::End::Node {
+                            node: name.clone(),
+                            port: 0,
+                        }
+            })
+        })
+        .collect();
+    big.sort_by_key(|f| std::cmp::Reverse(f.1));
+    let chosen: Vec<String> = big.into_iter().take(3).map(|f| f.0).collect();
+    check_subset(&b, tag, &m, &p, &d, &chosen)?;
+    Ok(())
 }
 
 #[test]

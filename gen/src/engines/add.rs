@@ -63,6 +63,25 @@ impl Engine for Add {
         ins[0].elems() as u64
     }
 
+    /// Both inputs read together, one beat a cycle; a beat enters the next FIFO 2 cycles
+    /// after its read (the sum register, the output skid buffer), 3 with thresholds (the
+    /// compare register too): `engines/add.v`.
+    fn schedule(
+        &self,
+        ins: &[TensorType],
+        outs: &[TensorType],
+        fold: Fold,
+    ) -> crate::fifo::Schedule {
+        let b = |ts: &[TensorType]| ts.iter().map(|t| t.elems() / fold.pe).collect::<Vec<_>>();
+        let latency = if self.thresholds.is_some() { 3 } else { 2 };
+        let mut s = crate::fifo::Schedule::streaming(&b(ins), &b(outs), latency);
+        if let crate::fifo::Schedule::Steps { reads, emits, .. } = &mut s {
+            *reads = "reads a beat from both inputs together, one a cycle".into();
+            *emits = format!("emits one beat a cycle, {latency} cycles after its inputs");
+        }
+        s
+    }
+
     fn resources(&self, ins: &[TensorType], fold: Fold) -> Resources {
         let cf = ins[0].channels() / fold.pe;
         Resources {

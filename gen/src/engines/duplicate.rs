@@ -46,6 +46,27 @@ impl Engine for Duplicate {
         ins[0].elems() as u64
     }
 
+    /// Lockstep on every port (an input beat leaves once every output has taken it; the
+    /// model never lets one output run ahead, which the RTL's sent flags allow: a later
+    /// schedule than the RTL's, so a safe one), a beat entering the next FIFO the cycle
+    /// after it is read (`engines/duplicate.v`: straight into each output's skid buffer).
+    fn schedule(
+        &self,
+        ins: &[TensorType],
+        outs: &[TensorType],
+        fold: Fold,
+    ) -> crate::fifo::Schedule {
+        let b = |ts: &[TensorType]| ts.iter().map(|t| t.elems() / fold.pe).collect::<Vec<_>>();
+        let mut s = crate::fifo::Schedule::streaming(&b(ins), &b(outs), 1);
+        if let crate::fifo::Schedule::Steps { emits, .. } = &mut s {
+            *emits = format!(
+                "emits one beat a cycle on each of its {} outputs, the cycle after it reads it",
+                self.outputs
+            );
+        }
+        s
+    }
+
     fn resources(&self, _ins: &[TensorType], _fold: Fold) -> Resources {
         Resources::default()
     }
