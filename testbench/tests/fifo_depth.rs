@@ -66,7 +66,8 @@ fn reaches_rate(
     match cosim::cosim_model(&dir, m, &d, &frames, &b.options(0.0, 5, false)) {
         Ok(r) => {
             anyhow::ensure!(r.mismatches == 0, "{tag}: {} mismatches", r.mismatches);
-            let ok = r.cycles_per_frame_measured <= d.exp_cycles_per_frame as f64 + 0.5;
+            // the rate exactly: a frame every expected cycles, not a fraction of a cycle slower
+            let ok = r.cycles_per_frame_measured <= d.exp_cycles_per_frame as f64;
             Ok((ok, r.cycles_per_frame_measured))
         }
         // a deadlock (the streams stop) or a run past its cycle budget

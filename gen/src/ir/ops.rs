@@ -111,6 +111,19 @@ fn one_input(inputs: &[TensorType]) -> Result<&TensorType, String> {
     }
 }
 
+/// The activation part of a summary: the thresholds, or what goes out without them.
+fn activation_summary(t: Option<&Thresholds>, none: &str) -> String {
+    match t {
+        Some(t) => format!(
+            "{} thresholds x {} rows -> {}",
+            t.per_channel(),
+            t.rows.len(),
+            t.out_type
+        ),
+        None => none.to_string(),
+    }
+}
+
 fn same_type(expected: DataType, found: DataType, field: &str) -> Result<(), String> {
     if expected != found {
         return Err(format!(
@@ -236,15 +249,7 @@ impl OpKind for MatrixVector {
 
     fn summary(&self) -> String {
         let (lo, hi) = self.acc_range();
-        let thr = match &self.thresholds {
-            Some(t) => format!(
-                "{} thresholds x {} rows -> {}",
-                t.per_channel(),
-                t.rows.len(),
-                t.out_type
-            ),
-            None => "no activation (accumulator out)".into(),
-        };
+        let thr = activation_summary(self.thresholds.as_ref(), "no activation (accumulator out)");
         format!(
             "{}x{} (mw x mh): in {} x w {} -> acc {} [{lo}, {hi}]; {thr}",
             self.mw,
@@ -780,15 +785,7 @@ impl OpKind for Add {
 
     fn summary(&self) -> String {
         let (lo, hi) = self.sum_range();
-        let thr = match &self.thresholds {
-            Some(t) => format!(
-                "{} thresholds x {} rows -> {}",
-                t.per_channel(),
-                t.rows.len(),
-                t.out_type
-            ),
-            None => "no activation (sum out)".into(),
-        };
+        let thr = activation_summary(self.thresholds.as_ref(), "no activation (sum out)");
         format!(
             "({} << {}) + ({} << {}) -> {} [{lo}, {hi}]; {thr}",
             self.input_types[0],
@@ -960,15 +957,7 @@ impl OpKind for VectorVector {
 
     fn summary(&self) -> String {
         let (lo, hi) = self.acc_range();
-        let thr = match &self.thresholds {
-            Some(t) => format!(
-                "{} thresholds x {} rows -> {}",
-                t.per_channel(),
-                t.rows.len(),
-                t.out_type
-            ),
-            None => "no activation (accumulator out)".into(),
-        };
+        let thr = activation_summary(self.thresholds.as_ref(), "no activation (accumulator out)");
         format!(
             "depthwise {} channels x {} positions: in {} x w {} -> acc {} [{lo}, {hi}]; {thr}",
             self.channels,

@@ -271,22 +271,7 @@ fn try_absorb(g: &mut Graph, sw: &mut Sweep, ai: usize) -> Result<bool, PassErro
             .map_err(|e| PassError::invalid(&add.name, None, e))?
             .remove(0);
         for node in chain.iter().map(|(_, n)| n).chain(std::iter::once(&qnode)) {
-            let ins: Vec<Option<&Tensor>> = node
-                .inputs
-                .iter()
-                .map(|i| {
-                    if i.is_empty() {
-                        None
-                    } else if g.is_const(i) {
-                        g.consts.get(i)
-                    } else {
-                        Some(&t)
-                    }
-                })
-                .collect();
-            let out =
-                exec::eval(node, &ins).map_err(|e| PassError::invalid(&node.name, None, e))?;
-            t = out.into_iter().next().unwrap_or(t);
+            t = super::eval_on(g, node, &t)?;
         }
         if t.shape != shape {
             return Ok(false);

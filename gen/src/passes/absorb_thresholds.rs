@@ -339,22 +339,7 @@ fn try_absorb_from(
             None => Tensor::f32(acc_shape.clone(), a.to_vec()),
         };
         for node in &chain {
-            let ins: Vec<Option<&Tensor>> = node
-                .inputs
-                .iter()
-                .map(|i| {
-                    if i.is_empty() {
-                        None
-                    } else if g.is_const(i) {
-                        g.consts.get(i)
-                    } else {
-                        Some(&t)
-                    }
-                })
-                .collect();
-            let out =
-                exec::eval(node, &ins).map_err(|e| PassError::invalid(&node.name, None, e))?;
-            t = out.into_iter().next().unwrap_or(t);
+            t = super::eval_on(g, node, &t)?;
             if let Some(x) = t.as_f32().and_then(|v| v.iter().find(|x| !x.is_finite())) {
                 return Err(PassError::invalid(
                     &node.name,
@@ -380,22 +365,7 @@ fn try_absorb_from(
             ));
         }
         if let Quantizer::Trunc { scale } = &quantizer {
-            let ins: Vec<Option<&Tensor>> = qnode
-                .inputs
-                .iter()
-                .map(|i| {
-                    if i.is_empty() {
-                        None
-                    } else if g.is_const(i) {
-                        g.consts.get(i)
-                    } else {
-                        Some(&t)
-                    }
-                })
-                .collect();
-            let out = exec::eval(&qnode, &ins)
-                .map_err(|e| PassError::invalid(&qnode.name, None, e))?
-                .remove(0);
+            let out = super::eval_on(g, &qnode, &t)?;
             return out
                 .to_f32()
                 .iter()

@@ -95,6 +95,33 @@ pub const PIPELINE: &[(&str, PassFn)] = &[
     (remove_identities::NAME, remove_identities::run),
 ];
 
+/// `node` on the running value `t` of a float chain: its other inputs are the graph's
+/// constants; its first output.
+pub(crate) fn eval_on(
+    g: &Graph,
+    node: &crate::import::graph::Node,
+    t: &Tensor,
+) -> Result<Tensor, PassError> {
+    let ins: Vec<Option<&Tensor>> = node
+        .inputs
+        .iter()
+        .map(|i| {
+            if i.is_empty() {
+                None
+            } else if g.is_const(i) {
+                g.consts.get(i)
+            } else {
+                Some(t)
+            }
+        })
+        .collect();
+    exec::eval(node, &ins)
+        .map_err(|e| PassError::invalid(&node.name, None, e))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| PassError::invalid(&node.name, None, "the node gives no output"))
+}
+
 /// Nodes without a reference kernel or hardware engine, all at once.
 pub fn unsupported_nodes(g: &Graph) -> Vec<UnsupportedNode> {
     use crate::import::graph::Op;
