@@ -80,16 +80,6 @@ pub trait Engine {
     /// Operations of one frame (multiply-accumulates, compares, ...): what automatic
     /// folding spreads lanes over.
     fn work(&self, ins: &[TensorType]) -> u64;
-    /// Beats the engine wants buffered in a FIFO before each input port, and why. Kept for
-    /// engines written against the interim rule; stitch sizes FIFOs from
-    /// [`schedule`](Engine::schedule) now.
-    fn input_buffer(&self, ins: &[TensorType], fold: Fold) -> (usize, &'static str) {
-        let _ = (ins, fold);
-        (
-            0,
-            "streaming engine: a small FIFO keeps one beat a cycle flowing",
-        )
-    }
     /// The engine's production and consumption schedule, cycle by cycle, from which
     /// [`crate::fifo`] sizes the FIFOs around it. The default is a streaming engine: every
     /// input port read and every output port written in lockstep, one step a cycle, a beat

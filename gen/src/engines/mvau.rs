@@ -21,8 +21,15 @@ pub const BLOCK_ROM_MIN_DEPTH: usize = 32;
 /// The weight ROM's shape under `f`: (depth in words, word width, whether it asks for
 /// block RAM).
 fn weight_rom(l: &MatrixVector, f: Fold) -> (usize, usize, bool) {
-    let depth = (l.mh / f.pe) * (l.mw / f.simd);
-    let width = f.pe * f.simd * l.weight_type.bits() as usize;
+    rom_shape(
+        (l.mh / f.pe) * (l.mw / f.simd),
+        f.pe * f.simd * l.weight_type.bits() as usize,
+    )
+}
+
+/// A weight ROM of `depth` words of `width` bits: (depth, width, whether it is marked for
+/// block RAM).
+pub(super) fn rom_shape(depth: usize, width: usize) -> (usize, usize, bool) {
     let block = depth >= BLOCK_ROM_MIN_DEPTH && depth * width >= BLOCK_ROM_MIN_BITS;
     (depth, width, block)
 }
@@ -66,13 +73,6 @@ impl Engine for MatrixVector {
 
     fn work(&self, ins: &[TensorType]) -> u64 {
         ((ins[0].elems() / self.mw) * self.mw * self.mh) as u64
-    }
-
-    fn input_buffer(&self, _ins: &[TensorType], fold: Fold) -> (usize, &'static str) {
-        (
-            self.mw / fold.simd,
-            "one input vector: the engine reads a vector only during its first output fold",
-        )
     }
 
     /// `engines/mvu.v`: one issue a cycle; the `SF` issues of the first output fold read the

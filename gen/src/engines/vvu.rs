@@ -20,7 +20,7 @@ use crate::fold::{Fold, divisors};
 use crate::ir::{self, DataType, TensorType, VectorVector};
 use ferrite_rtl as rtl;
 
-use super::mvau::{BLOCK_ROM_MIN_BITS, BLOCK_ROM_MIN_DEPTH, TREE_REG_EVERY, latency, tree_levels};
+use super::mvau::{TREE_REG_EVERY, latency, rom_shape, tree_levels};
 use crate::fifo::{Schedule, Step};
 
 impl VectorVector {
@@ -50,10 +50,10 @@ impl VectorVector {
 /// The weight ROM's shape under `f`: (depth in words, word width, whether it asks for
 /// block RAM). One word a beat position of a pixel, `PE*SIMD` weights a word.
 fn weight_rom(l: &VectorVector, f: Fold) -> (usize, usize, bool) {
-    let depth = (l.kernel / f.simd) * (l.channels / f.pe);
-    let width = f.pe * f.simd * l.weight_type.bits() as usize;
-    let block = depth >= BLOCK_ROM_MIN_DEPTH && depth * width >= BLOCK_ROM_MIN_BITS;
-    (depth, width, block)
+    rom_shape(
+        (l.kernel / f.simd) * (l.channels / f.pe),
+        f.pe * f.simd * l.weight_type.bits() as usize,
+    )
 }
 
 impl Engine for VectorVector {
