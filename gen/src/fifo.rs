@@ -210,12 +210,23 @@ impl Schedule {
     fn reads(&self) -> String {
         match self {
             Schedule::Steps { reads, .. } => reads.clone(),
+            Schedule::Window(p) if p.parallel() => format!(
+                "shifts one pixel a cycle into its line buffer of {} pixels; after a frame, \
+                 up to {} trailing shifts take the next frame's first pixels",
+                p.line_pixels(),
+                p.trailing()
+            ),
             Schedule::Window(p) => format!(
                 "fills its window buffer ({} beats, a window spans {} of them: {} rows) before \
-                 each window and stops reading when the buffer is full",
+                 each window and stops reading when the buffer is full{}",
                 p.depth(),
                 p.span(),
-                (p.k_h - 1) * p.dil_h
+                (p.k_h - 1) * p.dil_h,
+                if p.padded() {
+                    "; writes its padding without reading"
+                } else {
+                    ""
+                }
             ),
             Schedule::LabelSelect { beats, k } => format!(
                 "reads {beats} beats a frame one a cycle, then stops until its {k} indices \
@@ -227,6 +238,9 @@ impl Schedule {
     fn emits(&self) -> String {
         match self {
             Schedule::Steps { emits, .. } => emits.clone(),
+            Schedule::Window(p) if p.parallel() => {
+                "emits a whole window on the shift of its bottom-right pixel".to_string()
+            }
             Schedule::Window(p) => format!(
                 "emits a {}-beat window a cycle a beat once the window's last beat is in",
                 p.window_beats()
@@ -397,19 +411,54 @@ fn expand_engine(g: &mut Graph, a: usize, s: &Schedule, frames: usize) -> Ports 
                 }
             }
         }
+        Schedule::Window(p) if p.parallel() => {
+            // one shift a cycle: the frames' pixels, then the last frame's trailing shifts
+            // (pad pixels, no input); a window leaves on the shift of its bottom-right pixel,
+            // its beat in the next FIFO 2 cycles later (output register, skid buffer)
+            let hw = p.ifm_h * p.ifm_w;
+            let mut emits = vec![false; frames * hw + p.trailing()];
+            for f in 0..frames {
+                for oh in 0..p.ofm_h() {
+                    for ow in 0..p.ofm_w() {
+                        emits[f * hw + p.trigger(oh, ow)] = true;
+                    }
+                }
+            }
+            let mut prev: Option<u32> = None;
+            for (i, &emit) in emits.iter().enumerate() {
+                let e = g.event(a);
+                if let Some(q) = prev {
+                    g.after(q, e, 1);
+                }
+                prev = Some(e);
+                if i < frames * hw {
+                    ports.reads[0].push(e);
+                }
+                if emit {
+                    ports.writes[0].push((e, 2));
+                }
+            }
+        }
         Schedule::Window(p) => {
             let (d, span, t) = (p.depth(), p.span(), p.window_beats());
-            let in_beats = p.in_beats();
-            let cf = p.cf();
+            let raster = p.raster_beats();
+            let (cf, rw) = (p.cf(), p.raster_w());
             // windows' top-left beats over all frames, ascending
             let mut tls = Vec::new();
             for f in 0..frames {
                 for oh in 0..p.ofm_h() {
                     for ow in 0..p.ofm_w() {
-                        tls.push(f * in_beats + (oh * p.stride_h * p.ifm_w + ow * p.stride_w) * cf);
+                        tls.push(f * raster + (oh * p.stride_h * rw + ow * p.stride_w) * cf);
                     }
                 }
             }
+            // raster beats inside the input (read from it) and outside (padding)
+            let [pt, pl, _, _] = p.pad;
+            let inside = |g: usize| {
+                let pos = g % raster / cf;
+                let (y, x) = (pos / rw, pos % rw);
+                y >= pt && y < pt + p.ifm_h && x >= pl && x < pl + p.ifm_w
+            };
             // reader: T reads a window, one a cycle; each read's beat enters the next FIFO 2
             // cycles later (registered read, skid buffer)
             let mut first = Vec::with_capacity(tls.len());
@@ -433,9 +482,9 @@ fn expand_engine(g: &mut Graph, a: usize, s: &Schedule, frames: usize) -> Ports 
             }
             // writer: one beat a cycle while (written - current top-left) < depth
             let mut prev: Option<u32> = None;
-            let mut writes = Vec::with_capacity(frames * in_beats);
+            let mut writes = Vec::with_capacity(frames * raster);
             let mut q = 0usize; // windows with tl <= g - d: 0..q
-            for gi in 0..frames * in_beats {
+            for gi in 0..frames * raster {
                 let e = g.event(a);
                 if let Some(pv) = prev {
                     g.after(pv, e, 1);
@@ -448,7 +497,12 @@ fn expand_engine(g: &mut Graph, a: usize, s: &Schedule, frames: usize) -> Ports 
                     g.after(done[q - 1], e, 1);
                 }
                 writes.push(e);
-                ports.reads[0].push(e);
+                if inside(gi) {
+                    ports.reads[0].push(e);
+                } else if gi % raster == 0 {
+                    // a frame's first pad beat waits for its first input beat
+                    ports.peeks.push((e, 0, ports.reads[0].len()));
+                }
             }
             // a window starts the cycle after its last beat is written
             for (w, &tl) in tls.iter().enumerate() {

@@ -468,6 +468,8 @@ impl Chain {
             kernel,
             stride,
             dilation,
+            pad: [0; 4],
+            pad_value: 0,
             input_type: self.cur.dtype,
         });
         self.push("swg", op, (1, simd))

@@ -15,7 +15,7 @@ pub use branch::{Add, AddInput, DupOutput, Duplicate};
 mod vvu;
 pub use pad::Pad;
 pub use pool::Pool;
-pub use swg::Swg;
+pub use swg::{Swg, SwgPar, SwgParElem};
 pub use vvu::{AccStore, Vvu};
 
 /// How a template reads a value type's bits: bipolar (one bit, 1 for +1), a signed integer
@@ -421,6 +421,10 @@ pub const SOURCES: &[(&str, &str)] = &[
     ),
     ("engines/pad.v", include_str!("../templates/engines/pad.v")),
     ("engines/swg.v", include_str!("../templates/engines/swg.v")),
+    (
+        "engines/swg_par.v",
+        include_str!("../templates/engines/swg_par.v"),
+    ),
     (
         "engines/duplicate.v",
         include_str!("../templates/engines/duplicate.v"),

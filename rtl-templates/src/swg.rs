@@ -13,6 +13,11 @@ pub struct Swg {
     pub module: String,
     pub header: Vec<String>,
     pub skid_module: String,
+    /// whether the writer walks a padded raster (`wr` holds its counters and pad beat)
+    pub padded: bool,
+    /// the padding, for comments (empty when none)
+    pub pads: String,
+    pub wr: crate::Pad,
     // for the port comments
     pub simd: usize,
     pub elem_bits: u32,
@@ -80,6 +85,72 @@ pub struct Swg {
     pub ky_last: String,
     pub ky_zero: String,
     pub ky_one: String,
+    pub ow_msb: u32,
+    pub ow_last: String,
+    pub ow_zero: String,
+    pub ow_one: String,
+    pub oh_msb: u32,
+    pub oh_last: String,
+    pub oh_zero: String,
+    pub oh_one: String,
+}
+
+/// One element group (one kernel position, all channels) of a parallel window: output bits
+/// `msb:lsb` take `src` (a slice of the line buffer or the new pixel) when kernel row `ky`
+/// and kernel column `kx` lie inside the input, else the pad pixel.
+pub struct SwgParElem {
+    pub msb: usize,
+    pub lsb: usize,
+    pub ky: usize,
+    pub kx: usize,
+    pub src: String,
+}
+
+/// Parallel window generator (`engines/swg_par.v`): a line buffer of registers, one pixel a
+/// beat in, one window a beat out. Every field is a finished value (literals sized by the
+/// generator; `rows_ok` / `cols_ok` are Verilog conditions on the output row and column
+/// counters).
+#[derive(Template)]
+#[template(path = "engines/swg_par.v", escape = "none")]
+pub struct SwgPar {
+    pub module: String,
+    pub header: Vec<String>,
+    pub skid_module: String,
+    // for comments
+    pub elem_bits: u32,
+    pub ifm_h: usize,
+    pub ifm_w: usize,
+    pub channels: usize,
+    pub ofm_h: usize,
+    pub ofm_w: usize,
+    pub k_h: usize,
+    pub k_w: usize,
+    pub pads: String,
+    pub in_beats: usize,
+    pub out_beats: usize,
+    pub line_pixels: usize,
+    pub trailing: usize,
+    // datapath
+    pub pix_msb: usize,
+    pub out_width: usize,
+    pub out_msb: usize,
+    pub sr_msb: usize,
+    /// the line buffer after a shift (`{older pixels, new_pix}`)
+    pub sr_shift: String,
+    pub pad_pix: String,
+    pub elems: Vec<SwgParElem>,
+    pub rows_ok: Vec<String>,
+    pub cols_ok: Vec<String>,
+    // raster indices (all `n_msb + 1` bits)
+    pub n_msb: u32,
+    pub n_zero: String,
+    pub n_one: String,
+    pub hw: String,
+    pub hw_last: String,
+    pub v_first: String,
+    pub v_px: String,
+    pub v_row: String,
+    // output position counters
     pub ow_msb: u32,
     pub ow_last: String,
     pub ow_zero: String,

@@ -1,5 +1,6 @@
-//! The sliding-window generator (`engines/swg.v`) against `SwgParams::golden`, bit-exact,
-//! over kernels, strides, dilations, feature maps, SIMD and element types: each
+//! The sliding-window generator (`engines/swg.v`, and `engines/swg_par.v` in parallel
+//! window mode) against `SwgParams::golden`, bit-exact, over kernels, strides, dilations,
+//! padding, feature maps, SIMD, both modes and element types: each
 //! configuration streams 16 random frames back to back on one Verilator build, under 0 %,
 //! 30 % and 70 % input idles and output backpressure and under each alone; without stalls
 //! its measured steady-state cycles a frame must equal `exp_cycles`. Every rendered
@@ -24,6 +25,22 @@ const INSTALL: &str = "apt-get install verilator yosys iverilog";
 
 #[allow(clippy::too_many_arguments)]
 fn cfg(
+    hw: (usize, usize),
+    c: usize,
+    k: (usize, usize),
+    s: (usize, usize),
+    d: (usize, usize),
+    simd: usize,
+    elem: DataType,
+) -> SwgParams {
+    let p = raw(hw, c, k, s, d, simd, elem);
+    p.check().unwrap_or_else(|e| panic!("{p:?}: {e}"));
+    p
+}
+
+/// [`cfg`] unchecked (padding comes next).
+#[allow(clippy::too_many_arguments)]
+fn raw(
     (h, w): (usize, usize),
     c: usize,
     (kh, kw): (usize, usize),
@@ -32,7 +49,7 @@ fn cfg(
     simd: usize,
     elem: DataType,
 ) -> SwgParams {
-    let p = SwgParams {
+    SwgParams {
         ifm_h: h,
         ifm_w: w,
         channels: c,
@@ -42,8 +59,31 @@ fn cfg(
         stride_w: sw,
         dil_h: dh,
         dil_w: dw,
+        pad: [0; 4],
+        pad_value: 0,
+        pe: 1,
         simd,
         elem,
+    }
+}
+
+/// `p` with padding `[top, left, bottom, right]` of `value`.
+fn padded(p: SwgParams, pad: [usize; 4], value: i64) -> SwgParams {
+    let p = SwgParams {
+        pad,
+        pad_value: value,
+        ..p
+    };
+    p.check().unwrap_or_else(|e| panic!("{p:?}: {e}"));
+    p
+}
+
+/// `p` in parallel window mode: one pixel a beat in, one window a beat out.
+fn par(p: SwgParams) -> SwgParams {
+    let p = SwgParams {
+        pe: p.k_h * p.k_w,
+        simd: p.channels,
+        ..p
     };
     p.check().unwrap_or_else(|e| panic!("{p:?}: {e}"));
     p
@@ -56,8 +96,14 @@ fn tag(p: &SwgParams) -> String {
         Int(n) => format!("i{n}"),
         UInt(n) => format!("u{n}"),
     };
+    let pad = if p.pad == [0; 4] {
+        String::new()
+    } else {
+        let v = p.pad_value.to_string().replace('-', "m");
+        format!("_p{}_{}_{}_{}v{v}", p.pad[0], p.pad[1], p.pad[2], p.pad[3])
+    };
     format!(
-        "swg_{}x{}x{}_k{}x{}_s{}x{}_d{}x{}_simd{}_{e}",
+        "swg_{}x{}x{}_k{}x{}_s{}x{}_d{}x{}{pad}_pe{}_simd{}_{e}",
         p.ifm_h,
         p.ifm_w,
         p.channels,
@@ -67,6 +113,7 @@ fn tag(p: &SwgParams) -> String {
         p.stride_w,
         p.dil_h,
         p.dil_w,
+        p.pe,
         p.simd
     )
 }
@@ -102,6 +149,24 @@ fn grid() -> Vec<SwgParams> {
         cfg((13, 13), 1, (3, 1), (2, 2), (2, 1), 1, Int(4)),
         cfg((8, 8), 6, (2, 3), (1, 2), (1, 1), 3, Binary),
         cfg((13, 13), 1, (2, 2), (4, 4), (1, 1), 1, Int(2)),
+        // padding (the writer walks the padded raster): same, stride 2, asymmetric, 1-D,
+        // wider than the kernel reaches (windows of padding only)
+        padded(raw((8, 8), 4, (3, 3), (1, 1), (1, 1), 2, Int(4)), [1, 1, 1, 1], -3),
+        padded(raw((7, 7), 3, (3, 3), (2, 2), (1, 1), 3, UInt(4)), [1, 1, 1, 1], 0),
+        padded(raw((5, 6), 2, (5, 5), (1, 1), (1, 1), 1, Int(2)), [2, 0, 1, 2], -1),
+        padded(raw((1, 21), 4, (1, 5), (1, 1), (1, 1), 4, Int(8)), [0, 2, 0, 2], 0),
+        padded(raw((4, 4), 1, (3, 3), (1, 1), (1, 1), 1, UInt(2)), [3, 3, 3, 3], 2),
+        // parallel windows: no padding, ResNet's first layer, wide pixels, stride 2,
+        // asymmetric padding, dilation, 1-D, 5x5, a tiny map, bipolar and binary
+        par(cfg((8, 8), 3, (3, 3), (1, 1), (1, 1), 1, Bipolar)),
+        par(padded(raw((8, 8), 1, (3, 3), (1, 1), (1, 1), 1, UInt(4)), [1, 1, 1, 1], 0)),
+        par(padded(raw((8, 8), 16, (3, 3), (1, 1), (1, 1), 1, Int(4)), [1, 1, 1, 1], -2)),
+        par(padded(raw((8, 8), 8, (3, 3), (2, 2), (1, 1), 1, UInt(4)), [1, 1, 1, 1], 0)),
+        par(padded(raw((7, 7), 3, (3, 3), (2, 2), (1, 1), 1, Int(2)), [0, 0, 1, 1], 1)),
+        par(padded(raw((9, 6), 2, (2, 3), (1, 1), (2, 1), 1, UInt(8)), [1, 1, 1, 1], 7)),
+        par(padded(raw((1, 21), 4, (1, 5), (1, 1), (1, 1), 1, Int(8)), [0, 2, 0, 2], 0)),
+        par(padded(raw((6, 7), 2, (5, 5), (1, 2), (1, 1), 1, UInt(2)), [2, 2, 2, 2], 0)),
+        par(padded(raw((2, 2), 1, (3, 3), (1, 1), (1, 1), 1, Binary), [1, 1, 1, 1], 0)),
     ]
 }
 
@@ -132,7 +197,7 @@ fn render(dir: &Path, p: &SwgParams) -> Rendered {
         format!("{top}: sliding-window generator (test)"),
     ];
     // as emit writes files: ending in a newline
-    let swg_text = p.context(&top, header.clone(), &skid).render().unwrap() + "\n";
+    let swg_text = p.verilog(&top, header.clone(), &skid).unwrap() + "\n";
     let skid_text = ferrite_rtl::Skid {
         module: skid.clone(),
         header,
@@ -156,14 +221,14 @@ fn work_dir(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn ports(width: u32) -> Vec<Port> {
+fn ports(in_width: u32, out_width: u32) -> Vec<Port> {
     vec![
         Port::input("clk", 1),
         Port::input("rst", 1),
-        Port::input("s_axis_in_tdata", width),
+        Port::input("s_axis_in_tdata", in_width),
         Port::input("s_axis_in_tvalid", 1),
         Port::output("s_axis_in_tready", 1),
-        Port::output("m_axis_out_tdata", width),
+        Port::output("m_axis_out_tdata", out_width),
         Port::output("m_axis_out_tvalid", 1),
         Port::input("m_axis_out_tready", 1),
     ]
@@ -181,12 +246,12 @@ fn stream_ports() -> StreamPorts {
     }
 }
 
-/// Pack elements into beats of `simd` lanes of `elem` (lane 0 in the LSBs).
+/// Pack elements into input beats of `simd` lanes of `elem` (lane 0 in the LSBs).
 fn pack(p: &SwgParams, values: &[i64]) -> Beats {
     let e = p.elem.bits() as usize;
-    let words = p.beat_bits().div_ceil(32);
+    let words = p.in_beat_bits().div_ceil(32);
     let mut b = Beats::new(words);
-    for beat in values.chunks(p.simd) {
+    for beat in values.chunks(p.lanes().0) {
         let mut w = vec![0u32; words];
         for (l, &v) in beat.iter().enumerate() {
             let raw = p.elem.encode(v);
@@ -204,9 +269,10 @@ fn pack(p: &SwgParams, values: &[i64]) -> Beats {
 
 fn unpack(p: &SwgParams, beats: &Beats) -> Vec<i64> {
     let e = p.elem.bits() as usize;
-    let mut out = Vec::with_capacity(beats.len() * p.simd);
+    let lanes = p.lanes().1;
+    let mut out = Vec::with_capacity(beats.len() * lanes);
     for w in beats.iter() {
-        for l in 0..p.simd {
+        for l in 0..lanes {
             let mut raw = 0u64;
             for bit in 0..e {
                 let at = l * e + bit;
@@ -228,7 +294,8 @@ fn random_frames(p: &SwgParams, n: usize, seed: u64) -> Vec<Vec<i64>> {
 
 /// The checker: every output element equals the expected one, none missing, none extra.
 fn compare(p: &SwgParams, want: &[Vec<i64>], got: &[i64]) -> Result<(), String> {
-    let per = p.out_beats() * p.simd;
+    let lanes = p.lanes().1;
+    let per = p.out_beats() * lanes;
     let flat: Vec<i64> = want.iter().flatten().copied().collect();
     if got.len() != flat.len() {
         return Err(format!("{} elements, expected {}", got.len(), flat.len()));
@@ -241,8 +308,8 @@ fn compare(p: &SwgParams, want: &[Vec<i64>], got: &[i64]) -> Result<(), String> 
             bad.len(),
             flat.len(),
             i / per,
-            i % per / p.simd,
-            i % p.simd,
+            i % per / lanes,
+            i % lanes,
             got[i],
             flat[i]
         )),
@@ -271,7 +338,7 @@ fn build(p: &SwgParams) -> ferrite_sim::Model {
     let spec = BuildSpec {
         sources: r.files.clone(),
         top: r.top.clone(),
-        ports: ports(p.beat_bits() as u32),
+        ports: ports(p.in_beat_bits() as u32, p.beat_bits() as u32),
         args: vec![],
         cache_dir: Some(ferrite_testbench::Bench::new(env!("CARGO_TARGET_TMPDIR")).cache()),
     };
@@ -363,7 +430,22 @@ fn grid_part_3() {
 
 #[test]
 fn grid_part_4() {
-    check_range(17, 100);
+    check_range(17, 22);
+}
+
+#[test]
+fn grid_part_5_padding() {
+    check_range(22, 27);
+}
+
+#[test]
+fn grid_part_6_parallel() {
+    check_range(27, 32);
+}
+
+#[test]
+fn grid_part_7_parallel() {
+    check_range(32, 100);
 }
 
 /// Every configuration lints clean, elaborates in Yosys and compiles in Icarus.
@@ -449,9 +531,10 @@ fn no_combinational_path_from_out_ready_to_in_ready() {
             cone("m_axis_out_tready"),
             "{name}: m_axis_out_tready reaches s_axis_in_tready"
         );
+        let state = if p.parallel() { "idx_reg" } else { "fill_reg" };
         assert!(
-            !cone("fill_reg"),
-            "{name}: the cone check does not see fill_reg"
+            !cone(state),
+            "{name}: the cone check does not see {state}"
         );
     }
 }
@@ -465,6 +548,22 @@ fn buffer_bits_match_the_rtl() {
     for (i, p) in grid().into_iter().enumerate() {
         let name = tag(&p);
         let r = render(&tmp.path().join(&name), &p);
+        if p.parallel() {
+            // reg [M:0] sr_reg;
+            let line = r
+                .swg_text
+                .lines()
+                .find(|l| l.contains(" sr_reg;"))
+                .unwrap_or_else(|| panic!("{name}: no sr_reg declaration"));
+            let msb: usize = line
+                .split(|c: char| !c.is_ascii_digit())
+                .find(|s| !s.is_empty())
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert_eq!(msb + 1, p.buffer_bits(), "{name}: {line}");
+            continue;
+        }
         let line = r
             .swg_text
             .lines()
@@ -651,17 +750,32 @@ fn random_configs(n: usize, seed: u64, max_map: i64, max_k: i64, max_c: i64) -> 
         let divisors: Vec<usize> = (1..=c).filter(|d| c % d == 0).collect();
         let simd = divisors[pick(&mut r, 0, divisors.len() as i64 - 1)];
         let elem = types[pick(&mut r, 0, types.len() as i64 - 1)];
+        let kh = if h == 1 { 1 } else { kh };
+        // half of them padded (up to the kernel's reach, so that parallel mode may take
+        // it), half of those with a kernel of several positions in parallel mode
+        let pad = if r.range(0, 1) == 0 {
+            let (eh, ew) = ((kh - 1) * dh, (kw - 1) * dw);
+            let top = pick(&mut r, 0, eh as i64);
+            let left = pick(&mut r, 0, ew as i64);
+            [top, left, pick(&mut r, 0, (eh - top) as i64), pick(&mut r, 0, (ew - left) as i64)]
+        } else {
+            [0; 4]
+        };
+        let parallel = kh * kw > 1 && r.range(0, 1) == 0;
         let p = SwgParams {
             ifm_h: h,
             ifm_w: w,
             channels: c,
-            k_h: if h == 1 { 1 } else { kh },
+            k_h: kh,
             k_w: kw,
             stride_h: sh,
             stride_w: sw,
             dil_h: dh,
             dil_w: dw,
-            simd,
+            pad,
+            pad_value: elem.min(),
+            pe: if parallel { kh * kw } else { 1 },
+            simd: if parallel { c } else { simd },
             elem,
         };
         if p.check().is_ok() {

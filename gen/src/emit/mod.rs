@@ -640,7 +640,7 @@ pub fn emit(model: &Model, design: &Design) -> Result<Vec<GeneratedFile>, EmitEr
         ));
         let cx = RenderCx {
             module: &n.module,
-            header: header(model, &n.module, e.purpose(), e.template(), &extra),
+            header: header(model, &n.module, e.purpose(), e.template_for(*fold), &extra),
             skid: &skid,
             ins,
             fold: *fold,

@@ -58,6 +58,11 @@ pub trait Engine {
     fn module_suffix(&self) -> &'static str;
     /// Template path under `rtl-templates/templates/`.
     fn template(&self) -> &'static str;
+    /// The template used under `fold` (a kind with one template per mode overrides it).
+    fn template_for(&self, fold: Fold) -> &'static str {
+        let _ = fold;
+        self.template()
+    }
     /// One line on what the engine is, for headers.
     fn purpose(&self) -> &'static str;
     /// How it computes (`xnor-popcount`, `mac`, `compare`, `top-k`, ...).

@@ -199,7 +199,7 @@ impl Pad {
 }
 
 /// A sized hex literal of `lanes` copies of the `bits`-bit `code` (lane 0 in the LSBs).
-fn replicated_hex(code: u64, bits: u32, lanes: usize) -> String {
+pub(crate) fn replicated_hex(code: u64, bits: u32, lanes: usize) -> String {
     let total = bits as usize * lanes;
     let bit = |i: usize| (code >> (i % bits as usize)) & 1;
     let digits: String = (0..total.div_ceil(4))

@@ -1,30 +1,46 @@
 //! Sliding-window generator ("streaming im2col", FINN's ConvolutionInputGenerator): turns a
 //! stream of feature maps into the stream of their convolution windows, the input vector of
 //! a matrix-vector unit whose weight columns are in (kernel row, kernel column, channel)
-//! order. No padding (padding is an engine of its own).
+//! order. The convolution's padding (rows and columns of a constant around the input) is
+//! done here.
 //!
-//! Streams (`E` = element bits, `CF = channels / simd` channel folds, `simd` lanes a beat,
-//! lane 0 in the least significant bits):
+//! Two modes, chosen by the fold (`PE` = kernel positions a beat, `SIMD` = channels a beat):
+//!
+//! **Standard** (`PE = 1`, `SIMD` divides `C`; `engines/swg.v`). Streams (`E` = element
+//! bits, `CF = channels / simd` channel folds, lane 0 in the least significant bits):
 //! - in: one `ifm_h x ifm_w x channels` frame, channels last: beat `(h*W + w)*CF + cf`,
 //!   lane `l` holds channel `cf*simd + l`;
 //! - out: for each output pixel `(oh, ow)` in raster order, for each kernel position
-//!   `(ky, kx)` in raster order, for each channel fold `cf`: one beat holding input element
-//!   `(oh*SH + ky*DH, ow*SW + kx*DW, cf*simd + lane)`. Rows and columns no window reaches
-//!   are consumed and dropped.
+//!   `(ky, kx)` in raster order, for each channel fold `cf`: one beat holding element
+//!   `(oh*SH + ky*DH, ow*SW + kx*DW, cf*simd + lane)` of the padded input. Rows and columns
+//!   no window reaches are consumed and dropped.
 //!
-//! Hardware (`engines/swg.v`): a circular buffer of [`SwgParams::depth`] beats with one write
-//! port and one registered read port. Input beat `g` (counted over all frames, unused rows
-//! and columns included) is written at address `g mod depth`; a counter `fill` = (beats
-//! written) - (index of the current window's top-left beat) gates both sides: the reader
-//! starts a window when its last beat is written (`fill >= span`), the writer writes while
-//! `fill < depth`. Read addresses step by constants modulo `depth`; no multiplier.
+//! Hardware: a circular buffer of [`SwgParams::depth`] beats with one write port and one
+//! registered read port. The writer walks the *padded* raster (`raster_h x raster_w`): inside
+//! the input it writes an input beat, in the padding a pad beat without input (a frame's
+//! pad beats wait until its first input beat is offered). Raster beat `g` (counted over all
+//! frames, unused rows and columns included) is written at address `g mod depth`; a counter
+//! `fill` = (beats written) - (index of the current window's top-left beat) gates both
+//! sides: the reader starts a window when its last beat is written (`fill >= span`), the
+//! writer writes while `fill < depth`. Read addresses step by constants modulo `depth`.
+//!
+//! **Parallel window** (`PE = KH*KW`, `SIMD = C`; `engines/swg_par.v`): one pixel a beat in,
+//! one whole window a beat out (`KH*KW*C` lanes, the same (ky, kx, c) order). A line buffer
+//! of registers holds the last [`SwgParams::line_pixels`] pixels; a window leaves in the
+//! cycle the pixel at its bottom-right position is shifted in, its elements at fixed
+//! distances behind it, elements in the padding replaced by the pad value. Padding costs no
+//! cycle: a frame takes `ifm_h * ifm_w` cycles. The windows of the last output row whose
+//! bottom-right lies past the frame ("trailing" windows) complete while the next frame's
+//! first pixels shift in, or, when no input waits and the next frame has not begun, on pad
+//! pixels shifted in without input.
 
 use crate::emit::{counter_bits, lit};
 use crate::ir::DataType;
 
-/// Shape, folding and element type of a sliding-window generator.
+/// Shape, padding, folding and element type of a sliding-window generator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SwgParams {
+    /// Input rows and columns (before padding).
     pub ifm_h: usize,
     pub ifm_w: usize,
     pub channels: usize,
@@ -34,7 +50,12 @@ pub struct SwgParams {
     pub stride_w: usize,
     pub dil_h: usize,
     pub dil_w: usize,
-    /// channels a beat; divides `channels`
+    /// `[top, left, bottom, right]` rows and columns of `pad_value` around the input.
+    pub pad: [usize; 4],
+    pub pad_value: i64,
+    /// kernel positions a beat: 1 (standard) or `k_h * k_w` (parallel window)
+    pub pe: usize,
+    /// channels a beat; divides `channels` (equals it in parallel mode)
     pub simd: usize,
     /// element type (the engine only moves its bits)
     pub elem: DataType,
@@ -52,14 +73,34 @@ fn max_run(terms: impl Iterator<Item = i64>) -> i64 {
 }
 
 impl SwgParams {
-    /// Output rows: `(ifm_h - dil_h*(k_h-1) - 1) / stride_h + 1` (floor; no padding).
-    pub fn ofm_h(&self) -> usize {
-        (self.ifm_h - self.dil_h * (self.k_h - 1) - 1) / self.stride_h + 1
+    /// Rows of the padded input: `pad_top + ifm_h + pad_bottom`.
+    pub fn raster_h(&self) -> usize {
+        self.pad[0] + self.ifm_h + self.pad[2]
     }
 
-    /// Output columns: `(ifm_w - dil_w*(k_w-1) - 1) / stride_w + 1` (floor; no padding).
+    /// Columns of the padded input: `pad_left + ifm_w + pad_right`.
+    pub fn raster_w(&self) -> usize {
+        self.pad[1] + self.ifm_w + self.pad[3]
+    }
+
+    /// Output rows: `(raster_h - dil_h*(k_h-1) - 1) / stride_h + 1` (floor).
+    pub fn ofm_h(&self) -> usize {
+        (self.raster_h() - self.dil_h * (self.k_h - 1) - 1) / self.stride_h + 1
+    }
+
+    /// Output columns: `(raster_w - dil_w*(k_w-1) - 1) / stride_w + 1` (floor).
     pub fn ofm_w(&self) -> usize {
-        (self.ifm_w - self.dil_w * (self.k_w - 1) - 1) / self.stride_w + 1
+        (self.raster_w() - self.dil_w * (self.k_w - 1) - 1) / self.stride_w + 1
+    }
+
+    /// Whether the fold asks for the parallel window mode (`PE > 1`).
+    pub fn parallel(&self) -> bool {
+        self.pe > 1
+    }
+
+    /// Elements a beat on the input port (`SIMD`) and on the output port (`PE * SIMD`).
+    pub fn lanes(&self) -> (usize, usize) {
+        (self.simd, self.pe * self.simd)
     }
 
     /// Channel folds: beats a pixel.
@@ -72,37 +113,66 @@ impl SwgParams {
         self.ifm_h * self.ifm_w * self.cf()
     }
 
-    /// Output beats a frame: `ofm_h * ofm_w * k_h * k_w * CF`.
+    /// Beats of the padded raster the standard writer walks: `raster_h * raster_w * CF`.
+    pub fn raster_beats(&self) -> usize {
+        self.raster_h() * self.raster_w() * self.cf()
+    }
+
+    /// Output beats a frame: `ofm_h * ofm_w * window_beats`.
     pub fn out_beats(&self) -> usize {
         self.ofm_h() * self.ofm_w() * self.window_beats()
     }
 
-    /// Beats (and cycles) of one window: `k_h * k_w * CF`.
+    /// Beats (and reader cycles) of one window: `k_h * k_w * CF` (1 in parallel mode).
     pub fn window_beats(&self) -> usize {
-        self.k_h * self.k_w * self.cf()
+        if self.parallel() {
+            1
+        } else {
+            self.k_h * self.k_w * self.cf()
+        }
     }
 
-    /// Bits of a beat: `simd * E`.
-    pub fn beat_bits(&self) -> usize {
+    /// Bits of an input beat: `simd * E`.
+    pub fn in_beat_bits(&self) -> usize {
         self.simd * self.elem.bits() as usize
     }
 
-    /// Input beats from a window's top-left beat to its bottom-right beat, both included:
-    /// `((k_h-1)*dil_h*ifm_w + (k_w-1)*dil_w) * CF + CF`.
-    pub fn span(&self) -> usize {
-        let cf = self.cf();
-        ((self.k_h - 1) * self.dil_h * self.ifm_w + (self.k_w - 1) * self.dil_w) * cf + cf
+    /// Bits of an output beat: `pe * simd * E`.
+    pub fn beat_bits(&self) -> usize {
+        self.pe * self.simd * self.elem.bits() as usize
     }
 
-    /// Top-left steps (in input beats) to the next window: within an output row, to the
+    /// The value of pad elements: `pad_value` when padded, else any value of the type (the
+    /// RTL needs one for its unused pad beat).
+    fn fill_value(&self) -> i64 {
+        if self.padded() || self.elem.contains(self.pad_value) {
+            self.pad_value
+        } else {
+            self.elem.min()
+        }
+    }
+
+    /// Whether the padding is not empty.
+    pub fn padded(&self) -> bool {
+        self.pad != [0; 4]
+    }
+
+    /// Raster beats from a window's top-left beat to its bottom-right beat, both included:
+    /// `((k_h-1)*dil_h*raster_w + (k_w-1)*dil_w) * CF + CF`.
+    pub fn span(&self) -> usize {
+        let cf = self.cf();
+        ((self.k_h - 1) * self.dil_h * self.raster_w() + (self.k_w - 1) * self.dil_w) * cf + cf
+    }
+
+    /// Top-left steps (in raster beats) to the next window: within an output row, to the
     /// next output row, and to the first window of the next frame.
     fn steps(&self) -> (usize, usize, usize) {
         let cf = self.cf();
-        let (ow, oh) = (self.ofm_w(), self.ofm_h());
+        let (ow, oh, rw) = (self.ofm_w(), self.ofm_h(), self.raster_w());
         let px = self.stride_w * cf;
-        let row = (self.stride_h * self.ifm_w - (ow - 1) * self.stride_w) * cf;
-        let last = ((oh - 1) * self.stride_h * self.ifm_w + (ow - 1) * self.stride_w) * cf;
-        (px, row, self.in_beats() - last)
+        let row = (self.stride_h * rw - (ow - 1) * self.stride_w) * cf;
+        let last = ((oh - 1) * self.stride_h * rw + (ow - 1) * self.stride_w) * cf;
+        (px, row, self.raster_beats() - last)
     }
 
     /// The step into each window of a frame, in order: `d_0` from the last window of the
@@ -151,13 +221,16 @@ impl SwgParams {
     /// [`exp_cycles`](Self::exp_cycles). Runs longer than a frame never give more (a frame's
     /// steps sum to `in_beats`, its windows take `out_beats` cycles).
     pub fn depth(&self) -> usize {
+        if self.parallel() {
+            return self.line_pixels();
+        }
         let t = self.window_beats() as i64;
         let s = self.span() as i64;
         let n = self.ofm_h() * self.ofm_w();
         // two frames of steps cover every run up to a frame long, whatever its phase
         let seq: Vec<i64> = self.step_sequence().map(|d| d as i64).collect();
         let two = || seq.iter().chain(seq.iter()).copied().take(2 * n);
-        let extra = if self.out_beats() >= self.in_beats() {
+        let extra = if self.out_beats() >= self.raster_beats() {
             max_run(two().map(|d| d - t))
         } else {
             max_run(two().map(|d| t - d)).max(0)
@@ -165,30 +238,66 @@ impl SwgParams {
         (s + t + extra) as usize
     }
 
-    /// Bits of the window buffer the RTL declares: `D * simd * E`, where
+    /// Bits of the window buffer the RTL declares. Standard mode: `D * simd * E`, where
     /// `D = S + T + max run` is [`depth`](Self::depth): the window span
-    /// `S = ((k_h-1)*dil_h*ifm_w + (k_w-1)*dil_w)*CF + CF` beats, plus one window's cycles
+    /// `S = ((k_h-1)*dil_h*raster_w + (k_w-1)*dil_w)*CF + CF` beats, plus one window's cycles
     /// `T = k_h*k_w*CF`, plus the largest lead the pacing side needs. When the windows are
     /// the bottleneck, the run is usually the frame step alone and `D = 2*S + (trailing
     /// beats after the last window)`: the last window of a frame and the first of the next
     /// one (for a 3x3 stride-1 kernel on a `W`-wide map: `D = 2*S = (4*W + 6)*CF`, about
     /// four rows; `2*(k-1)*dil` rows and two kernel widths for a `k x k` kernel). This is
-    /// the price of no bubble between frames.
+    /// the price of no bubble between frames. Parallel mode: the line buffer's
+    /// [`line_pixels`](Self::line_pixels) pixels of `C * E` bits.
     pub fn buffer_bits(&self) -> usize {
-        self.depth() * self.beat_bits()
+        if self.parallel() {
+            self.line_pixels() * self.in_beat_bits()
+        } else {
+            self.depth() * self.beat_bits()
+        }
     }
 
     /// Cycles a frame in steady state with the source always valid and the sink always
-    /// ready: `max(in_beats, out_beats)`, exactly.
+    /// ready, exactly.
     ///
-    /// Each side moves at most one beat a cycle, so a frame takes at least that. With the
-    /// buffer of [`depth`](Self::depth), the reference schedule there, in which the slower
-    /// side moves a beat every cycle, meets every condition the RTL checks; the RTL is a
-    /// monotone as-soon-as-possible system (every beat moves at the first cycle its
-    /// conditions hold), so its beats are never later than the reference's, and its frames
-    /// complete exactly `max(in_beats, out_beats)` cycles apart once past the first frames.
+    /// Standard mode: `max(raster_beats, out_beats)`. Each side moves at most one beat a
+    /// cycle, so a frame takes at least that. With the buffer of [`depth`](Self::depth), the
+    /// reference schedule there, in which the slower side moves a beat every cycle, meets
+    /// every condition the RTL checks; the RTL is a monotone as-soon-as-possible system
+    /// (every beat moves at the first cycle its conditions hold), so its beats are never
+    /// later than the reference's, and its frames complete exactly that many cycles apart
+    /// once past the first frames.
+    ///
+    /// Parallel mode: `ifm_h * ifm_w`, one pixel shifted in a cycle; every window completes
+    /// on a shift of its own (the bottom-right positions are distinct and, with
+    /// [`check`](Self::check)'s padding limit, the trailing windows of a frame complete
+    /// before the next frame's first window).
     pub fn exp_cycles(&self) -> u64 {
-        self.in_beats().max(self.out_beats()) as u64
+        if self.parallel() {
+            (self.ifm_h * self.ifm_w) as u64
+        } else {
+            self.raster_beats().max(self.out_beats()) as u64
+        }
+    }
+
+    /// Pixels of the parallel line buffer: `(k_h-1)*dil_h*ifm_w + (k_w-1)*dil_w`, the
+    /// distance from a window's top-left element to its bottom-right one in input pixels.
+    pub fn line_pixels(&self) -> usize {
+        (self.k_h - 1) * self.dil_h * self.ifm_w + (self.k_w - 1) * self.dil_w
+    }
+
+    /// Parallel mode: the index (in the input frame's raster, `y*ifm_w + x`, continuing past
+    /// its end) of the bottom-right position of output pixel `(oy, ox)`'s window: the shift
+    /// after which the window leaves.
+    pub fn trigger(&self, oy: usize, ox: usize) -> usize {
+        let [pt, pl, _, _] = self.pad;
+        (oy * self.stride_h + (self.k_h - 1) * self.dil_h - pt) * self.ifm_w
+            + (ox * self.stride_w + (self.k_w - 1) * self.dil_w - pl)
+    }
+
+    /// Parallel mode: shifts of a frame's windows past its last pixel (the trailing shifts):
+    /// `max(0, last trigger + 1 - ifm_h*ifm_w)`.
+    pub fn trailing(&self) -> usize {
+        (self.trigger(self.ofm_h() - 1, self.ofm_w() - 1) + 1).saturating_sub(self.ifm_h * self.ifm_w)
     }
 
     /// Why these parameters cannot be built, if so.
@@ -203,6 +312,7 @@ impl SwgParams {
             ("stride_w", self.stride_w),
             ("dil_h", self.dil_h),
             ("dil_w", self.dil_w),
+            ("pe", self.pe),
             ("simd", self.simd),
         ];
         if let Some((name, _)) = sizes.iter().find(|(_, v)| *v == 0) {
@@ -218,10 +328,10 @@ impl SwgParams {
         }
         let eh = self.dil_h * (self.k_h - 1) + 1;
         let ew = self.dil_w * (self.k_w - 1) + 1;
-        if eh > self.ifm_h || ew > self.ifm_w {
+        if eh > self.raster_h() || ew > self.raster_w() {
             return Err(format!(
-                "sliding window: the {}x{} kernel (dilation {}x{}) spans {eh}x{ew}, larger than the {}x{} input; pad the input first",
-                self.k_h, self.k_w, self.dil_h, self.dil_w, self.ifm_h, self.ifm_w
+                "sliding window: the {}x{} kernel (dilation {}x{}) spans {eh}x{ew}, larger than the {}x{} padded input; pad the input first",
+                self.k_h, self.k_w, self.dil_h, self.dil_w, self.raster_h(), self.raster_w()
             ));
         }
         let bits = self.elem.bits();
@@ -231,28 +341,90 @@ impl SwgParams {
                 self.elem
             ));
         }
+        if self.padded() && !self.elem.contains(self.pad_value) {
+            return Err(format!(
+                "sliding window: pad value {} is not a {} value",
+                self.pad_value, self.elem
+            ));
+        }
+        let positions = self.k_h * self.k_w;
+        if self.pe != 1 && self.pe != positions {
+            return Err(format!(
+                "sliding window: PE {} is neither 1 (standard) nor the {positions} kernel positions (parallel window)",
+                self.pe
+            ));
+        }
+        if self.parallel() {
+            let [pt, pl, pb, pr] = self.pad;
+            if self.simd != self.channels {
+                return Err(format!(
+                    "sliding window: a parallel window (PE {}) takes a whole pixel a beat: SIMD must be the {} channels, not {}",
+                    self.pe, self.channels, self.simd
+                ));
+            }
+            if pt + pb > eh - 1 || pl + pr > ew - 1 {
+                return Err(format!(
+                    "sliding window: padding {:?} is more than the {}x{} kernel's reach of {}x{}; a parallel window takes at most that (use PE 1)",
+                    self.pad,
+                    self.k_h,
+                    self.k_w,
+                    eh - 1,
+                    ew - 1
+                ));
+            }
+            let hw = self.ifm_h * self.ifm_w;
+            if self.trailing() >= hw {
+                return Err(format!(
+                    "sliding window: the {}x{} input is too small for a parallel window of this kernel and padding (use PE 1)",
+                    self.ifm_h, self.ifm_w
+                ));
+            }
+        }
         Ok(())
     }
 
     /// The output frame for input frame `x` (`ifm_h * ifm_w * channels` values, channels
-    /// last): `ofm_h * ofm_w * k_h * k_w * channels` values in stream order.
+    /// last): `ofm_h * ofm_w * k_h * k_w * channels` values in stream order, elements in the
+    /// padding `pad_value`.
     pub fn golden(&self, x: &[i64]) -> Vec<i64> {
-        let (w, c) = (self.ifm_w, self.channels);
-        assert_eq!(x.len(), self.ifm_h * w * c, "input frame size");
-        let mut out = Vec::with_capacity(self.out_beats() * self.simd);
+        let (h, w, c) = (self.ifm_h, self.ifm_w, self.channels);
+        assert_eq!(x.len(), h * w * c, "input frame size");
+        let [pt, pl, _, _] = self.pad;
+        let mut out = Vec::with_capacity(self.ofm_h() * self.ofm_w() * self.k_h * self.k_w * c);
         for oh in 0..self.ofm_h() {
             for ow in 0..self.ofm_w() {
                 for ky in 0..self.k_h {
                     for kx in 0..self.k_w {
-                        let h = oh * self.stride_h + ky * self.dil_h;
-                        let col = ow * self.stride_w + kx * self.dil_w;
-                        let at = (h * w + col) * c;
-                        out.extend_from_slice(&x[at..at + c]);
+                        let row = (oh * self.stride_h + ky * self.dil_h).checked_sub(pt);
+                        let col = (ow * self.stride_w + kx * self.dil_w).checked_sub(pl);
+                        match (row, col) {
+                            (Some(y), Some(xx)) if y < h && xx < w => {
+                                let at = (y * w + xx) * c;
+                                out.extend_from_slice(&x[at..at + c]);
+                            }
+                            _ => out.extend(std::iter::repeat_n(self.pad_value, c)),
+                        }
                     }
                 }
             }
         }
         out
+    }
+
+    /// The engine's Verilog (either mode), module `module`, its output through
+    /// `skid_module`.
+    pub fn verilog(
+        &self,
+        module: &str,
+        header: Vec<String>,
+        skid_module: &str,
+    ) -> Result<String, ferrite_rtl::Error> {
+        use ferrite_rtl::Template;
+        if self.parallel() {
+            self.par_context(module, header, skid_module).render()
+        } else {
+            self.context(module, header, skid_module).render()
+        }
     }
 
     /// The template context of the engine `module`, its output through `skid_module`.
@@ -281,7 +453,7 @@ impl SwgParams {
         let (inc_cf, thr_cf, thr_lo_cf) = step(1);
         let (inc_kx, thr_kx, thr_lo_kx) = step(self.dil_w * cf - (cf - 1));
         let (inc_ky, thr_ky, thr_lo_ky) =
-            step(self.dil_h * self.ifm_w * cf - (self.k_w - 1) * self.dil_w * cf - (cf - 1));
+            step(self.dil_h * self.raster_w() * cf - (self.k_w - 1) * self.dil_w * cf - (cf - 1));
         let (inc_px, thr_px, thr_lo_px) = step(px);
         let (inc_row, thr_row, thr_lo_row) = step(row);
         let (inc_frame, thr_frame, thr_lo_frame) = step(frame);
@@ -295,10 +467,27 @@ impl SwgParams {
         let (ow_msb, ow_last, ow_zero, ow_one) = counter(self.ofm_w());
         let (oh_msb, oh_last, oh_zero, oh_one) = counter(self.ofm_h());
         let width = self.beat_bits();
+        // the writer's raster counters and pad beat: the padding engine's
+        let writer = super::pad::Pad {
+            height: self.ifm_h,
+            width: self.ifm_w,
+            channels: self.channels,
+            simd: self.simd,
+            pad_top: self.pad[0],
+            pad_left: self.pad[1],
+            pad_bottom: self.pad[2],
+            pad_right: self.pad[3],
+            value: self.fill_value(),
+            elem_type: self.elem,
+        }
+        .context(module, Vec::new(), skid_module);
         ferrite_rtl::Swg {
             module: module.into(),
             header,
             skid_module: skid_module.into(),
+            padded: self.padded(),
+            pads: pads_comment(self.pad, self.pad_value),
+            wr: writer,
             simd: self.simd,
             elem_bits: self.elem.bits(),
             ifm_h: self.ifm_h,
@@ -371,6 +560,159 @@ impl SwgParams {
     }
 }
 
+/// `[top, left, bottom, right]` padding for the port comments ("" when none).
+fn pads_comment(pad: [usize; 4], value: i64) -> String {
+    if pad == [0; 4] {
+        String::new()
+    } else {
+        format!(
+            ", the input padded with {value} (top {}, left {}, bottom {}, right {})",
+            pad[0], pad[1], pad[2], pad[3]
+        )
+    }
+}
+
+/// The Verilog condition that `counter` (of `bits` bits, counting `0..n`) lies in
+/// `lo..=hi` (`hi < lo`: never); bounds the counter cannot cross are left out.
+fn in_range(counter: &str, bits: u32, n: usize, lo: i64, hi: i64) -> String {
+    if hi < lo || hi < 0 || lo > n as i64 - 1 {
+        return "1'b0".into();
+    }
+    let mut terms = Vec::new();
+    if lo > 0 {
+        terms.push(format!("({counter} >= {})", lit(bits, lo)));
+    }
+    if hi < n as i64 - 1 {
+        terms.push(format!("({counter} <= {})", lit(bits, hi)));
+    }
+    if terms.is_empty() {
+        "1'b1".into()
+    } else {
+        terms.join(" && ")
+    }
+}
+
+impl SwgParams {
+    /// The template context of the parallel window generator `module`, its output through
+    /// `skid_module`.
+    pub fn par_context(
+        &self,
+        module: &str,
+        header: Vec<String>,
+        skid_module: &str,
+    ) -> ferrite_rtl::SwgPar {
+        let pix = self.in_beat_bits();
+        let w = self.ifm_w as i64;
+        let [pt, pl, _, _] = self.pad;
+        let hw = self.ifm_h * self.ifm_w;
+        let (oh, ow) = (self.ofm_h(), self.ofm_w());
+        let v_first = self.trigger(0, 0);
+        let v_last = self.trigger(oh - 1, ow - 1);
+        let nb = counter_bits(hw.max(v_last) + 1);
+        let line = self.line_pixels();
+        let mut elems = Vec::with_capacity(self.k_h * self.k_w);
+        for ky in 0..self.k_h {
+            for kx in 0..self.k_w {
+                let e = ky * self.k_w + kx;
+                let j = (self.k_h - 1 - ky) * self.dil_h * self.ifm_w
+                    + (self.k_w - 1 - kx) * self.dil_w;
+                let src = if j == 0 {
+                    "new_pix".to_string()
+                } else {
+                    format!("sr_reg[{}:{}]", j * pix - 1, (j - 1) * pix)
+                };
+                elems.push(ferrite_rtl::SwgParElem {
+                    msb: (e + 1) * pix - 1,
+                    lsb: e * pix,
+                    ky,
+                    kx,
+                    src,
+                });
+            }
+        }
+        let counter = |n: usize| {
+            let b = counter_bits(n);
+            (b, lit(b, (n - 1) as i64), lit(b, 0), lit(b, 1))
+        };
+        let (ow_bits, ow_last, ow_zero, ow_one) = counter(ow);
+        let (oh_bits, oh_last, oh_zero, oh_one) = counter(oh);
+        // kernel row ky of output row oy is input row oy*SH + ky*DH - PT: inside for
+        // ceil((PT - ky*DH) / SH) <= oy <= floor((H - 1 + PT - ky*DH) / SH)
+        let bounds = |k: usize, d: usize, s: usize, p: usize, size: usize| {
+            let off = p as i64 - (k * d) as i64;
+            let lo = if off > 0 { (off + s as i64 - 1) / s as i64 } else { 0 };
+            let top = size as i64 - 1 + off;
+            let hi = if top < 0 { -1 } else { top / s as i64 };
+            (lo, hi)
+        };
+        let rows_ok = (0..self.k_h)
+            .map(|ky| {
+                let (lo, hi) = bounds(ky, self.dil_h, self.stride_h, pt, self.ifm_h);
+                in_range("oh_reg", oh_bits, oh, lo, hi)
+            })
+            .collect();
+        let cols_ok = (0..self.k_w)
+            .map(|kx| {
+                let (lo, hi) = bounds(kx, self.dil_w, self.stride_w, pl, self.ifm_w);
+                in_range("ow_reg", ow_bits, ow, lo, hi)
+            })
+            .collect();
+        let sr_shift = if line == 1 {
+            "new_pix".to_string()
+        } else {
+            format!("{{sr_reg[{}:0], new_pix}}", (line - 1) * pix - 1)
+        };
+        let out_width = self.beat_bits();
+        ferrite_rtl::SwgPar {
+            module: module.into(),
+            header,
+            skid_module: skid_module.into(),
+            elem_bits: self.elem.bits(),
+            ifm_h: self.ifm_h,
+            ifm_w: self.ifm_w,
+            channels: self.channels,
+            ofm_h: oh,
+            ofm_w: ow,
+            k_h: self.k_h,
+            k_w: self.k_w,
+            pads: pads_comment(self.pad, self.pad_value),
+            in_beats: self.in_beats(),
+            out_beats: self.out_beats(),
+            line_pixels: line,
+            trailing: self.trailing(),
+            pix_msb: pix - 1,
+            out_width,
+            out_msb: out_width - 1,
+            sr_msb: line * pix - 1,
+            sr_shift,
+            pad_pix: super::pad::replicated_hex(
+                self.elem.encode(self.fill_value()),
+                self.elem.bits(),
+                self.channels,
+            ),
+            elems,
+            rows_ok,
+            cols_ok,
+            n_msb: nb - 1,
+            n_zero: lit(nb, 0),
+            n_one: lit(nb, 1),
+            hw: lit(nb, hw as i64),
+            hw_last: lit(nb, hw as i64 - 1),
+            v_first: lit(nb, v_first as i64),
+            v_px: lit(nb, self.stride_w as i64),
+            v_row: lit(nb, self.stride_h as i64 * w - (ow as i64 - 1) * self.stride_w as i64),
+            ow_msb: ow_bits - 1,
+            ow_last,
+            ow_zero,
+            ow_one,
+            oh_msb: oh_bits - 1,
+            oh_last,
+            oh_zero,
+            oh_one,
+        }
+    }
+}
+
 impl super::Engine for crate::ir::SlidingWindow {
     fn module_suffix(&self) -> &'static str {
         "swg"
@@ -378,6 +720,14 @@ impl super::Engine for crate::ir::SlidingWindow {
 
     fn template(&self) -> &'static str {
         "engines/swg.v"
+    }
+
+    fn template_for(&self, fold: crate::fold::Fold) -> &'static str {
+        if fold.pe > 1 {
+            "engines/swg_par.v"
+        } else {
+            "engines/swg.v"
+        }
     }
 
     fn purpose(&self) -> &'static str {
@@ -388,19 +738,41 @@ impl super::Engine for crate::ir::SlidingWindow {
         "window buffer"
     }
 
+    /// PE: kernel positions a beat, 1 (standard) or all of them (parallel window, with
+    /// SIMD = C); SIMD: channels a beat.
     fn fold_space(&self, ins: &[crate::ir::TensorType]) -> (Vec<usize>, Vec<usize>) {
-        (vec![1], crate::fold::divisors(ins[0].channels()))
+        let positions = self.kernel[0] * self.kernel[1];
+        let mut pes = vec![1];
+        if positions > 1 {
+            pes.push(positions);
+        }
+        (pes, crate::fold::divisors(ins[0].channels()))
     }
 
     fn fold_terms(&self, ins: &[crate::ir::TensorType]) -> (String, Option<String>) {
         (
-            "1 (a window generator has no PE)".into(),
+            format!(
+                "kernel positions a beat: 1, or all {} for a parallel window (with SIMD = {})",
+                self.kernel[0] * self.kernel[1],
+                ins[0].channels()
+            ),
             Some(format!("the {} input channels", ins[0].channels())),
         )
     }
 
+    fn fold_check(
+        &self,
+        ins: &[crate::ir::TensorType],
+        fold: crate::fold::Fold,
+    ) -> Result<(), String> {
+        if fold.pe == 1 {
+            return Ok(());
+        }
+        params(self, ins, fold).check()
+    }
+
     fn lanes(&self, fold: crate::fold::Fold) -> (Vec<usize>, Vec<usize>) {
-        (vec![fold.simd], vec![fold.simd])
+        (vec![fold.simd], vec![fold.pe * fold.simd])
     }
 
     fn exp_cycles(&self, ins: &[crate::ir::TensorType], fold: crate::fold::Fold) -> u64 {
@@ -409,11 +781,11 @@ impl super::Engine for crate::ir::SlidingWindow {
 
     fn work(&self, ins: &[crate::ir::TensorType]) -> u64 {
         let p = params(self, ins, crate::fold::Fold::new(1, 1));
-        p.in_beats().max(p.out_beats()) as u64
+        p.raster_beats().max(p.out_beats()) as u64
     }
 
-    /// `engines/swg.v`: its circular buffer, writer and reader, modelled exactly in
-    /// [`crate::fifo`].
+    /// `engines/swg.v`: its circular buffer, writer and reader; `engines/swg_par.v`: its
+    /// shifts; both modelled exactly in [`crate::fifo`].
     fn schedule(
         &self,
         ins: &[crate::ir::TensorType],
@@ -436,9 +808,15 @@ impl super::Engine for crate::ir::SlidingWindow {
 
     fn describe(&self, ins: &[crate::ir::TensorType], fold: crate::fold::Fold) -> Vec<String> {
         let p = params(self, ins, fold);
+        let [t, l, b, r] = self.pad;
+        let pad = if p.padded() {
+            format!(" padding {t}/{l}/{b}/{r} (top/left/bottom/right) with {}", self.pad_value)
+        } else {
+            String::new()
+        };
         vec![
             format!(
-                "{} -> kernel {}x{} stride {}x{} dilation {}x{}, SIMD {}",
+                "{} -> kernel {}x{} stride {}x{} dilation {}x{}{pad}, {}",
                 ins[0],
                 self.kernel[0],
                 self.kernel[1],
@@ -446,14 +824,27 @@ impl super::Engine for crate::ir::SlidingWindow {
                 self.stride[1],
                 self.dilation[0],
                 self.dilation[1],
-                fold.simd
+                if p.parallel() {
+                    format!("parallel window (PE {}, SIMD {})", fold.pe, fold.simd)
+                } else {
+                    format!("SIMD {}", fold.simd)
+                }
             ),
-            format!(
-                "window buffer: {} beats of {} bits ({} bits)",
-                p.depth(),
-                p.beat_bits(),
-                p.buffer_bits()
-            ),
+            if p.parallel() {
+                format!(
+                    "line buffer: {} pixels of {} bits ({} bits)",
+                    p.line_pixels(),
+                    p.in_beat_bits(),
+                    p.buffer_bits()
+                )
+            } else {
+                format!(
+                    "window buffer: {} beats of {} bits ({} bits)",
+                    p.depth(),
+                    p.beat_bits(),
+                    p.buffer_bits()
+                )
+            },
         ]
     }
 
@@ -466,9 +857,20 @@ impl super::Engine for crate::ir::SlidingWindow {
         cx: &super::RenderCx,
     ) -> Result<Vec<crate::emit::GeneratedFile>, crate::emit::EmitError> {
         let p = params(self, cx.ins, cx.fold);
-        super::render_module(cx, "SlidingWindow", p.check(), || {
-            p.context(cx.module, cx.header.clone(), cx.skid)
-        })
+        p.check().map_err(|why| crate::emit::EmitError::Unsupported {
+            node: cx.module.to_string(),
+            kind: "SlidingWindow",
+            why,
+        })?;
+        let text = if p.parallel() {
+            crate::emit::render(&p.par_context(cx.module, cx.header.clone(), cx.skid), cx.module)?
+        } else {
+            crate::emit::render(&p.context(cx.module, cx.header.clone(), cx.skid), cx.module)?
+        };
+        Ok(vec![crate::emit::GeneratedFile {
+            name: format!("{}.v", cx.module),
+            contents: text,
+        }])
     }
 }
 
@@ -489,6 +891,9 @@ fn params(
         stride_w: op.stride[1],
         dil_h: op.dilation[0],
         dil_w: op.dilation[1],
+        pad: op.pad,
+        pad_value: op.pad_value,
+        pe: fold.pe,
         simd: fold.simd,
         elem: op.input_type,
     }
@@ -517,9 +922,98 @@ mod tests {
             stride_w: s,
             dil_h: d,
             dil_w: d,
+            pad: [0; 4],
+            pad_value: 0,
+            pe: 1,
             simd,
             elem: DataType::UInt(4),
         }
+    }
+
+    /// `q` with padding `pad` and, when `parallel`, a whole window a beat.
+    fn padded(q: SwgParams, pad: [usize; 4], parallel: bool) -> SwgParams {
+        let mut q = SwgParams { pad, ..q };
+        if parallel {
+            q.pe = q.k_h * q.k_w;
+            q.simd = q.channels;
+        }
+        q
+    }
+
+    #[test]
+    fn padding_matches_the_ir_op() {
+        use crate::ir::{OpKind, SlidingWindow, TensorType};
+        let mut r = crate::testing::Rng::new(5);
+        for (q, pad) in [
+            (p(5, 6, 2, (3, 3), 1, 1, 1), [1, 1, 1, 1]),
+            (p(7, 7, 3, (3, 3), 2, 1, 3), [1, 0, 1, 2]),
+            (p(6, 5, 1, (2, 3), 1, 2, 1), [0, 2, 1, 0]),
+            (p(1, 9, 2, (1, 3), 1, 1, 2), [0, 1, 0, 1]),
+        ] {
+            let q = SwgParams { pad_value: 3, ..padded(q, pad, false) };
+            q.check().unwrap();
+            let x: Vec<i64> = (0..q.ifm_h * q.ifm_w * q.channels)
+                .map(|_| r.value(q.elem))
+                .collect();
+            let op = SlidingWindow {
+                kernel: [q.k_h, q.k_w],
+                stride: [q.stride_h, q.stride_w],
+                dilation: [q.dil_h, q.dil_w],
+                pad,
+                pad_value: 3,
+                input_type: q.elem,
+            };
+            let t = TensorType::new([q.ifm_h, q.ifm_w, q.channels], q.elem);
+            let out = op.infer(&[t]).unwrap()[0];
+            assert_eq!(out.shape, [q.ofm_h(), q.ofm_w(), q.k_h * q.k_w * q.channels]);
+            let want = op.eval(&[t], &[&x]).remove(0);
+            assert_eq!(q.golden(&x), want);
+            assert!(want.contains(&3), "{q:?}: no pad value in the windows");
+        }
+    }
+
+    /// Parallel mode: bottom-right positions strictly increase; every element inside the
+    /// input lies in the line buffer's reach behind it; the trailing shifts of a frame end
+    /// before the next frame's first window (what the RTL's lag logic relies on).
+    #[test]
+    fn parallel_triggers_are_ordered_and_reach_their_elements() {
+        let mut n = 0;
+        for (h, w) in [(1, 5), (2, 2), (4, 7), (8, 8), (9, 5)] {
+            for (k, d) in [((3, 3), 1), ((2, 2), 1), ((3, 1), 1), ((1, 3), 2), ((5, 5), 1), ((3, 3), 2)] {
+                for s in 1..=3 {
+                    let (eh, ew) = ((k.0 - 1) * d, (k.1 - 1) * d);
+                    for pad in [[0, 0, 0, 0], [eh / 2, ew / 2, eh - eh / 2, ew - ew / 2], [eh, ew, 0, 0], [0, 0, eh, ew]] {
+                        let q = padded(p(h, w, 2, k, s, d, 2), pad, true);
+                        if q.raster_h() < eh + 1 || q.raster_w() < ew + 1 || q.check().is_err() {
+                            continue;
+                        }
+                        n += 1;
+                        let mut last = None;
+                        for oy in 0..q.ofm_h() {
+                            for ox in 0..q.ofm_w() {
+                                let v = q.trigger(oy, ox);
+                                assert!(last.is_none_or(|l| v > l), "{q:?}");
+                                last = Some(v);
+                                for ky in 0..q.k_h {
+                                    for kx in 0..q.k_w {
+                                        let y = (oy * q.stride_h + ky * q.dil_h) as i64 - pad[0] as i64;
+                                        let x = (ox * q.stride_w + kx * q.dil_w) as i64 - pad[1] as i64;
+                                        if y < 0 || x < 0 || y >= h as i64 || x >= w as i64 {
+                                            continue;
+                                        }
+                                        let r = (y * w as i64 + x) as usize;
+                                        assert!(r <= v && v - r <= q.line_pixels(), "{q:?}");
+                                    }
+                                }
+                            }
+                        }
+                        assert!(q.trailing() <= q.trigger(0, 0), "{q:?}");
+                        assert_eq!(q.exp_cycles(), (h * w) as u64);
+                    }
+                }
+            }
+        }
+        assert!(n > 100, "{n} configurations");
     }
 
     #[test]

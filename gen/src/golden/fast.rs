@@ -241,7 +241,7 @@ fn fusable_window(model: &Model, a: &Analysis, id: NodeId, mw: usize) -> Option<
         .iter()
         .any(|o| matches!(o, Source::Node { node: n, .. } if n == node));
     let t = a.in_types[swg][0];
-    if !consumed_once || is_output || t.dtype != DataType::Bipolar {
+    if !consumed_once || is_output || t.dtype != DataType::Bipolar || s.pad != [0; 4] {
         return None;
     }
     if a.out_types[swg][0].channels() != mw {

@@ -402,8 +402,10 @@ impl OpKind for LabelSelect {
 /// Sliding-window generator (the streaming im2col, FINN's ConvolutionInputGenerator): for
 /// each output pixel (oy, ox) in raster order, the window's elements in (ky, kx, c) order,
 /// element `(oy*SH + ky*DH, ox*SW + kx*DW, c)` of the input. Output: OH x OW x (KH*KW*C) with
-/// `O = (I - D*(K-1) - 1) / S + 1` (floor: rows and columns no window reaches are dropped).
-/// No padding here (see [`Pad`]).
+/// `O = (I + P0 + P1 - D*(K-1) - 1) / S + 1` (floor: rows and columns no window reaches are
+/// dropped). The input may be framed by `pad` rows and columns of `pad_value` first (a
+/// convolution's own padding, fused here so that a window generator in parallel mode need
+/// not spend cycles on it); an explicit `Pad` node is [`Pad`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SlidingWindow {
@@ -414,6 +416,12 @@ pub struct SlidingWindow {
     /// `[DH, DW]`.
     #[serde(default = "ones")]
     pub dilation: [usize; 2],
+    /// `[top, left, bottom, right]` rows and columns of `pad_value` around the input.
+    #[serde(default, skip_serializing_if = "is_zero_pads")]
+    pub pad: [usize; 4],
+    /// The integer the padding holds (the level float 0 quantizes to).
+    #[serde(default, skip_serializing_if = "is_zero_i64")]
+    pub pad_value: i64,
     pub input_type: DataType,
 }
 
@@ -421,9 +429,20 @@ fn ones() -> [usize; 2] {
     [1, 1]
 }
 
+fn is_zero_pads(p: &[usize; 4]) -> bool {
+    *p == [0; 4]
+}
+
+fn is_zero_i64(v: &i64) -> bool {
+    *v == 0
+}
+
 impl SlidingWindow {
-    /// Output height and width for an input of `h x w`, if a window fits.
+    /// Output height and width for an input of `h x w` (before padding), if a window fits.
     pub fn out_dims(&self, h: usize, w: usize) -> Option<[usize; 2]> {
+        let [pt, pl, pb, pr] = self.pad;
+        let h = h.checked_add(pt)?.checked_add(pb)?;
+        let w = w.checked_add(pl)?.checked_add(pr)?;
         let span = |k: usize, d: usize| d.checked_mul(k.checked_sub(1)?)?.checked_add(1);
         let eh = span(self.kernel[0], self.dilation[0])?;
         let ew = span(self.kernel[1], self.dilation[1])?;
@@ -440,8 +459,14 @@ impl OpKind for SlidingWindow {
     }
 
     fn summary(&self) -> String {
+        let [t, l, b, r] = self.pad;
+        let pad = if self.pad == [0; 4] {
+            String::new()
+        } else {
+            format!(", padding top {t} left {l} bottom {b} right {r} with {}", self.pad_value)
+        };
         format!(
-            "kernel {}x{}, stride {}x{}, dilation {}x{}: {}",
+            "kernel {}x{}, stride {}x{}, dilation {}x{}{pad}: {}",
             self.kernel[0],
             self.kernel[1],
             self.stride[0],
@@ -457,6 +482,15 @@ impl OpKind for SlidingWindow {
         same_type(self.input_type, t.dtype, "input_type")?;
         if self.kernel.contains(&0) || self.stride.contains(&0) || self.dilation.contains(&0) {
             return Err("kernel, stride and dilation must be at least 1".into());
+        }
+        if self.pad.iter().any(|&p| p > 64) {
+            return Err(format!("padding {:?} is larger than 64", self.pad));
+        }
+        if self.pad != [0; 4] && !self.input_type.contains(self.pad_value) {
+            return Err(format!(
+                "pad value {} is not a {} value",
+                self.pad_value, self.input_type
+            ));
         }
         if self.kernel.iter().any(|&k| k > 64) || self.stride.iter().any(|&k| k > 64) {
             return Err(format!(
@@ -484,16 +518,23 @@ impl OpKind for SlidingWindow {
         let [h, w, c] = inputs[0].shape;
         let [oh, ow] = self.out_dims(h, w).expect("inferred");
         let [kh, kw] = self.kernel;
+        let [pt, pl, _, _] = self.pad;
         let x = x[0];
         let mut out = Vec::with_capacity(oh * ow * kh * kw * c);
         for oy in 0..oh {
             for ox in 0..ow {
                 for ky in 0..kh {
                     for kx in 0..kw {
-                        let y = oy * self.stride[0] + ky * self.dilation[0];
-                        let xx = ox * self.stride[1] + kx * self.dilation[1];
-                        let at = (y * w + xx) * c;
-                        out.extend_from_slice(&x[at..at + c]);
+                        // position in the padded input, then in the input
+                        let y = (oy * self.stride[0] + ky * self.dilation[0]).checked_sub(pt);
+                        let xx = (ox * self.stride[1] + kx * self.dilation[1]).checked_sub(pl);
+                        match (y, xx) {
+                            (Some(y), Some(xx)) if y < h && xx < w => {
+                                let at = (y * w + xx) * c;
+                                out.extend_from_slice(&x[at..at + c]);
+                            }
+                            _ => out.extend(std::iter::repeat_n(self.pad_value, c)),
+                        }
                     }
                 }
             }

@@ -9,8 +9,8 @@
 //! Convolutional networks: ONNX tensors are NCHW (or NCW: a 1-D axis is H = 1), the
 //! hardware streams channels last. A network with a `Conv` or `MaxPool` gets a host
 //! `ToChannelsLast` step after its input quantizer; `Conv [-> MultiThreshold]` becomes
-//! `[Pad] -> SlidingWindow -> MatrixVector` (weight columns in the window's (ky, kx, c)
-//! order, padding with the level 0 = float 0), `MaxPool` becomes `SlidingWindow -> Pool`,
+//! `SlidingWindow -> MatrixVector` (weight columns in the window's (ky, kx, c)
+//! order; the convolution's padding, level 0 = float 0, is the window generator's), `MaxPool` becomes `SlidingWindow -> Pool`,
 //! an average pool (`SumPool` after `absorb_thresholds` moved its division into the
 //! thresholds after it, or an `AveragePool` whose division joins the pending float scale)
 //! `[SlidingWindow ->] Pool(Sum)`; an explicit constant `Pad` of the spatial axes `Pad`.
@@ -463,26 +463,27 @@ fn walk(g: &Graph, name: &str, unsupported: &mut Vec<UnsupportedNode>) -> Result
                         });
                     }
                     let mut origin = n.name.clone();
-                    if pb.iter().chain(&pe).any(|&p| p != 0) {
-                        if !dtype.contains(0) {
-                            unsupported.push(unsup(n, format!(
-                                "attribute pads {pads:?} on a {dtype} input: padding inserts float 0, which is no {dtype} value; \
-                                 use padding 0 or an integer activation"
-                            )));
-                        }
-                        layers.push((
-                            format!("l{:02}_pad", layers.len()),
-                            HwOp::Pad(Pad { pads: [pb[0], pb[1], pe[0], pe[1]], value: 0, input_type: dtype }),
-                            Some(origin.clone()),
-                        ));
+                    if pb.iter().chain(&pe).any(|&p| p != 0) && !dtype.contains(0) {
+                        unsupported.push(unsup(n, format!(
+                            "attribute pads {pads:?} on a {dtype} input: padding inserts float 0, which is no {dtype} value; \
+                             use padding 0 or an integer activation"
+                        )));
                     }
                     // A pointwise (1x1, stride 1, unpadded) dense convolution is the
                     // matrix-vector product on every pixel: no window generator.
                     let pointwise = !depthwise && kk == [1, 1] && ss == [1, 1] && pb == [0, 0] && pe == [0, 0];
                     if !pointwise {
+                        // the convolution's padding (float 0 = level 0) is the window generator's
                         layers.push((
                             format!("l{:02}_swg", layers.len()),
-                            HwOp::SlidingWindow(SlidingWindow { kernel: kk, stride: ss, dilation: dd, input_type: dtype }),
+                            HwOp::SlidingWindow(SlidingWindow {
+                                kernel: kk,
+                                stride: ss,
+                                dilation: dd,
+                                pad: [pb[0], pb[1], pe[0], pe[1]],
+                                pad_value: 0,
+                                input_type: dtype,
+                            }),
                             Some(origin.clone()),
                         ));
                     }
@@ -562,7 +563,7 @@ fn walk(g: &Graph, name: &str, unsupported: &mut Vec<UnsupportedNode>) -> Result
                     let (kk, ss, dd, _, _) = win2d(&win);
                     layers.push((
                         format!("l{:02}_swg", layers.len()),
-                        HwOp::SlidingWindow(SlidingWindow { kernel: kk, stride: ss, dilation: dd, input_type: dtype }),
+                        HwOp::SlidingWindow(SlidingWindow { kernel: kk, stride: ss, dilation: dd, pad: [0; 4], pad_value: 0, input_type: dtype }),
                         Some(n.name.clone()),
                     ));
                     let p = Pool { mode: PoolMode::Max, channels: geo.c, positions: kk[0] * kk[1], global: false, input_type: dtype };
@@ -592,7 +593,7 @@ fn walk(g: &Graph, name: &str, unsupported: &mut Vec<UnsupportedNode>) -> Result
                         let (kk, ss, dd, _, _) = win2d(&win);
                         layers.push((
                             format!("l{:02}_swg", layers.len()),
-                            HwOp::SlidingWindow(SlidingWindow { kernel: kk, stride: ss, dilation: dd, input_type: dtype }),
+                            HwOp::SlidingWindow(SlidingWindow { kernel: kk, stride: ss, dilation: dd, pad: [0; 4], pad_value: 0, input_type: dtype }),
                             Some(n.name.clone()),
                         ));
                         Pool { mode: PoolMode::Sum, channels: geo.c, positions: kk[0] * kk[1], global: false, input_type: dtype }
@@ -622,7 +623,7 @@ fn walk(g: &Graph, name: &str, unsupported: &mut Vec<UnsupportedNode>) -> Result
                                 let (kk, ss, dd, _, _) = win2d(&win);
                                 layers.push((
                                     format!("l{:02}_swg", layers.len()),
-                                    HwOp::SlidingWindow(SlidingWindow { kernel: kk, stride: ss, dilation: dd, input_type: dtype }),
+                                    HwOp::SlidingWindow(SlidingWindow { kernel: kk, stride: ss, dilation: dd, pad: [0; 4], pad_value: 0, input_type: dtype }),
                                     Some(n.name.clone()),
                                 ));
                                 Pool { mode: PoolMode::Sum, channels: geo.c, positions: kk[0] * kk[1], global: false, input_type: dtype }

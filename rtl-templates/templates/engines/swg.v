@@ -6,14 +6,14 @@ module {{ module }} (
     input  wire [{{ data_msb }}:0] s_axis_in_tdata,
     input  wire s_axis_in_tvalid,
     output wire s_axis_in_tready,
-    /* output: {{ simd }} lanes a beat, {{ out_beats }} beats a frame: for each of the {{ ofm_h }}x{{ ofm_w }} output pixels, its {{ k_h }}x{{ k_w }} window (kernel row, kernel column, channel) */
+    /* output: {{ simd }} lanes a beat, {{ out_beats }} beats a frame: for each of the {{ ofm_h }}x{{ ofm_w }} output pixels, its {{ k_h }}x{{ k_w }} window (kernel row, kernel column, channel){{ pads }} */
     output wire [{{ data_msb }}:0] m_axis_out_tdata,
     output wire m_axis_out_tvalid,
     input  wire m_axis_out_tready
 );
 
 // The window buffer is a circular buffer of {{ depth }} beats: input beat g (counted over all
-// frames) lives at address g mod {{ depth }}. The reader emits one window at a time; tl is the
+// frames, padding included) lives at address g mod {{ depth }}. The reader emits one window at a time; tl is the
 // buffer address of the window's top-left beat. fill = (beats written) - (index of tl) may
 // go below 0 when tl jumps to the next frame; fill_reg holds it plus {{ fill_bias }}. Without the bias:
 //   - a window may start when fill >= {{ window_span }} (its last beat is written);
@@ -31,17 +31,83 @@ reg rd_valid_reg;
 // ---- occupancy ----
 reg [{{ fill_msb }}:0] fill_reg;
 reg [{{ fill_msb }}:0] fill_next;
-assign s_axis_in_tready = (fill_reg < {{ fill_full }});
-wire in_fire = s_axis_in_tvalid && s_axis_in_tready;
+wire room = (fill_reg < {{ fill_full }});
+{%- if padded %}
+
+// ---- writer: walks the padded raster ({{ wr.out_h }} rows x {{ wr.out_w }} columns). Inside the
+// input it writes the input beat; in the padding a pad beat, without input. A frame's pad
+// beats wait until its first input beat is offered, so no window of a frame that never
+// comes leaves.
+reg [{{ wr.cf_msb }}:0] wcf_reg;
+reg [{{ wr.w_msb }}:0] wx_reg;
+reg [{{ wr.h_msb }}:0] wy_reg;
+reg row_in_reg;
+reg col_in_reg;
+reg first_reg;
+wire in_frame = row_in_reg && col_in_reg;
+assign s_axis_in_tready = room && in_frame;
+wire wr_fire = room && ((!in_frame && !first_reg) || s_axis_in_tvalid);
+wire [{{ data_msb }}:0] wr_data = in_frame ? s_axis_in_tdata : {{ wr.pad_beat }};
+wire wcf_wrap = (wcf_reg == {{ wr.cf_last }});
+wire wx_wrap = (wx_reg == {{ wr.w_last }});
+wire wy_wrap = (wy_reg == {{ wr.h_last }});
 
 always @(posedge clk) begin
-    if (in_fire) begin
-        buf_mem[wr_addr_reg] <= s_axis_in_tdata;
+    if (wr_fire) begin
+        first_reg <= wcf_wrap && wx_wrap && wy_wrap;
+        wcf_reg <= wcf_wrap ? {{ wr.cf_zero }} : wcf_reg + {{ wr.cf_one }};
+        if (wcf_wrap) begin
+            wx_reg <= wx_wrap ? {{ wr.w_zero }} : wx_reg + {{ wr.w_one }};
+            if (wx_wrap) begin
+                col_in_reg <= {{ wr.col_in_first }};
+{%- if wr.has_left %}
+            end else if (wx_reg == {{ wr.col_before }}) begin
+                col_in_reg <= 1'b1;
+{%- endif %}
+{%- if wr.has_right %}
+            end else if (wx_reg == {{ wr.col_last_in }}) begin
+                col_in_reg <= 1'b0;
+{%- endif %}
+            end
+            if (wx_wrap) begin
+                wy_reg <= wy_wrap ? {{ wr.h_zero }} : wy_reg + {{ wr.h_one }};
+                if (wy_wrap) begin
+                    row_in_reg <= {{ wr.row_in_first }};
+{%- if wr.has_top %}
+                end else if (wy_reg == {{ wr.row_before }}) begin
+                    row_in_reg <= 1'b1;
+{%- endif %}
+{%- if wr.has_bottom %}
+                end else if (wy_reg == {{ wr.row_last_in }}) begin
+                    row_in_reg <= 1'b0;
+{%- endif %}
+                end
+            end
+        end
+    end
+    if (rst) begin
+        first_reg  <= 1'b1;
+        wcf_reg    <= {{ wr.cf_zero }};
+        wx_reg     <= {{ wr.w_zero }};
+        wy_reg     <= {{ wr.h_zero }};
+        row_in_reg <= {{ wr.row_in_first }};
+        col_in_reg <= {{ wr.col_in_first }};
+    end
+end
+{%- else %}
+assign s_axis_in_tready = room;
+wire wr_fire = s_axis_in_tvalid && room;
+wire [{{ data_msb }}:0] wr_data = s_axis_in_tdata;
+{%- endif %}
+
+always @(posedge clk) begin
+    if (wr_fire) begin
+        buf_mem[wr_addr_reg] <= wr_data;
     end
 end
 
 always @(posedge clk) begin
-    if (in_fire) begin
+    if (wr_fire) begin
         wr_addr_reg <= (wr_addr_reg == {{ addr_last }}) ? {{ addr_zero }} : wr_addr_reg + {{ addr_one }};
     end
     if (rst) begin
@@ -117,7 +183,7 @@ wire [{{ addr_msb }}:0] tl_next = ({ 1'b0, tl_reg } >= st_thr) ? tl_reg - st_thr
 
 always @* begin
     fill_next = fill_reg;
-    if (in_fire) begin
+    if (wr_fire) begin
         fill_next = fill_next + {{ fill_one }};
     end
     if (win_done) begin
