@@ -282,11 +282,11 @@ fn a_pointwise_convolution_needs_no_window_generator() {
         ("o".into(), (6 * HW * HW) as usize)
     }));
     let k = kinds(&m);
-    // the first conv's pad + window, then two matrix-vector units and nothing between
+    // the first conv's (padding) window generator, then two matrix-vector units and nothing
+    // between
     assert_eq!(
         k,
         [
-            "Pad",
             "SlidingWindow",
             "MatrixVector",
             "MatrixVector",

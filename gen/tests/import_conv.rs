@@ -234,13 +234,13 @@ fn same_upper_conv_pads_asymmetrically() {
     let b = small_net(&[1, 2, 6, 6], mid, inits, 3 * 36, "a1");
     let m = check_against_exec(&b, &[1, 2, 6, 6]);
     let names: Vec<&str> = m.nodes.iter().map(|n| n.name.as_str()).collect();
-    assert_eq!(names, ["l00_pad", "l01_swg", "l02_mvu", "l03_mvu"]);
-    let ferrite_gen::ir::Op::Pad(p) = &m.nodes[0].op else {
+    assert_eq!(names, ["l00_swg", "l01_mvu", "l02_mvu"]);
+    let ferrite_gen::ir::Op::SlidingWindow(w) = &m.nodes[0].op else {
         panic!()
     };
-    assert_eq!(p.pads, [0, 0, 1, 1]);
+    assert_eq!(w.pad, [0, 0, 1, 1]);
     assert_eq!(
-        m.nodes[2].origin.as_deref(),
+        m.nodes[1].origin.as_deref(),
         Some("conv + a1_quant_threshold")
     );
 }

@@ -464,7 +464,7 @@ proptest! {
         }
         prop_assert!(changed.contains("absorb-thresholds"));
         let m = passes::lower::lower(&g, "conv").unwrap_or_else(|e| panic!("{e}\n{g}"));
-        // every conv is a sliding window and a matrix-vector node (plus a pad when padded)
+        // every conv is a (padding) sliding window and a matrix-vector node
         let kinds: Vec<&str> = m.nodes.iter().map(|x| x.kind()).collect();
         prop_assert_eq!(kinds.iter().filter(|k| **k == "MatrixVector").count(), n.kernel.len() + 1);
         prop_assert_eq!(m.input().logical_shape(), shape.clone());

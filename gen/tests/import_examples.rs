@@ -153,15 +153,15 @@ fn cnn_examples_lower_to_streaming_nodes() {
     assert_eq!(
         kinds("cnn_pad_w4a4"),
         s(&[
-            "l00_pad", "l01_swg", "l02_mvu", "l03_pad", "l04_swg", "l05_mvu", "l06_swg",
-            "l07_pool", "l08_pad", "l09_swg", "l10_mvu", "l11_swg", "l12_pool", "l13_mvu"
+            "l00_swg", "l01_mvu", "l02_swg", "l03_mvu", "l04_swg", "l05_pool", "l06_swg",
+            "l07_mvu", "l08_swg", "l09_pool", "l10_mvu"
         ])
     );
     assert_eq!(
         kinds("kws_conv1d_w3a3"),
         s(&[
-            "l00_swg", "l01_mvu", "l02_swg", "l03_pool", "l04_pad", "l05_swg", "l06_mvu",
-            "l07_swg", "l08_mvu", "l09_swg", "l10_pool", "l11_mvu"
+            "l00_swg", "l01_mvu", "l02_swg", "l03_pool", "l04_swg", "l05_mvu", "l06_swg",
+            "l07_mvu", "l08_swg", "l09_pool", "l10_mvu"
         ])
     );
     let finn = kinds("cnv_w1a1_finn");

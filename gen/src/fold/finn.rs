@@ -190,6 +190,24 @@ pub(super) fn resolve_name(name: &str, model: &Model, a: &Analysis) -> Resolved 
         Some(None) => {
             Resolved::Infrastructure("ferrite inserts and sizes FIFOs and width converters")
         }
+        // FINN pads a convolution in an FMPadding node before its window generator;
+        // ferrite's window generator pads itself, so FINN's FMPadding nodes are the explicit
+        // pads and the padded window generators, in graph order
+        Some(Some("FMPadding")) => a
+            .order
+            .iter()
+            .filter(|&&id| match &model.nodes[id].op {
+                crate::ir::Op::Pad(_) => true,
+                crate::ir::Op::SlidingWindow(w) => w.pad != [0; 4],
+                _ => false,
+            })
+            .nth(n)
+            .map_or(Resolved::Unknown, |&id| match &model.nodes[id].op {
+                crate::ir::Op::SlidingWindow(_) => Resolved::Infrastructure(
+                    "ferrite's window generator pads its input itself (its fold is the ConvolutionInputGenerator's)",
+                ),
+                _ => Resolved::Node(model.nodes[id].name.clone()),
+            }),
         Some(Some(class)) => a
             .order
             .iter()
