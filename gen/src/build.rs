@@ -9,6 +9,7 @@ use crate::emit::{self, Design, EmitError, GeneratedFile};
 use crate::fold::{self, FoldError, FoldPlan, FoldingFile};
 use crate::ir::Model;
 use crate::outdir::{OutDir, OutError};
+use crate::progress::{Progress, Silent};
 use crate::report::{self, BuildReport};
 use crate::stitch::{self, StitchError};
 use std::path::{Path, PathBuf};
@@ -106,8 +107,20 @@ pub fn build(
     out: &Path,
     opts: &BuildOptions,
 ) -> Result<BuildOutput, BuildError> {
+    build_with(model_path, out, opts, &Silent)
+}
+
+/// [`build`], reporting its steps (importing, folding, stitching, emitting, writing) to
+/// `progress`.
+pub fn build_with(
+    model_path: &Path,
+    out: &Path,
+    opts: &BuildOptions,
+    progress: &dyn Progress,
+) -> Result<BuildOutput, BuildError> {
+    progress.step("importing", None);
     let model = crate::load_model_with(model_path, opts.input_type)?;
-    build_model(model, out, opts)
+    build_model_with(model, out, opts, progress)
 }
 
 /// Fold, stitch, emit and report `model` with `plan`, in memory.
@@ -154,9 +167,25 @@ pub fn build_model(
     out: &Path,
     opts: &BuildOptions,
 ) -> Result<BuildOutput, BuildError> {
+    build_model_with(model, out, opts, &Silent)
+}
+
+/// [`build_model`], reporting its steps to `progress`.
+pub fn build_model_with(
+    model: Model,
+    out: &Path,
+    opts: &BuildOptions,
+    progress: &dyn Progress,
+) -> Result<BuildOutput, BuildError> {
     model.validate().map_err(EmitError::from)?;
+    progress.step("folding", None);
     let plan = plan_for(&model, opts)?;
-    let (design, files, report) = compile(&model, &plan)?;
+    progress.step("stitching", None);
+    let design = stitch::stitch(&model, &plan)?;
+    progress.step("emitting", None);
+    let files = emit::emit(&model, &design)?;
+    let report = report::build_report(&model, &plan, &design, &files);
+    progress.step("writing", None);
     OutDir::new(out).check_writable()?;
     write_out(out, &model, &plan, &design, &files, &report)?;
     Ok(BuildOutput {

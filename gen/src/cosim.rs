@@ -12,6 +12,7 @@ use crate::emit::{self, StreamFormat, TapInfo};
 use crate::golden;
 use crate::ir::{DataType, Model};
 use crate::outdir::{OutDir, OutError};
+use crate::progress::{Progress, Silent};
 use crate::stitch::{Design, Role};
 use ferrite_sim::{Beats, BuildSpec, PortDir, SimError, StreamOptions, StreamPorts, Tap};
 use serde::Serialize;
@@ -458,11 +459,23 @@ pub fn run(
     frames: &[Vec<i64>],
     opts: &CosimOptions,
 ) -> Result<CosimReport, CosimError> {
+    run_with(out, frames, opts, &Silent)
+}
+
+/// [`run`], reporting its steps (checking, verilating, compiling, simulating) to
+/// `progress`.
+pub fn run_with(
+    out: &Path,
+    frames: &[Vec<i64>],
+    opts: &CosimOptions,
+    progress: &dyn Progress,
+) -> Result<CosimReport, CosimError> {
+    progress.step("checking the design", None);
     let dir = OutDir::new(out);
     let model = dir.load_model()?;
     let design = dir.load_design()?;
     check_design(&dir, &model, &design)?;
-    cosim_model(out, &model, &design, frames, opts)
+    cosim_model_with(out, &model, &design, frames, opts, progress)
 }
 
 /// The manifest must be what stitching the model with the manifest's own folds gives (an
@@ -496,6 +509,18 @@ pub fn cosim_model(
     design: &Design,
     frames: &[Vec<i64>],
     opts: &CosimOptions,
+) -> Result<CosimReport, CosimError> {
+    cosim_model_with(out, model, design, frames, opts, &Silent)
+}
+
+/// [`cosim_model`], reporting its steps to `progress`.
+pub fn cosim_model_with(
+    out: &Path,
+    model: &Model,
+    design: &Design,
+    frames: &[Vec<i64>],
+    opts: &CosimOptions,
+    progress: &dyn Progress,
 ) -> Result<CosimReport, CosimError> {
     if frames.is_empty() {
         return Err(CosimError::Input {
@@ -554,7 +579,7 @@ pub fn cosim_model(
         args: vec![mem_dir_arg(&rtl)?],
         cache_dir: opts.cache_dir.clone(),
     };
-    let sim = ferrite_sim::build(&spec)?;
+    let sim = ferrite_sim::build_with(&spec, &mut |what| progress.step(what, None))?;
     check_top(&sim, &design.input, &design.output)?;
     for t in &taps {
         require_port(
@@ -576,8 +601,11 @@ pub fn cosim_model(
     let expected_cycles = design.exp_cycles_per_frame;
 
     // The compared run, with the requested stalls.
+    progress.step("simulating", Some(frames.len() as u64));
     let (run, mut sim_secs) = run_once(&p, frames, expected_cycles, opts.stall, opts.seed)?;
+    progress.advance(frames.len() as u64);
     let mut cycles_simulated = run.cycles;
+    progress.step("golden model", None);
     let gm = golden::Golden::new(model);
     let golden: Vec<Vec<i64>> = frames.iter().map(|f| gm.run_frame(f)).collect();
     let (mismatches, first_mismatches) = compare(&golden, &run.outputs, 20);
@@ -638,6 +666,7 @@ pub fn cosim_model(
         None
     } else {
         let mf = measurement_frames(frames);
+        progress.step("measuring cycles", Some(mf.len() as u64));
         let (m, secs) = run_once(&p, &mf, expected_cycles, 0.0, opts.seed)?;
         sim_secs += secs;
         cycles_simulated += m.cycles;

@@ -16,6 +16,7 @@ pub mod load;
 pub mod npy;
 pub mod outdir;
 pub mod passes;
+pub mod progress;
 pub mod report;
 pub mod stitch;
 pub mod stream;

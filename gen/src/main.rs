@@ -1,18 +1,42 @@
-//! The `ferrite` command line. CLI only: argument parsing and error display; the work is
-//! done by the `ferrite_gen` library.
+//! The `ferrite` command line. CLI only: argument parsing, output and error display; the
+//! work is done by the `ferrite_gen` library.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 mod cli;
+
+const EXAMPLES: &str = "\
+Examples:
+  ferrite build examples/mlp_w1a1/model.onnx -o out/mlp
+  ferrite cosim out/mlp --input examples/mlp_w1a1/inputs.npy --stall 0.3
+  ferrite golden examples/mlp_w1a1/model.onnx --input x.npy --output y.npy
+  ferrite inspect examples/cnv_w2a2/model.onnx
+  ferrite completions bash > ~/.local/share/bash-completion/completions/ferrite
+  ferrite man --dir man/
+
+Documentation: docs/getting-started.md, docs/cli.md (README.md links them).";
 
 #[derive(Parser)]
 #[command(
     name = "ferrite",
     version,
-    about = "Quantized neural networks (QONNX) to streaming dataflow Verilog"
+    about = "Quantized neural networks (QONNX) to streaming dataflow Verilog",
+    long_about = "Quantized neural networks (QONNX) to streaming dataflow Verilog.\n\n\
+                  ferrite compiles a QONNX model (as Brevitas exports it) into one Verilog \
+                  engine per layer, streaming AXI-Stream into the next, checks it with a \
+                  bit-accurate golden model and co-simulates the RTL in Verilator.",
+    after_help = EXAMPLES,
+    propagate_version = true
 )]
 struct Cli {
+    /// Print nothing but errors (and the data a command exists to print: inspect's
+    /// listing, completions, the man page).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// More detail: each step with its time, and the full text of decoder errors.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -20,28 +44,45 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Generate the RTL of a model (QONNX .onnx or ferrite .json) into OUT.
+    #[command(after_help = cli::build::EXAMPLES)]
     Build(cli::build::Args),
     /// Run the bit-accurate golden model on inputs from a .npy file.
+    #[command(after_help = cli::golden::EXAMPLES)]
     Golden(cli::golden::Args),
     /// Print the lowered graph and every unsupported node.
+    #[command(after_help = cli::inspect::EXAMPLES)]
     Inspect(cli::inspect::Args),
     /// Co-simulate a built design in Verilator against the golden model.
+    #[command(after_help = cli::cosim::EXAMPLES)]
     Cosim(cli::cosim::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    #[command(after_help = cli::docs::COMPLETION_EXAMPLES)]
+    Completions(cli::docs::CompletionArgs),
+    /// Print the man page (roff) to stdout, or write one page per command into a folder.
+    #[command(after_help = cli::docs::MAN_EXAMPLES)]
+    Man(cli::docs::ManArgs),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    cli::error::install_panic_hook();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => return cli::error::clap_error(e),
+    };
+    let ui = cli::ui::Ui {
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+    };
     let result = match cli.command {
-        Command::Build(a) => cli::build::run(a),
-        Command::Golden(a) => cli::golden::run(a),
-        Command::Inspect(a) => cli::inspect::run(a),
-        Command::Cosim(a) => cli::cosim::run(a),
+        Command::Build(a) => cli::build::run(a, ui),
+        Command::Golden(a) => cli::golden::run(a, ui),
+        Command::Inspect(a) => cli::inspect::run(a, ui),
+        Command::Cosim(a) => cli::cosim::run(a, ui),
+        Command::Completions(a) => cli::docs::completions(a, Cli::command()),
+        Command::Man(a) => cli::docs::man(a, Cli::command()),
     };
     match result {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {}", cli::terminal_safe(&format!("{e:#}")));
-            ExitCode::FAILURE
-        }
+        Err(e) => cli::error::report(&e, ui.verbose > 0),
     }
 }

@@ -42,7 +42,7 @@ pub use cache::default_cache_dir;
 pub use error::SimError;
 pub use sim::{Model, Sim};
 pub use stream::{Beats, StreamOptions, StreamPorts, StreamRun, Tap, TapTrace};
-pub use verilate::{BuildInfo, BuildSpec, build, verilator_version};
+pub use verilate::{BuildInfo, BuildSpec, build, build_with, verilator_version};
 
 /// Direction of a top-level port.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -411,6 +411,12 @@ fn runtime(
 
 /// Build (or find in the cache) and load the model described by `spec`.
 pub fn build(spec: &BuildSpec) -> Result<Model, SimError> {
+    build_with(spec, &mut |_| {})
+}
+
+/// [`build`], calling `step` as each long step starts: "verilating" and "compiling" (not
+/// called on a cache hit).
+pub fn build_with(spec: &BuildSpec, step: &mut dyn FnMut(&str)) -> Result<Model, SimError> {
     let t0 = Instant::now();
     let v = verilator()?;
     if spec.sources.is_empty() {
@@ -497,6 +503,7 @@ pub fn build(spec: &BuildSpec) -> Result<Model, SimError> {
     // warns that the name does not match the module): verilate copies of the sources in a
     // directory whose path has no white space.
     let staged = stage_sources(&work, &spec.sources)?;
+    step("verilating");
     let tv = Instant::now();
     let mut cmd = Command::new("verilator");
     cmd.args([
@@ -525,6 +532,7 @@ pub fn build(spec: &BuildSpec) -> Result<Model, SimError> {
     }
     check_ports(&spec.top, &spec.ports, &vports)?;
 
+    step("compiling");
     let (rt_objs, runtime_secs) =
         runtime(&root, v, &tool, &prelude, &classes.global, classes.timing)?;
 

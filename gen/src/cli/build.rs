@@ -3,9 +3,18 @@
 //! Writes `OUT/rtl/` (one Verilog file a module and the `.mem` files), `OUT/model.json`,
 //! `OUT/design.json`, `OUT/folding.json`, `OUT/report.json` and the marker
 //! `OUT/.ferrite-out`; prints the folding it used and the expected cycles a frame.
-use ferrite_gen::build::{BuildOptions, build};
+use super::error::Doing;
+use super::ui::Ui;
+use ferrite_gen::build::{BuildError, BuildOptions, build_with};
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+pub const EXAMPLES: &str = "\
+Examples:
+  ferrite build examples/mlp_w1a1/model.onnx -o out/mlp
+  ferrite build examples/cnv_w2a2/model.onnx -o out/cnv --target-cycles 5000
+  ferrite build model.onnx -o out/m --folding folding.json      # FINN's folding config works too
+  ferrite build model.onnx -o out/m --input-type 'FIXED<8,3>'   # a float input without a quantizer";
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -30,17 +39,59 @@ pub struct Args {
     pub input_type: Option<ferrite_gen::ir::InputType>,
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+/// What failed, on which file, and the default advice, for each stage of a build.
+pub fn doing(
+    e: &BuildError,
+    model: &std::path::Path,
+    out: &std::path::Path,
+    folding: Option<&std::path::Path>,
+) -> Doing {
+    let (what, file, help) = match e {
+        BuildError::Load(_) => (
+            "cannot import the model",
+            model,
+            "MODEL must be a QONNX model (.onnx, as Brevitas exports it) or ferrite IR (.json); \
+             `ferrite inspect MODEL` shows how far it imports",
+        ),
+        BuildError::Fold(_) => (
+            "cannot fold the model",
+            folding.unwrap_or(model),
+            "fix the folding file, or leave the nodes out of it to fold them automatically",
+        ),
+        BuildError::Stitch(_) | BuildError::Emit(_) => (
+            "cannot generate the RTL",
+            model,
+            "`ferrite inspect MODEL` shows the lowered graph",
+        ),
+        BuildError::Out(_) => (
+            "cannot write the build",
+            out,
+            "choose another output directory with -o",
+        ),
+    };
+    Doing {
+        what: what.into(),
+        file: file.display().to_string(),
+        help: help.into(),
+    }
+}
+
+pub fn run(args: Args, ui: Ui) -> anyhow::Result<ExitCode> {
     let opts = BuildOptions {
-        folding: args.folding,
+        folding: args.folding.clone(),
         target_cycles: args.target_cycles,
         input_type: args.input_type,
     };
-    let b = build(&args.model, &args.out, &opts)?;
+    let bars = ui.progress();
+    let b = build_with(&args.model, &args.out, &opts, &bars).map_err(|e| {
+        let d = doing(&e, &args.model, &args.out, args.folding.as_deref());
+        anyhow::Error::new(e).context(d)
+    })?;
+    bars.finish();
     let r = &b.report;
-    println!("folding: {}", b.plan.how);
+    ui.say(&format!("folding: {}", b.plan.how));
     for l in &r.nodes {
-        println!(
+        ui.say(&format!(
             "  {:>2} {:<24} {:<13} PE {:>4} SIMD {:>4}  {:>8} cycles",
             l.index,
             super::terminal_name(&l.name),
@@ -48,37 +99,37 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             l.pe,
             l.simd,
             l.exp_cycles
-        );
+        ));
     }
-    println!(
+    ui.say(&format!(
         "expected cycles a frame: {} (slowest node: {})",
         r.exp_cycles_per_frame,
         super::terminal_name(&r.bottleneck)
-    );
+    ));
     for n in &r.inserted {
         match &n.role {
-            ferrite_gen::stitch::Role::Fifo { depth, width, .. } => println!(
+            ferrite_gen::stitch::Role::Fifo { depth, width, .. } => ui.say(&format!(
                 "  {:<30} FIFO {:>6} beats x {} bits",
                 super::terminal_name(&n.name),
                 depth,
                 width
-            ),
+            )),
             ferrite_gen::stitch::Role::Converter {
                 in_lanes,
                 out_lanes,
                 elem_bits,
-            } => println!(
+            } => ui.say(&format!(
                 "  {:<30} width converter {in_lanes} -> {out_lanes} lanes of {elem_bits} bits",
                 super::terminal_name(&n.name)
-            ),
+            )),
             _ => {}
         }
     }
-    println!(
+    ui.say(&format!(
         "wrote {} ({} files in rtl/, top {})",
         b.out.display(),
         r.rtl_files.len(),
         r.top
-    );
+    ));
     Ok(ExitCode::SUCCESS)
 }

@@ -1,8 +1,17 @@
 //! `ferrite cosim`: run a built design in Verilator against the golden model.
+use super::error::{fail, usage};
+use super::ui::Ui;
 use ferrite_gen::cosim::{self, CosimOptions};
 use ferrite_gen::ir::Model;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+pub const EXAMPLES: &str = "\
+Examples:
+  ferrite cosim out/mlp --input examples/mlp_w1a1/inputs.npy
+  ferrite cosim out/mlp --random 100 --stall 0.3 --seed 7
+  ferrite cosim out/cnv --random 4 --trace      # name the first node whose output diverges
+Verilator 5 and a C++ compiler must be on PATH; builds are cached (see --cache).";
 
 #[derive(clap::Args)]
 #[command(group(clap::ArgGroup::new("frames").required(true).args(["input", "random"])))]
@@ -45,43 +54,79 @@ pub struct Args {
     pub input_type: Option<ferrite_gen::ir::InputType>,
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, ui: Ui) -> anyhow::Result<ExitCode> {
     let model_path = args.out.join("model.json");
-    anyhow::ensure!(
-        model_path.is_file(),
-        "{} has no model.json: it is not a `ferrite build` output (run `ferrite build MODEL -o {}` first)",
-        args.out.display(),
+    if !model_path.is_file() {
+        return Err(usage(
+            format!(
+                "{} is not a `ferrite build` output (it has no model.json)",
+                args.out.display()
+            ),
+            format!(
+                "run `ferrite build MODEL -o {}` first, or give the folder `ferrite build` wrote",
+                args.out.display()
+            ),
+        ));
+    }
+    let rebuild = format!(
+        "rebuild it with `ferrite build MODEL -o {}`",
         args.out.display()
     );
-    let model = Model::load_json(&model_path)?;
+    let model = Model::load_json(&model_path)
+        .map_err(|e| fail(e, "cannot read the build", &model_path, &rebuild))?;
     if let Some(t) = args.input_type {
         let recorded = model.declared_input.as_ref().map(|d| d.ty.as_str());
-        anyhow::ensure!(
-            recorded == Some(t.to_string().as_str()),
-            "--input-type {t}: {} was built with {}; the input type is fixed at build time \
-             (drop --input-type, or build again with it)",
-            args.out.display(),
-            match recorded {
-                Some(r) => format!("input type {r}"),
-                None => "no declared input type".into(),
-            }
-        );
+        if recorded != Some(t.to_string().as_str()) {
+            return Err(usage(
+                format!(
+                    "--input-type {t}: {} was built with {}; the input type is fixed at build time",
+                    args.out.display(),
+                    match recorded {
+                        Some(r) => format!("input type {r}"),
+                        None => "no declared input type".into(),
+                    }
+                ),
+                "drop --input-type, or build again with it",
+            ));
+        }
     }
     let frames = match (&args.input, args.random) {
-        (Some(p), _) => cosim::frames_from_npy(&model, p)?,
+        (Some(p), _) => cosim::frames_from_npy(&model, p).map_err(|e| {
+            fail(
+                e,
+                "cannot read the input frames",
+                p,
+                "give a .npy of shape (N, elements) or (N, ...) of the model's input",
+            )
+        })?,
         (None, Some(n)) => {
-            anyhow::ensure!(n > 0, "--random needs at least 1 frame");
+            if n == 0 {
+                return Err(usage(
+                    "--random needs at least 1 frame",
+                    "pass --random N with N >= 1",
+                ));
+            }
             let elems = model.input().tensor.elems();
-            anyhow::ensure!(
-                n.saturating_mul(elems) <= cosim::MAX_FRAME_VALUES,
-                "--random {n}: {n} frames of {elems} values is more than the {} values a run \
-                 holds in memory; run fewer frames (at most {}) in several runs",
-                cosim::MAX_FRAME_VALUES,
-                cosim::MAX_FRAME_VALUES / elems.max(1)
-            );
+            if n.saturating_mul(elems) > cosim::MAX_FRAME_VALUES {
+                return Err(usage(
+                    format!(
+                        "--random {n}: {n} frames of {elems} values is more than the {} values a run holds in memory",
+                        cosim::MAX_FRAME_VALUES
+                    ),
+                    format!(
+                        "run fewer frames (at most {}) in several runs",
+                        cosim::MAX_FRAME_VALUES / elems.max(1)
+                    ),
+                ));
+            }
             cosim::random_frames(&model, n, args.seed)
         }
-        (None, None) => anyhow::bail!("pass --input X.npy or --random N"),
+        (None, None) => {
+            return Err(usage(
+                "no frames to simulate",
+                "pass --input X.npy or --random N",
+            ));
+        }
     };
     let opts = CosimOptions {
         stall: args.stall,
@@ -90,18 +135,33 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         cache_dir: args.cache.clone(),
         settle_cycles: args.settle,
     };
-    let report = cosim::run(&args.out, &frames, &opts)?;
-    let path = cosim::write_report(&args.out, &report)?;
+    let bars = ui.progress();
+    let report = cosim::run_with(&args.out, &frames, &opts, &bars).map_err(|e| {
+        let help = match &e {
+            cosim::CosimError::Sim(_) => "`ferrite cosim --help` lists the options; Verilator 5 and a C++ compiler must be on PATH",
+            _ => "rebuild the design with `ferrite build`",
+        };
+        fail(e, "co-simulation failed", &args.out, help)
+    })?;
+    bars.finish();
+    let path = cosim::write_report(&args.out, &report).map_err(|e| {
+        fail(
+            e,
+            "cannot write cosim.json",
+            &args.out,
+            "check that the folder is writable",
+        )
+    })?;
     let s = &report.sim;
-    println!(
+    ui.say(&format!(
         "cosim {}: {} frames, stall {}, seed {}{}",
         super::terminal_name(&report.model),
         report.frames,
         report.stall,
         report.seed,
         if report.trace { ", trace" } else { "" }
-    );
-    println!(
+    ));
+    ui.say(&format!(
         "  verilator: top {}, {} in {:.2}s; simulated {} cycles in {:.2}s ({:.1} M cycles/s)",
         super::terminal_name(&s.top),
         if s.cache_hit { "cached" } else { "built" },
@@ -109,11 +169,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         s.cycles_simulated,
         s.sim_secs,
         s.cycles_per_sec / 1e6
-    );
-    println!(
+    ));
+    ui.say(&format!(
         "  cycles/frame: measured {}, expected {}; latency {} cycles",
         report.cycles_per_frame_measured, report.cycles_per_frame_expected, report.latency_cycles
-    );
+    ));
     for l in &report.nodes {
         let measured = l
             .cycles_per_frame_measured
@@ -121,17 +181,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let mism = l
             .mismatches
             .map_or(String::new(), |m| format!(", {m} mismatching elements"));
-        println!(
+        ui.say(&format!(
             "  node {} ({}, PE {} SIMD {}): {} cycles/frame expected{measured}{mism}",
             super::terminal_name(&l.name),
             l.kind,
             l.pe,
             l.simd,
             l.cycles_per_frame_expected
-        );
+        ));
     }
     if let Some(d) = &report.first_divergence {
-        println!(
+        ui.say(&format!(
             "  FIRST DIVERGENCE: node {} `{}` port {}, frame {}, element {}: expected {}, got {}",
             d.index,
             super::terminal_name(&d.node),
@@ -140,20 +200,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             d.element,
             d.expected,
             d.got
-        );
+        ));
     }
     for m in report.first_mismatches.iter().take(10) {
-        println!(
+        ui.say(&format!(
             "  mismatch: frame {} element {}: expected {}, got {}",
             m.frame, m.element, m.expected, m.got
-        );
+        ));
     }
-    println!("  wrote {}", path.display());
+    ui.say(&format!("  wrote {}", path.display()));
     if report.passed() {
-        println!("PASS: all {} outputs bit-exact", report.frames);
+        ui.say(&format!("PASS: all {} outputs bit-exact", report.frames));
         Ok(ExitCode::SUCCESS)
     } else {
-        println!("FAIL: {} mismatching output elements", report.mismatches);
+        ui.say(&format!(
+            "FAIL: {} mismatching output elements",
+            report.mismatches
+        ));
         Ok(ExitCode::FAILURE)
     }
 }

@@ -6,11 +6,25 @@
 //! output is what the network returns, in float32 (host post-steps applied); `--hardware`
 //! writes the integer outputs of the hardware part instead (int64). For a ferrite `.json`
 //! IR model the output is integers (int64).
+use super::error::{doing, fail, usage};
+use super::ui::Ui;
 use anyhow::{Context, bail};
+use ferrite_gen::progress::Progress;
 use ferrite_gen::{golden, npy};
 use ndarray::{Array2, ArrayD};
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+pub const EXAMPLES: &str = "\
+Examples:
+  ferrite golden examples/mlp_w1a1/model.onnx --input examples/mlp_w1a1/inputs.npy --output y.npy
+  ferrite golden examples/mlp_w1a1/model.onnx --input examples/mlp_w1a1/inputs.npy --output y.npy \\
+      --expected examples/mlp_w1a1/expected.npy --labels examples/mlp_w1a1/labels.npy
+  ferrite golden examples/bnn_mlp_random/model.json --input x.npy --output y.npy";
+
+/// The advice for a model that does not load.
+pub const IMPORT_HELP: &str = "MODEL must be a QONNX model (.onnx, as Brevitas exports it) or \
+     ferrite IR (.json); `ferrite inspect MODEL` shows how far it imports";
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -64,6 +78,32 @@ fn compare(
     y: &Array2<f64>,
     integer: bool,
     approximate: Option<&str>,
+    ui: Ui,
+) -> anyhow::Result<bool> {
+    let ok = compare_expected(args, expected, y, integer, approximate, ui).with_context(|| {
+        doing(
+            "cannot compare with the reference outputs",
+            args.expected.as_deref().unwrap_or(&args.output).display(),
+            "give --expected the outputs of the same frames, one row a frame",
+        )
+    })?;
+    let labelled = compare_labels(args, y, integer, ui).with_context(|| {
+        doing(
+            "cannot check the labels",
+            args.labels.as_deref().unwrap_or(&args.output).display(),
+            "give --labels one integer class a frame, for at most as many frames as --input",
+        )
+    })?;
+    Ok(ok && labelled)
+}
+
+fn compare_expected(
+    args: &Args,
+    expected: Option<ArrayD<f64>>,
+    y: &Array2<f64>,
+    integer: bool,
+    approximate: Option<&str>,
+    ui: Ui,
 ) -> anyhow::Result<bool> {
     let mut ok = true;
     if let (Some(path), Some(e)) = (&args.expected, expected) {
@@ -83,12 +123,12 @@ fn compare(
             .count();
         if integer {
             let differ = y.iter().zip(e.iter()).filter(|(a, b)| a != b).count();
-            eprintln!(
+            ui.note(&format!(
                 "vs {}: {differ} of {} integers differ; top-1 agrees on {agree}/{} frames",
                 path.display(),
                 y.len(),
                 y.nrows()
-            );
+            ));
             ok &= differ == 0;
         } else {
             let max = y
@@ -96,21 +136,25 @@ fn compare(
                 .zip(e.iter())
                 .map(|(a, b)| (a - b).abs())
                 .fold(0.0, f64::max);
-            eprintln!(
+            ui.note(&format!(
                 "vs {}: largest difference {max:e}; top-1 agrees on {agree}/{} frames",
                 path.display(),
                 y.nrows()
-            );
+            ));
             if let Some(ty) = approximate {
-                eprintln!(
+                ui.note(&format!(
                     "  (the input is quantized to {ty} by --input-type: the outputs approximate \
                      the float reference; agreement is reported, not required)"
-                );
+                ));
                 return Ok(ok);
             }
         }
         ok &= agree == y.nrows();
     }
+    Ok(ok)
+}
+
+fn compare_labels(args: &Args, y: &Array2<f64>, integer: bool, ui: Ui) -> anyhow::Result<bool> {
     if let Some(path) = &args.labels {
         let l = read_any(path)?;
         let l: Vec<i64> = l.iter().map(|v| *v as i64).collect();
@@ -127,14 +171,14 @@ fn compare(
             .zip(y.rows())
             .filter(|(lab, r)| top1(*r, integer) == **lab)
             .count();
-        eprintln!(
+        ui.note(&format!(
             "top-1 accuracy on the {} labelled frames: {right}/{} ({:.1} %)",
             l.len(),
             l.len(),
             100.0 * right as f64 / l.len().max(1) as f64
-        );
+        ));
     }
-    Ok(ok)
+    Ok(true)
 }
 
 /// Write `a` to `path` through a temporary file beside it, never half-written
@@ -145,10 +189,15 @@ fn write_atomic<T: ndarray_npy::WritableElement>(
 ) -> anyhow::Result<()> {
     use ndarray_npy::WriteNpyExt;
     let mut bytes = Vec::new();
-    a.write_npy(&mut bytes)
-        .with_context(|| format!("writing {}", path.display()))?;
-    ferrite_gen::outdir::write_atomic(path, &bytes)
-        .with_context(|| format!("writing {}", path.display()))?;
+    let writing = || {
+        doing(
+            "cannot write the outputs",
+            path.display(),
+            "give --output a file in a folder you can write to",
+        )
+    };
+    a.write_npy(&mut bytes).with_context(writing)?;
+    ferrite_gen::outdir::write_atomic(path, &bytes).with_context(writing)?;
     Ok(())
 }
 
@@ -183,7 +232,7 @@ fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
     }
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, ui: Ui) -> anyhow::Result<ExitCode> {
     for (what, p) in [
         ("--input", Some(&args.input)),
         ("--expected", args.expected.as_ref()),
@@ -192,18 +241,30 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if let Some(p) = p
             && same_file(p, &args.output)
         {
-            bail!(
-                "--output {} is the {what} file: it would be overwritten; write the outputs elsewhere",
-                args.output.display()
-            );
+            return Err(usage(
+                format!(
+                    "--output {} is the {what} file: it would be overwritten",
+                    args.output.display()
+                ),
+                "write the outputs elsewhere",
+            ));
         }
     }
     // read the reference before anything is written: a bad --expected writes nothing
     let expected = match &args.expected {
-        Some(p) => Some(read_any(p)?),
+        Some(p) => Some(read_any(p).with_context(|| {
+            doing(
+                "cannot read the reference outputs",
+                p.display(),
+                "give --expected a .npy of the outputs, one row a frame",
+            )
+        })?),
         None => None,
     };
-    let model = ferrite_gen::load_model_with(&args.model, args.input_type)?;
+    let bars = ui.progress();
+    bars.step("importing", None);
+    let model = ferrite_gen::load_model_with(&args.model, args.input_type)
+        .map_err(|e| fail(e, "cannot import the model", &args.model, IMPORT_HELP))?;
     let approximate = model
         .declared_input
         .as_ref()
@@ -213,18 +274,45 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // one reader, one rule: integer arrays are hardware frames, float arrays the model's
     // float inputs (through its host pre-steps); each frame goes through at once (no
     // intermediate copy of every frame)
-    let ints: Vec<Vec<i64>> = match npy::frames(&model, &args.input)? {
-        npy::Frames::Hardware(f) => f.iter().map(|x| g.run_frame(x)).collect(),
+    let frames = npy::frames(&model, &args.input).map_err(|e| {
+        fail(
+            e,
+            "cannot read the input frames",
+            &args.input,
+            "give --input a .npy of the model's inputs, the first axis counting frames",
+        )
+    })?;
+    let n_frames = match &frames {
+        npy::Frames::Hardware(f) => f.len(),
+        npy::Frames::Float(f) => f.len(),
+    };
+    bars.step("golden model", Some(n_frames as u64));
+    let ints: Vec<Vec<i64>> = match frames {
+        npy::Frames::Hardware(f) => f
+            .iter()
+            .map(|x| {
+                let y = g.run_frame(x);
+                bars.advance(1);
+                y
+            })
+            .collect(),
         npy::Frames::Float(f) => f
             .iter()
             .enumerate()
             .map(|(i, x)| {
-                let hw = golden::host::run_pre(&model, x)
-                    .with_context(|| format!("{}: frame {i}", args.input.display()))?;
+                let hw = golden::host::run_pre(&model, x).with_context(|| {
+                    doing(
+                        "cannot quantize an input frame",
+                        format!("{}: frame {i}", args.input.display()),
+                        "float frames must hold values the model's input type can take",
+                    )
+                })?;
+                bars.advance(1);
                 Ok(g.run_frame(&hw))
             })
             .collect::<anyhow::Result<_>>()?,
     };
+    bars.finish();
     let n = ints.len();
     let width = g.output_elems();
     let onnx = args.model.extension().is_some_and(|e| e == "onnx");
@@ -232,22 +320,31 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let y: Vec<Vec<f32>> = ints
             .iter()
             .map(|y| golden::host::run_post(&model, y))
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<_, _>>()
+            .map_err(|e| {
+                fail(
+                    e,
+                    "cannot run the host post-steps",
+                    &args.model,
+                    "pass --hardware to write the integer outputs",
+                )
+            })?;
         let cols = y.first().map_or(width, Vec::len);
         let y = Array2::from_shape_vec((n, cols), y.concat())?;
         write_atomic(&args.output, &y)?;
-        eprintln!(
+        ui.note(&format!(
             "{} frames -> {} (float32, {:?})",
             y.nrows(),
             args.output.display(),
             y.shape()
-        );
+        ));
         let ok = compare(
             &args,
             expected,
             &y.mapv(f64::from),
             false,
             approximate.as_deref(),
+            ui,
         )?;
         return Ok(if ok {
             ExitCode::SUCCESS
@@ -257,18 +354,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let y = Array2::from_shape_vec((n, width), ints.concat())?;
     write_atomic(&args.output, &y)?;
-    eprintln!(
+    ui.note(&format!(
         "{} frames -> {} (int64, {:?})",
         y.nrows(),
         args.output.display(),
         y.shape()
-    );
+    ));
     let ok = compare(
         &args,
         expected,
         &y.mapv(|v| v as f64),
         true,
         approximate.as_deref(),
+        ui,
     )?;
     Ok(if ok {
         ExitCode::SUCCESS

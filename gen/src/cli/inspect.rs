@@ -5,6 +5,12 @@ use std::fmt::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+pub const EXAMPLES: &str = "\
+Examples:
+  ferrite inspect examples/cnv_w2a2/model.onnx
+  ferrite inspect examples/mlp_w1a1/model.onnx --graph     # the streamlined import graph too
+  ferrite inspect model.onnx --input-type INT8             # a float input without a quantizer";
+
 #[derive(clap::Args)]
 pub struct Args {
     /// Model: QONNX (.onnx) or ferrite IR (.json).
@@ -98,27 +104,25 @@ pub fn describe(m: &Model) -> String {
     s
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(args: Args, ui: super::ui::Ui) -> anyhow::Result<ExitCode> {
+    use super::error::fail;
+    use super::golden::IMPORT_HELP;
+    use ferrite_gen::progress::Progress;
     let onnx = args.model.extension().is_some_and(|e| e == "onnx");
+    let bars = ui.progress();
+    bars.step("importing", None);
     let m = if onnx && args.graph {
-        let (g, m) = ferrite_gen::load_onnx_with(&args.model, args.input_type)?;
-        out(&format!("streamlined {g}\n"))?;
+        let (g, m) = ferrite_gen::load_onnx_with(&args.model, args.input_type)
+            .map_err(|e| fail(e, "cannot import the model", &args.model, IMPORT_HELP))?;
+        bars.finish();
+        super::ui::data(&format!("streamlined {g}\n"));
         m
     } else {
-        ferrite_gen::load_model_with(&args.model, args.input_type)?
+        ferrite_gen::load_model_with(&args.model, args.input_type)
+            .map_err(|e| fail(e, "cannot import the model", &args.model, IMPORT_HELP))?
     };
-    out(&describe(&m))?;
+    bars.finish();
+    // the listing is what inspect exists to print: shown under --quiet too
+    super::ui::data(&describe(&m));
     Ok(ExitCode::SUCCESS)
-}
-
-/// Write to stdout; a closed pipe (`| head`) ends quietly instead of panicking.
-fn out(s: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    match std::io::stdout()
-        .lock()
-        .write_all(super::terminal_safe(s).as_bytes())
-    {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        r => Ok(r?),
-    }
 }
