@@ -138,7 +138,7 @@ pub fn run(args: Args, ui: Ui) -> anyhow::Result<ExitCode> {
     let bars = ui.progress();
     let report = cosim::run_with(&args.out, &frames, &opts, &bars).map_err(|e| {
         let help = match &e {
-            cosim::CosimError::Sim(_) => "`ferrite cosim --help` lists the options; Verilator 5 and a C++ compiler must be on PATH",
+            cosim::CosimError::Sim(_) => "Verilator 5 and a C++ compiler must be on PATH, and the build cache (--cache) writable",
             _ => "rebuild the design with `ferrite build`",
         };
         fail(e, "co-simulation failed", &args.out, help)

@@ -90,12 +90,10 @@ fn node_of(e: &(dyn std::error::Error + 'static)) -> Option<String> {
     fn load(e: &LoadError) -> Option<String> {
         match e {
             LoadError::Import(ImportError::Invalid { node, .. }) => Some(node.clone()),
-            LoadError::Pass { error, .. } => match error {
-                PassError::Invalid { node, .. } | PassError::NotQuantized { node, .. } => {
-                    Some(node.clone())
-                }
-                _ => None,
-            },
+            LoadError::Pass {
+                error: PassError::Invalid { node, .. } | PassError::NotQuantized { node, .. },
+                ..
+            } => Some(node.clone()),
             LoadError::Ir(e) => ir(e),
             _ => None,
         }
@@ -339,7 +337,13 @@ pub fn render(err: &anyhow::Error, verbose: bool) -> String {
     for e in chain {
         node = node.or_else(|| node_of(e));
         let text = clean(&reason(e, verbose));
-        let text = strip_file(&text, file.as_deref()).to_string();
+        let mut text = strip_file(&text, file.as_deref()).to_string();
+        // the node the headline names need not open the cause too
+        if let Some(n) = &node
+            && let Some(rest) = text.strip_prefix(&format!("node `{n}`: "))
+        {
+            text = rest.to_string();
+        }
         let (text, advice) = split_advice(&text);
         if help.is_none() {
             help = advice;
