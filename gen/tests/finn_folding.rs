@@ -36,7 +36,8 @@ fn finn_names_follow_finn_conversion() {
     // FINN's third FMPadding is conv 2's padding, which its window generator does: noted,
     // not applied
     assert!(
-        p.how.contains("FMPadding_rtl_2: ferrite's window generator pads its input itself"),
+        p.how
+            .contains("FMPadding_rtl_2: ferrite's window generator pads its input itself"),
         "{}",
         p.how
     );

@@ -151,22 +151,74 @@ fn grid() -> Vec<SwgParams> {
         cfg((13, 13), 1, (2, 2), (4, 4), (1, 1), 1, Int(2)),
         // padding (the writer walks the padded raster): same, stride 2, asymmetric, 1-D,
         // wider than the kernel reaches (windows of padding only)
-        padded(raw((8, 8), 4, (3, 3), (1, 1), (1, 1), 2, Int(4)), [1, 1, 1, 1], -3),
-        padded(raw((7, 7), 3, (3, 3), (2, 2), (1, 1), 3, UInt(4)), [1, 1, 1, 1], 0),
-        padded(raw((5, 6), 2, (5, 5), (1, 1), (1, 1), 1, Int(2)), [2, 0, 1, 2], -1),
-        padded(raw((1, 21), 4, (1, 5), (1, 1), (1, 1), 4, Int(8)), [0, 2, 0, 2], 0),
-        padded(raw((4, 4), 1, (3, 3), (1, 1), (1, 1), 1, UInt(2)), [3, 3, 3, 3], 2),
+        padded(
+            raw((8, 8), 4, (3, 3), (1, 1), (1, 1), 2, Int(4)),
+            [1, 1, 1, 1],
+            -3,
+        ),
+        padded(
+            raw((7, 7), 3, (3, 3), (2, 2), (1, 1), 3, UInt(4)),
+            [1, 1, 1, 1],
+            0,
+        ),
+        padded(
+            raw((5, 6), 2, (5, 5), (1, 1), (1, 1), 1, Int(2)),
+            [2, 0, 1, 2],
+            -1,
+        ),
+        padded(
+            raw((1, 21), 4, (1, 5), (1, 1), (1, 1), 4, Int(8)),
+            [0, 2, 0, 2],
+            0,
+        ),
+        padded(
+            raw((4, 4), 1, (3, 3), (1, 1), (1, 1), 1, UInt(2)),
+            [3, 3, 3, 3],
+            2,
+        ),
         // parallel windows: no padding, ResNet's first layer, wide pixels, stride 2,
         // asymmetric padding, dilation, 1-D, 5x5, a tiny map, bipolar and binary
         par(cfg((8, 8), 3, (3, 3), (1, 1), (1, 1), 1, Bipolar)),
-        par(padded(raw((8, 8), 1, (3, 3), (1, 1), (1, 1), 1, UInt(4)), [1, 1, 1, 1], 0)),
-        par(padded(raw((8, 8), 16, (3, 3), (1, 1), (1, 1), 1, Int(4)), [1, 1, 1, 1], -2)),
-        par(padded(raw((8, 8), 8, (3, 3), (2, 2), (1, 1), 1, UInt(4)), [1, 1, 1, 1], 0)),
-        par(padded(raw((7, 7), 3, (3, 3), (2, 2), (1, 1), 1, Int(2)), [0, 0, 1, 1], 1)),
-        par(padded(raw((9, 6), 2, (2, 3), (1, 1), (2, 1), 1, UInt(8)), [1, 1, 1, 1], 7)),
-        par(padded(raw((1, 21), 4, (1, 5), (1, 1), (1, 1), 1, Int(8)), [0, 2, 0, 2], 0)),
-        par(padded(raw((6, 7), 2, (5, 5), (1, 2), (1, 1), 1, UInt(2)), [2, 2, 2, 2], 0)),
-        par(padded(raw((2, 2), 1, (3, 3), (1, 1), (1, 1), 1, Binary), [1, 1, 1, 1], 0)),
+        par(padded(
+            raw((8, 8), 1, (3, 3), (1, 1), (1, 1), 1, UInt(4)),
+            [1, 1, 1, 1],
+            0,
+        )),
+        par(padded(
+            raw((8, 8), 16, (3, 3), (1, 1), (1, 1), 1, Int(4)),
+            [1, 1, 1, 1],
+            -2,
+        )),
+        par(padded(
+            raw((8, 8), 8, (3, 3), (2, 2), (1, 1), 1, UInt(4)),
+            [1, 1, 1, 1],
+            0,
+        )),
+        par(padded(
+            raw((7, 7), 3, (3, 3), (2, 2), (1, 1), 1, Int(2)),
+            [0, 0, 1, 1],
+            1,
+        )),
+        par(padded(
+            raw((9, 6), 2, (2, 3), (1, 1), (2, 1), 1, UInt(8)),
+            [1, 1, 1, 1],
+            7,
+        )),
+        par(padded(
+            raw((1, 21), 4, (1, 5), (1, 1), (1, 1), 1, Int(8)),
+            [0, 2, 0, 2],
+            0,
+        )),
+        par(padded(
+            raw((6, 7), 2, (5, 5), (1, 2), (1, 1), 1, UInt(2)),
+            [2, 2, 2, 2],
+            0,
+        )),
+        par(padded(
+            raw((2, 2), 1, (3, 3), (1, 1), (1, 1), 1, Binary),
+            [1, 1, 1, 1],
+            0,
+        )),
     ]
 }
 
@@ -532,10 +584,7 @@ fn no_combinational_path_from_out_ready_to_in_ready() {
             "{name}: m_axis_out_tready reaches s_axis_in_tready"
         );
         let state = if p.parallel() { "idx_reg" } else { "fill_reg" };
-        assert!(
-            !cone(state),
-            "{name}: the cone check does not see {state}"
-        );
+        assert!(!cone(state), "{name}: the cone check does not see {state}");
     }
 }
 
@@ -757,7 +806,12 @@ fn random_configs(n: usize, seed: u64, max_map: i64, max_k: i64, max_c: i64) -> 
             let (eh, ew) = ((kh - 1) * dh, (kw - 1) * dw);
             let top = pick(&mut r, 0, eh as i64);
             let left = pick(&mut r, 0, ew as i64);
-            [top, left, pick(&mut r, 0, (eh - top) as i64), pick(&mut r, 0, (ew - left) as i64)]
+            [
+                top,
+                left,
+                pick(&mut r, 0, (eh - top) as i64),
+                pick(&mut r, 0, (ew - left) as i64),
+            ]
         } else {
             [0; 4]
         };

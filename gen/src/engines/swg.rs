@@ -297,7 +297,8 @@ impl SwgParams {
     /// Parallel mode: shifts of a frame's windows past its last pixel (the trailing shifts):
     /// `max(0, last trigger + 1 - ifm_h*ifm_w)`.
     pub fn trailing(&self) -> usize {
-        (self.trigger(self.ofm_h() - 1, self.ofm_w() - 1) + 1).saturating_sub(self.ifm_h * self.ifm_w)
+        (self.trigger(self.ofm_h() - 1, self.ofm_w() - 1) + 1)
+            .saturating_sub(self.ifm_h * self.ifm_w)
     }
 
     /// Why these parameters cannot be built, if so.
@@ -331,7 +332,12 @@ impl SwgParams {
         if eh > self.raster_h() || ew > self.raster_w() {
             return Err(format!(
                 "sliding window: the {}x{} kernel (dilation {}x{}) spans {eh}x{ew}, larger than the {}x{} padded input; pad the input first",
-                self.k_h, self.k_w, self.dil_h, self.dil_w, self.raster_h(), self.raster_w()
+                self.k_h,
+                self.k_w,
+                self.dil_h,
+                self.dil_w,
+                self.raster_h(),
+                self.raster_w()
             ));
         }
         let bits = self.elem.bits();
@@ -640,7 +646,11 @@ impl SwgParams {
         // ceil((PT - ky*DH) / SH) <= oy <= floor((H - 1 + PT - ky*DH) / SH)
         let bounds = |k: usize, d: usize, s: usize, p: usize, size: usize| {
             let off = p as i64 - (k * d) as i64;
-            let lo = if off > 0 { (off + s as i64 - 1) / s as i64 } else { 0 };
+            let lo = if off > 0 {
+                (off + s as i64 - 1) / s as i64
+            } else {
+                0
+            };
             let top = size as i64 - 1 + off;
             let hi = if top < 0 { -1 } else { top / s as i64 };
             (lo, hi)
@@ -700,7 +710,10 @@ impl SwgParams {
             hw_last: lit(nb, hw as i64 - 1),
             v_first: lit(nb, v_first as i64),
             v_px: lit(nb, self.stride_w as i64),
-            v_row: lit(nb, self.stride_h as i64 * w - (ow as i64 - 1) * self.stride_w as i64),
+            v_row: lit(
+                nb,
+                self.stride_h as i64 * w - (ow as i64 - 1) * self.stride_w as i64,
+            ),
             ow_msb: ow_bits - 1,
             ow_last,
             ow_zero,
@@ -810,7 +823,10 @@ impl super::Engine for crate::ir::SlidingWindow {
         let p = params(self, ins, fold);
         let [t, l, b, r] = self.pad;
         let pad = if p.padded() {
-            format!(" padding {t}/{l}/{b}/{r} (top/left/bottom/right) with {}", self.pad_value)
+            format!(
+                " padding {t}/{l}/{b}/{r} (top/left/bottom/right) with {}",
+                self.pad_value
+            )
         } else {
             String::new()
         };
@@ -857,13 +873,17 @@ impl super::Engine for crate::ir::SlidingWindow {
         cx: &super::RenderCx,
     ) -> Result<Vec<crate::emit::GeneratedFile>, crate::emit::EmitError> {
         let p = params(self, cx.ins, cx.fold);
-        p.check().map_err(|why| crate::emit::EmitError::Unsupported {
-            node: cx.module.to_string(),
-            kind: "SlidingWindow",
-            why,
-        })?;
+        p.check()
+            .map_err(|why| crate::emit::EmitError::Unsupported {
+                node: cx.module.to_string(),
+                kind: "SlidingWindow",
+                why,
+            })?;
         let text = if p.parallel() {
-            crate::emit::render(&p.par_context(cx.module, cx.header.clone(), cx.skid), cx.module)?
+            crate::emit::render(
+                &p.par_context(cx.module, cx.header.clone(), cx.skid),
+                cx.module,
+            )?
         } else {
             crate::emit::render(&p.context(cx.module, cx.header.clone(), cx.skid), cx.module)?
         };
@@ -950,7 +970,10 @@ mod tests {
             (p(6, 5, 1, (2, 3), 1, 2, 1), [0, 2, 1, 0]),
             (p(1, 9, 2, (1, 3), 1, 1, 2), [0, 1, 0, 1]),
         ] {
-            let q = SwgParams { pad_value: 3, ..padded(q, pad, false) };
+            let q = SwgParams {
+                pad_value: 3,
+                ..padded(q, pad, false)
+            };
             q.check().unwrap();
             let x: Vec<i64> = (0..q.ifm_h * q.ifm_w * q.channels)
                 .map(|_| r.value(q.elem))
@@ -965,7 +988,10 @@ mod tests {
             };
             let t = TensorType::new([q.ifm_h, q.ifm_w, q.channels], q.elem);
             let out = op.infer(&[t]).unwrap()[0];
-            assert_eq!(out.shape, [q.ofm_h(), q.ofm_w(), q.k_h * q.k_w * q.channels]);
+            assert_eq!(
+                out.shape,
+                [q.ofm_h(), q.ofm_w(), q.k_h * q.k_w * q.channels]
+            );
             let want = op.eval(&[t], &[&x]).remove(0);
             assert_eq!(q.golden(&x), want);
             assert!(want.contains(&3), "{q:?}: no pad value in the windows");
@@ -979,10 +1005,22 @@ mod tests {
     fn parallel_triggers_are_ordered_and_reach_their_elements() {
         let mut n = 0;
         for (h, w) in [(1, 5), (2, 2), (4, 7), (8, 8), (9, 5)] {
-            for (k, d) in [((3, 3), 1), ((2, 2), 1), ((3, 1), 1), ((1, 3), 2), ((5, 5), 1), ((3, 3), 2)] {
+            for (k, d) in [
+                ((3, 3), 1),
+                ((2, 2), 1),
+                ((3, 1), 1),
+                ((1, 3), 2),
+                ((5, 5), 1),
+                ((3, 3), 2),
+            ] {
                 for s in 1..=3 {
                     let (eh, ew) = ((k.0 - 1) * d, (k.1 - 1) * d);
-                    for pad in [[0, 0, 0, 0], [eh / 2, ew / 2, eh - eh / 2, ew - ew / 2], [eh, ew, 0, 0], [0, 0, eh, ew]] {
+                    for pad in [
+                        [0, 0, 0, 0],
+                        [eh / 2, ew / 2, eh - eh / 2, ew - ew / 2],
+                        [eh, ew, 0, 0],
+                        [0, 0, eh, ew],
+                    ] {
                         let q = padded(p(h, w, 2, k, s, d, 2), pad, true);
                         if q.raster_h() < eh + 1 || q.raster_w() < ew + 1 || q.check().is_err() {
                             continue;
@@ -996,8 +1034,10 @@ mod tests {
                                 last = Some(v);
                                 for ky in 0..q.k_h {
                                     for kx in 0..q.k_w {
-                                        let y = (oy * q.stride_h + ky * q.dil_h) as i64 - pad[0] as i64;
-                                        let x = (ox * q.stride_w + kx * q.dil_w) as i64 - pad[1] as i64;
+                                        let y =
+                                            (oy * q.stride_h + ky * q.dil_h) as i64 - pad[0] as i64;
+                                        let x =
+                                            (ox * q.stride_w + kx * q.dil_w) as i64 - pad[1] as i64;
                                         if y < 0 || x < 0 || y >= h as i64 || x >= w as i64 {
                                             continue;
                                         }

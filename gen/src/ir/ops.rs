@@ -463,7 +463,10 @@ impl OpKind for SlidingWindow {
         let pad = if self.pad == [0; 4] {
             String::new()
         } else {
-            format!(", padding top {t} left {l} bottom {b} right {r} with {}", self.pad_value)
+            format!(
+                ", padding top {t} left {l} bottom {b} right {r} with {}",
+                self.pad_value
+            )
         };
         format!(
             "kernel {}x{}, stride {}x{}, dilation {}x{}{pad}: {}",
