@@ -675,8 +675,14 @@ fn analyze_once(actors: &[Actor], links: &[Link], frames: usize) -> (Analysis, b
                     .iter()
                     .find(|l| l.to == (a, 0))
                     .expect("a converter input");
-                let inputs = l.from.map(|(f, p)| ports[f].writes[p].clone());
+                // fed directly, its reads are its producer's writes; behind a FIFO (a
+                // converter to fewer lanes) it reads the FIFO, one event a beat
+                let inputs = l
+                    .from
+                    .filter(|_| !l.fifo)
+                    .map(|(f, p)| ports[f].writes[p].clone());
                 let n_in = match l.from {
+                    Some((f, p)) if l.fifo => ports[f].writes[p].len(),
                     Some(_) => 0,
                     None => {
                         // fed by the graph input: as many beats as its consumer reads

@@ -288,6 +288,66 @@ pub fn stitch_with(
             } else {
                 format!("_{port}")
             };
+            // A FIFO of `fmt` beats named `name` from the open end `cur`; `cur` becomes its
+            // output.
+            let fifo = |nodes: &mut Vec<HwNode>,
+                        edges: &mut Vec<HwEdge>,
+                        cur: Open,
+                        name: String,
+                        instance: String,
+                        out_wire: String|
+             -> Open {
+                let fmt = cur.fmt.clone();
+                let (depth, why) = (2, String::new());
+                nodes.push(HwNode {
+                    name: name.clone(),
+                    instance,
+                    module: Primitive::Fifo.module(&prefix),
+                    role: Role::Fifo {
+                        depth,
+                        width: fmt.tdata_bits,
+                        why,
+                    },
+                    inputs: vec![fmt.clone()],
+                    outputs: vec![fmt.clone()],
+                    params: vec![
+                        param("DATA_WIDTH", fmt.tdata_bits),
+                        param("ADDR_WIDTH", depth.trailing_zeros()),
+                        param("DEPTH", depth),
+                    ],
+                });
+                edges.push(HwEdge {
+                    wire: cur.wire.clone(),
+                    from: cur.from.clone(),
+                    to: End::Node {
+                        node: name.clone(),
+                        port: 0,
+                    },
+                    format: fmt.clone(),
+                    carries: cur.carries.clone(),
+                });
+                Open {
+                    wire: out_wire,
+                    fmt,
+                    from: End::Node { node: name, port: 0 },
+                    carries: cur.carries,
+                }
+            };
+            // A converter to fewer lanes reads a beat only every few cycles: a FIFO before
+            // it takes a producer's burst in whole beats, so the producer never waits on the
+            // converter (a global pool's results, an output fold's beats).
+            if cur.fmt.lanes > want.lanes {
+                let name = unique(&taken, format!("fifo_{}{sfx}_wide", n.name));
+                taken.insert(name.clone());
+                cur = fifo(
+                    &mut nodes,
+                    &mut edges,
+                    cur,
+                    name,
+                    format!("u_l{nn}{sfx}_fifo_wide"),
+                    format!("s_l{nn}{sfx}_wide"),
+                );
+            }
             if cur.fmt.lanes != want.lanes {
                 if !primitives.contains(&Primitive::Gearbox) {
                     primitives.push(Primitive::Gearbox);
@@ -342,48 +402,25 @@ pub fn stitch_with(
                 };
             }
             // FIFO before the engine input; its depth comes from the analysis below
-            let (depth, why) = (2, String::new());
             let name = unique(&taken, format!("fifo_{}{sfx}", n.name));
             taken.insert(name.clone());
-            nodes.push(HwNode {
-                name: name.clone(),
-                instance: format!("u_l{nn}{sfx}_fifo"),
-                module: Primitive::Fifo.module(&prefix),
-                role: Role::Fifo {
-                    depth,
-                    width: want.tdata_bits,
-                    why,
-                },
-                inputs: vec![want.clone()],
-                outputs: vec![want.clone()],
-                params: vec![
-                    param("DATA_WIDTH", want.tdata_bits),
-                    param("ADDR_WIDTH", depth.trailing_zeros()),
-                    param("DEPTH", depth),
-                ],
-            });
+            let last = fifo(
+                &mut nodes,
+                &mut edges,
+                cur,
+                name,
+                format!("u_l{nn}{sfx}_fifo"),
+                format!("s_l{nn}{sfx}_in"),
+            );
             edges.push(HwEdge {
-                wire: cur.wire.clone(),
-                from: cur.from.clone(),
-                to: End::Node {
-                    node: name.clone(),
-                    port: 0,
-                },
-                format: cur.fmt.clone(),
-                carries: cur.carries.clone(),
-            });
-            edges.push(HwEdge {
-                wire: format!("s_l{nn}{sfx}_in"),
-                from: End::Node {
-                    node: name,
-                    port: 0,
-                },
+                wire: last.wire,
+                from: last.from,
                 to: End::Node {
                     node: n.name.clone(),
                     port,
                 },
                 format: want.clone(),
-                carries: cur.carries,
+                carries: last.carries,
             });
         }
         let exp = exp_of[id];
@@ -548,7 +585,8 @@ fn size_fifos(
         let Some(inc) = edges.iter().find(|e| into(&e.to)) else {
             continue;
         };
-        let from = end(&inc.from).map(|(node, port)| (actor_of[&node], port));
+        // the producing actor (a FIFO is none: a converter behind one takes no link)
+        let from = end(&inc.from).and_then(|(node, port)| actor_of.get(&node).map(|&a| (a, port)));
         match n.role {
             Role::Fifo { .. } => {
                 let out = edges
@@ -561,7 +599,7 @@ fn size_fifos(
                             }
                     })
                     .and_then(|e| end(&e.to))
-                    .expect("a FIFO feeds an engine");
+                    .expect("a FIFO feeds an engine or a converter");
                 links.push(Link {
                     from,
                     to: (actor_of[&out.0], out.1),
@@ -570,6 +608,10 @@ fn size_fifos(
                 });
                 fifo_of_link.push(Some(ni));
             }
+            // a converter behind a FIFO: the FIFO's link feeds it
+            Role::Converter { .. }
+                if matches!(&inc.from, End::Node { node, .. }
+                    if nodes.iter().any(|m| m.name == *node && matches!(m.role, Role::Fifo { .. }))) => {}
             Role::Converter { .. } => {
                 links.push(Link {
                     from,

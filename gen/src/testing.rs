@@ -475,6 +475,28 @@ impl Chain {
         self.push("swg", op, (1, simd))
     }
 
+    /// A window generator with a convolution's padding `[top, left, bottom, right]` (value
+    /// 0, or -1 for bipolar), folded (pe, simd): PE 1 is the standard mode, PE = the kernel's
+    /// positions with SIMD = C the parallel window.
+    pub fn padded_window(
+        &mut self,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        pad: [usize; 4],
+        fold: (usize, usize),
+    ) -> &mut Chain {
+        let pad_value = if self.cur.dtype.contains(0) { 0 } else { -1 };
+        let op = Op::SlidingWindow(crate::ir::SlidingWindow {
+            kernel,
+            stride,
+            dilation: [1, 1],
+            pad,
+            pad_value,
+            input_type: self.cur.dtype,
+        });
+        self.push("swg", op, fold)
+    }
+
     /// A matrix-vector unit over the current channels (or the whole flattened tensor when
     /// `flatten`) with random `wt` weights and, with `act`, random thresholds.
     pub fn mvu(
