@@ -1648,6 +1648,10 @@ mod design_tests {
             let Role::Fifo { width, .. } = &n.role else {
                 continue;
             };
+            // the FIFO before a converter to fewer lanes is new since that rule
+            if n.name.ends_with("_wide") {
+                continue;
+            }
             let out = d
                 .edges
                 .iter()
@@ -1680,8 +1684,8 @@ mod design_tests {
                 .unwrap()
                 .from
                 .clone();
-            if let End::Node { node, .. } = &src
-                && node.starts_with("conv_")
+            while let End::Node { node, .. } = &src
+                && (node.starts_with("conv_") || node.ends_with("_wide"))
             {
                 src = d
                     .edges

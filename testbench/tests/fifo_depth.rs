@@ -225,32 +225,33 @@ fn search_down(
     Ok((d, None))
 }
 
-/// The engine a FIFO feeds and that engine's kind.
+/// The engine a FIFO feeds (through a width converter and its FIFO, for the FIFO before a
+/// converter to fewer lanes) and that engine's kind.
 fn consumer(d: &Design, fifo: &str) -> (String, String) {
     use ferrite_gen::stitch::End;
-    let e = d
-        .edges
-        .iter()
-        .find(|e| {
-            e.from
-                == End::Node {
-                    node: fifo.to_string(),
-                    port: 0,
-                }
-        })
-        .expect("a FIFO feeds an engine");
-    let End::Node { node, .. } = &e.to else {
-        unreachable!("a FIFO feeds an engine")
-    };
-    let kind = d
-        .nodes
-        .iter()
-        .find_map(|n| match &n.role {
-            Role::Engine { kind, .. } if &n.name == node => Some(kind.clone()),
-            _ => None,
-        })
-        .expect("an engine");
-    (node.clone(), kind)
+    let mut node = fifo.to_string();
+    loop {
+        let e = d
+            .edges
+            .iter()
+            .find(|e| {
+                e.from
+                    == End::Node {
+                        node: node.clone(),
+                        port: 0,
+                    }
+            })
+            .expect("a FIFO feeds an engine");
+        let End::Node { node: next, .. } = &e.to else {
+            unreachable!("a FIFO feeds an engine")
+        };
+        let kind = d.nodes.iter().find(|n| &n.name == next).map(|n| &n.role);
+        match kind {
+            Some(Role::Engine { kind, .. }) => return (next.clone(), kind.clone()),
+            Some(_) => node = next.clone(),
+            None => panic!("no design node `{next}`"),
+        }
+    }
 }
 
 /// Analytic depths reach the rate; each FIFO of `chosen` is at least its searched
