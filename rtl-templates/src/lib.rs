@@ -11,7 +11,7 @@ mod branch;
 mod pad;
 mod pool;
 mod swg;
-pub use branch::{Add, AddInput, DupOutput, Duplicate};
+pub use branch::{Add, AddInput, Concat, ConcatInput, DupOutput, Duplicate};
 mod vvu;
 pub use pad::Pad;
 pub use pool::Pool;
