@@ -1075,8 +1075,8 @@ fn reason(
     };
     if inputs > 1 && need > STREAM_NEED {
         why.push_str(&format!(
-            "; a branch rejoins at `{}` (input {}), which reads its inputs in lockstep: this side \
-             holds the other side's latency and bursts",
+            "; a branch rejoins at `{}` (input {}), which reads its inputs by its schedule (in \
+             lockstep, or one after another): this side holds the other side's latency and bursts",
             actors[c].name, l.to.1
         ));
     }
