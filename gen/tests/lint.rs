@@ -482,7 +482,11 @@ fn concat_designs() {
             let k = i * kinds.len() + j;
             let n = if k.is_multiple_of(3) { 3 } else { 2 };
             let pe = [1, 2, 4][k % 3];
-            let shape = if k.is_multiple_of(2) { [1, 1, 8] } else { [2, 3, 4] };
+            let shape = if k.is_multiple_of(2) {
+                [1, 1, 8]
+            } else {
+                [2, 3, 4]
+            };
             let mut c = Chain::new(TensorType::new(shape, DataType::Int(5)));
             let copies = c.duplicate(n, pe);
             let mut ends = Vec::new();

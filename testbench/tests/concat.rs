@@ -346,3 +346,85 @@ fn rejoin_fifo_depths() {
     }
     assert!(depths[1] >= 64, "{depths:?}");
 }
+
+/// A small Inception-like network: one feature map copied into a 1x1 convolution (6
+/// channels) and a padded 3x3 convolution (4 channels), concatenated, then a 1x1
+/// convolution and a fully connected layer; at two foldings (the Concat the bottleneck,
+/// and the 3x3 branch the bottleneck, so the short 1x1 branch waits in its FIFO for the
+/// window generator's latency). Bit-exact under stalls, the measured cycles a frame equal
+/// the plan's, and the FIFO depths around the Concat printed.
+#[test]
+fn inception_network() {
+    let mut cases = Vec::new();
+    // (tag, concat PE, 3x3 (pe, simd), 1x1 (pe, simd), concat is the bottleneck)
+    for (tag, pe, conv3, conv1, concat_slowest) in [
+        ("inception_concat_bound", 1, (4, 4), (6, 4), true),
+        ("inception_conv_bound", 2, (1, 2), (3, 2), false),
+    ] {
+        let mut rng = Rng::new(1400);
+        let mut g = Chain::new(TensorType::new([6, 6, 4], UInt(2)));
+        let copies = g.duplicate(2, 4);
+        g.resume(copies[0].clone())
+            .mvu(&mut rng, 6, Int(2), Some(UInt(2)), false, conv1);
+        let a = g.stream();
+        g.resume(copies[1].clone())
+            .pad([1, 1, 1, 1], 0, 4)
+            .window([3, 3], [1, 1], [1, 1], 4)
+            .mvu(&mut rng, 4, Int(2), Some(UInt(3)), false, conv3);
+        let b = g.stream();
+        g.concat(vec![a, b], pe)
+            .mvu(&mut rng, 8, Int(2), Some(UInt(2)), false, (8, 10))
+            .mvu(&mut rng, 10, Int(2), None, true, (10, 16));
+        let (m, p) = g.build(tag);
+        let cat = formula(&m) / pe as u64;
+        assert_eq!(
+            p.exp_cycles_per_frame(&m) == cat,
+            concat_slowest,
+            "{tag}: {} cycles a frame, the Concat {cat}",
+            p.exp_cycles_per_frame(&m)
+        );
+        let (d, _, _) = ferrite_gen::build::compile(&m, &p).unwrap();
+        let cn = d.engines().find(|n| n.module.ends_with("_concat")).unwrap();
+        for port in 0..2 {
+            let f = d
+                .nodes
+                .iter()
+                .find(|n| n.name == format!("fifo_{}_{port}", cn.name))
+                .unwrap();
+            let Role::Fifo { depth, why, .. } = &f.role else {
+                unreachable!()
+            };
+            eprintln!("{tag}: concat input {port}: FIFO depth {depth} ({why})");
+        }
+        cases.push((tag.to_string(), m, p));
+    }
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|(tag, m, p)| check_plan(tag, m, p).err().map(|e| format!("{tag}: {e}")))
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Build once and run under each stall level: bit-exact, and at 0 % stall the measured
+/// cycles a frame equal the plan's (its slowest engine's formula).
+fn check_plan(tag: &str, m: &Model, p: &FoldPlan) -> Result<(), String> {
+    let b = bench();
+    let dir = b.build_dir(tag, m, p).map_err(|e| format!("{e:#}"))?;
+    let expected = p.exp_cycles_per_frame(m) as f64;
+    for (k, &stall) in STALLS.iter().enumerate() {
+        let seed = 1500 + k as u64;
+        let frames = cosim::random_frames(m, FRAMES, seed);
+        let r =
+            run(&dir, m, &frames, &b.options(stall, seed, false)).map_err(|e| format!("{e:#}"))?;
+        if r.mismatches != 0 {
+            return Err(format!("stall {stall}: {}", describe(&r)));
+        }
+        if stall == 0.0 && r.cycles_per_frame_measured != expected {
+            return Err(format!(
+                "measured cycles a frame differ from {expected}: {}",
+                describe(&r)
+            ));
+        }
+    }
+    Ok(())
+}
