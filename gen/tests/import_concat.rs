@@ -1,8 +1,9 @@
 //! Concat through the importer: an Inception-style block (one quantized tensor read by a
 //! 1x1 and a 3x3 convolution, their quantized outputs concatenated along the channels, then
 //! a convolution and a fully connected layer) against the reference executor, with equal
-//! scales and with a bipolar branch next to an integer one; and the clear errors for what
-//! ferrite refuses (scales that differ before a dense layer, a concat along another axis).
+//! scales, with a bipolar branch next to an integer one, and with scales that differ absorbed
+//! by a requantizer after the Concat; and the clear errors for what ferrite refuses (scales
+//! that differ before a dense layer, a concat along another axis).
 
 mod import_util;
 
@@ -128,6 +129,12 @@ fn branch(
 /// `cat` on `axis` -> 1x1 conv to 3 channels -> Relu -> Quant (UINT4, 1/2) -> Flatten ->
 /// MatMul -> output.
 fn inception(act1: Act, act3: Act, axis: i64) -> Vec<u8> {
+    inception_with(act1, act3, axis, None)
+}
+
+/// [`inception`], with `requant` a requantizer after the Concat: Mul by per-channel
+/// constants -> Relu -> Quant (INT4 when `signed`, else UINT4, scale `s`).
+fn inception_with(act1: Act, act3: Act, axis: i64, requant: Option<(f32, bool)>) -> Vec<u8> {
     let mut inits = Vec::new();
     let mut nodes = vec![quant(
         "x", "x0", 0.125, 0.0, 4.0, false, false, "ROUND", &mut inits,
@@ -152,8 +159,19 @@ fn inception(act1: Act, act3: Act, axis: i64) -> Vec<u8> {
         vec![("axis", A::I(axis))],
     ));
     let kc = if channels { 5 } else { 3 };
+    let mut kin = "k";
+    if let Some((s, signed)) = requant {
+        // a per-channel float step (a BatchNorm-like rescale, one negative-free factor each)
+        inits.push(raw_f32("km", &[1, kc, 1, 1], &[1.0, 0.75, 1.5, 0.5, 1.25][..kc as usize]));
+        nodes.push(node("Mul", "", "kmul", &["k", "km"], &["kk"], vec![]));
+        nodes.push(node("Relu", "", "krelu", &["kk"], &["kr"], vec![]));
+        nodes.push(quant(
+            "kr", "kq", s, 0.0, 4.0, signed, false, "ROUND", &mut inits,
+        ));
+        kin = "kq";
+    }
     nodes.push(weights("wk", &[3, kc, 1, 1], 4, &mut inits));
-    nodes.push(conv("convk", "k", "wkq", "ck", 1));
+    nodes.push(conv("convk", kin, "wkq", "ck", 1));
     nodes.push(node("Relu", "", "reluk", &["ck"], &["rk"], vec![]));
     nodes.push(quant(
         "rk", "o", 0.5, 0.0, 4.0, false, false, "ROUND", &mut inits,
@@ -263,5 +281,25 @@ fn a_concat_along_another_axis_is_refused() {
                 && e.contains("channels only"),
             "{e}"
         );
+    }
+}
+
+/// Inputs quantized apart (different scales per tensor, a bipolar branch) and a
+/// requantizer after the Concat: the thresholds of each channel absorb its input's scale.
+#[test]
+fn a_requantizer_after_the_concat_absorbs_scales_that_differ() {
+    for (act1, act3, signed) in [
+        (Act::Uint4(0.25), Act::Uint4(0.5), false),
+        (Act::Uint4(0.125), Act::Uint4(0.375), true),
+        (Act::Bipolar(0.5), Act::Uint4(0.25), false),
+    ] {
+        let m = check_against_exec(&inception_with(act1, act3, 1, Some((0.3, signed))));
+        let id = m.nodes.iter().position(|n| n.kind() == "Concat").unwrap();
+        let a = m.analyze().unwrap();
+        let reader = &m.nodes[a.consumers[id][0][0].node];
+        let Op::Thresholding(t) = &reader.op else {
+            panic!("the Concat feeds {}", reader.kind())
+        };
+        assert_eq!(t.channels, 5);
     }
 }

@@ -1385,7 +1385,8 @@ fn lower_concat(
             return Err(unsup(format!(
                 "its inputs' scales differ ({}): the concatenated tensor has one scale per channel, and the dense \
                  layer `{reader}` reading it needs one scale for its whole input; quantize every input of the Concat \
-                 with the same scale (one shared activation quantizer, or quantizers of equal scale)",
+                 with the same scale (one shared activation quantizer, or quantizers of equal scale), or requantize \
+                 the concatenated tensor (an activation quantizer after the Concat absorbs the scales)",
                 scales.join(", ")
             )));
         }
