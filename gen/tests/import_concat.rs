@@ -162,7 +162,11 @@ fn inception_with(act1: Act, act3: Act, axis: i64, requant: Option<(f32, bool)>)
     let mut kin = "k";
     if let Some((s, signed)) = requant {
         // a per-channel float step (a BatchNorm-like rescale, one negative-free factor each)
-        inits.push(raw_f32("km", &[1, kc, 1, 1], &[1.0, 0.75, 1.5, 0.5, 1.25][..kc as usize]));
+        inits.push(raw_f32(
+            "km",
+            &[1, kc, 1, 1],
+            &[1.0, 0.75, 1.5, 0.5, 1.25][..kc as usize],
+        ));
         nodes.push(node("Mul", "", "kmul", &["k", "km"], &["kk"], vec![]));
         nodes.push(node("Relu", "", "krelu", &["kk"], &["kr"], vec![]));
         nodes.push(quant(

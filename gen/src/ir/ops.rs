@@ -1140,3 +1140,82 @@ impl OpKind for Concat {
         vec![out]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use DataType::{Binary, Bipolar, Int, UInt};
+
+    fn cat(types: &[DataType], channels: &[usize]) -> Concat {
+        Concat {
+            input_types: types.to_vec(),
+            channels: channels.to_vec(),
+        }
+    }
+
+    #[test]
+    fn concat_infers_channels_and_a_type_holding_every_value() {
+        let c = cat(&[Bipolar, UInt(3)], &[2, 3]);
+        let ins = [
+            TensorType::new([2, 2, 2], Bipolar),
+            TensorType::new([2, 2, 3], UInt(3)),
+        ];
+        assert_eq!(
+            c.infer(&ins).unwrap(),
+            vec![TensorType::new([2, 2, 5], Int(4))]
+        );
+        // per pixel: input 0's channels, then input 1's
+        let a = [1, -1, -1, 1, 1, 1, -1, -1];
+        let b: Vec<i64> = (0..12).collect();
+        let out = c.eval(&ins, &[&a, &b]);
+        assert_eq!(
+            out[0][..10],
+            [1, -1, 0, 1, 2, -1, 1, 3, 4, 5],
+            "{:?}",
+            out[0]
+        );
+        assert_eq!(cat(&[Binary, Binary], &[1, 1]).output_type(), Binary);
+    }
+
+    #[test]
+    fn concat_refuses_what_does_not_fit() {
+        let t = |h, c, d| TensorType::new([h, 1, c], d);
+        let err = |c: Concat, ins: &[TensorType]| c.infer(ins).unwrap_err();
+        let e = err(
+            cat(&[Int(2), Int(2)], &[2, 2]),
+            &[t(2, 2, Int(2)), t(3, 2, Int(2))],
+        );
+        assert!(e.contains("one height and width"), "{e}");
+        let e = err(
+            cat(&[Int(2), Int(2)], &[2, 3]),
+            &[t(2, 2, Int(2)), t(2, 2, Int(2))],
+        );
+        assert!(e.contains("input 1 has 3 channels"), "{e}");
+        let e = err(
+            cat(&[Int(2), UInt(2)], &[2, 2]),
+            &[t(2, 2, Int(2)), t(2, 2, Int(2))],
+        );
+        assert!(e.contains("input 1 type is UINT2"), "{e}");
+        let e = err(cat(&[Int(2)], &[2]), &[t(2, 2, Int(2))]);
+        assert!(e.contains("2 to 8"), "{e}");
+        let e = err(cat(&[Int(2); 9], &[1; 9]), &[t(1, 1, Int(2)); 9]);
+        assert!(e.contains("2 to 8"), "{e}");
+        let e = err(cat(&[Int(2), Int(2)], &[2]), &[t(1, 2, Int(2)); 2]);
+        assert!(e.contains("channel counts"), "{e}");
+    }
+
+    #[test]
+    fn concat_json_is_strict() {
+        let op: Op = serde_json::from_str(
+            r#"{"kind": "Concat", "input_types": ["INT4", "BIPOLAR"], "channels": [3, 5]}"#,
+        )
+        .unwrap();
+        assert_eq!(op, Op::Concat(cat(&[Int(4), Bipolar], &[3, 5])));
+        assert!(
+            serde_json::from_str::<Op>(
+                r#"{"kind": "Concat", "input_types": ["INT4"], "channels": [3], "axis": 1}"#
+            )
+            .is_err()
+        );
+    }
+}

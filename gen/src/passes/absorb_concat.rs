@@ -109,8 +109,7 @@ fn try_absorb(g: &mut Graph, sw: &mut Sweep, ci: usize) -> Result<bool, PassErro
         let Some(cs) = channel_shape(s) else {
             return Ok(false);
         };
-        let (Some(scale), Some(z)) = (per_channel(&q.scale, &cs), q.zero_point.single_f32())
-        else {
+        let (Some(scale), Some(z)) = (per_channel(&q.scale, &cs), q.zero_point.single_f32()) else {
             return Ok(false);
         };
         if z != z.trunc() || !scale.iter().all(|&v| v > 0.0 && v.is_finite()) {
