@@ -426,6 +426,10 @@ pub const SOURCES: &[(&str, &str)] = &[
         include_str!("../templates/engines/duplicate.v"),
     ),
     ("engines/add.v", include_str!("../templates/engines/add.v")),
+    (
+        "engines/concat.v",
+        include_str!("../templates/engines/concat.v"),
+    ),
     ("top.v", include_str!("../templates/top.v")),
 ];
 

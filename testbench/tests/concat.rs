@@ -329,8 +329,18 @@ fn pe_must_divide_every_input() {
 #[test]
 fn rejoin_fifo_depths() {
     let (_, m, p) = graph(5, &grid()[5]);
-    let (d, _, _) = ferrite_gen::build::compile(&m, &p).unwrap();
+    let (d, files, _) = ferrite_gen::build::compile(&m, &p).unwrap();
     let cat = d.engines().find(|n| n.module.ends_with("_concat")).unwrap();
+    // the header names the template by its hash
+    let v = files
+        .iter()
+        .find(|f| f.name == format!("{}.v", cat.module))
+        .unwrap();
+    assert!(
+        v.contents.contains("engines/concat.v (sha256 ") && !v.contents.contains("unknown"),
+        "{}",
+        &v.contents[..600]
+    );
     let mut depths = Vec::new();
     for port in 0..2 {
         let fifo = d
