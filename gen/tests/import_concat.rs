@@ -129,12 +129,20 @@ fn branch(
 /// `cat` on `axis` -> 1x1 conv to 3 channels -> Relu -> Quant (UINT4, 1/2) -> Flatten ->
 /// MatMul -> output.
 fn inception(act1: Act, act3: Act, axis: i64) -> Vec<u8> {
-    inception_with(act1, act3, axis, None)
+    inception_with(act1, act3, axis, None, false)
 }
 
 /// [`inception`], with `requant` a requantizer after the Concat: Mul by per-channel
-/// constants -> Relu -> Quant (INT4 when `signed`, else UINT4, scale `s`).
-fn inception_with(act1: Act, act3: Act, axis: i64, requant: Option<(f32, bool)>) -> Vec<u8> {
+/// constants -> Relu -> Quant (INT4 when `signed`, else UINT4, scale `s`); with
+/// `shape_chain` the flatten is the `Shape -> Gather -> Unsqueeze -> Concat -> Reshape`
+/// chain exporters write (a Concat of constants, folded away).
+fn inception_with(
+    act1: Act,
+    act3: Act,
+    axis: i64,
+    requant: Option<(f32, bool)>,
+    shape_chain: bool,
+) -> Vec<u8> {
     let mut inits = Vec::new();
     let mut nodes = vec![quant(
         "x", "x0", 0.125, 0.0, 4.0, false, false, "ROUND", &mut inits,
@@ -180,14 +188,53 @@ fn inception_with(act1: Act, act3: Act, axis: i64, requant: Option<(f32, bool)>)
     nodes.push(quant(
         "rk", "o", 0.5, 0.0, 4.0, false, false, "ROUND", &mut inits,
     ));
-    nodes.push(node(
-        "Flatten",
-        "",
-        "flatten",
-        &["o"],
-        &["f"],
-        vec![("axis", A::I(1))],
-    ));
+    if shape_chain {
+        inits.push(i64s("g0", &[], &[0]));
+        inits.push(i64s("ax0", &[1], &[0]));
+        inits.push(i64s("minus1", &[1], &[-1]));
+        nodes.push(node("Shape", "", "shape", &["o"], &["sh"], vec![]));
+        nodes.push(node(
+            "Gather",
+            "",
+            "gather",
+            &["sh", "g0"],
+            &["n"],
+            vec![("axis", A::I(0))],
+        ));
+        nodes.push(node(
+            "Unsqueeze",
+            "",
+            "unsq",
+            &["n", "ax0"],
+            &["n1"],
+            vec![],
+        ));
+        nodes.push(node(
+            "Concat",
+            "",
+            "shape_cat",
+            &["n1", "minus1"],
+            &["newshape"],
+            vec![("axis", A::I(0))],
+        ));
+        nodes.push(node(
+            "Reshape",
+            "",
+            "reshape",
+            &["o", "newshape"],
+            &["f"],
+            vec![],
+        ));
+    } else {
+        nodes.push(node(
+            "Flatten",
+            "",
+            "flatten",
+            &["o"],
+            &["f"],
+            vec![("axis", A::I(1))],
+        ));
+    }
     let flat = 3 * HW * HW * if channels { 1 } else { 2 };
     nodes.push(weights("wf", &[flat, 3], 1, &mut inits));
     nodes.push(node("MatMul", "", "fc", &["f", "wfq"], &["y"], vec![]));
@@ -252,6 +299,15 @@ fn an_inception_block_with_equal_scales_is_a_concat_after_a_duplicate() {
     assert_eq!(m.nodes[reader.node].kind(), "MatrixVector");
     // negative axis: the same channel axis
     check_against_exec(&inception(Act::Uint4(0.25), Act::Uint4(0.25), -3));
+    // a Concat of constants in the flatten's shape chain is folded, not lowered
+    let m = check_against_exec(&inception_with(
+        Act::Uint4(0.25),
+        Act::Uint4(0.25),
+        1,
+        None,
+        true,
+    ));
+    assert_eq!(m.nodes.iter().filter(|n| n.kind() == "Concat").count(), 1);
 }
 
 #[test]
@@ -297,7 +353,7 @@ fn a_requantizer_after_the_concat_absorbs_scales_that_differ() {
         (Act::Uint4(0.125), Act::Uint4(0.375), true),
         (Act::Bipolar(0.5), Act::Uint4(0.25), false),
     ] {
-        let m = check_against_exec(&inception_with(act1, act3, 1, Some((0.3, signed))));
+        let m = check_against_exec(&inception_with(act1, act3, 1, Some((0.3, signed)), false));
         let id = m.nodes.iter().position(|n| n.kind() == "Concat").unwrap();
         let a = m.analyze().unwrap();
         let reader = &m.nodes[a.consumers[id][0][0].node];
