@@ -74,9 +74,10 @@
 //!
 //! Limits of the model: its guarantee is only as good as each engine's schedule, its
 //! latencies above all (a beat modelled as leaving a cycle early makes every FIFO after it
-//! look a beat emptier); the Duplicate and the Add take theirs from their RTL (1; 2, or 3
-//! with thresholds), the Duplicate modelled in lockstep (its sent flags let one output run
-//! ahead: the RTL is only earlier). The co-simulation test `fifo_depth` checks the depths
+//! look a beat emptier); the Duplicate, the Concat and the Add take theirs from their RTL
+//! (1; 1; 2, or 3 with thresholds), the Duplicate modelled in lockstep (its sent flags let one
+//! output run ahead: the RTL is only earlier), the Concat reading one input port a step (its
+//! blocks of a pixel in turn, as its RTL). The co-simulation test `fifo_depth` checks the depths
 //! against the smallest that reach the rate.
 
 use crate::engines::swg::SwgParams;
@@ -1135,8 +1136,8 @@ fn reason(
     };
     if inputs > 1 && need > STREAM_NEED {
         why.push_str(&format!(
-            "; a branch rejoins at `{}` (input {}), which reads its inputs in lockstep: this side \
-             holds the other side's latency and bursts",
+            "; a branch rejoins at `{}` (input {}), which reads its inputs by its schedule (in \
+             lockstep, or one after another): this side holds the other side's latency and bursts",
             actors[c].name, l.to.1
         ));
     }

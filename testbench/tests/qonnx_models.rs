@@ -256,3 +256,8 @@ fn example_resnet_w4a4_at_two_foldings() {
 fn example_mobilenet_w4a4_at_two_foldings() {
     check_branching("mobilenet_w4a4");
 }
+
+#[test]
+fn example_inception_w4a4_at_two_foldings() {
+    check_branching("inception_w4a4");
+}
