@@ -99,18 +99,18 @@ pub struct Step {
     /// Cycles after the previous step, at least (1: the next cycle).
     pub gap: u32,
     /// Input ports (bit `p`) a beat is read from at this step.
-    pub consume: u8,
+    pub consume: u32,
     /// Output ports (bit `p`) a beat is produced on at this step.
-    pub produce: u8,
+    pub produce: u32,
     /// Input ports whose next beat must be offered at this step without being read (the
     /// pad engine starts a frame only once its input has begun).
-    pub peek: u8,
+    pub peek: u32,
 }
 
 impl Step {
     /// A step one cycle after the previous one reading from `consume` and producing on
     /// `produce` (port bit masks).
-    pub const fn new(consume: u8, produce: u8) -> Step {
+    pub const fn new(consume: u32, produce: u32) -> Step {
         Step {
             gap: 1,
             consume,
@@ -154,8 +154,8 @@ impl Schedule {
             .unwrap_or(1)
             .max(1);
         let uniform = in_beats.iter().chain(out_beats).all(|&b| b == steps);
-        let all_in = ((1u16 << in_beats.len()) - 1) as u8;
-        let all_out = ((1u16 << out_beats.len()) - 1) as u8;
+        let all_in = ((1u64 << in_beats.len()) - 1) as u32;
+        let all_out = ((1u64 << out_beats.len()) - 1) as u32;
         let (pattern, repeat) = if uniform {
             (vec![Step::new(all_in, all_out)], steps)
         } else {
@@ -188,8 +188,8 @@ impl Schedule {
             Schedule::Steps {
                 pattern, repeat, ..
             } => {
-                let count = |f: &dyn Fn(&Step) -> u8| {
-                    let mut v = vec![0usize; 8];
+                let count = |f: &dyn Fn(&Step) -> u32| {
+                    let mut v = vec![0usize; 32];
                     for s in pattern {
                         for (p, n) in v.iter_mut().enumerate() {
                             if f(s) & (1 << p) != 0 {
@@ -1427,7 +1427,7 @@ mod tests {
     fn mvau(vectors: usize, sf: usize, nf: usize) -> Schedule {
         let mut pattern = Vec::new();
         for s in 0..sf {
-            pattern.push(Step::new(1, u8::from(s == sf - 1)));
+            pattern.push(Step::new(1, u32::from(s == sf - 1)));
         }
         for _ in 1..nf {
             pattern.push(Step {
@@ -1587,6 +1587,19 @@ mod tests {
         // a beat only once the mvau's output of that beat is out: about a vector plus the
         // mvau's latency in beats of the dup's pace
         assert!((5..=12).contains(&short.need), "{short:?}");
+    }
+
+    /// A duplicate to 16 outputs produces on all 16 (port masks were once 8 bits wide).
+    #[test]
+    fn streaming_schedule_covers_sixteen_ports() {
+        let Schedule::Steps { pattern, .. } = Schedule::streaming(&[4], &[4; 16], 2) else {
+            panic!("a step schedule")
+        };
+        assert_eq!(pattern[0].produce, 0xFFFF);
+        assert_eq!(
+            Schedule::streaming(&[4], &[4; 16], 2).beats().1,
+            vec![4; 16]
+        );
     }
 
     #[test]
