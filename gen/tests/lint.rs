@@ -501,5 +501,15 @@ fn concat_designs() {
             cases.push(chain_case(&format!("concat{i}_{j}"), &c));
         }
     }
+    // whole pixels a beat: PE = the output's channels
+    for (t, name) in [(DataType::Bipolar, "concat_whole_bip"), (DataType::UInt(2), "concat_whole_u2")] {
+        let mut c = Chain::new(TensorType::new([2, 3, 4], DataType::Int(5)));
+        let copies = c.duplicate(2, 4);
+        c.resume(copies[1].clone());
+        c.thresholds(&mut r, t, 4);
+        let b = c.stream();
+        c.concat(vec![copies[0].clone(), b], 8);
+        cases.push(chain_case(name, &c));
+    }
     check_all(&cases);
 }

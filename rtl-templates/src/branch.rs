@@ -122,6 +122,11 @@ pub struct ConcatInput {
     pub sel: String,
     /// the last beat of the input's block in a pixel, as a `beat_reg` literal
     pub beat_last: String,
+    /// lanes a beat of this input, and (whole-pixel mode) its first output lane
+    pub lanes: usize,
+    pub offset: usize,
+    /// whole-pixel mode: the other inputs' valids, ANDed (`1'b1` when none)
+    pub others_valid: String,
 }
 
 /// Concat engine (`engines/concat.v`): per pixel, the beats of input 0, then of input 1,
@@ -136,6 +141,10 @@ pub struct Concat {
     pub skid_module: String,
     pub pe: usize,
     pub pixels: usize,
+    /// whole-pixel mode: every input's pixel in one beat, all inputs read together
+    pub whole: bool,
+    /// whole-pixel mode: every input valid, ANDed
+    pub all_valid: String,
     pub ins: Vec<ConcatInput>,
     pub out_bits: u32,
     pub out_bits_msb: u32,

@@ -246,6 +246,26 @@ fn grid() -> Vec<Case> {
 
             dup_pe: 3,
         },
+        // whole pixels a beat (PE = the output's 10 channels): both inputs read together
+        Case {
+            hw: [4, 4],
+            c: 4,
+            input: Int(4),
+            sides: vec![Side::Id, Side::Mvu { c: 6, act: UInt(3) }],
+            pe: 10,
+
+            dup_pe: 4,
+        },
+        // whole pixels of three inputs, bipolar and signed to INT3
+        Case {
+            hw: [3, 3],
+            c: 2,
+            input: UInt(2),
+            sides: vec![Side::Thr(Bipolar), Side::Id, Side::Thr(Int(3))],
+            pe: 6,
+
+            dup_pe: 2,
+        },
     ]
 }
 

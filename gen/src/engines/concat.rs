@@ -3,6 +3,10 @@
 //! beats, then input 1's, and so on, each lane widened to the output type (sign- or
 //! zero-extended, a bipolar 1/0 as +1/-1). Only the input being copied is ready; a beat
 //! goes straight into the output skid buffer, one a cycle.
+//!
+//! Whole-pixel mode (PE = the output's channels, `sum(C_i)`): every input streams its
+//! whole pixel a beat (`C_i` lanes) and the engine reads them all together, one output
+//! pixel a cycle.
 
 use super::{Engine, RenderCx, Resources, value_kind};
 use crate::emit::{EmitError, GeneratedFile, counter_bits, lit};
@@ -19,8 +23,16 @@ fn channels_gcd(c: &Concat) -> usize {
     c.channels.iter().copied().fold(0, gcd)
 }
 
+/// Whether `pe` asks for whole pixels a beat (PE = the output's channels).
+fn whole(c: &Concat, pe: usize) -> bool {
+    c.channels.len() >= 2 && pe == c.out_channels()
+}
+
 /// Why `pe` is no legal fold of `c`, if it is not.
 fn pe_check(c: &Concat, pe: usize) -> Result<(), String> {
+    if whole(c, pe) {
+        return Ok(());
+    }
     if let Some((i, ch)) = c
         .channels
         .iter()
@@ -29,9 +41,10 @@ fn pe_check(c: &Concat, pe: usize) -> Result<(), String> {
     {
         return Err(format!(
             "PE {pe} does not divide input {i}'s {ch} channels: a beat never spans two inputs, so PE must divide \
-             every input's channels {:?} (pick a divisor of {})",
+             every input's channels {:?} (pick a divisor of {}, or {} for whole pixels a beat)",
             c.channels,
-            channels_gcd(c)
+            channels_gcd(c),
+            c.out_channels()
         ));
     }
     Ok(())
@@ -55,11 +68,22 @@ impl Engine for Concat {
     }
 
     fn fold_space(&self, _ins: &[TensorType]) -> (Vec<usize>, Vec<usize>) {
-        (divisors(channels_gcd(self).max(1)), vec![1])
+        let mut pes = divisors(channels_gcd(self).max(1));
+        if self.channels.len() >= 2 {
+            pes.push(self.out_channels());
+        }
+        (pes, vec![1])
     }
 
     fn fold_terms(&self, _ins: &[TensorType]) -> (String, Option<String>) {
-        (format!("every input's channels {:?}", self.channels), None)
+        (
+            format!(
+                "every input's channels {:?} (or all {} channels: whole pixels a beat)",
+                self.channels,
+                self.out_channels()
+            ),
+            None,
+        )
     }
 
     fn fold_check(&self, _ins: &[TensorType], fold: Fold) -> Result<(), String> {
@@ -67,10 +91,13 @@ impl Engine for Concat {
     }
 
     fn lanes(&self, fold: Fold) -> (Vec<usize>, Vec<usize>) {
+        if whole(self, fold.pe) {
+            return (self.channels.clone(), vec![fold.pe]);
+        }
         (vec![fold.pe; self.channels.len()], vec![fold.pe])
     }
 
-    /// `H*W * sum(C_i) / PE`: one output beat a cycle.
+    /// `H*W * sum(C_i) / PE`: one output beat a cycle (`H*W` for whole pixels).
     fn exp_cycles(&self, ins: &[TensorType], fold: Fold) -> u64 {
         let pixels = ins[0].shape[0] * ins[0].shape[1];
         (pixels * self.out_channels() / fold.pe.max(1)) as u64
@@ -85,6 +112,16 @@ impl Engine for Concat {
     /// the cycle after its read (`engines/concat.v`: straight into the skid buffer).
     fn schedule(&self, ins: &[TensorType], _outs: &[TensorType], fold: Fold) -> Schedule {
         let pe = fold.pe.max(1);
+        if whole(self, pe) {
+            let all = (1u32 << self.channels.len()) - 1;
+            return Schedule::Steps {
+                pattern: vec![Step::new(all, 1)],
+                repeat: ins[0].shape[0] * ins[0].shape[1],
+                latency: 1,
+                reads: "reads a whole pixel of every input together, one a cycle".into(),
+                emits: "emits one pixel a cycle, the cycle after it reads it".into(),
+            };
+        }
         let mut pattern = Vec::new();
         for (i, &c) in self.channels.iter().enumerate() {
             for _ in 0..c / pe {
@@ -154,7 +191,10 @@ impl Engine for Concat {
             .max()
             .unwrap_or(1);
         let beat_bits = counter_bits(most_beats);
+        let whole = whole(self, pe);
+        let valid = |k: usize| format!("s_axis_in{k}_tvalid");
         let mut ins = Vec::new();
+        let mut offset = 0;
         for (k, (&dt, &c)) in self.input_types.iter().zip(&self.channels).enumerate() {
             let bits = dt.bits();
             let (kind, _) = value_kind(dt);
@@ -178,15 +218,22 @@ impl Engine for Concat {
                 channels: c,
                 bits,
                 bits_msb: bits - 1,
-                msb: pe * bits as usize - 1,
+                msb: if whole { c } else { pe } * bits as usize - 1,
                 kind,
                 copy,
                 ext: out_bits - bits,
                 plus_one: lit(out_bits, 1),
                 minus_one: lit(out_bits, -1),
                 sel: lit(sel_bits, k as i64),
-                beat_last: lit(beat_bits, (c / pe.max(1)) as i64 - 1),
+                beat_last: lit(beat_bits, (c / pe.max(1)).max(1) as i64 - 1),
+                lanes: if whole { c } else { pe },
+                offset,
+                others_valid: {
+                    let v: Vec<String> = (0..n).filter(|&j| j != k).map(valid).collect();
+                    if v.is_empty() { "1'b1".into() } else { v.join(" && ") }
+                },
             });
+            offset += c;
         }
         let pixels = cx.ins.first().map_or(0, |t| t.shape[0] * t.shape[1]);
         let out_width = pe * out_bits as usize;
@@ -196,6 +243,8 @@ impl Engine for Concat {
             skid_module: cx.skid.to_string(),
             pe,
             pixels,
+            whole,
+            all_valid: (0..n).map(valid).collect::<Vec<_>>().join(" && "),
             ins,
             out_bits,
             out_bits_msb: out_bits - 1,

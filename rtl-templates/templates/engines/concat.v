@@ -3,7 +3,7 @@ module {{ module }} (
     input  wire clk,
     input  wire rst,
 {%- for i in ins %}
-    /* input {{ i.k }}: {{ pe }} lanes of {{ i.bits }} bits ({{ i.type_name }}, lane 0 in the LSBs), {{ i.channels }} channels a pixel, {{ pixels }} pixels a frame */
+    /* input {{ i.k }}: {{ i.lanes }} lanes of {{ i.bits }} bits ({{ i.type_name }}, lane 0 in the LSBs), {{ i.channels }} channels a pixel, {{ pixels }} pixels a frame */
     input  wire [{{ i.msb }}:0] s_axis_in{{ i.k }}_tdata,
     input  wire s_axis_in{{ i.k }}_tvalid,
     output wire s_axis_in{{ i.k }}_tready,
@@ -16,6 +16,12 @@ module {{ module }} (
 
 // the output skid buffer has room (a register)
 wire room;
+{%- if whole %}
+// whole pixels: one beat of every input together, concatenated into one output beat
+{%- for i in ins %}
+assign s_axis_in{{ i.k }}_tready = room && {{ i.others_valid }};
+{%- endfor %}
+{%- else %}
 // the input being copied, and the beat of its block of the current pixel
 reg [{{ sel_msb }}:0] sel_reg;
 reg [{{ beat_msb }}:0] beat_reg;
@@ -23,6 +29,7 @@ reg [{{ beat_msb }}:0] beat_reg;
 // input {{ i.k }} is ready only while it is the one copied
 assign s_axis_in{{ i.k }}_tready = room && (sel_reg == {{ i.sel }});
 {%- endfor %}
+{%- endif %}
 {%- for i in ins %}
 
 // a lane of input {{ i.k }} ({{ i.type_name }}) as an output lane ({{ out_type }})
@@ -41,6 +48,22 @@ function [{{ out_bits_msb }}:0] f_lane{{ i.k }};
     end
 endfunction
 {%- endfor %}
+
+{%- if whole %}
+
+// every input's lanes widened, input 0's in the lowest lanes
+reg [{{ out_msb }}:0] data;
+wire data_valid = {{ all_valid }};
+always @* begin : widen
+    integer p;
+    data = {{ out_zero }};
+{%- for i in ins %}
+    for (p = 0; p < {{ i.lanes }}; p = p + 1) begin
+        data[({{ i.offset }} + p)*{{ out_bits }} +: {{ out_bits }}] = f_lane{{ i.k }}(s_axis_in{{ i.k }}_tdata[p*{{ i.bits }} +: {{ i.bits }}]);
+    end
+{%- endfor %}
+end
+{%- else %}
 
 // the selected input's beat, widened lane by lane; the last beat of its block
 reg [{{ out_msb }}:0] data;
@@ -83,6 +106,7 @@ always @(posedge clk) begin
         beat_reg <= {{ beat_zero }};
     end
 end
+{%- endif %}
 
 // ---- output skid buffer ----
 {{ skid_module }} #(
