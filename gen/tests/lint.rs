@@ -502,7 +502,10 @@ fn concat_designs() {
         }
     }
     // whole pixels a beat: PE = the output's channels
-    for (t, name) in [(DataType::Bipolar, "concat_whole_bip"), (DataType::UInt(2), "concat_whole_u2")] {
+    for (t, name) in [
+        (DataType::Bipolar, "concat_whole_bip"),
+        (DataType::UInt(2), "concat_whole_u2"),
+    ] {
         let mut c = Chain::new(TensorType::new([2, 3, 4], DataType::Int(5)));
         let copies = c.duplicate(2, 4);
         c.resume(copies[1].clone());

@@ -230,7 +230,11 @@ impl Engine for Concat {
                 offset,
                 others_valid: {
                     let v: Vec<String> = (0..n).filter(|&j| j != k).map(valid).collect();
-                    if v.is_empty() { "1'b1".into() } else { v.join(" && ") }
+                    if v.is_empty() {
+                        "1'b1".into()
+                    } else {
+                        v.join(" && ")
+                    }
                 },
             });
             offset += c;
