@@ -17,8 +17,7 @@
 
 use super::PassError;
 use crate::import::UnsupportedNode;
-use crate::import::exec;
-use crate::import::graph::{Edits, Graph, Index, Names, Node, Op, QInfo, Tensor};
+use crate::import::graph::{Edits, Graph, Node, Op, QInfo, Tensor};
 use crate::ir::DataType;
 use crate::ir::host::quant_range;
 
@@ -27,11 +26,7 @@ pub const NAME: &str = "absorb-concat";
 /// Most levels of one input enumerated.
 const MAX_LEVELS: i64 = 1 << 12;
 
-struct Sweep {
-    index: Index,
-    names: Names,
-    edits: Edits,
-}
+use super::absorb_add::{Sweep, per_channel};
 
 pub fn run(g: &mut Graph) -> Result<bool, PassError> {
     let cats: Vec<usize> = (0..g.nodes.len())
@@ -56,13 +51,6 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
     let changed = !sw.edits.is_empty();
     g.apply(sw.edits);
     Ok(changed)
-}
-
-/// A constant broadcast to `shape` (`[1, C, 1...]`) as one value per channel.
-fn per_channel(t: &Tensor, shape: &[usize]) -> Option<Vec<f32>> {
-    let zeros = Tensor::f32(shape.to_vec(), vec![0.0; shape.iter().product()]);
-    let full = exec::binary(&zeros, t, |_, b| b).ok()?;
-    (full.shape == shape).then(|| full.to_f32())
 }
 
 /// The `[1, C, 1...]` shape of one value per channel of a `[1, C, ...]` tensor.
@@ -135,47 +123,10 @@ fn try_absorb(g: &mut Graph, sw: &mut Sweep, ci: usize) -> Result<bool, PassErro
         });
     }
     // Follow the single-reader chain of per-channel elementwise ops to a quantizer.
-    let mut chain: Vec<(usize, Node)> = Vec::new();
-    let mut cur = cat.outputs[0].clone();
-    let (qi, qnode) = loop {
-        if g.outputs.contains(&cur) || sw.index.fan_out(&cur) != 1 {
-            return Ok(false);
-        }
-        let Some(&ni) = sw.index.consumers(&cur).first() else {
-            return Ok(false);
-        };
-        let node = g.nodes[ni].clone();
-        let others: Vec<&String> = node
-            .inputs
-            .iter()
-            .filter(|i| *i != &cur && !i.is_empty())
-            .collect();
-        if !others.iter().all(|i| g.is_const(i)) {
-            return Ok(false);
-        }
-        match &node.op {
-            Op::Add
-            | Op::Sub
-            | Op::Mul
-            | Op::Div
-            | Op::Relu
-            | Op::Identity
-            | Op::BatchNorm { .. } => {
-                if g.shapes.get(&node.outputs[0]) != Some(&full_shape)
-                    || (matches!(node.op, Op::BatchNorm { .. } | Op::Div) && node.inputs[0] != cur)
-                    || others.iter().any(|i| {
-                        !matches!(node.op, Op::BatchNorm { .. })
-                            && per_channel(&g.consts[*i], &ch_shape).is_none()
-                    })
-                {
-                    return Ok(false);
-                }
-                cur = node.outputs[0].clone();
-                chain.push((ni, node));
-            }
-            Op::Quant { .. } | Op::BipolarQuant if node.inputs[0] == cur => break (ni, node),
-            _ => return Ok(false),
-        }
+    let Some((chain, qi, qnode)) =
+        super::absorb_add::requant_chain(g, &sw.index, &cat.outputs[0], &full_shape, &ch_shape)
+    else {
+        return Ok(false);
     };
     let unsupported = |hint: String| PassError::Unsupported {
         nodes: vec![UnsupportedNode {
