@@ -393,6 +393,9 @@ fn try_absorb(g: &mut Graph, sw: &mut Sweep, ai: usize) -> Result<bool, PassErro
     Ok(true)
 }
 
+/// A requantizer chain: its elementwise nodes (index, node), then the quantizer's.
+pub(super) type RequantChain = (Vec<(usize, Node)>, usize, Node);
+
 /// The single-reader chain from `start` through per-channel elementwise ops (Add, Sub, Mul,
 /// Div, Relu, Identity, BatchNorm: constants of one value per channel, `ch_shape`, the
 /// tensor keeping `full_shape`) to the quantizer that closes it: the chain's nodes, and the
@@ -403,7 +406,7 @@ pub(super) fn requant_chain(
     start: &str,
     full_shape: &[usize],
     ch_shape: &[usize],
-) -> Option<(Vec<(usize, Node)>, usize, Node)> {
+) -> Option<RequantChain> {
     let mut chain: Vec<(usize, Node)> = Vec::new();
     let mut cur = start.to_string();
     loop {
