@@ -3,6 +3,7 @@
 //! `golden` is the bit-accurate model of `ir`; `engines` holds each engine kind's
 //! hardware (cycles, folds, formats, resources, template context).
 
+pub mod boards;
 pub mod build;
 pub mod cosim;
 pub mod emit;

@@ -12,6 +12,7 @@ Examples:
   ferrite cosim out/mlp --input examples/mlp_w1a1/inputs.npy --stall 0.3
   ferrite golden examples/mlp_w1a1/model.onnx --input x.npy --output y.npy
   ferrite inspect examples/cnv_w2a2/model.onnx
+  ferrite boards
   ferrite completions bash > ~/.local/share/bash-completion/completions/ferrite
   ferrite man --dir man/
 
@@ -55,6 +56,9 @@ enum Command {
     /// Co-simulate a built design in Verilator against the golden model.
     #[command(after_help = cli::cosim::EXAMPLES)]
     Cosim(cli::cosim::Args),
+    /// List the boards (part, resources, default clock, shell), or show one.
+    #[command(after_help = cli::boards::EXAMPLES)]
+    Boards(cli::boards::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
     #[command(after_help = cli::docs::COMPLETION_EXAMPLES)]
     Completions(cli::docs::CompletionArgs),
@@ -78,6 +82,7 @@ fn main() -> ExitCode {
         Command::Golden(a) => cli::golden::run(a, ui),
         Command::Inspect(a) => cli::inspect::run(a, ui),
         Command::Cosim(a) => cli::cosim::run(a, ui),
+        Command::Boards(a) => cli::boards::run(a, ui),
         Command::Completions(a) => cli::docs::completions(a, Cli::command()),
         Command::Man(a) => cli::docs::man(a, Cli::command()),
     };

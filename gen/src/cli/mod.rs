@@ -1,6 +1,7 @@
 //! One module per subcommand; each exposes `Args` (clap), `EXAMPLES` (its help's examples)
 //! and `run`. `error` is the one error style, `ui` the output flags and progress bars,
 //! `docs` the completions and the man page.
+pub mod boards;
 pub mod build;
 pub mod cosim;
 pub mod docs;
