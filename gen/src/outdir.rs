@@ -227,12 +227,18 @@ impl OutDir {
     }
 }
 
-/// Outputs other commands add to a build's directory (`ferrite cosim`): `cosim.json` and
-/// the trace top `cosim-trace/<prefix>_trace_top.v`.
-pub const LATER_OUTPUTS: &[&str] = &["cosim.json", "cosim-trace/*_trace_top.v"];
+/// Outputs other commands add to a build's directory: `cosim.json` and the trace top
+/// `cosim-trace/<prefix>_trace_top.v` (`ferrite cosim`), `report.html` (`ferrite report`),
+/// `golden.json` (`ferrite golden --comparison OUT/golden.json`).
+pub const LATER_OUTPUTS: &[&str] = &[
+    "cosim.json",
+    "cosim-trace/*_trace_top.v",
+    "report.html",
+    "golden.json",
+];
 
 fn later_output(f: &str) -> bool {
-    f == "cosim.json"
+    matches!(f, "cosim.json" | "report.html" | "golden.json")
         || f.strip_prefix("cosim-trace/")
             .is_some_and(|n| !n.contains('/') && n.ends_with("_trace_top.v"))
 }
