@@ -5,8 +5,8 @@
 //! consumes and produces; their ratio is its arithmetic intensity. Its **compute roof** is
 //! the operations a cycle its lanes do running flat out (`ops / exp_cycles`: `2 * PE * SIMD`
 //! for a matrix-vector unit), its **memory roof** the intensity times the on-chip bandwidth
-//! it has (its weight memory's ports, 36 bits a cycle a RAMB18 when the memory is in block
-//! RAM, else the ROM's own width, plus its stream ports); the pipeline runs every node at
+//! it has (its weight and threshold memories' port widths, or 36 bits a cycle a RAMB18 when
+//! its block RAM offers more, plus its stream ports); the pipeline runs every node at
 //! the bottleneck's rate, so it attains `ops / pipeline cycles a frame`.
 //!
 //! The energy is a **model**, not a measurement: [`ENERGY`]'s per-operation and per-bit
@@ -71,8 +71,8 @@ pub struct Roofline {
     /// Compute roof: operations a cycle with the node's lanes busy every cycle
     /// (`ops / exp_cycles`).
     pub compute_roof_ops_per_cycle: f64,
-    /// On-chip bandwidth: weight memory (36 bits a RAMB18, or the ROM's width when it is
-    /// not in block RAM) plus stream ports, bits a cycle.
+    /// On-chip bandwidth, bits a cycle: the weight and threshold memories' port widths (or
+    /// 36 bits a RAMB18 when that is more) plus the stream ports.
     pub bandwidth_bits_per_cycle: u64,
     /// Memory roof: `intensity * bandwidth_bits_per_cycle`.
     pub memory_roof_ops_per_cycle: f64,
@@ -178,11 +178,9 @@ pub fn roofline(
     let ops = 2 * macs + other;
     let total_bits = wbits + activation_bits;
     let intensity = ratio(ops as f64, total_bits as f64);
-    let weight_bw = if est_bram18 > 0 {
-        est_bram18 as u64 * BRAM18_BITS_PER_CYCLE
-    } else {
-        wport
-    };
+    // the weight memory delivers its port's width every cycle (the engine is built so);
+    // block RAM may offer more (RAMB18s counted for depth have spare ports)
+    let weight_bw = wport.max(est_bram18 as u64 * BRAM18_BITS_PER_CYCLE);
     let stream_bw: u64 = hw
         .inputs
         .iter()

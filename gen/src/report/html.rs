@@ -452,8 +452,9 @@ fn roofline(s: &mut String, sm: &Summary) {
              compare, add or max 1), weight and threshold bits read, stream bits in and out, \
              arithmetic intensity (operations a bit). The compute roof is what the node's \
              PE x SIMD lanes do when busy every cycle; the memory roof the intensity times its \
-             on-chip bandwidth (its weight memory: {BRAM18_BITS_PER_CYCLE} bits a cycle a RAMB18, \
-             or the ROM's width; plus its stream ports). Attained is at the pipeline's rate \
+             on-chip bandwidth (its weight and threshold memories' port widths, or \
+             {BRAM18_BITS_PER_CYCLE} bits a cycle a RAMB18 when its block RAM offers more; plus \
+             its stream ports). Attained is at the pipeline's rate \
              (the bottleneck's). Rates at {}.</p>\n",
             sm.clock_text()
         ),

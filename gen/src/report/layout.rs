@@ -312,3 +312,79 @@ impl Layout {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::node_reports;
+    use std::path::Path;
+
+    fn example(name: &str) -> (Design, Vec<NodeReport>) {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples")
+            .join(name)
+            .join("model.onnx");
+        let model = crate::load_model(&p).expect("the example loads");
+        let plan = crate::fold::auto(&model, None).expect("it folds");
+        let design = crate::stitch::stitch(&model, &plan).expect("it stitches");
+        let nodes = node_reports(&model, &design);
+        (design, nodes)
+    }
+
+    /// Every design node has a box, no two boxes overlap, every edge ends on its
+    /// consumer's top and starts at its producer's bottom, and branches sit side by side.
+    fn check(name: &str) -> Layout {
+        let (design, nodes) = example(name);
+        let l = layout(&design, &nodes);
+        assert_eq!(l.boxes.len(), design.nodes.len() + 2, "{name}");
+        assert_eq!(l.overlapping(), None, "{name}: overlapping boxes");
+        assert_eq!(l.edges.len(), design.edges.len(), "{name}");
+        for e in &l.edges {
+            let (x0, y0) = e[0];
+            let (x1, y1) = *e.last().unwrap();
+            assert!(
+                l.boxes.iter().any(|b| b.y + b.h == y0 && b.x + b.w / 2.0 == x0),
+                "{name}: an edge starts off a box"
+            );
+            assert!(
+                l.boxes.iter().any(|b| b.y == y1 && b.x + b.w / 2.0 == x1),
+                "{name}: an edge ends off a box"
+            );
+            assert!(e.windows(2).all(|w| w[1].1 >= w[0].1), "{name}: edges run down");
+        }
+        for b in &l.boxes {
+            assert!(b.x >= 0.0 && b.x + b.w <= l.width && b.y + b.h <= l.height, "{name}");
+            assert!(b.lines.iter().all(|s| s.chars().count() <= LINE_CHARS));
+        }
+        let bottlenecks: Vec<_> = l.boxes.iter().filter(|b| b.bottleneck).collect();
+        assert_eq!(bottlenecks.len(), 1, "{name}");
+        assert_eq!(bottlenecks[0].name, design.bottleneck);
+        l
+    }
+
+    #[test]
+    fn resnet_boxes_do_not_overlap_and_branches_are_side_by_side() {
+        let l = check("resnet_w4a4");
+        // the residual blocks' shortcuts run in a second column beside the main path
+        assert!(l.boxes.iter().any(|b| b.col == 1), "no branch column");
+        assert!(l.boxes.iter().all(|b| b.col <= 1));
+        // the input first, the output last
+        assert_eq!(l.boxes[0].row, 0);
+        let last = l.boxes.last().unwrap();
+        assert!(l.boxes.iter().all(|b| b.row <= last.row));
+    }
+
+    #[test]
+    fn chains_are_one_column() {
+        for name in ["mlp_w1a1", "cnv_w2a2", "mobilenet_w4a4"] {
+            let l = check(name);
+            assert!(l.boxes.iter().all(|b| b.col == 0), "{name}");
+        }
+    }
+
+    #[test]
+    fn clip_marks_the_cut() {
+        assert_eq!(clip("abcdef", 4), "abc…");
+        assert_eq!(clip("abc", 4), "abc");
+    }
+}
