@@ -195,6 +195,26 @@ fn diagram(s: &mut String, sm: &Summary) {
                 ),
             );
         }
+        let diverges = sm
+            .cosim
+            .as_ref()
+            .and_then(|c| c.first_divergence.as_ref())
+            .is_some_and(|d| d.node == b.name);
+        if diverges {
+            p(
+                s,
+                format!(
+                    "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"6\" fill=\"none\" stroke=\"#c0392b\" stroke-width=\"3\" stroke-dasharray=\"6 3\"/>\
+                     <text x=\"{}\" y=\"{}\" text-anchor=\"end\" fill=\"#c0392b\" font-weight=\"bold\">first divergence</text>\n",
+                    num(b.x - 3.0),
+                    num(b.y - 3.0),
+                    num(b.w + 6.0),
+                    num(b.h + 6.0),
+                    num(b.x + b.w - 6.0),
+                    num(b.y + b.h - PAD - 2.0)
+                ),
+            );
+        }
         if b.bottleneck {
             p(
                 s,
@@ -459,6 +479,7 @@ fn roofline(s: &mut String, sm: &Summary) {
             sm.clock_text()
         ),
     );
+    roofline_plot(s, sm);
     p(
         s,
         "<table><tr><th class=\"l\">node</th><th>ops</th><th>weight bits</th><th>activation bits</th>\
@@ -497,13 +518,13 @@ fn roofline(s: &mut String, sm: &Summary) {
     p(
         s,
         format!(
-            "</table>\n<p>Energy a frame: <b>{} nJ</b> ({} µJ a second at {} frames/s). \
+            "</table>\n<p>Energy a frame: <b>{} nJ</b> ({} mW at {} frames/s). \
              <b>This is a model, not a measurement.</b> Constants: {} pJ an 8 x 8-bit multiply \
              (an a x b-bit one costs a·b/64 of it), {} pJ an 8-bit add or compare (n bits: n/8 of it), \
              {} pJ a bit read from weight or threshold memory, {} pJ a stream bit moved. \
              Source: {}.</p>\n",
             num(sm.energy_pj_per_frame / 1000.0),
-            num(sm.energy_pj_per_frame * sm.frames_per_second / 1e6),
+            num(sm.energy_pj_per_frame * sm.frames_per_second / 1e9),
             num(sm.frames_per_second.round()),
             num(e.pj_mul_8x8),
             num(e.pj_add_8),
@@ -511,6 +532,109 @@ fn roofline(s: &mut String, sm: &Summary) {
             num(e.pj_stream_bit),
             esc(e.source)
         ),
+    );
+}
+
+/// Log-log plot: each node with operations at its intensity, a dot at what it attains and
+/// a bar at its roof (the lower of compute and memory), numbered by node index.
+fn roofline_plot(s: &mut String, sm: &Summary) {
+    let pts: Vec<(usize, f64, f64, f64)> = sm
+        .nodes
+        .iter()
+        .filter(|n| n.roofline.ops > 0 && n.roofline.intensity > 0.0)
+        .map(|n| {
+            let r = &n.roofline;
+            let f = sm.clock_mhz * 1e6;
+            (
+                n.index,
+                r.intensity,
+                r.attained_ops_per_cycle * f,
+                r.compute_roof_ops_per_cycle.min(r.memory_roof_ops_per_cycle) * f,
+            )
+        })
+        .collect();
+    if pts.is_empty() {
+        return;
+    }
+    let lg = |v: f64| v.max(1e-30).log10();
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for &(_, x, a, r) in &pts {
+        x0 = x0.min(lg(x));
+        x1 = x1.max(lg(x));
+        y0 = y0.min(lg(a));
+        y1 = y1.max(lg(r).max(lg(a)));
+    }
+    let (x0, x1) = (x0.floor(), (x1 + 1e-9).ceil().max(x0.floor() + 1.0));
+    let (y0, y1) = (y0.floor(), (y1 + 1e-9).ceil().max(y0.floor() + 1.0));
+    let (w, h, l, b) = (640.0, 320.0, 70.0, 40.0);
+    let px = |v: f64| l + (lg(v) - x0) / (x1 - x0) * (w - l - 20.0);
+    let py = |v: f64| h - b - (lg(v) - y0) / (y1 - y0) * (h - b - 15.0);
+    p(
+        s,
+        format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"roofline\">\n\
+             <rect x=\"{l}\" y=\"15\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#999\"/>\n",
+            w - l - 20.0,
+            h - b - 15.0
+        ),
+    );
+    for e in x0 as i32..=x1 as i32 {
+        let x = px(10f64.powi(e));
+        p(
+            s,
+            format!(
+                "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">1e{e}</text>\n",
+                num(x),
+                num(h - b + 14.0)
+            ),
+        );
+    }
+    for e in y0 as i32..=y1 as i32 {
+        let y = py(10f64.powi(e));
+        p(
+            s,
+            format!(
+                "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">1e{e}</text>\n",
+                num(l - 4.0),
+                num(y + 4.0)
+            ),
+        );
+    }
+    p(
+        s,
+        format!(
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">arithmetic intensity (ops/bit)</text>\n\
+             <text x=\"12\" y=\"{}\" transform=\"rotate(-90 12 {})\" text-anchor=\"middle\">ops/s</text>\n",
+            num((l + w - 20.0) / 2.0),
+            num(h - 8.0),
+            num((h - b) / 2.0),
+            num((h - b) / 2.0)
+        ),
+    );
+    for &(i, x, a, r) in &pts {
+        let (cx, ya, yr) = (px(x), py(a), py(r));
+        p(
+            s,
+            format!(
+                "<line x1=\"{cx}\" y1=\"{ya}\" x2=\"{cx}\" y2=\"{yr}\" stroke=\"#bbb\"/>\
+                 <line x1=\"{}\" y1=\"{yr}\" x2=\"{}\" y2=\"{yr}\" stroke=\"#c0392b\" stroke-width=\"2\"/>\
+                 <circle cx=\"{cx}\" cy=\"{ya}\" r=\"3.5\" fill=\"#3b6fb6\"/>\
+                 <text x=\"{}\" y=\"{}\">{i}</text>\n",
+                num(cx - 7.0),
+                num(cx + 7.0),
+                num(cx + 5.0),
+                num(ya - 4.0),
+                cx = num(cx),
+                ya = num(ya),
+                yr = num(yr)
+            ),
+        );
+    }
+    p(
+        s,
+        "</svg>\n<p class=\"note\">Each node with operations (numbered as in the table): \
+         the dot is what it attains at the pipeline's rate, the red bar its roof (the lower \
+         of its compute and memory roofs); the gap is its slack.</p>\n",
     );
 }
 
