@@ -50,13 +50,23 @@ fn fresh(name: &str) -> PathBuf {
 fn assert_self_contained(html: &str) {
     let lower = html.to_lowercase();
     for bad in [
-        "<script", "http://", "https://", "src=\"", "@import", "url(http", "<link", "@font-face",
-        "<iframe", "<img",
+        "<script",
+        "http://",
+        "https://",
+        "src=\"",
+        "@import",
+        "url(http",
+        "<link",
+        "@font-face",
+        "<iframe",
+        "<img",
     ] {
         // the SVG namespace is an identifier, not a fetch
         let n = lower.matches(bad).count()
             - if bad == "http://" {
-                lower.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
+                lower
+                    .matches("xmlns=\"http://www.w3.org/2000/svg\"")
+                    .count()
             } else {
                 0
             };
@@ -76,7 +86,10 @@ fn report_is_deterministic_and_self_contained() {
     for run in ["a", "b"] {
         let d = base.join(run);
         std::fs::create_dir_all(&d).unwrap();
-        ok(ferrite_in(&d, &["build", model, "-o", "out", "--report", "-q"]));
+        ok(ferrite_in(
+            &d,
+            &["build", model, "-o", "out", "--report", "-q"],
+        ));
         let first = std::fs::read(d.join("out/report.html")).unwrap();
         ok(ferrite_in(&d, &["report", "out", "-q"]));
         let second = std::fs::read(d.join("out/report.html")).unwrap();
@@ -109,7 +122,10 @@ fn report_is_deterministic_and_self_contained() {
         assert!(html.contains(want), "the page lacks {want:?}");
     }
     // a rebuild replaces the folder even though the report was added to it
-    ok(ferrite_in(&base.join("a"), &["build", model, "-o", "out", "-q"]));
+    ok(ferrite_in(
+        &base.join("a"),
+        &["build", model, "-o", "out", "-q"],
+    ));
 }
 
 #[test]
@@ -121,15 +137,21 @@ fn names_from_the_model_are_escaped() {
     v["layers"][0]["name"] = "<script>alert('x')</script>".into();
     v["layers"][1]["name"] = "a&b\"c|`d`".into();
     std::fs::write(d.join("evil.json"), serde_json::to_string(&v).unwrap()).unwrap();
-    ok(ferrite_in(&d, &["build", "evil.json", "-o", "out", "--report", "-q"]));
+    ok(ferrite_in(
+        &d,
+        &["build", "evil.json", "-o", "out", "--report", "-q"],
+    ));
     let html = std::fs::read_to_string(d.join("out/report.html")).unwrap();
     assert_self_contained(&html);
     assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
     assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
     assert!(html.contains("a&amp;b&quot;c|`d`"));
-    let md = String::from_utf8(ok(ferrite_in(&d, &["report", "out", "--format", "md"])).stdout)
-        .unwrap();
-    assert!(!md.contains("<script") && md.contains("&lt;script&gt;"), "{md}");
+    let md =
+        String::from_utf8(ok(ferrite_in(&d, &["report", "out", "--format", "md"])).stdout).unwrap();
+    assert!(
+        !md.contains("<script") && md.contains("&lt;script&gt;"),
+        "{md}"
+    );
     assert!(md.contains("a&amp;b\"c\\|\\`d\\`"), "{md}");
 }
 
@@ -143,7 +165,10 @@ fn markdown_json_and_the_golden_comparison() {
         ex.join("expected.npy"),
         ex.join("labels.npy"),
     );
-    ok(ferrite_in(&d, &["build", model.to_str().unwrap(), "-o", "out", "-q"]));
+    ok(ferrite_in(
+        &d,
+        &["build", model.to_str().unwrap(), "-o", "out", "-q"],
+    ));
     let o = ok(ferrite_in(
         &d,
         &[
@@ -171,14 +196,19 @@ fn markdown_json_and_the_golden_comparison() {
     assert_eq!(g["labelled"], 48);
     assert!(g["correct"].as_u64().unwrap() > 40);
 
-    let md = String::from_utf8(ok(ferrite_in(&d, &["report", "out", "--format", "md"])).stdout)
-        .unwrap();
+    let md =
+        String::from_utf8(ok(ferrite_in(&d, &["report", "out", "--format", "md"])).stdout).unwrap();
     let j: serde_json::Value = serde_json::from_slice(
-        &ok(ferrite_in(&d, &["report", "out", "--format", "json", "--clock", "250"])).stdout,
+        &ok(ferrite_in(
+            &d,
+            &["report", "out", "--format", "json", "--clock", "250"],
+        ))
+        .stdout,
     )
     .unwrap();
     let bottleneck = j["bottleneck"].as_str().unwrap();
-    assert!(md.contains(&format!("(bottleneck)")), "{md}");
+    let escaped = bottleneck.replace('_', "\\_");
+    assert!(md.contains(&format!("{escaped} (bottleneck)")), "{md}");
     assert!(md.contains("top-1 agrees on 64/64 frames"), "{md}");
     assert!(md.contains("at 100 MHz (default)"), "{md}");
     assert_eq!(j["clock_mhz"], 250.0);
@@ -195,7 +225,10 @@ fn markdown_json_and_the_golden_comparison() {
         2 * r["macs"].as_u64().unwrap() + r["other_ops"].as_u64().unwrap()
     );
     assert!(r["intensity"].as_f64().unwrap() > 0.0);
-    assert!(r["attained_ops_per_cycle"].as_f64().unwrap() <= r["compute_roof_ops_per_cycle"].as_f64().unwrap() + 1e-9);
+    assert!(
+        r["attained_ops_per_cycle"].as_f64().unwrap()
+            <= r["compute_roof_ops_per_cycle"].as_f64().unwrap() + 1e-9
+    );
     assert!(nodes.iter().any(|n| n["name"] == bottleneck));
     // report.json carries the same per-node figures
     let rj: serde_json::Value =
@@ -215,16 +248,31 @@ fn report_errors_are_clean() {
     let o = ferrite_in(&d, &["report", "nothing-here"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{}", show(&o));
-    assert!(err.starts_with("error: ") && err.contains("help: "), "{err}");
+    assert!(
+        err.starts_with("error: ") && err.contains("help: "),
+        "{err}"
+    );
     ok(ferrite_in(
         &d,
-        &["build", example("bnn_mlp_random").join("model.json").to_str().unwrap(), "-o", "out", "-q"],
+        &[
+            "build",
+            example("bnn_mlp_random")
+                .join("model.json")
+                .to_str()
+                .unwrap(),
+            "-o",
+            "out",
+            "-q",
+        ],
     ));
     std::fs::write(d.join("out/cosim.json"), "{not json").unwrap();
     let o = ferrite_in(&d, &["report", "out"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{}", show(&o));
-    assert!(err.contains("cosim.json") && err.contains("help: "), "{err}");
+    assert!(
+        err.contains("cosim.json") && err.contains("help: "),
+        "{err}"
+    );
     let o = ferrite_in(&d, &["report", "out", "--clock", "0"]);
     assert!(!o.status.success(), "{}", show(&o));
 }

@@ -127,7 +127,9 @@ fn render(dir: &Path, shot: &str) -> String {
         ],
     );
     assert!(
-        std::fs::metadata(&png).map(|m| m.len() > 10_000).unwrap_or(false),
+        std::fs::metadata(&png)
+            .map(|m| m.len() > 10_000)
+            .unwrap_or(false),
         "no screenshot at {}",
         png.display()
     );
@@ -166,7 +168,9 @@ fn example_report_in_a_browser() {
     ));
     ok(ferrite(
         &d,
-        &["cosim", "out", "--input", inputs, "--stall", "0.3", "--report", "-q"],
+        &[
+            "cosim", "out", "--input", inputs, "--stall", "0.3", "--report", "-q",
+        ],
     ));
     let bottleneck = json(&d.join("out/report.json"))["bottleneck"]
         .as_str()
@@ -193,7 +197,10 @@ fn failing_comparison_in_a_browser() {
     chromium();
     let d = fresh("failing");
     let model = example("mlp_w1a1").join("model.onnx");
-    ok(ferrite(&d, &["build", model.to_str().unwrap(), "-o", "out", "-q"]));
+    ok(ferrite(
+        &d,
+        &["build", model.to_str().unwrap(), "-o", "out", "-q"],
+    ));
     // corrupt one weight word (one address: PE x SIMD weights, every bit inverted) of the
     // first matrix-vector node
     let mem = std::fs::read_dir(d.join("out/rtl"))
@@ -210,11 +217,16 @@ fn failing_comparison_in_a_browser() {
     std::fs::write(&mem, lines.join("\n") + "\n").unwrap();
     let o = ferrite(
         &d,
-        &["cosim", "out", "--random", "16", "--trace", "--report", "-q"],
+        &[
+            "cosim", "out", "--random", "16", "--trace", "--report", "-q",
+        ],
     );
     assert_eq!(o.status.code(), Some(1), "{}", show(&o));
     let c = json(&d.join("out/cosim.json"));
-    let node = c["first_divergence"]["node"].as_str().expect("a divergence").to_string();
+    let node = c["first_divergence"]["node"]
+        .as_str()
+        .expect("a divergence")
+        .to_string();
     assert!(node.starts_with("l00"), "{node}");
     let text = render(&d, "failing.png");
     for want in [
@@ -236,7 +248,14 @@ fn cnv_report_is_small_and_loads() {
     let model = example("cnv_w1a1_finn").join("model.onnx");
     ok(ferrite(
         &d,
-        &["build", model.to_str().unwrap(), "-o", "out", "--report", "-q"],
+        &[
+            "build",
+            model.to_str().unwrap(),
+            "-o",
+            "out",
+            "--report",
+            "-q",
+        ],
     ));
     let size = std::fs::metadata(d.join("out/report.html")).unwrap().len();
     assert!(size < 1_000_000, "the CNV report is {size} bytes");
@@ -250,5 +269,8 @@ fn cnv_report_is_small_and_loads() {
         .as_str()
         .unwrap()
         .to_string();
-    assert!(text.contains(&format!("Bottleneck: {bottleneck}")), "{text}");
+    assert!(
+        text.contains(&format!("Bottleneck: {bottleneck}")),
+        "{text}"
+    );
 }

@@ -86,13 +86,14 @@ fn compare(
     approximate: Option<&str>,
     ui: Ui,
 ) -> anyhow::Result<bool> {
-    let (ok, rec) = compare_expected(args, expected, y, integer, approximate, ui).with_context(|| {
-        doing(
-            "cannot compare with the reference outputs",
-            args.expected.as_deref().unwrap_or(&args.output).display(),
-            "give --expected the outputs of the same frames, one row a frame",
-        )
-    })?;
+    let (ok, rec) =
+        compare_expected(args, expected, y, integer, approximate, ui).with_context(|| {
+            doing(
+                "cannot compare with the reference outputs",
+                args.expected.as_deref().unwrap_or(&args.output).display(),
+                "give --expected the outputs of the same frames, one row a frame",
+            )
+        })?;
     let (labelled, accuracy) = compare_labels(args, y, integer, ui).with_context(|| {
         doing(
             "cannot check the labels",
@@ -129,8 +130,10 @@ fn compare_expected(
     let mut rec = None;
     if let (Some(path), Some(e)) = (&args.expected, expected) {
         let name = |p: &std::path::Path| {
-            p.file_name()
-                .map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned())
+            p.file_name().map_or_else(
+                || p.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            )
         };
         let mut r = GoldenComparison {
             comparison_version: COMPARISON_VERSION,
@@ -301,6 +304,26 @@ pub fn run(args: Args, ui: Ui) -> anyhow::Result<ExitCode> {
                 ),
                 "write the outputs elsewhere",
             ));
+        }
+    }
+    if let Some(c) = &args.comparison {
+        for (what, p) in [
+            ("--input", Some(&args.input)),
+            ("--output", Some(&args.output)),
+            ("--expected", args.expected.as_ref()),
+            ("--labels", args.labels.as_ref()),
+        ] {
+            if let Some(p) = p
+                && (same_file(p, c) || p == c)
+            {
+                return Err(usage(
+                    format!(
+                        "--comparison {} is the {what} file: it would be overwritten",
+                        c.display()
+                    ),
+                    "write the comparison elsewhere, e.g. OUT/golden.json",
+                ));
+            }
         }
     }
     // read the reference before anything is written: a bad --expected writes nothing

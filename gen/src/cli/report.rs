@@ -46,13 +46,19 @@ pub fn command_line() -> String {
 /// Write `OUT/report.html` for the build in `out` (`build --report`, `cosim --report`).
 pub fn write_html(out: &Path, clock: Option<f64>, ui: Ui) -> anyhow::Result<()> {
     let sm = load(out, clock)?;
-    let path = summary::write_html(out, &sm).map_err(|e| {
-        fail(
+    let path = summary::write_html(out, &sm).map_err(|e| match e {
+        ReportError::Write { path, err } => fail(
+            err,
+            "cannot write the report",
+            &path,
+            "check that the folder is writable",
+        ),
+        e => fail(
             e,
             "cannot write the report",
             out,
             "check that the folder is writable",
-        )
+        ),
     })?;
     ui.say(&format!("wrote {}", path.display()));
     Ok(())
@@ -79,14 +85,23 @@ fn load(out: &Path, clock: Option<f64>) -> anyhow::Result<Summary> {
             ),
         ));
     }
-    Summary::load(out, &command_line(), clock).map_err(|e| {
-        let help = match &e {
-            ReportError::Bad(_) => {
-                "cosim.json and golden.json are written by `ferrite cosim` and `ferrite golden --comparison`; run them again or remove the file"
-            }
-            ReportError::Out(_) => "rebuild it with `ferrite build`",
-        };
-        fail(e, "cannot read the build", out, help)
+    Summary::load(out, &command_line(), clock).map_err(|e| match &e {
+        ReportError::Bad { path, .. } if !path.ends_with("model.json") => {
+            let path = path.clone();
+            fail(
+                e,
+                "cannot read a comparison of the build",
+                &path,
+                "cosim.json and golden.json are written by `ferrite cosim` and `ferrite golden \
+                 --comparison`; run them again, or remove the file",
+            )
+        }
+        _ => fail(
+            e,
+            "cannot read the build",
+            out,
+            "rebuild it with `ferrite build`",
+        ),
     })
 }
 

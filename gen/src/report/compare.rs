@@ -106,15 +106,15 @@ impl CosimSummary {
     }
 }
 
-/// Read a JSON file if it exists: `Ok(None)` when it does not, an error naming the file
-/// when it does not parse.
+/// Read a JSON file if it exists: `Ok(None)` when it does not, the reason when it cannot
+/// be read or does not parse.
 pub fn read_optional<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>, String> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
+        Err(e) => return Err(e.to_string()),
     };
     serde_json::from_str(&text)
         .map(Some)
-        .map_err(|e| format!("{}: {e}", path.display()))
+        .map_err(|e| e.to_string())
 }

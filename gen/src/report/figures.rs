@@ -123,7 +123,8 @@ pub fn roofline(
             let fold = fold_of(hw);
             let port = (fold.0 * fold.1) as u64 * u64::from(m.weight_type.bits())
                 + fold.0 as u64 * t * u64::from(acc);
-            let pj = macs as f64 * (mul_pj(m.weight_type.bits(), m.input_type.bits()) + add_pj(acc))
+            let pj = macs as f64
+                * (mul_pj(m.weight_type.bits(), m.input_type.bits()) + add_pj(acc))
                 + cmp as f64 * add_pj(acc);
             (macs, cmp, wb, port, pj)
         }
@@ -136,7 +137,8 @@ pub fn roofline(
             let fold = fold_of(hw);
             let port = (fold.0 * fold.1) as u64 * u64::from(v.weight_type.bits())
                 + fold.0 as u64 * t * u64::from(acc);
-            let pj = macs as f64 * (mul_pj(v.weight_type.bits(), v.input_type.bits()) + add_pj(acc))
+            let pj = macs as f64
+                * (mul_pj(v.weight_type.bits(), v.input_type.bits()) + add_pj(acc))
                 + cmp as f64 * add_pj(acc);
             (macs, cmp, wb, port, pj)
         }

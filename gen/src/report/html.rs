@@ -57,7 +57,10 @@ pub fn render(sm: &Summary) -> String {
             esc(&sm.model)
         ),
     );
-    p(&mut s, format!("<h1>ferrite report: {}</h1>\n", esc(&sm.model)));
+    p(
+        &mut s,
+        format!("<h1>ferrite report: {}</h1>\n", esc(&sm.model)),
+    );
     cards(&mut s, sm);
     p(&mut s, "<h2 id=\"pipeline\">Pipeline</h2>\n");
     p(
@@ -95,10 +98,7 @@ fn verdict(sm: &Summary) -> (String, &'static str) {
 fn cards(s: &mut String, sm: &Summary) {
     let (v, class) = verdict(sm);
     let lat = match sm.latency_cycles {
-        Some(l) => format!(
-            "{l} cycles = {} µs",
-            num(sm.micros(l as f64))
-        ),
+        Some(l) => format!("{l} cycles = {} µs", num(sm.micros(l as f64))),
         None => "not measured (run ferrite cosim)".into(),
     };
     p(s, "<div class=\"cards\">\n");
@@ -115,7 +115,11 @@ fn cards(s: &mut String, sm: &Summary) {
         ),
         (
             "Throughput",
-            format!("{} frames/s at {}", num(sm.frames_per_second.round()), sm.clock_text()),
+            format!(
+                "{} frames/s at {}",
+                num(sm.frames_per_second.round()),
+                sm.clock_text()
+            ),
             "",
         ),
         ("Latency", format!("{lat} at {}", sm.clock_text()), ""),
@@ -231,7 +235,13 @@ fn diagram(s: &mut String, sm: &Summary) {
 }
 
 fn cycles(s: &mut String, sm: &Summary) {
-    let max = sm.nodes.iter().map(|n| n.exp_cycles).max().unwrap_or(1).max(1) as f64;
+    let max = sm
+        .nodes
+        .iter()
+        .map(|n| n.exp_cycles)
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
     let (label_w, bar_w, row) = (260.0, 560.0, 18.0);
     let h = sm.nodes.len() as f64 * row + 10.0;
     let w = label_w + bar_w + 250.0;
@@ -447,7 +457,11 @@ fn comparison(s: &mut String, sm: &Summary) {
                     g.top1_agree,
                     g.frames,
                     esc(&diff),
-                    if g.required { "" } else { " (approximate input type: agreement reported, not required)" }
+                    if g.required {
+                        ""
+                    } else {
+                        " (approximate input type: agreement reported, not required)"
+                    }
                 ),
             );
             if let (Some(l), Some(c)) = (g.labelled, g.correct) {
@@ -492,7 +506,10 @@ fn roofline(s: &mut String, sm: &Summary) {
             .compute_roof_ops_per_cycle
             .min(r.memory_roof_ops_per_cycle);
         let of = if roof > 0.0 {
-            format!("{} %", num((1000.0 * r.attained_ops_per_cycle / roof).round() / 10.0))
+            format!(
+                "{} %",
+                num((1000.0 * r.attained_ops_per_cycle / roof).round() / 10.0)
+            )
         } else {
             "-".into()
         };
@@ -549,7 +566,9 @@ fn roofline_plot(s: &mut String, sm: &Summary) {
                 n.index,
                 r.intensity,
                 r.attained_ops_per_cycle * f,
-                r.compute_roof_ops_per_cycle.min(r.memory_roof_ops_per_cycle) * f,
+                r.compute_roof_ops_per_cycle
+                    .min(r.memory_roof_ops_per_cycle)
+                    * f,
             )
         })
         .collect();

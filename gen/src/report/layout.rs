@@ -92,7 +92,9 @@ fn lines_of(n: &crate::stitch::HwNode, r: Option<&NodeReport>) -> (BoxKind, Vec<
                 ],
             )
         }
-        (Role::Engine { node, kind, .. }, None) => (BoxKind::Engine, vec![node.clone(), kind.clone()]),
+        (Role::Engine { node, kind, .. }, None) => {
+            (BoxKind::Engine, vec![node.clone(), kind.clone()])
+        }
         (Role::Fifo { depth, width, .. }, _) => (
             BoxKind::Fifo,
             vec![format!("FIFO {depth} x {width} bits"), n.name.clone()],
@@ -122,7 +124,11 @@ pub fn layout(design: &Design, nodes: &[NodeReport]) -> Layout {
     let index = |e: &End, source: bool| -> Option<usize> {
         match e {
             End::Top => Some(if source { input } else { output }),
-            End::Node { node, .. } => design.nodes.iter().position(|x| &x.name == node).map(|i| i + 1),
+            End::Node { node, .. } => design
+                .nodes
+                .iter()
+                .position(|x| &x.name == node)
+                .map(|i| i + 1),
         }
     };
     let mut succ: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n + 2]; // (port, consumer)
@@ -244,7 +250,8 @@ pub fn layout(design: &Design, nodes: &[NodeReport]) -> Layout {
                 _ => None,
             };
             let (k, l) = lines_of(hw, r);
-            let bottleneck = matches!(&hw.role, Role::Engine { node, .. } if *node == design.bottleneck);
+            let bottleneck =
+                matches!(&hw.role, Role::Engine { node, .. } if *node == design.bottleneck);
             (k, l, hw.name.clone(), bottleneck)
         };
         let lines: Vec<String> = lines.iter().map(|l| clip(l, LINE_CHARS)).collect();
@@ -343,17 +350,25 @@ mod tests {
             let (x0, y0) = e[0];
             let (x1, y1) = *e.last().unwrap();
             assert!(
-                l.boxes.iter().any(|b| b.y + b.h == y0 && b.x + b.w / 2.0 == x0),
+                l.boxes
+                    .iter()
+                    .any(|b| b.y + b.h == y0 && b.x + b.w / 2.0 == x0),
                 "{name}: an edge starts off a box"
             );
             assert!(
                 l.boxes.iter().any(|b| b.y == y1 && b.x + b.w / 2.0 == x1),
                 "{name}: an edge ends off a box"
             );
-            assert!(e.windows(2).all(|w| w[1].1 >= w[0].1), "{name}: edges run down");
+            assert!(
+                e.windows(2).all(|w| w[1].1 >= w[0].1),
+                "{name}: edges run down"
+            );
         }
         for b in &l.boxes {
-            assert!(b.x >= 0.0 && b.x + b.w <= l.width && b.y + b.h <= l.height, "{name}");
+            assert!(
+                b.x >= 0.0 && b.x + b.w <= l.width && b.y + b.h <= l.height,
+                "{name}"
+            );
             assert!(b.lines.iter().all(|s| s.chars().count() <= LINE_CHARS));
         }
         let bottlenecks: Vec<_> = l.boxes.iter().filter(|b| b.bottleneck).collect();

@@ -103,7 +103,9 @@ pub fn render(sm: &Summary) -> String {
             g.frames
         );
     }
-    s.push_str("\n| # | node | kind | PE | SIMD | cycles | BRAM18 | ops | ops/bit | bound | energy nJ |\n");
+    s.push_str(
+        "\n| # | node | kind | PE | SIMD | cycles | BRAM18 | ops | ops/bit | bound | energy nJ |\n",
+    );
     s.push_str("|---:|---|---|---:|---:|---:|---:|---:|---:|---|---:|\n");
     for n in &sm.nodes {
         let mark = if n.name == sm.bottleneck {

@@ -24,8 +24,17 @@ pub const REPORT_HTML: &str = "report.html";
 pub enum ReportError {
     #[error(transparent)]
     Out(#[from] OutError),
-    #[error("{0}")]
-    Bad(String),
+    /// `path` (cosim.json, golden.json, model.json) does not parse or is not valid.
+    #[error("{why}")]
+    Bad {
+        path: std::path::PathBuf,
+        why: String,
+    },
+    #[error("{path}: {err}")]
+    Write {
+        path: std::path::PathBuf,
+        err: std::io::Error,
+    },
 }
 
 /// Everything a report shows.
@@ -94,14 +103,24 @@ impl Summary {
         let dir = OutDir::new(out);
         let model = dir.load_model()?;
         let design = dir.load_design()?;
-        model
-            .analyze()
-            .map_err(|e| ReportError::Bad(format!("{}: {e}", dir.model_json().display())))?;
+        model.analyze().map_err(|e| ReportError::Bad {
+            path: dir.model_json(),
+            why: e.to_string(),
+        })?;
         let cosim: Option<CosimSummary> =
-            read_optional(&dir.cosim_json()).map_err(ReportError::Bad)?;
+            read_optional(&dir.cosim_json()).map_err(|why| ReportError::Bad {
+                path: dir.cosim_json(),
+                why,
+            })?;
+        let golden_json = out.join(GOLDEN_JSON);
         let golden: Option<GoldenComparison> =
-            read_optional(&out.join(GOLDEN_JSON)).map_err(ReportError::Bad)?;
-        Ok(Summary::new(&model, design, cosim, golden, command, clock_mhz))
+            read_optional(&golden_json).map_err(|why| ReportError::Bad {
+                path: golden_json.clone(),
+                why,
+            })?;
+        Ok(Summary::new(
+            &model, design, cosim, golden, command, clock_mhz,
+        ))
     }
 
     /// The summary of `design` (built from `model`) and its comparisons.
@@ -208,7 +227,11 @@ pub fn si(x: f64) -> String {
 /// Write `summary`'s page to `OUT/report.html` (atomically); its path.
 pub fn write_html(out: &Path, summary: &Summary) -> Result<std::path::PathBuf, ReportError> {
     let path = out.join(REPORT_HTML);
-    crate::outdir::write_atomic(&path, super::html::render(summary).as_bytes())
-        .map_err(|e| ReportError::Bad(format!("{}: {e}", path.display())))?;
+    crate::outdir::write_atomic(&path, super::html::render(summary).as_bytes()).map_err(|err| {
+        ReportError::Write {
+            path: path.clone(),
+            err,
+        }
+    })?;
     Ok(path)
 }
