@@ -136,6 +136,7 @@ fn names_from_the_model_are_escaped() {
     v["name"] = "<img src=x onerror=alert(1)>".into();
     v["layers"][0]["name"] = "<script>alert('x')</script>".into();
     v["layers"][1]["name"] = "a&b\"c|`d`".into();
+    v["layers"][1]["origin"] = "</td><svg onload=alert(2)>".into();
     std::fs::write(d.join("evil.json"), serde_json::to_string(&v).unwrap()).unwrap();
     ok(ferrite_in(
         &d,
@@ -146,6 +147,8 @@ fn names_from_the_model_are_escaped() {
     assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
     assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
     assert!(html.contains("a&amp;b&quot;c|`d`"));
+    assert!(html.contains("&lt;/td&gt;&lt;svg onload=alert(2)&gt;"));
+    assert!(!html.contains("onload=alert(2)>"));
     let md =
         String::from_utf8(ok(ferrite_in(&d, &["report", "out", "--format", "md"])).stdout).unwrap();
     assert!(

@@ -173,8 +173,13 @@ fn diagram(s: &mut String, sm: &Summary) {
         p(
             s,
             format!(
-                "<g><title>{}</title><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"4\" fill=\"{fill}\" stroke=\"{stroke}\" stroke-width=\"{}\"/>\n",
+                "<g><title>{}{}</title><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" rx=\"4\" fill=\"{fill}\" stroke=\"{stroke}\" stroke-width=\"{}\"/>\n",
                 esc(&b.name),
+                sm.nodes
+                    .iter()
+                    .find(|n| n.name == b.name)
+                    .and_then(|n| n.origin.as_deref())
+                    .map_or(String::new(), |o| format!(" (ONNX: {})", esc(o))),
                 num(b.x),
                 num(b.y),
                 num(b.w),
@@ -311,7 +316,7 @@ fn resources(s: &mut String, sm: &Summary) {
         s,
         "<p class=\"note\">The engines' own estimates: ROM bits as declared, block RAM in \
          RAMB18 equivalents for memories marked for block RAM, other buffers (window lines, \
-         accumulators), FIFO bits.</p>\n<table><tr><th class=\"l\">node</th><th class=\"l\">kind</th>\
+         accumulators), FIFO bits.</p>\n<table><tr><th class=\"l\">node</th><th class=\"l\">kind</th><th class=\"l\">ONNX origin</th>\
          <th>PE</th><th>SIMD</th><th>weight ROM bits</th><th>threshold ROM bits</th>\
          <th>BRAM18</th><th>buffer bits</th></tr>\n",
     );
@@ -319,9 +324,10 @@ fn resources(s: &mut String, sm: &Summary) {
         p(
             s,
             format!(
-                "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
                 esc(&n.name),
                 esc(&n.kind),
+                esc(&layout::clip(n.origin.as_deref().unwrap_or("-"), 60)),
                 n.pe,
                 n.simd,
                 n.weight_rom_bits,
@@ -335,7 +341,7 @@ fn resources(s: &mut String, sm: &Summary) {
     p(
         s,
         format!(
-            "<tr><th class=\"l\">total</th><th></th><th></th><th></th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></table>\n\
+            "<tr><th class=\"l\">total</th><th></th><th></th><th></th><th></th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></table>\n\
              <p>FIFOs: {} bits in {} FIFOs; width converters: {}.</p>\n",
             t.weight_rom_bits,
             t.threshold_rom_bits,
@@ -675,4 +681,48 @@ fn provenance(s: &mut String, sm: &Summary) {
             esc(&sm.command)
         ),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn esc_makes_model_text_inert() {
+        assert_eq!(
+            esc("<script>alert('x')</script>"),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"
+        );
+        assert_eq!(esc("a&b\"c"), "a&amp;b&quot;c");
+        assert_eq!(esc("x\u{0}y\u{1b}"), "x\\u{0}y\\u{1b}");
+    }
+
+    /// The ResNet example's page: the same summary renders to the same bytes, and a
+    /// hostile node name is escaped in every place it appears.
+    #[test]
+    fn render_is_deterministic_and_escapes_names() {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples/resnet_w4a4/model.onnx");
+        let mut model = crate::load_model(&p).unwrap();
+        let evil = "<script>x</script>";
+        let old = model.nodes[1].name.clone();
+        model.nodes[1].name = evil.into();
+        for n in &mut model.nodes {
+            for s in &mut n.inputs {
+                if let crate::ir::Source::Node { node, .. } = s
+                    && *node == old
+                {
+                    *node = evil.into();
+                }
+            }
+        }
+        let plan = crate::fold::auto(&model, None).unwrap();
+        let design = crate::stitch::stitch(&model, &plan).unwrap();
+        let sm = Summary::new(&model, design, None, None, "ferrite report out", None);
+        let a = render(&sm);
+        let b = render(&sm.clone());
+        assert!(a == b);
+        assert!(!a.contains("<script"));
+        assert!(a.matches("&lt;script&gt;x&lt;/script&gt;").count() >= 3);
+    }
 }
