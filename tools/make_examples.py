@@ -17,8 +17,8 @@ Makes, for each example, a folder under examples/ with:
 
 Examples: mlp_w1a1, mlp_w4a4, cnv_w2a2, cnn_pad_w4a4, kws_conv1d_w3a3, resnet_w4a4 (residual
 Adds, identity and 1x1-projection shortcuts, global average pool), mobilenet_w4a4 (depthwise
-separable convolutions, per-channel activation scales, AveragePool + Trunc) (trained on offline
-datasets), cnv_w1a1_finn, cnv_w2a2_finn (FINN's CNV topology from the installed brevitas'
+separable convolutions, per-channel activation scales, AveragePool + Trunc), inception_w4a4
+(a 1x1 and a 3x3 branch concatenated along the channels) (trained on offline datasets), cnv_w1a1_finn, cnv_w2a2_finn (FINN's CNV topology from the installed brevitas'
 bnn_pynq model definition, random weights, no training).
 
 Not run by CI. See tools/README.md. Usage:
@@ -422,6 +422,64 @@ def make_resnet_w4a4():
     return ResNetW4A4()
 
 
+def make_inception_w4a4():
+    """Small Inception-style CNN on 8x8 digits, 4-bit weights (per-output-channel float scales,
+    no conv bias) and 4-bit unsigned activations, 8-bit unsigned input quant.
+
+    stem: conv3x3 pad 1 (1->8), BN, QuantReLU -> 8x8x8.
+    inception block: a 1x1 conv (8->8), BN and a 3x3 conv pad 1 (8->8), BN, both through the
+    *same* QuantReLU instance `join_act` (so both branches carry one scale), concatenated along
+    the channels (torch.cat dim 1, exported as Concat axis 1) -> 8x8x16.
+    then: conv1x1 (16->16), BN, QuantReLU, 2x2 max pool -> 4x4x16.
+    head: global average pool -> 8-bit unsigned QuantIdentity -> fc 16->10 with float bias
+    (4-bit per-channel weights).
+
+    How the Concat is quantized: both inputs come out of one shared activation quantizer module,
+    called once per branch, so they carry the same scale; the concatenated tensor has that one
+    scale and the next convolution takes it as any quantized input."""
+    import brevitas.nn as qnn
+    from brevitas.quant import Int8WeightPerChannelFloat, Uint8ActPerTensorFloat
+
+    wq = dict(weight_quant=Int8WeightPerChannelFloat, weight_bit_width=4, bias=False)
+
+    def relu4():
+        return qnn.QuantReLU(bit_width=4)
+
+    class InceptionW4A4(nn.Module):
+
+        def __init__(self):
+            super().__init__()
+            self.inp_quant = qnn.QuantIdentity(act_quant=Uint8ActPerTensorFloat, bit_width=8)
+            self.stem = qnn.QuantConv2d(1, 8, 3, padding=1, **wq)
+            self.stem_bn = nn.BatchNorm2d(8)
+            self.stem_act = relu4()
+            self.b1 = qnn.QuantConv2d(8, 8, 1, **wq)
+            self.b1_bn = nn.BatchNorm2d(8)
+            self.b3 = qnn.QuantConv2d(8, 8, 3, padding=1, **wq)
+            self.b3_bn = nn.BatchNorm2d(8)
+            self.join_act = relu4()  # shared by both inputs of the Concat
+            self.mix = qnn.QuantConv2d(16, 16, 1, **wq)
+            self.mix_bn = nn.BatchNorm2d(16)
+            self.mix_act = relu4()
+            self.mpool = nn.MaxPool2d(2)
+            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.pool_quant = qnn.QuantIdentity(act_quant=Uint8ActPerTensorFloat, bit_width=8)
+            self.fc = qnn.QuantLinear(16, 10, bias=True, weight_quant=Int8WeightPerChannelFloat,
+                                      weight_bit_width=4)
+
+        def forward(self, x):
+            x = self.inp_quant(x)
+            x = self.stem_act(self.stem_bn(self.stem(x)))
+            a = self.join_act(self.b1_bn(self.b1(x)))
+            b = self.join_act(self.b3_bn(self.b3(x)))
+            x = torch.cat([a, b], dim=1)
+            x = self.mpool(self.mix_act(self.mix_bn(self.mix(x))))
+            x = self.pool_quant(self.pool(x))
+            return self.fc(torch.flatten(x, 1))
+
+    return InceptionW4A4()
+
+
 def make_mobilenet_w4a4():
     """Small MobileNet-v1-style CNN on MNIST downsampled to 14x14, 4-bit weights (per-output-
     channel float scales, no conv bias) and 4-bit unsigned activations, 8-bit unsigned input quant.
@@ -562,6 +620,10 @@ EXAMPLES = {
                         title="small ResNet-style CNN, w4a4, identity and 1x1-projection shortcuts, "
                         "residual Adds with shared-scale operands, global average pool, on 8x8 "
                         "digits"),
+    "inception_w4a4": dict(make=make_inception_w4a4, data="digits8", epochs=30, lr=1e-2,
+                           batch=32, title="small Inception-style CNN, w4a4, a 1x1 and a 3x3 "
+                           "branch from one tensor concatenated along the channels (shared-scale "
+                           "inputs), global average pool, on 8x8 digits"),
     "mobilenet_w4a4": dict(make=make_mobilenet_w4a4, data="mnist14", epochs=10, lr=1e-2, batch=64,
                            title="small MobileNet-v1-style CNN, w4a4, depthwise-separable blocks, "
                            "per-channel activation scales, AveragePool + Trunc, on 14x14 MNIST"),

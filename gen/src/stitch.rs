@@ -329,7 +329,10 @@ pub fn stitch_with(
                 Open {
                     wire: out_wire,
                     fmt,
-                    from: End::Node { node: name, port: 0 },
+                    from: End::Node {
+                        node: name,
+                        port: 0,
+                    },
                     carries: cur.carries,
                 }
             };
@@ -611,7 +614,8 @@ fn size_fifos(
             // a converter behind a FIFO: the FIFO's link feeds it
             Role::Converter { .. }
                 if matches!(&inc.from, End::Node { node, .. }
-                    if nodes.iter().any(|m| m.name == *node && matches!(m.role, Role::Fifo { .. }))) => {}
+                    if nodes.iter().any(|m| m.name == *node && matches!(m.role, Role::Fifo { .. }))) =>
+                {}
             Role::Converter { .. } => {
                 links.push(Link {
                     from,

@@ -446,6 +446,17 @@ impl Chain {
         self
     }
 
+    /// The channel concatenation of `ins` (a `Concat` node, PE `pe`); it becomes the
+    /// current stream.
+    pub fn concat(&mut self, ins: Vec<Stream>, pe: usize) -> &mut Chain {
+        let op = Op::Concat(crate::ir::Concat {
+            input_types: ins.iter().map(|s| s.ty.dtype).collect(),
+            channels: ins.iter().map(|s| s.ty.channels()).collect(),
+        });
+        self.push_node("concat", op, ins, (pe, 1));
+        self
+    }
+
     /// Padding `[top, left, bottom, right]` with `value`, SIMD `simd`.
     pub fn pad(&mut self, pads: [usize; 4], value: i64, simd: usize) -> &mut Chain {
         let op = Op::Pad(crate::ir::Pad {

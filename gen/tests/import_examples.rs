@@ -92,9 +92,9 @@ fn kws_conv1d_w3a3_matches_qonnx() {
 }
 
 #[test]
-fn resnet_and_mobilenet_match_qonnx() {
+fn resnet_mobilenet_and_inception_match_qonnx() {
     // both exporters; the dynamo one writes the global pool as a ReduceMean
-    for e in ["resnet_w4a4", "mobilenet_w4a4"] {
+    for e in ["resnet_w4a4", "mobilenet_w4a4", "inception_w4a4"] {
         for f in ["model.onnx", "model_dynamo.onnx"] {
             check_cnn(e, f, 1e-5);
         }
@@ -118,6 +118,22 @@ fn resnet_and_mobilenet_lower_to_branches_and_depthwise_units() {
     assert_eq!(count(&m, "VectorVector"), 3, "{m:?}");
     // pointwise convolutions need no window generator: 3 depthwise + stem + pool
     assert_eq!(count(&m, "SlidingWindow"), 5, "{m:?}");
+    // the 1x1 and 3x3 branches of one tensor, concatenated along the channels
+    for f in ["model.onnx", "model_dynamo.onnx"] {
+        let m = ferrite_gen::load_model(&examples().join("inception_w4a4").join(f)).unwrap();
+        m.analyze().unwrap();
+        let i: Vec<&str> = m.nodes.iter().map(|n| n.kind()).collect();
+        assert_eq!(
+            (count(&i, "Concat"), count(&i, "Duplicate")),
+            (1, 1),
+            "{f}: {i:?}"
+        );
+        let cat = m.nodes.iter().find(|n| n.kind() == "Concat").unwrap();
+        let ferrite_gen::ir::Op::Concat(c) = &cat.op else {
+            unreachable!()
+        };
+        assert_eq!(c.channels, [8, 8], "{f}");
+    }
 }
 
 #[test]
@@ -184,7 +200,7 @@ fn cnn_examples_lower_to_streaming_nodes() {
 fn automatic_folding_balances_both_sides_of_each_branch() {
     use ferrite_gen::engines::engine;
     use ferrite_gen::fold::{self, Fold};
-    for e in ["resnet_w4a4", "mobilenet_w4a4"] {
+    for e in ["resnet_w4a4", "mobilenet_w4a4", "inception_w4a4"] {
         let m = ferrite_gen::load_model(&examples().join(e).join("model.onnx")).unwrap();
         let a = m.analyze().unwrap();
         let auto = fold::auto(&m, None).unwrap().exp_cycles_per_frame(&m);

@@ -460,3 +460,59 @@ fn branch_designs() {
     });
     check_all(&cases);
 }
+
+/// The Concat engine: 2 and 3 inputs of every kind (bipolar, binary, signed, unsigned, the
+/// same type on all or mixed: copies, sign and zero extension, bipolar to +-1), PE 1 to
+/// the common divisor, a 1x1 vector and a feature map, and copies of one stream rejoining.
+#[test]
+fn concat_designs() {
+    use ferrite_gen::ir::TensorType;
+    use ferrite_gen::testing::Chain;
+    let mut r = rng(9);
+    let mut cases = Vec::new();
+    let kinds = [
+        None,
+        Some(DataType::Bipolar),
+        Some(DataType::Binary),
+        Some(DataType::Int(3)),
+        Some(DataType::UInt(2)),
+    ];
+    for (i, &a) in kinds.iter().enumerate() {
+        for (j, &b) in kinds.iter().enumerate().skip(i) {
+            let k = i * kinds.len() + j;
+            let n = if k.is_multiple_of(3) { 3 } else { 2 };
+            let pe = [1, 2, 4][k % 3];
+            let shape = if k.is_multiple_of(2) {
+                [1, 1, 8]
+            } else {
+                [2, 3, 4]
+            };
+            let mut c = Chain::new(TensorType::new(shape, DataType::Int(5)));
+            let copies = c.duplicate(n, pe);
+            let mut ends = Vec::new();
+            for (copy, t) in copies.iter().zip([a, b, None]) {
+                c.resume(copy.clone());
+                if let Some(t) = t {
+                    c.thresholds(&mut r, t, pe);
+                }
+                ends.push(c.stream());
+            }
+            c.concat(ends, pe);
+            cases.push(chain_case(&format!("concat{i}_{j}"), &c));
+        }
+    }
+    // whole pixels a beat: PE = the output's channels
+    for (t, name) in [
+        (DataType::Bipolar, "concat_whole_bip"),
+        (DataType::UInt(2), "concat_whole_u2"),
+    ] {
+        let mut c = Chain::new(TensorType::new([2, 3, 4], DataType::Int(5)));
+        let copies = c.duplicate(2, 4);
+        c.resume(copies[1].clone());
+        c.thresholds(&mut r, t, 4);
+        let b = c.stream();
+        c.concat(vec![copies[0].clone(), b], 8);
+        cases.push(chain_case(name, &c));
+    }
+    check_all(&cases);
+}

@@ -99,3 +99,68 @@ pub struct Add {
     pub out_bits_msb: u32,
     pub levels_n: Vec<ThresholdLevel>,
 }
+
+/// One input port of the concat engine and how a lane of it becomes an `out_bits`-bit
+/// output lane: copied (`copy`, same type), bipolar 1/0 as the literals `plus_one` /
+/// `minus_one`, or extended by `ext` bits (sign bits for `Int`, zeros else).
+#[derive(Clone, Debug)]
+pub struct ConcatInput {
+    pub k: usize,
+    /// type name and channels, for comments
+    pub type_name: String,
+    pub channels: usize,
+    pub bits: u32,
+    pub bits_msb: u32,
+    /// MSB of a beat
+    pub msb: usize,
+    pub kind: ValueKind,
+    pub copy: bool,
+    pub ext: u32,
+    pub plus_one: String,
+    pub minus_one: String,
+    /// the input's number as a `sel_reg` literal
+    pub sel: String,
+    /// the last beat of the input's block in a pixel, as a `beat_reg` literal
+    pub beat_last: String,
+    /// lanes a beat of this input, and (whole-pixel mode) its first output lane
+    pub lanes: usize,
+    pub offset: usize,
+    /// whole-pixel mode: the other inputs' valids, ANDed (`1'b1` when none)
+    pub others_valid: String,
+}
+
+/// Concat engine (`engines/concat.v`): per pixel, the beats of input 0, then of input 1,
+/// ..., `pe` lanes a beat, each lane widened to the output type; only the input being
+/// copied is ready. All fields are finished values; fields documented as literals are sized
+/// Verilog literals.
+#[derive(Template)]
+#[template(path = "engines/concat.v", escape = "none")]
+pub struct Concat {
+    pub module: String,
+    pub header: Vec<String>,
+    pub skid_module: String,
+    pub pe: usize,
+    pub pixels: usize,
+    /// whole-pixel mode: every input's pixel in one beat, all inputs read together
+    pub whole: bool,
+    /// whole-pixel mode: every input valid, ANDed
+    pub all_valid: String,
+    pub ins: Vec<ConcatInput>,
+    pub out_bits: u32,
+    pub out_bits_msb: u32,
+    pub out_msb: usize,
+    pub out_width: usize,
+    pub out_type: String,
+    pub out_channels: usize,
+    /// `out_width` zero bits (literal)
+    pub out_zero: String,
+    /// input select counter: MSB and literals
+    pub sel_msb: u32,
+    pub sel_last: String,
+    pub sel_one: String,
+    pub sel_zero: String,
+    /// beat-in-block counter: MSB and literals
+    pub beat_msb: u32,
+    pub beat_one: String,
+    pub beat_zero: String,
+}

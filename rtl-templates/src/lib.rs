@@ -11,7 +11,7 @@ mod branch;
 mod pad;
 mod pool;
 mod swg;
-pub use branch::{Add, AddInput, DupOutput, Duplicate};
+pub use branch::{Add, AddInput, Concat, ConcatInput, DupOutput, Duplicate};
 mod vvu;
 pub use pad::Pad;
 pub use pool::Pool;
@@ -430,6 +430,10 @@ pub const SOURCES: &[(&str, &str)] = &[
         include_str!("../templates/engines/duplicate.v"),
     ),
     ("engines/add.v", include_str!("../templates/engines/add.v")),
+    (
+        "engines/concat.v",
+        include_str!("../templates/engines/concat.v"),
+    ),
     ("top.v", include_str!("../templates/top.v")),
 ];
 

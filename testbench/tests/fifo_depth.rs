@@ -7,7 +7,9 @@
 //! lost rate); the ratio is printed. An undersized FIFO before the bottleneck must lose
 //! rate or deadlock, so the check can fail.
 //!
-//! A depthwise chain checks the vector-vector unit's bursty output.
+//! A depthwise chain checks the vector-vector unit's bursty output; two copies of one stream
+//! rejoining at a Concat, and the Inception example's Concat, the FIFOs of a join that reads
+//! its inputs one after another.
 //!
 //! The bundled ResNet and MobileNet examples at their automatic folding: the FIFOs on both
 //! sides of every residual Add (the short side holds the long side's latency) and the
@@ -225,32 +227,33 @@ fn search_down(
     Ok((d, None))
 }
 
-/// The engine a FIFO feeds and that engine's kind.
+/// The engine a FIFO feeds (through a width converter and its FIFO, for the FIFO before a
+/// converter to fewer lanes) and that engine's kind.
 fn consumer(d: &Design, fifo: &str) -> (String, String) {
     use ferrite_gen::stitch::End;
-    let e = d
-        .edges
-        .iter()
-        .find(|e| {
-            e.from
-                == End::Node {
-                    node: fifo.to_string(),
-                    port: 0,
-                }
-        })
-        .expect("a FIFO feeds an engine");
-    let End::Node { node, .. } = &e.to else {
-        unreachable!("a FIFO feeds an engine")
-    };
-    let kind = d
-        .nodes
-        .iter()
-        .find_map(|n| match &n.role {
-            Role::Engine { kind, .. } if &n.name == node => Some(kind.clone()),
-            _ => None,
-        })
-        .expect("an engine");
-    (node.clone(), kind)
+    let mut node = fifo.to_string();
+    loop {
+        let e = d
+            .edges
+            .iter()
+            .find(|e| {
+                e.from
+                    == End::Node {
+                        node: node.clone(),
+                        port: 0,
+                    }
+            })
+            .expect("a FIFO feeds an engine");
+        let End::Node { node: next, .. } = &e.to else {
+            unreachable!("a FIFO feeds an engine")
+        };
+        let kind = d.nodes.iter().find(|n| &n.name == next).map(|n| &n.role);
+        match kind {
+            Some(Role::Engine { kind, .. }) => return (next.clone(), kind.clone()),
+            Some(_) => node = next.clone(),
+            None => panic!("no design node `{next}`"),
+        }
+    }
 }
 
 /// Analytic depths reach the rate; each FIFO of `chosen` is at least its searched
@@ -329,6 +332,68 @@ fn resnet_example_around_its_adds() -> Result<()> {
             short.0, d.exp_cycles_per_frame
         );
     }
+    Ok(())
+}
+
+/// The FIFOs in front of every Concat of a design, by Concat: (FIFO, depth) each.
+fn concat_fifos(d: &Design) -> std::collections::BTreeMap<String, Vec<(String, usize)>> {
+    let mut cats: std::collections::BTreeMap<String, Vec<(String, usize)>> = Default::default();
+    for (name, depth, _) in fifos(d) {
+        let (node, kind) = consumer(d, &name);
+        if kind == "Concat" {
+            cats.entry(node).or_default().push((name, depth));
+        }
+    }
+    cats
+}
+
+/// Two copies of one stream straight into a Concat (a Duplicate and a Concat at PE 1 over
+/// 2x2x16): while the Concat copies a pixel's 16 beats of the first copy, the Duplicate
+/// pushes the second copy's 16 into its FIFO. Each FIFO at least its searched minimum; the
+/// second copy's FIFO below its minimum deadlocks or loses rate.
+#[test]
+fn concat_of_two_copies_of_one_stream() -> Result<()> {
+    let tag = "fifo_concat_rejoin";
+    let b = bench();
+    let mut c = Chain::new(TensorType::new([2, 2, 16], DataType::Int(3)));
+    let copies = c.duplicate(2, 1);
+    c.concat(copies, 1);
+    let (m, p) = c.build(tag);
+    let d = stitch_with(&m, &p, &FifoOverrides::new())?;
+    let chosen: Vec<String> = concat_fifos(&d)
+        .values()
+        .flatten()
+        .map(|f| f.0.clone())
+        .collect();
+    assert_eq!(chosen.len(), 2, "{tag}: {chosen:?}");
+    let r = check_subset(&b, tag, &m, &p, &d, &chosen)?;
+    let (name, analytic, min, probe) = r.iter().find(|x| x.0.ends_with("_1")).expect("input 1");
+    assert!(*min >= 16, "{tag}: `{name}` keeps the rate at {min} beats");
+    let (depth, measured) =
+        probe.with_context(|| format!("{tag}: `{name}` keeps the rate at 2 beats"))?;
+    eprintln!(
+        "{tag}: `{name}` analytic {analytic}, at {depth} beats: {measured} cycles a frame against {} (caught)",
+        d.exp_cycles_per_frame
+    );
+    Ok(())
+}
+
+/// The Inception example at its automatic folding: both FIFOs in front of its Concat (the
+/// 1x1 branch waits there for the 3x3 branch's window latency), each at least its searched
+/// minimum.
+#[test]
+fn inception_example_around_its_concat() -> Result<()> {
+    let tag = "fifo_inception";
+    let b = bench();
+    let (m, p) = example("inception_w4a4")?;
+    let d = stitch_with(&m, &p, &FifoOverrides::new())?;
+    let chosen: Vec<String> = concat_fifos(&d)
+        .values()
+        .flatten()
+        .map(|f| f.0.clone())
+        .collect();
+    assert_eq!(chosen.len(), 2, "{tag}: {chosen:?}");
+    check_subset(&b, tag, &m, &p, &d, &chosen)?;
     Ok(())
 }
 

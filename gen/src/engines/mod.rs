@@ -8,6 +8,7 @@
 //! in `ferrite-rtl`, and one arm to [`engine`].
 
 mod add;
+mod concat;
 mod duplicate;
 mod label_select;
 mod mvau;
@@ -127,6 +128,7 @@ pub fn engine(op: &Op) -> &dyn Engine {
         Op::Duplicate(o) => o,
         Op::Add(o) => o,
         Op::VectorVector(o) => o,
+        Op::Concat(o) => o,
     }
 }
 

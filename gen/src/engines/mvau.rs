@@ -83,7 +83,7 @@ impl Engine for MatrixVector {
     fn schedule(&self, ins: &[TensorType], _outs: &[TensorType], fold: Fold) -> Schedule {
         let (sf, nf) = (self.mw / fold.simd, self.mh / fold.pe);
         let mut pattern: Vec<Step> = (0..sf)
-            .map(|s| Step::new(1, u8::from(s == sf - 1)))
+            .map(|s| Step::new(1, u32::from(s == sf - 1)))
             .collect();
         for _ in 1..nf {
             pattern.push(Step {

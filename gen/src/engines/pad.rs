@@ -273,7 +273,7 @@ impl super::Engine for crate::ir::Pad {
                 let col_in = w >= p.pad_left && w < p.pad_left + p.width;
                 for _ in 0..p.folds() {
                     let inside = row_in && col_in;
-                    let mut st = crate::fifo::Step::new(u8::from(inside), 1);
+                    let mut st = crate::fifo::Step::new(u32::from(inside), 1);
                     if pattern.is_empty() && !inside {
                         st.peek = 1;
                     }

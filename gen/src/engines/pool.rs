@@ -246,7 +246,7 @@ impl super::Engine for crate::ir::Pool {
         let p = params(self, ins, fold);
         let folds = p.folds();
         let pattern = (0..p.positions * folds)
-            .map(|k| crate::fifo::Step::new(1, u8::from(k / folds == p.positions - 1)))
+            .map(|k| crate::fifo::Step::new(1, u32::from(k / folds == p.positions - 1)))
             .collect();
         crate::fifo::Schedule::Steps {
             pattern,

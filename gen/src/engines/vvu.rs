@@ -121,7 +121,7 @@ impl Engine for VectorVector {
     fn schedule(&self, ins: &[TensorType], _outs: &[TensorType], fold: Fold) -> Schedule {
         let (kf, nb) = (self.kernel / fold.simd, self.channels / fold.pe);
         let pattern: Vec<Step> = (0..kf * nb)
-            .map(|i| Step::new(1, u8::from(i / nb == kf - 1)))
+            .map(|i| Step::new(1, u32::from(i / nb == kf - 1)))
             .collect();
         let lat = latency(fold.simd, self.thresholds.is_some());
         Schedule::Steps {

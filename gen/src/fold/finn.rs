@@ -87,6 +87,7 @@ pub(super) fn finn_class(model: &Model, a: &Analysis, id: usize) -> Option<&'sta
         }
         Op::Duplicate(_) => Some("DuplicateStreams"),
         Op::Add(_) => Some("AddStreams"),
+        Op::Concat(_) => Some("StreamingConcat"),
         Op::VectorVector(_) => Some("VVAU"),
         Op::Pool(p) => Some(if p.global {
             "GlobalAccPool"

@@ -28,8 +28,9 @@ pub use datatype::{DataType, MAX_BITS, bits_for_unsigned};
 pub use host::HostStep;
 pub use input_type::{DeclaredBy, DeclaredInput, InputType, MAX_INPUT_BITS};
 pub use ops::{
-    Add, Duplicate, LabelSelect, MAX_ADD_SHIFT, MAX_DUPLICATE_OUTPUTS, MatrixVector, Op, OpKind,
-    Pad, Pool, PoolMode, SlidingWindow, Thresholding, VectorVector,
+    Add, Concat, Duplicate, LabelSelect, MAX_ADD_SHIFT, MAX_CONCAT_INPUTS, MAX_DUPLICATE_OUTPUTS,
+    MatrixVector, Op, OpKind, Pad, Pool, PoolMode, SlidingWindow, Thresholding, VectorVector,
+    concat_type,
 };
 
 use serde::{Deserialize, Serialize};

@@ -38,6 +38,7 @@ pub enum Op {
     Duplicate(Duplicate),
     Add(Add),
     VectorVector(VectorVector),
+    Concat(Concat),
 }
 
 impl Op {
@@ -53,6 +54,7 @@ impl Op {
             Op::Duplicate(o) => o,
             Op::Add(o) => o,
             Op::VectorVector(o) => o,
+            Op::Concat(o) => o,
         }
     }
 
@@ -1043,5 +1045,221 @@ impl OpKind for VectorVector {
             }
         }
         vec![out]
+    }
+}
+
+/// Most input ports of a [`Concat`] (the FIFO analysis's schedules hold a port set in 8
+/// bits).
+pub const MAX_CONCAT_INPUTS: usize = 8;
+
+/// Concatenation along channels (FINN's StreamingConcat): streams of one height and width,
+/// input `i` with `channels[i]` channels; each output pixel holds input 0's channels, then
+/// input 1's, and so on. Values keep their meaning: the output type is the inputs' type when
+/// they all have one, else the narrowest integer holding every input's values (a bipolar
+/// input's -1 and +1 among them).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Concat {
+    /// Types of the input ports, 2 to [`MAX_CONCAT_INPUTS`].
+    pub input_types: Vec<DataType>,
+    /// Channels of each input port.
+    pub channels: Vec<usize>,
+}
+
+impl Concat {
+    /// The output's element type (see the type's doc).
+    pub fn output_type(&self) -> DataType {
+        concat_type(&self.input_types)
+    }
+
+    /// Channels of the output.
+    pub fn out_channels(&self) -> usize {
+        self.channels.iter().sum()
+    }
+}
+
+/// The narrowest type holding every value of `types`: their type when they agree; a
+/// 1-bit unsigned range is BINARY.
+pub fn concat_type(types: &[DataType]) -> DataType {
+    match types.split_first() {
+        None => DataType::Binary,
+        Some((first, rest)) if rest.iter().all(|t| t == first) => *first,
+        Some(_) => {
+            let lo = types.iter().map(|t| DataType::min(*t)).min().unwrap_or(0);
+            let hi = types.iter().map(|t| DataType::max(*t)).max().unwrap_or(0);
+            match DataType::smallest_containing(lo, hi) {
+                DataType::UInt(1) => DataType::Binary,
+                t => t,
+            }
+        }
+    }
+}
+
+impl OpKind for Concat {
+    fn kind(&self) -> &'static str {
+        "Concat"
+    }
+
+    fn num_inputs(&self) -> usize {
+        self.input_types.len()
+    }
+
+    fn summary(&self) -> String {
+        let parts: Vec<String> = self
+            .input_types
+            .iter()
+            .zip(&self.channels)
+            .map(|(t, c)| format!("{c} x {t}"))
+            .collect();
+        format!(
+            "channels {} -> {} x {}",
+            parts.join(" + "),
+            self.out_channels(),
+            self.output_type()
+        )
+    }
+
+    fn infer(&self, inputs: &[TensorType]) -> Result<Vec<TensorType>, String> {
+        let n = self.input_types.len();
+        if !(2..=MAX_CONCAT_INPUTS).contains(&n) {
+            return Err(format!("{n} inputs: a concat has 2 to {MAX_CONCAT_INPUTS}"));
+        }
+        if self.channels.len() != n {
+            return Err(format!(
+                "{n} input types but {} channel counts; give one of each a port",
+                self.channels.len()
+            ));
+        }
+        if inputs.len() != n {
+            return Err(format!("takes {n} inputs, {} given", inputs.len()));
+        }
+        let [h, w, _] = inputs[0].shape;
+        for (i, (t, (&want, &c))) in inputs
+            .iter()
+            .zip(self.input_types.iter().zip(&self.channels))
+            .enumerate()
+        {
+            if !want.is_valid() || want.bits() > 32 {
+                return Err(format!(
+                    "input {i} type {want} out of range (at most 32 bits)"
+                ));
+            }
+            if want != t.dtype {
+                return Err(format!(
+                    "its input {i} type is {want} but that stream carries {}; make them equal",
+                    t.dtype
+                ));
+            }
+            if c == 0 || c != t.channels() {
+                return Err(format!(
+                    "its input {i} has {c} channels by the op but the stream {t} has {}; make them equal (at least 1)",
+                    t.channels()
+                ));
+            }
+            if t.shape[0] != h || t.shape[1] != w {
+                return Err(format!(
+                    "concatenates channels of pixels of one height and width, but input 0 is {} and input {i} is {t}",
+                    inputs[0]
+                ));
+            }
+        }
+        let c = self.out_channels();
+        if c > super::MAX_STREAM_ELEMS {
+            return Err(format!(
+                "{c} output channels; at most {}",
+                super::MAX_STREAM_ELEMS
+            ));
+        }
+        Ok(vec![TensorType::new([h, w, c], self.output_type())])
+    }
+
+    fn eval(&self, inputs: &[TensorType], x: &[&[i64]]) -> Vec<Vec<i64>> {
+        let pixels = inputs[0].shape[0] * inputs[0].shape[1];
+        let mut out = Vec::with_capacity(pixels * self.out_channels());
+        for p in 0..pixels {
+            for (xi, &c) in x.iter().zip(&self.channels) {
+                out.extend_from_slice(&xi[p * c..(p + 1) * c]);
+            }
+        }
+        vec![out]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use DataType::{Binary, Bipolar, Int, UInt};
+
+    fn cat(types: &[DataType], channels: &[usize]) -> Concat {
+        Concat {
+            input_types: types.to_vec(),
+            channels: channels.to_vec(),
+        }
+    }
+
+    #[test]
+    fn concat_infers_channels_and_a_type_holding_every_value() {
+        let c = cat(&[Bipolar, UInt(3)], &[2, 3]);
+        let ins = [
+            TensorType::new([2, 2, 2], Bipolar),
+            TensorType::new([2, 2, 3], UInt(3)),
+        ];
+        assert_eq!(
+            c.infer(&ins).unwrap(),
+            vec![TensorType::new([2, 2, 5], Int(4))]
+        );
+        // per pixel: input 0's channels, then input 1's
+        let a = [1, -1, -1, 1, 1, 1, -1, -1];
+        let b: Vec<i64> = (0..12).collect();
+        let out = c.eval(&ins, &[&a, &b]);
+        assert_eq!(
+            out[0][..10],
+            [1, -1, 0, 1, 2, -1, 1, 3, 4, 5],
+            "{:?}",
+            out[0]
+        );
+        assert_eq!(cat(&[Binary, Binary], &[1, 1]).output_type(), Binary);
+    }
+
+    #[test]
+    fn concat_refuses_what_does_not_fit() {
+        let t = |h, c, d| TensorType::new([h, 1, c], d);
+        let err = |c: Concat, ins: &[TensorType]| c.infer(ins).unwrap_err();
+        let e = err(
+            cat(&[Int(2), Int(2)], &[2, 2]),
+            &[t(2, 2, Int(2)), t(3, 2, Int(2))],
+        );
+        assert!(e.contains("one height and width"), "{e}");
+        let e = err(
+            cat(&[Int(2), Int(2)], &[2, 3]),
+            &[t(2, 2, Int(2)), t(2, 2, Int(2))],
+        );
+        assert!(e.contains("input 1 has 3 channels"), "{e}");
+        let e = err(
+            cat(&[Int(2), UInt(2)], &[2, 2]),
+            &[t(2, 2, Int(2)), t(2, 2, Int(2))],
+        );
+        assert!(e.contains("input 1 type is UINT2"), "{e}");
+        let e = err(cat(&[Int(2)], &[2]), &[t(2, 2, Int(2))]);
+        assert!(e.contains("2 to 8"), "{e}");
+        let e = err(cat(&[Int(2); 9], &[1; 9]), &[t(1, 1, Int(2)); 9]);
+        assert!(e.contains("2 to 8"), "{e}");
+        let e = err(cat(&[Int(2), Int(2)], &[2]), &[t(1, 2, Int(2)); 2]);
+        assert!(e.contains("channel counts"), "{e}");
+    }
+
+    #[test]
+    fn concat_json_is_strict() {
+        let op: Op = serde_json::from_str(
+            r#"{"kind": "Concat", "input_types": ["INT4", "BIPOLAR"], "channels": [3, 5]}"#,
+        )
+        .unwrap();
+        assert_eq!(op, Op::Concat(cat(&[Int(4), Bipolar], &[3, 5])));
+        assert!(
+            serde_json::from_str::<Op>(
+                r#"{"kind": "Concat", "input_types": ["INT4"], "channels": [3], "axis": 1}"#
+            )
+            .is_err()
+        );
     }
 }

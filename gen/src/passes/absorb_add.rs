@@ -34,10 +34,10 @@ const CHUNK: usize = 1 << 20;
 
 /// What one sweep shares: the look-ups of the graph it started from, fresh names and the
 /// structural edits (applied at the end). The chains of two adds never share a node.
-struct Sweep {
-    index: Index,
-    names: Names,
-    edits: Edits,
+pub(super) struct Sweep {
+    pub(super) index: Index,
+    pub(super) names: Names,
+    pub(super) edits: Edits,
 }
 
 pub fn run(g: &mut Graph) -> Result<bool, PassError> {
@@ -76,7 +76,7 @@ enum Closing {
 }
 
 /// A constant broadcast to `shape` ([1, C, 1...] or [1, N]) as one value per channel.
-fn per_channel(t: &Tensor, shape: &[usize]) -> Option<Vec<f32>> {
+pub(super) fn per_channel(t: &Tensor, shape: &[usize]) -> Option<Vec<f32>> {
     let zeros = Tensor::f32(shape.to_vec(), vec![0.0; shape.iter().product()]);
     let full = exec::binary(&zeros, t, |_, b| b).ok()?;
     (full.shape == shape).then(|| full.to_f32())
@@ -102,48 +102,10 @@ fn try_absorb(g: &mut Graph, sw: &mut Sweep, ai: usize) -> Result<bool, PassErro
         }
         _ => return Ok(false),
     };
-    // Follow the single-reader chain of per-channel elementwise ops to a quantizer.
-    let mut chain: Vec<(usize, Node)> = Vec::new();
-    let mut cur = add.outputs[0].clone();
-    let (qi, qnode) = loop {
-        if g.outputs.contains(&cur) || sw.index.fan_out(&cur) != 1 {
-            return Ok(false);
-        }
-        let Some(&ci) = sw.index.consumers(&cur).first() else {
-            return Ok(false);
-        };
-        let node = g.nodes[ci].clone();
-        let others: Vec<&String> = node
-            .inputs
-            .iter()
-            .filter(|i| *i != &cur && !i.is_empty())
-            .collect();
-        if !others.iter().all(|i| g.is_const(i)) {
-            return Ok(false);
-        }
-        match &node.op {
-            Op::Add
-            | Op::Sub
-            | Op::Mul
-            | Op::Div
-            | Op::Relu
-            | Op::Identity
-            | Op::BatchNorm { .. } => {
-                if g.shapes.get(&node.outputs[0]) != Some(&full_shape)
-                    || (matches!(node.op, Op::BatchNorm { .. } | Op::Div) && node.inputs[0] != cur)
-                    || others.iter().any(|i| {
-                        !matches!(node.op, Op::BatchNorm { .. })
-                            && per_channel(&g.consts[*i], &ch_shape).is_none()
-                    })
-                {
-                    return Ok(false);
-                }
-                cur = node.outputs[0].clone();
-                chain.push((ci, node));
-            }
-            Op::Quant { .. } | Op::BipolarQuant if node.inputs[0] == cur => break (ci, node),
-            _ => return Ok(false),
-        }
+    let Some((chain, qi, qnode)) =
+        requant_chain(g, &sw.index, &add.outputs[0], &full_shape, &ch_shape)
+    else {
+        return Ok(false);
     };
     let unsupported = |hint: String| PassError::Unsupported {
         nodes: vec![UnsupportedNode {
@@ -429,4 +391,62 @@ fn try_absorb(g: &mut Graph, sw: &mut Sweep, ai: usize) -> Result<bool, PassErro
     sw.edits.remove(qi);
     sw.edits.replace(ai, new);
     Ok(true)
+}
+
+/// A requantizer chain: its elementwise nodes (index, node), then the quantizer's.
+pub(super) type RequantChain = (Vec<(usize, Node)>, usize, Node);
+
+/// The single-reader chain from `start` through per-channel elementwise ops (Add, Sub, Mul,
+/// Div, Relu, Identity, BatchNorm: constants of one value per channel, `ch_shape`, the
+/// tensor keeping `full_shape`) to the quantizer that closes it: the chain's nodes, and the
+/// quantizer's index and node. `None` when the chain ends otherwise.
+pub(super) fn requant_chain(
+    g: &Graph,
+    index: &Index,
+    start: &str,
+    full_shape: &[usize],
+    ch_shape: &[usize],
+) -> Option<RequantChain> {
+    let mut chain: Vec<(usize, Node)> = Vec::new();
+    let mut cur = start.to_string();
+    loop {
+        if g.outputs.contains(&cur) || index.fan_out(&cur) != 1 {
+            return None;
+        }
+        let &ci = index.consumers(&cur).first()?;
+        let node = g.nodes[ci].clone();
+        let others: Vec<&String> = node
+            .inputs
+            .iter()
+            .filter(|i| *i != &cur && !i.is_empty())
+            .collect();
+        if !others.iter().all(|i| g.is_const(i)) {
+            return None;
+        }
+        match &node.op {
+            Op::Add
+            | Op::Sub
+            | Op::Mul
+            | Op::Div
+            | Op::Relu
+            | Op::Identity
+            | Op::BatchNorm { .. } => {
+                if g.shapes.get(&node.outputs[0]).map(Vec::as_slice) != Some(full_shape)
+                    || (matches!(node.op, Op::BatchNorm { .. } | Op::Div) && node.inputs[0] != cur)
+                    || others.iter().any(|i| {
+                        !matches!(node.op, Op::BatchNorm { .. })
+                            && per_channel(&g.consts[*i], ch_shape).is_none()
+                    })
+                {
+                    return None;
+                }
+                cur = node.outputs[0].clone();
+                chain.push((ci, node));
+            }
+            Op::Quant { .. } | Op::BipolarQuant if node.inputs[0] == cur => {
+                return Some((chain, ci, node));
+            }
+            _ => return None,
+        }
+    }
 }

@@ -205,6 +205,8 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
                         levels: None,
                     })
                 }),
+            // Channels of quantized tensors side by side (`concat_info`).
+            Op::Concat { axis } => concat_info(g, &q, &node.inputs, *axis, &out),
             // The maximum of quantized values with one positive scale is one of them.
             Op::MaxPool { .. } => q
                 .get(&node.inputs[0])
@@ -234,6 +236,63 @@ pub fn run(g: &mut Graph) -> Result<bool, PassError> {
     let changed = q != g.qinfo;
     g.qinfo = q;
     Ok(changed)
+}
+
+/// A `Concat` along the channel axis of quantized tensors with zero point 0: the levels side
+/// by side, of the narrowest type holding every input's (`ir::concat_type`), with their
+/// scale: one value when every input has the same one (by value), else each input's scale
+/// per channel, concatenated (`[1, C, 1...]`). Any other concat carries no type.
+fn concat_info(
+    g: &Graph,
+    q: &std::collections::BTreeMap<String, QInfo>,
+    inputs: &[String],
+    axis: i64,
+    out: &str,
+) -> Option<QInfo> {
+    let shape = g.shapes.get(out)?;
+    let r = shape.len() as i64;
+    let ax = if axis < 0 { axis + r } else { axis };
+    if ax != 1 || shape.first() != Some(&1) || !(2..=4).contains(&r) {
+        return None;
+    }
+    let infos: Vec<&QInfo> = inputs.iter().map(|i| q.get(i)).collect::<Option<_>>()?;
+    if infos
+        .iter()
+        .any(|i| i.zero_point.to_f32().iter().any(|&z| z != 0.0))
+    {
+        return None;
+    }
+    let dtype = crate::ir::concat_type(&infos.iter().map(|i| i.dtype).collect::<Vec<_>>());
+    let singles: Vec<f32> = infos.iter().filter_map(|i| i.scale.single_f32()).collect();
+    if singles.len() == infos.len() && singles.iter().all(|&s| s == singles[0]) {
+        return Some(QInfo {
+            dtype,
+            scale: Tensor::scalar(singles[0]),
+            zero_point: Tensor::scalar(0.0),
+            levels: None,
+        });
+    }
+    // per channel: each input's scale broadcast to [1, C_i, 1...]
+    let mut scales = Vec::new();
+    for (i, info) in inputs.iter().zip(&infos) {
+        let s = g.shapes.get(i)?;
+        let mut cs = vec![1, *s.get(1)?];
+        cs.extend(std::iter::repeat_n(1, s.len().saturating_sub(2)));
+        let zeros = Tensor::f32(cs.clone(), vec![0.0; cs[1]]);
+        let full = crate::import::exec::binary(&zeros, &info.scale, |_, b| b).ok()?;
+        if full.shape != cs {
+            return None;
+        }
+        scales.extend(full.to_f32());
+    }
+    let mut cs = vec![1, shape[1]];
+    cs.extend(std::iter::repeat_n(1, shape.len() - 2));
+    (scales.len() == shape[1]).then(|| QInfo {
+        dtype,
+        scale: Tensor::f32(cs, scales),
+        zero_point: Tensor::scalar(0.0),
+        levels: None,
+    })
 }
 
 fn is_pow2(v: f32) -> bool {

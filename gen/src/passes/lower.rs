@@ -25,9 +25,9 @@ use crate::import::exec;
 use crate::import::graph::{Graph, Node, Op, Tensor};
 use crate::ir::host::{FloatOp, HostStep};
 use crate::ir::{
-    Add as HwAdd, DataType, Duplicate, LabelSelect, MAX_ADD_SHIFT, MatrixVector, Model,
-    Node as IrNode, Op as HwOp, Pad, Pool, PoolMode, SlidingWindow, Source, TensorType,
-    Thresholding, Thresholds, VectorVector,
+    Add as HwAdd, Concat, DataType, Duplicate, LabelSelect, MAX_ADD_SHIFT, MAX_CONCAT_INPUTS,
+    MatrixVector, Model, Node as IrNode, Op as HwOp, Pad, Pool, PoolMode, SlidingWindow, Source,
+    TensorType, Thresholding, Thresholds, VectorVector,
 };
 use std::collections::{HashMap, HashSet};
 
@@ -178,12 +178,36 @@ fn walk(g: &Graph, name: &str, unsupported: &mut Vec<UnsupportedNode>) -> Result
             }
             continue;
         }
+        if hw && matches!(n.op, Op::Concat { .. }) {
+            let (cat, st) = match lower_concat(g, n, &streams, &readers) {
+                Ok(r) => r,
+                // one clear error: what follows the Concat reads no stream
+                Err(u) => return Err(PassError::Unsupported { nodes: vec![u] }),
+            };
+            let name = format!("l{:02}_concat", layers.len());
+            layer_inputs.push(
+                n.inputs
+                    .iter()
+                    .map(|i| streams[i.as_str()].src.clone())
+                    .collect(),
+            );
+            layers.push((name.clone(), HwOp::Concat(cat), Some(n.name.clone())));
+            streams.insert(
+                n.outputs[0].clone(),
+                Stream {
+                    src: Source::node(&name, 0),
+                    ..st
+                },
+            );
+            continue;
+        }
         if data_inputs.len() != 1 || (!hw && *data_inputs[0] != cur) {
             return Err(PassError::Unsupported {
                 nodes: vec![unsup(
                     n,
                     if hw {
-                        "this node merges several streams; the hardware merges two streams only in an Add of two quantized tensors".into()
+                        "this node merges several streams; the hardware merges streams only in an Add of two quantized tensors \
+                         or a Concat of quantized tensors along their channels".into()
                     } else {
                         "before the first quantizer the network must be a chain (the host runs it on one float input)".into()
                     },
@@ -1227,6 +1251,197 @@ fn lower_add(
         out_name = next.outputs[0].clone();
     }
     Ok(Ok((add, mt, out_name)))
+}
+
+/// A `Concat` of hardware streams along their channels: the IR `Concat` and its output
+/// stream (its `src` still to set). Every input must be a stream in channels-last order
+/// with its scale as its only pending float step; equal scales (by value) stay one scale,
+/// different ones become the output's per-channel scale, which a dense layer reading the
+/// output cannot take (refused here, naming the scales). Anything else is refused naming
+/// the Concat and what to do.
+fn lower_concat(
+    g: &Graph,
+    n: &Node,
+    streams: &HashMap<String, Stream>,
+    readers: &HashMap<&str, Vec<usize>>,
+) -> Result<(Concat, Stream), UnsupportedNode> {
+    let unsup = |hint: String| UnsupportedNode {
+        name: n.name.clone(),
+        op_type: "Concat".into(),
+        domain: String::new(),
+        hint,
+    };
+    let Op::Concat { axis } = n.op else {
+        unreachable!("lower_concat on a Concat")
+    };
+    let out = &n.outputs[0];
+    let shape = g.shapes.get(out).cloned().unwrap_or_default();
+    let r = shape.len() as i64;
+    let ax = if axis < 0 { axis + r } else { axis };
+    if ax != 1 || shape.first() != Some(&1) || !(2..=4).contains(&r) {
+        return Err(unsup(format!(
+            "Concat along axis {axis} of {shape:?} activations: the hardware concatenates channels only (axis 1 of an \
+             NCHW, NCW or (N, C) tensor of batch 1); concatenate along the channels, or reshape the tensors so that \
+             the concatenated axis is the channel axis"
+        )));
+    }
+    if let Some(k) = n.inputs.iter().find(|i| i.is_empty() || g.is_const(i)) {
+        return Err(unsup(format!(
+            "concatenates the constant `{k}` with activations: every input of a hardware Concat is a quantized stream"
+        )));
+    }
+    if !(2..=MAX_CONCAT_INPUTS).contains(&n.inputs.len()) {
+        return Err(unsup(format!(
+            "{} inputs: a hardware Concat takes 2 to {MAX_CONCAT_INPUTS} (nest Concats for more)",
+            n.inputs.len()
+        )));
+    }
+    let pixels: usize = shape[2..].iter().product();
+    // Channels-last order of a [1, C, ...] tensor.
+    let canonical = |s: &[usize]| -> Vec<usize> {
+        match Spatial::of(s) {
+            Some(sp) => sp.hwc_order(),
+            None => (0..s.iter().product()).collect(),
+        }
+    };
+    let mut ins: Vec<(&String, &Stream, Vec<f32>)> = Vec::new();
+    for i in &n.inputs {
+        let Some(st) = streams.get(i.as_str()) else {
+            return Err(unsup(format!(
+                "reads `{i}`, which is no stream of the hardware part (a Concat joins quantized tensors computed from \
+                 the quantized input)"
+            )));
+        };
+        let s = g.shapes.get(i).cloned().unwrap_or_default();
+        let c = s.get(1).copied().unwrap_or(0);
+        if st.order != canonical(&s) {
+            return Err(unsup(format!(
+                "its input `{i}` is not streamed channels last (a Transpose or Reshape reorders it before the Concat)"
+            )));
+        }
+        // the input's scale per channel (its only pending step: a positive Mul)
+        let scale = match st.pending.as_slice() {
+            [] => Some(vec![1.0; c]),
+            [
+                HostStep::Elementwise {
+                    op: FloatOp::Mul,
+                    constant,
+                    reversed: false,
+                },
+            ] if constant.iter().all(|&k| k > 0.0 && k.is_finite()) => {
+                if constant.len() == 1 {
+                    Some(vec![constant[0]; c])
+                } else if constant.len() == c * pixels {
+                    // ONNX order: channel ch's pixels at ch * pixels ..
+                    let v: Vec<f32> = (0..c).map(|ch| constant[ch * pixels]).collect();
+                    (0..c * pixels)
+                        .all(|e| constant[e] == v[e / pixels.max(1)])
+                        .then_some(v)
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        };
+        let Some(scale) = scale else {
+            return Err(unsup(format!(
+                "its input `{i}` carries float operations that are no scale ({}): a Concat joins quantized tensors; \
+                 put an activation quantizer on each of its inputs",
+                st.pending
+                    .iter()
+                    .map(HostStep::describe)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )));
+        };
+        ins.push((i, st, scale));
+    }
+    let first = ins[0].2.first().copied().unwrap_or(1.0);
+    let uniform = ins.iter().all(|(_, _, s)| s.iter().all(|&v| v == first));
+    let pending = if uniform {
+        if first == 1.0 {
+            Vec::new()
+        } else {
+            vec![HostStep::Elementwise {
+                op: FloatOp::Mul,
+                constant: vec![first],
+                reversed: false,
+            }]
+        }
+    } else {
+        let describe = |s: &[f32]| -> String {
+            if s.iter().all(|&v| v == s[0]) {
+                format!("{}", s[0])
+            } else if s.len() <= 8 {
+                format!("{s:?} per channel")
+            } else {
+                format!("{:?}... per channel", &s[..8])
+            }
+        };
+        let scales: Vec<String> = ins
+            .iter()
+            .map(|(i, _, s)| format!("`{i}` {}", describe(s)))
+            .collect();
+        if let Some(reader) = dense_reader(g, readers, out) {
+            return Err(unsup(format!(
+                "its inputs' scales differ ({}): the concatenated tensor has one scale per channel, and the dense \
+                 layer `{reader}` reading it needs one scale for its whole input; quantize every input of the Concat \
+                 with the same scale (one shared activation quantizer, or quantizers of equal scale), or requantize \
+                 the concatenated tensor (an activation quantizer after the Concat absorbs the scales)",
+                scales.join(", ")
+            )));
+        }
+        // the scale of each output element (ONNX order), to be absorbed downstream
+        let mut constant = Vec::with_capacity(shape[1] * pixels);
+        for (_, _, s) in &ins {
+            for &v in s {
+                constant.extend(std::iter::repeat_n(v, pixels));
+            }
+        }
+        vec![HostStep::Elementwise {
+            op: FloatOp::Mul,
+            constant,
+            reversed: false,
+        }]
+    };
+    let cat = Concat {
+        input_types: ins.iter().map(|(_, st, _)| st.dtype).collect(),
+        channels: ins
+            .iter()
+            .map(|(i, _, _)| {
+                g.shapes
+                    .get(*i)
+                    .and_then(|s| s.get(1).copied())
+                    .unwrap_or(0)
+            })
+            .collect(),
+    };
+    let st = Stream {
+        src: Source::input("input"),
+        dtype: cat.output_type(),
+        order: canonical(&shape),
+        pending,
+    };
+    Ok((cat, st))
+}
+
+/// The dense layer (MatMul, Gemm or a convolution of group 1) reading tensor `t`, directly
+/// or through the rescale `Round(Div(t, s))` and layout ops before it, if any.
+fn dense_reader(g: &Graph, readers: &HashMap<&str, Vec<usize>>, t: &str) -> Option<String> {
+    let mut todo = vec![(t.to_string(), 0)];
+    while let Some((t, depth)) = todo.pop() {
+        for &j in readers.get(t.as_str()).map(Vec::as_slice).unwrap_or(&[]) {
+            let r = &g.nodes[j];
+            match &r.op {
+                Op::MatMul | Op::Gemm { .. } => return Some(r.name.clone()),
+                Op::Conv { group, .. } if *group == 1 => return Some(r.name.clone()),
+                Op::Div | Op::Round if depth < 8 => todo.push((r.outputs[0].clone(), depth + 1)),
+                _ if is_layout(r) && depth < 8 => todo.push((r.outputs[0].clone(), depth + 1)),
+                _ => {}
+            }
+        }
+    }
+    None
 }
 
 /// The IR graph of the lowered layers (`inputs[i]`: the sources of layer `i`), with a

@@ -14,6 +14,7 @@
 //! power-of-two quantizer scales; see `integerize_matmul`).
 
 pub mod absorb_add;
+pub mod absorb_concat;
 pub mod absorb_thresholds;
 pub mod fold_constants;
 pub mod gemm_to_matmul;
@@ -92,6 +93,7 @@ pub const PIPELINE: &[(&str, PassFn)] = &[
     (integerize_matmul::NAME, integerize_matmul::run),
     (absorb_thresholds::NAME, absorb_thresholds::run),
     (absorb_add::NAME, absorb_add::run),
+    (absorb_concat::NAME, absorb_concat::run),
     (remove_identities::NAME, remove_identities::run),
 ];
 

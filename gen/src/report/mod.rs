@@ -282,6 +282,9 @@ fn node_report(
                 r.thresholds_per_channel = t.per_channel();
             }
         }
+        Op::Concat(c) => {
+            r.channels = Some(c.out_channels());
+        }
         Op::VectorVector(v) => {
             r.channels = Some(v.channels);
             r.positions = Some(v.kernel);
