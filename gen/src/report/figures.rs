@@ -175,7 +175,7 @@ pub fn roofline(
             let n = (s.labels * s.k) as u64;
             (0, n, 0, 0, n as f64 * add_pj(b))
         }
-        Op::SlidingWindow(_) | Op::Pad(_) | Op::Duplicate(_) => (0, 0, 0, 0, 0.0),
+        Op::SlidingWindow(_) | Op::Pad(_) | Op::Duplicate(_) | Op::Concat(_) => (0, 0, 0, 0, 0.0),
     };
     let ops = 2 * macs + other;
     let total_bits = wbits + activation_bits;

@@ -389,6 +389,16 @@ mod tests {
         assert!(l.boxes.iter().all(|b| b.row <= last.row));
     }
 
+    /// Inception: a Duplicate into a 1x1 and a 3x3 branch rejoined by a Concat.
+    #[test]
+    fn inception_branches_side_by_side() {
+        let l = check("inception_w4a4");
+        assert!(
+            l.boxes.iter().any(|b| b.col == 1),
+            "branches not side by side"
+        );
+    }
+
     #[test]
     fn chains_are_one_column() {
         for name in ["mlp_w1a1", "cnv_w2a2", "mobilenet_w4a4"] {
