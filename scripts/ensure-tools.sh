@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the HDL tools ferrite's tests and examples need are installed:
-# Verilator 5 (co-simulation, lint), Yosys (elaboration, synthesis), Icarus Verilog (portability).
+# Verilator 5 (co-simulation, lint), Yosys (elaboration, synthesis), Icarus Verilog (portability),
+# Chromium (headless: the browser test of `ferrite report`'s HTML).
 # Installs Debian's packages when it can (root or passwordless sudo); otherwise fails and says how.
 set -euo pipefail
 
@@ -16,6 +17,8 @@ command -v yosys >/dev/null 2>&1 || need+=(yosys)
 command -v iverilog >/dev/null 2>&1 || need+=(iverilog)
 command -v ccache >/dev/null 2>&1 || need+=(ccache)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
+chromium_ok() { command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; }
+chromium_ok || need+=(chromium)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
@@ -38,9 +41,10 @@ verilator_ok || missing+=("verilator (version 5 or newer)")
 command -v yosys >/dev/null 2>&1 || missing+=(yosys)
 command -v iverilog >/dev/null 2>&1 || missing+=(iverilog)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
+chromium_ok || missing+=(chromium)
 if [ ${#missing[@]} -ne 0 ]; then
   echo "ferrite: missing: ${missing[*]}" >&2
-  echo "install them, e.g. on Debian/Ubuntu: sudo apt-get install verilator yosys iverilog ccache g++" >&2
+  echo "install them, e.g. on Debian/Ubuntu: sudo apt-get install verilator yosys iverilog ccache g++ chromium" >&2
   echo "(Verilator 5 is needed: Debian 12's 5.006 works; older distributions: build it from source)" >&2
   exit 1
 fi

@@ -11,6 +11,7 @@ Examples:
   ferrite build examples/mlp_w1a1/model.onnx -o out/mlp
   ferrite cosim out/mlp --input examples/mlp_w1a1/inputs.npy --stall 0.3
   ferrite golden examples/mlp_w1a1/model.onnx --input x.npy --output y.npy
+  ferrite report out/mlp                      # out/mlp/report.html; --format md for CI logs
   ferrite inspect examples/cnv_w2a2/model.onnx
   ferrite boards
   ferrite completions bash > ~/.local/share/bash-completion/completions/ferrite
@@ -59,6 +60,10 @@ enum Command {
     /// List the boards (part, resources, default clock, shell), or show one.
     #[command(after_help = cli::boards::EXAMPLES)]
     Boards(cli::boards::Args),
+    /// Write OUT/report.html (or a Markdown/JSON summary): pipeline, cycles, resources,
+    /// comparison, roofline, provenance.
+    #[command(after_help = cli::report::EXAMPLES)]
+    Report(cli::report::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
     #[command(after_help = cli::docs::COMPLETION_EXAMPLES)]
     Completions(cli::docs::CompletionArgs),
@@ -83,6 +88,7 @@ fn main() -> ExitCode {
         Command::Inspect(a) => cli::inspect::run(a, ui),
         Command::Cosim(a) => cli::cosim::run(a, ui),
         Command::Boards(a) => cli::boards::run(a, ui),
+        Command::Report(a) => cli::report::run(a, ui),
         Command::Completions(a) => cli::docs::completions(a, Cli::command()),
         Command::Man(a) => cli::docs::man(a, Cli::command()),
     };

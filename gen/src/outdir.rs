@@ -8,6 +8,8 @@
 //! - `folding.json`: the folds used, reusable with `--folding`;
 //! - `report.json`: see [`crate::report::BuildReport`];
 //! - `cosim.json`: written by `ferrite cosim`;
+//! - `report.html`: written by `ferrite report` (and `build --report`, `cosim --report`);
+//! - `golden.json`: written by `ferrite golden --comparison OUT/golden.json`;
 //! - `.ferrite-out`: the marker saying the directory is ferrite's (and may be replaced).
 //!
 //! A build is written into a temporary directory beside `OUT` and renamed into place at the
@@ -115,7 +117,8 @@ impl OutDir {
 
     /// `OUT` may be written: absent, an empty directory, or a directory ferrite wrote: its
     /// marker names the files ferrite put there, and it holds nothing else but what
-    /// `ferrite cosim` adds ([`LATER_OUTPUTS`]).
+    /// `ferrite cosim`, `ferrite report` and `ferrite golden --comparison` add
+    /// ([`LATER_OUTPUTS`]).
     pub fn check_writable(&self) -> Result<(), OutError> {
         let out = &self.root;
         let not_ours = || OutError::NotOurs {
@@ -227,12 +230,18 @@ impl OutDir {
     }
 }
 
-/// Outputs other commands add to a build's directory (`ferrite cosim`): `cosim.json` and
-/// the trace top `cosim-trace/<prefix>_trace_top.v`.
-pub const LATER_OUTPUTS: &[&str] = &["cosim.json", "cosim-trace/*_trace_top.v"];
+/// Outputs other commands add to a build's directory: `cosim.json` and the trace top
+/// `cosim-trace/<prefix>_trace_top.v` (`ferrite cosim`), `report.html` (`ferrite report`),
+/// `golden.json` (`ferrite golden --comparison OUT/golden.json`).
+pub const LATER_OUTPUTS: &[&str] = &[
+    "cosim.json",
+    "cosim-trace/*_trace_top.v",
+    "report.html",
+    "golden.json",
+];
 
 fn later_output(f: &str) -> bool {
-    f == "cosim.json"
+    matches!(f, "cosim.json" | "report.html" | "golden.json")
         || f.strip_prefix("cosim-trace/")
             .is_some_and(|n| !n.contains('/') && n.ends_with("_trace_top.v"))
 }

@@ -104,6 +104,8 @@ fn every_subcommand_fails_clearly() {
         ("inspect", vec!["inspect", "missing.json"]),
         ("cosim", vec!["cosim", "missing", "--random", "1"]),
         ("cosim", vec!["cosim", "file.txt", "--random", "1"]),
+        ("report", vec!["report", "missing"]),
+        ("report", vec!["report", "file.txt"]),
         ("man", vec!["man", "--dir", "file.txt"]),
         // bad flags
         ("build", vec!["build", &json, "-o", "out", "--bogus"]),
@@ -118,6 +120,21 @@ fn every_subcommand_fails_clearly() {
         (
             "cosim",
             vec!["cosim", "badbuild", "--random", "1", "--stall", "x"],
+        ),
+        ("report", vec!["report", "badbuild"]),
+        ("report", vec!["report", "badbuild", "--format", "pdf"]),
+        (
+            "golden",
+            vec![
+                "golden",
+                &json,
+                "--input",
+                &x,
+                "--output",
+                "y.npy",
+                "--comparison",
+                "c.json",
+            ],
         ),
         ("completions", vec!["completions", "tcsh"]),
         ("completions", vec!["completions"]),
@@ -173,7 +190,15 @@ fn completions_and_man_page() {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let s = String::from_utf8_lossy(&o.stdout);
         assert!(!s.trim().is_empty(), "{shell}");
-        for sub in ["build", "golden", "inspect", "cosim", "completions", "man"] {
+        for sub in [
+            "build",
+            "golden",
+            "inspect",
+            "cosim",
+            "report",
+            "completions",
+            "man",
+        ] {
             assert!(s.contains(sub), "{shell} completions lack `{sub}`");
         }
         assert!(s.contains("quiet"), "{shell}");
@@ -185,7 +210,12 @@ fn completions_and_man_page() {
     assert!(page.contains("cosim"), "{page}");
     let o = ferrite(&d, &["man", "--dir", "man1"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    for page in ["ferrite.1", "ferrite-build.1", "ferrite-cosim.1"] {
+    for page in [
+        "ferrite.1",
+        "ferrite-build.1",
+        "ferrite-cosim.1",
+        "ferrite-report.1",
+    ] {
         let t = std::fs::read_to_string(d.join("man1").join(page)).unwrap();
         assert!(t.contains(".TH"), "{page}");
     }
@@ -196,6 +226,7 @@ fn completions_and_man_page() {
         vec!["golden", "--help"],
         vec!["inspect", "--help"],
         vec!["cosim", "--help"],
+        vec!["report", "--help"],
         vec!["completions", "--help"],
         vec!["man", "--help"],
     ] {

@@ -37,6 +37,9 @@ pub struct Args {
     /// it (round half to even, saturate); recorded in OUT/model.json.
     #[arg(long, value_name = "TYPE")]
     pub input_type: Option<ferrite_gen::ir::InputType>,
+    /// Also write OUT/report.html (as `ferrite report OUT`).
+    #[arg(long)]
+    pub report: bool,
 }
 
 /// What failed, on which file, and the default advice, for each stage of a build.
@@ -131,5 +134,8 @@ pub fn run(args: Args, ui: Ui) -> anyhow::Result<ExitCode> {
         r.rtl_files.len(),
         r.top
     ));
+    if args.report {
+        super::report::write_html(&args.out, None, ui)?;
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -52,6 +52,9 @@ pub struct Args {
     /// OUT/model.json. When given, it must be that type (a check).
     #[arg(long, value_name = "TYPE")]
     pub input_type: Option<ferrite_gen::ir::InputType>,
+    /// Also write OUT/report.html (as `ferrite report OUT`), pass or fail.
+    #[arg(long)]
+    pub report: bool,
 }
 
 pub fn run(args: Args, ui: Ui) -> anyhow::Result<ExitCode> {
@@ -209,6 +212,9 @@ pub fn run(args: Args, ui: Ui) -> anyhow::Result<ExitCode> {
         ));
     }
     ui.say(&format!("  wrote {}", path.display()));
+    if args.report {
+        super::report::write_html(&args.out, None, ui)?;
+    }
     if report.passed() {
         ui.say(&format!("PASS: all {} outputs bit-exact", report.frames));
         Ok(ExitCode::SUCCESS)

@@ -10,6 +10,7 @@ use super::error::{doing, fail, usage};
 use super::ui::Ui;
 use anyhow::{Context, bail};
 use ferrite_gen::progress::Progress;
+use ferrite_gen::report::compare::{COMPARISON_VERSION, GoldenComparison};
 use ferrite_gen::{golden, npy};
 use ndarray::{Array2, ArrayD};
 use std::path::PathBuf;
@@ -52,6 +53,11 @@ pub struct Args {
     /// matched exactly: agreement is reported, not required.
     #[arg(long, value_name = "TYPE")]
     pub input_type: Option<ferrite_gen::ir::InputType>,
+    /// Save the --expected (and --labels) comparison as JSON (top-1 agreement, largest
+    /// difference), e.g. OUT/golden.json for `ferrite report OUT` to show. Written even
+    /// when the comparison fails.
+    #[arg(long, value_name = "FILE.json", requires = "expected")]
+    pub comparison: Option<PathBuf>,
 }
 
 /// The class a frame's outputs pick: the index of the largest value (the first of equals),
@@ -80,20 +86,35 @@ fn compare(
     approximate: Option<&str>,
     ui: Ui,
 ) -> anyhow::Result<bool> {
-    let ok = compare_expected(args, expected, y, integer, approximate, ui).with_context(|| {
-        doing(
-            "cannot compare with the reference outputs",
-            args.expected.as_deref().unwrap_or(&args.output).display(),
-            "give --expected the outputs of the same frames, one row a frame",
-        )
-    })?;
-    let labelled = compare_labels(args, y, integer, ui).with_context(|| {
+    let (ok, rec) =
+        compare_expected(args, expected, y, integer, approximate, ui).with_context(|| {
+            doing(
+                "cannot compare with the reference outputs",
+                args.expected.as_deref().unwrap_or(&args.output).display(),
+                "give --expected the outputs of the same frames, one row a frame",
+            )
+        })?;
+    let (labelled, accuracy) = compare_labels(args, y, integer, ui).with_context(|| {
         doing(
             "cannot check the labels",
             args.labels.as_deref().unwrap_or(&args.output).display(),
             "give --labels one integer class a frame, for at most as many frames as --input",
         )
     })?;
+    if let (Some(path), Some(mut rec)) = (&args.comparison, rec) {
+        if let Some((l, c)) = accuracy {
+            rec.labelled = Some(l);
+            rec.correct = Some(c);
+        }
+        ferrite_gen::outdir::write_atomic(path, rec.to_json().as_bytes()).with_context(|| {
+            doing(
+                "cannot write the comparison",
+                path.display(),
+                "give --comparison a file in a folder you can write to",
+            )
+        })?;
+        ui.note(&format!("comparison -> {}", path.display()));
+    }
     Ok(ok && labelled)
 }
 
@@ -104,9 +125,31 @@ fn compare_expected(
     integer: bool,
     approximate: Option<&str>,
     ui: Ui,
-) -> anyhow::Result<bool> {
+) -> anyhow::Result<(bool, Option<GoldenComparison>)> {
     let mut ok = true;
+    let mut rec = None;
     if let (Some(path), Some(e)) = (&args.expected, expected) {
+        let name = |p: &std::path::Path| {
+            p.file_name().map_or_else(
+                || p.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            )
+        };
+        let mut r = GoldenComparison {
+            comparison_version: COMPARISON_VERSION,
+            model: name(&args.model),
+            input: name(&args.input),
+            reference: name(path),
+            frames: y.nrows(),
+            integer,
+            top1_agree: 0,
+            largest_difference: None,
+            integers_differ: None,
+            required: approximate.is_none() || integer,
+            agrees: false,
+            labelled: None,
+            correct: None,
+        };
         let e = rows(e, y.ncols(), path)?;
         if e.nrows() != y.nrows() {
             bail!(
@@ -130,6 +173,7 @@ fn compare_expected(
                 y.nrows()
             ));
             ok &= differ == 0;
+            r.integers_differ = Some(differ);
         } else {
             let max = y
                 .iter()
@@ -141,20 +185,31 @@ fn compare_expected(
                 path.display(),
                 y.nrows()
             ));
+            r.largest_difference = Some(max);
+            r.top1_agree = agree;
             if let Some(ty) = approximate {
                 ui.note(&format!(
                     "  (the input is quantized to {ty} by --input-type: the outputs approximate \
                      the float reference; agreement is reported, not required)"
                 ));
-                return Ok(ok);
+                r.agrees = ok && agree == y.nrows();
+                return Ok((ok, Some(r)));
             }
         }
         ok &= agree == y.nrows();
+        r.top1_agree = agree;
+        r.agrees = ok;
+        rec = Some(r);
     }
-    Ok(ok)
+    Ok((ok, rec))
 }
 
-fn compare_labels(args: &Args, y: &Array2<f64>, integer: bool, ui: Ui) -> anyhow::Result<bool> {
+fn compare_labels(
+    args: &Args,
+    y: &Array2<f64>,
+    integer: bool,
+    ui: Ui,
+) -> anyhow::Result<(bool, Option<(usize, usize)>)> {
     if let Some(path) = &args.labels {
         let l = read_any(path)?;
         let l: Vec<i64> = l.iter().map(|v| *v as i64).collect();
@@ -177,8 +232,9 @@ fn compare_labels(args: &Args, y: &Array2<f64>, integer: bool, ui: Ui) -> anyhow
             l.len(),
             100.0 * right as f64 / l.len().max(1) as f64
         ));
+        return Ok((true, Some((l.len(), right))));
     }
-    Ok(true)
+    Ok((true, None))
 }
 
 /// Write `a` to `path` through a temporary file beside it, never half-written
@@ -248,6 +304,26 @@ pub fn run(args: Args, ui: Ui) -> anyhow::Result<ExitCode> {
                 ),
                 "write the outputs elsewhere",
             ));
+        }
+    }
+    if let Some(c) = &args.comparison {
+        for (what, p) in [
+            ("--input", Some(&args.input)),
+            ("--output", Some(&args.output)),
+            ("--expected", args.expected.as_ref()),
+            ("--labels", args.labels.as_ref()),
+        ] {
+            if let Some(p) = p
+                && (same_file(p, c) || p == c)
+            {
+                return Err(usage(
+                    format!(
+                        "--comparison {} is the {what} file: it would be overwritten",
+                        c.display()
+                    ),
+                    "write the comparison elsewhere, e.g. OUT/golden.json",
+                ));
+            }
         }
     }
     // read the reference before anything is written: a bad --expected writes nothing

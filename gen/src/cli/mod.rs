@@ -1,6 +1,7 @@
 //! One module per subcommand; each exposes `Args` (clap), `EXAMPLES` (its help's examples)
 //! and `run`. `error` is the one error style, `ui` the output flags and progress bars,
-//! `docs` the completions and the man page.
+//! `docs` the completions and the man page, `report` the HTML/Markdown report,
+//! `boards` the board list.
 pub mod boards;
 pub mod build;
 pub mod cosim;
@@ -8,6 +9,7 @@ pub mod docs;
 pub mod error;
 pub mod golden;
 pub mod inspect;
+pub mod report;
 pub mod ui;
 
 /// Text from a model (names in errors) made safe for a terminal: control characters other

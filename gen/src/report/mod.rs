@@ -5,7 +5,22 @@
 //! memory bits), the pipeline's expected cycles a frame, the nodes stitch inserted (FIFOs
 //! and width converters), and the streams of its ports. It is deterministic (no timestamps).
 //!
+//! `ferrite report` renders a build (and its co-simulation and golden comparison) as one
+//! self-contained HTML page ([`html`]) or a Markdown summary ([`markdown`]) from a
+//! [`Summary`] ([`summary`]); [`layout`] places the design graph for the page's diagram,
+//! [`figures`] computes the roofline and energy figures, [`compare`] reads the comparisons.
+//!
 //! Architecture invariant: report only reads the other stages' results.
+
+pub mod compare;
+pub mod figures;
+pub mod html;
+pub mod layout;
+pub mod markdown;
+pub mod summary;
+
+pub use figures::{DEFAULT_CLOCK_MHZ, ENERGY, EnergyModel, Roofline};
+pub use summary::Summary;
 
 use crate::emit::{self, GeneratedFile};
 use crate::fold::FoldPlan;
@@ -15,10 +30,10 @@ use crate::stream::StreamFormat;
 use serde::Serialize;
 
 /// Version of the report format.
-pub const REPORT_VERSION: u32 = 2;
+pub const REPORT_VERSION: u32 = 3;
 
 /// One IR node of [`BuildReport`]. Fields that do not apply to its kind are absent.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct NodeReport {
     /// Position in stream (topological) order.
     pub index: usize,
@@ -83,6 +98,8 @@ pub struct NodeReport {
     /// Cycles a frame in steady state (FINN's model: `(mh/pe) * (mw/simd)` for a
     /// matrix-vector layer).
     pub exp_cycles: u64,
+    /// Operations, bits moved, intensity, roofs and modelled energy a frame.
+    pub roofline: Roofline,
 }
 
 /// How the design was folded.
@@ -94,8 +111,19 @@ pub struct FoldingReport {
     pub file: String,
 }
 
+/// Resource estimates of the whole design (no board budget exists yet).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    pub weight_rom_bits: usize,
+    pub threshold_rom_bits: usize,
+    pub est_bram18: usize,
+    pub buffer_bits: usize,
+    /// Bits of the FIFOs stitch inserted (depth x width).
+    pub fifo_bits: usize,
+}
+
 /// `OUT/report.json`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct BuildReport {
     pub report_version: u32,
     pub generator: String,
@@ -111,6 +139,15 @@ pub struct BuildReport {
     pub bottleneck: String,
     /// Estimated block RAM of the whole design, in RAMB18 equivalents (sum of the nodes').
     pub est_bram18: usize,
+    /// Resource estimates summed over the design.
+    pub totals: Totals,
+    /// The clock the figures below assume (no board gives one yet), in MHz.
+    pub default_clock_mhz: f64,
+    /// Frames a second at that clock: `clock / exp_cycles_per_frame`.
+    pub frames_per_second: f64,
+    /// Modelled energy a frame of all nodes, in picojoules (a model, not a measurement:
+    /// [`figures::ENERGY`]).
+    pub energy_pj_per_frame: f64,
     pub nodes: Vec<NodeReport>,
     /// What stitch inserted on the edges: FIFOs and width converters, with their depths,
     /// widths and why (the design manifest `design.json` has the whole graph).
@@ -136,7 +173,12 @@ pub struct InsertedReport {
     pub output: StreamFormat,
 }
 
-fn node_report(model: &Model, a: &crate::ir::Analysis, hw: &HwNode) -> Option<NodeReport> {
+fn node_report(
+    model: &Model,
+    a: &crate::ir::Analysis,
+    hw: &HwNode,
+    pipeline_cycles: u64,
+) -> Option<NodeReport> {
     let Role::Engine {
         node,
         kind,
@@ -188,6 +230,15 @@ fn node_report(model: &Model, a: &crate::ir::Analysis, hw: &HwNode) -> Option<No
         in_lanes: hw.inputs[0].lanes,
         out_lanes: hw.outputs[0].lanes,
         exp_cycles: *exp_cycles,
+        roofline: figures::roofline(
+            &n.op,
+            &a.in_types[id],
+            &a.out_types[id],
+            hw,
+            *exp_cycles,
+            resources.est_bram18,
+            pipeline_cycles,
+        ),
     };
     match &n.op {
         Op::MatrixVector(m) => {
@@ -247,20 +298,37 @@ fn node_report(model: &Model, a: &crate::ir::Analysis, hw: &HwNode) -> Option<No
     Some(r)
 }
 
-/// The report of `design`, built from `model` with `plan` into `files`.
-pub fn build_report(
-    model: &Model,
-    plan: &FoldPlan,
-    design: &Design,
-    files: &[GeneratedFile],
-) -> BuildReport {
+/// One report a node of `design` (built from `model`), in stream order.
+pub fn node_reports(model: &Model, design: &Design) -> Vec<NodeReport> {
     let a = model.analyze().expect("a stitched model is valid");
-    let nodes: Vec<NodeReport> = design
+    design
         .nodes
         .iter()
-        .filter_map(|n| node_report(model, &a, n))
-        .collect();
-    let inserted = design
+        .filter_map(|n| node_report(model, &a, n, design.exp_cycles_per_frame))
+        .collect()
+}
+
+/// The design's resource estimates, summed.
+pub fn totals(nodes: &[NodeReport], design: &Design) -> Totals {
+    Totals {
+        weight_rom_bits: nodes.iter().map(|n| n.weight_rom_bits).sum(),
+        threshold_rom_bits: nodes.iter().map(|n| n.threshold_rom_bits).sum(),
+        est_bram18: nodes.iter().map(|n| n.est_bram18).sum(),
+        buffer_bits: nodes.iter().map(|n| n.buffer_bits).sum(),
+        fifo_bits: design
+            .nodes
+            .iter()
+            .map(|n| match n.role {
+                Role::Fifo { depth, width, .. } => depth * width,
+                _ => 0,
+            })
+            .sum(),
+    }
+}
+
+/// The FIFOs and width converters stitch inserted, in stream order.
+pub fn inserted(design: &Design) -> Vec<InsertedReport> {
+    design
         .nodes
         .iter()
         .filter(|n| !matches!(n.role, Role::Engine { .. }))
@@ -272,7 +340,27 @@ pub fn build_report(
             input: n.inputs[0].clone(),
             output: n.outputs[0].clone(),
         })
-        .collect();
+        .collect()
+}
+
+/// Frames a second at `clock_mhz` for `cycles` a frame.
+pub fn fps(clock_mhz: f64, cycles: u64) -> f64 {
+    if cycles == 0 {
+        0.0
+    } else {
+        clock_mhz * 1e6 / cycles as f64
+    }
+}
+
+/// The report of `design`, built from `model` with `plan` into `files`.
+pub fn build_report(
+    model: &Model,
+    plan: &FoldPlan,
+    design: &Design,
+    files: &[GeneratedFile],
+) -> BuildReport {
+    let nodes = node_reports(model, design);
+    let inserted = inserted(design);
     BuildReport {
         report_version: REPORT_VERSION,
         generator: emit::GENERATOR.to_string(),
@@ -286,6 +374,10 @@ pub fn build_report(
         exp_cycles_per_frame: design.exp_cycles_per_frame,
         bottleneck: design.bottleneck.clone(),
         est_bram18: nodes.iter().map(|l| l.est_bram18).sum(),
+        totals: totals(&nodes, design),
+        default_clock_mhz: DEFAULT_CLOCK_MHZ,
+        frames_per_second: fps(DEFAULT_CLOCK_MHZ, design.exp_cycles_per_frame),
+        energy_pj_per_frame: nodes.iter().map(|n| n.roofline.energy_pj).sum(),
         nodes,
         inserted,
         input_stream: design.input.clone(),
