@@ -256,6 +256,16 @@ fn grid() -> Vec<Case> {
 
             dup_pe: 4,
         },
+        // ten copies of one stream (a Duplicate of 10 outputs: port sets past 8 bits)
+        Case {
+            hw: [2, 2],
+            c: 2,
+            input: Int(3),
+            sides: vec![Side::Id; 10],
+            pe: 2,
+
+            dup_pe: 2,
+        },
         // whole pixels of three inputs, bipolar and signed to INT3
         Case {
             hw: [3, 3],

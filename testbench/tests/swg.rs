@@ -219,6 +219,25 @@ fn grid() -> Vec<SwgParams> {
             [1, 1, 1, 1],
             0,
         )),
+        // parallel edge cases (from review): every window trailing (the first window's
+        // bottom-right is past the frame), trailing = H*W - 1, a 1x1 map, a stride that
+        // drops the last rows and columns
+        par(padded(
+            raw((2, 3), 2, (3, 1), (1, 1), (1, 1), 1, UInt(4)),
+            [0, 0, 1, 0],
+            0,
+        )),
+        par(padded(
+            raw((5, 5), 1, (3, 3), (1, 1), (2, 2), 1, Int(4)),
+            [0, 0, 4, 4],
+            -1,
+        )),
+        par(padded(
+            raw((1, 1), 3, (3, 3), (1, 1), (1, 1), 1, UInt(2)),
+            [2, 2, 0, 0],
+            1,
+        )),
+        par(cfg((7, 6), 2, (2, 2), (3, 3), (1, 1), 1, Int(8))),
     ]
 }
 

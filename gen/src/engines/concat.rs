@@ -149,10 +149,15 @@ impl Engine for Concat {
         let parts: Vec<String> = ins.iter().map(|t| t.to_string()).collect();
         vec![
             format!(
-                "{} -> {} channels, PE {}; one beat a cycle, one input at a time",
+                "{} -> {} channels, PE {}; {}",
                 parts.join(" ++ "),
                 self.out_channels(),
-                f.pe
+                f.pe,
+                if whole(self, f.pe) {
+                    "whole pixels: one beat of every input together a cycle"
+                } else {
+                    "one beat a cycle, one input at a time"
+                }
             ),
             format!(
                 "types: inputs {}, output {}",

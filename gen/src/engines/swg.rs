@@ -426,6 +426,9 @@ impl SwgParams {
         skid_module: &str,
     ) -> Result<String, ferrite_rtl::Error> {
         use ferrite_rtl::Template;
+        if let Err(why) = self.check() {
+            return Err(ferrite_rtl::Error::Custom(why.into()));
+        }
         if self.parallel() {
             self.par_context(module, header, skid_module).render()
         } else {
@@ -756,7 +759,10 @@ impl super::Engine for crate::ir::SlidingWindow {
     fn fold_space(&self, ins: &[crate::ir::TensorType]) -> (Vec<usize>, Vec<usize>) {
         let positions = self.kernel[0] * self.kernel[1];
         let mut pes = vec![1];
-        if positions > 1 {
+        // the parallel window only where it can be built (padding within the kernel's
+        // reach, a map large enough)
+        let parallel = crate::fold::Fold::new(positions, ins[0].channels());
+        if positions > 1 && params(self, ins, parallel).check().is_ok() {
             pes.push(positions);
         }
         (pes, crate::fold::divisors(ins[0].channels()))

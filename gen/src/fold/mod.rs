@@ -274,11 +274,8 @@ pub fn fold_for_target(model: &Model, a: &Analysis, id: NodeId, target: u64) -> 
     simds.retain(|&s| s <= MAX_LANES);
     let cyc = |f: Fold| e.exp_cycles(ins, f);
     let mut best: Option<(usize, usize, Fold)> = None;
-    let mut fastest = Fold::new(*pes.last().unwrap(), *simds.last().unwrap());
-    if e.fold_check(ins, fastest).is_err() {
-        // the largest PE with SIMD 1 is legal for every kind; the loop finds faster ones
-        fastest = Fold::new(*pes.last().unwrap(), 1);
-    }
+    // PE 1, SIMD 1 is legal for every kind; the loop finds faster legal folds
+    let mut fastest = Fold::new(1, 1);
     for &pe in &pes {
         for &simd in &simds {
             let f = Fold::new(pe, simd);

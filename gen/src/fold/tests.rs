@@ -165,3 +165,26 @@ fn depthwise_folds_simd_only_at_full_pe() {
     assert_eq!(fold_for_target(&m, &a, 0, 100), Fold::new(8, 3));
     assert_eq!(fold_for_target(&m, &a, 0, 1), Fold::new(8, 9));
 }
+
+/// A window generator whose parallel mode cannot be built (padding past the kernel's reach
+/// of a 2x2 kernel, a 1x1 map) folds automatically to a legal fold at any target (the
+/// fastest fold was once assumed legal at SIMD 1).
+#[test]
+fn automatic_folding_skips_an_illegal_parallel_window() {
+    use crate::testing::Chain;
+    for (shape, kernel, pad) in [
+        ([8, 8, 3], [2, 2], [1, 1, 1, 1]),
+        ([1, 1, 4], [3, 3], [1, 1, 1, 1]),
+        ([6, 6, 2], [3, 3], [3, 3, 3, 3]),
+    ] {
+        let mut c = Chain::new(TensorType::new(shape, DataType::UInt(4)));
+        c.padded_window(kernel, [1, 1], pad, (1, 1));
+        let (m, _) = c.build("w");
+        for target in [None, Some(1)] {
+            let p = auto(&m, target).unwrap();
+            p.check(&m)
+                .unwrap_or_else(|e| panic!("{shape:?} {pad:?} {target:?}: {e}"));
+            assert_eq!(p.fold("l00_swg").pe, 1, "{shape:?} {pad:?}");
+        }
+    }
+}

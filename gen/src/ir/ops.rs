@@ -1048,9 +1048,9 @@ impl OpKind for VectorVector {
     }
 }
 
-/// Most input ports of a [`Concat`] (the FIFO analysis's schedules hold a port set in 8
-/// bits).
-pub const MAX_CONCAT_INPUTS: usize = 8;
+/// Most input ports of a [`Concat`] (as many as a [`Duplicate`] has outputs; the FIFO
+/// analysis's schedules hold a port set in 32 bits).
+pub const MAX_CONCAT_INPUTS: usize = 16;
 
 /// Concatenation along channels (FINN's StreamingConcat): streams of one height and width,
 /// input `i` with `channels[i]` channels; each output pixel holds input 0's channels, then
@@ -1241,9 +1241,9 @@ mod tests {
         );
         assert!(e.contains("input 1 type is UINT2"), "{e}");
         let e = err(cat(&[Int(2)], &[2]), &[t(2, 2, Int(2))]);
-        assert!(e.contains("2 to 8"), "{e}");
-        let e = err(cat(&[Int(2); 9], &[1; 9]), &[t(1, 1, Int(2)); 9]);
-        assert!(e.contains("2 to 8"), "{e}");
+        assert!(e.contains("2 to 16"), "{e}");
+        let e = err(cat(&[Int(2); 17], &[1; 17]), &[t(1, 1, Int(2)); 17]);
+        assert!(e.contains("2 to 16"), "{e}");
         let e = err(cat(&[Int(2), Int(2)], &[2]), &[t(1, 2, Int(2)); 2]);
         assert!(e.contains("channel counts"), "{e}");
     }
