@@ -114,7 +114,7 @@ fn report_is_deterministic_and_self_contained() {
         "l07_add",
         "width converter",
         "FIFO",
-        "Board budget and measured resources: not available yet",
+        "Board budget and measured resources: not shown",
         "This is a model, not a measurement",
         "sha256",
         "not co-simulated",
@@ -278,4 +278,39 @@ fn report_errors_are_clean() {
     );
     let o = ferrite_in(&d, &["report", "out", "--clock", "0"]);
     assert!(!o.status.success(), "{}", show(&o));
+}
+
+/// `--board`: the block RAM estimate against the board's, the board's clock as the default,
+/// the figures not estimated yet said so; an unknown board lists the boards.
+#[test]
+fn resources_against_a_board() {
+    let dir = fresh("board");
+    let model = example("mlp_w1a1").join("model.onnx");
+    ok(ferrite_in(
+        &dir,
+        &["build", "-q", model.to_str().unwrap(), "-o", "out"],
+    ));
+    let md = ok(ferrite_in(
+        &dir,
+        &["report", "out", "--board", "ulx3s", "--format", "md"],
+    ));
+    let md = String::from_utf8_lossy(&md.stdout).into_owned();
+    assert!(md.contains("of ulx3s's 208 BRAM18"), "{md}");
+    assert!(md.contains("at 25 MHz"), "the board's clock: {md}");
+    ok(ferrite_in(&dir, &["report", "out", "--board", "pynq-z1"]));
+    let html = std::fs::read_to_string(dir.join("out/report.html")).unwrap();
+    assert!(
+        html.contains("Against the budget of <b>pynq-z1</b>"),
+        "no budget table"
+    );
+    assert!(html.contains("<td>280</td>") && html.contains("not estimated yet"));
+    let o = ferrite_in(&dir, &["report", "out", "--board", "pynq-z7"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.starts_with("error: unknown board")
+            && err.contains("pynq-z1")
+            && err.contains("icebreaker"),
+        "{err}"
+    );
 }

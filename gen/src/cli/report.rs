@@ -36,6 +36,40 @@ pub struct Args {
     /// gives one yet).
     #[arg(long, value_name = "MHZ")]
     pub clock: Option<f64>,
+    /// Set the resource estimates against this board's (see `ferrite boards`); its clock is
+    /// the default clock.
+    #[arg(long, value_name = "NAME")]
+    pub board: Option<String>,
+    /// A folder of board files (as `ferrite boards --boards`).
+    #[arg(long, value_name = "DIR")]
+    pub boards: Option<PathBuf>,
+}
+
+/// The board `--board` names, if any.
+fn board(args: &Args) -> anyhow::Result<Option<ferrite_gen::boards::Board>> {
+    use anyhow::Context;
+    let Some(name) = &args.board else {
+        return Ok(None);
+    };
+    let dir = super::boards::folder(args.boards.clone());
+    let shown = dir
+        .as_ref()
+        .map_or_else(|| "bundled boards".to_string(), |d| d.display().to_string());
+    let all = ferrite_gen::boards::load(dir.as_deref()).with_context(|| {
+        super::error::doing(
+            "cannot load the boards",
+            &shown,
+            "a board file is TOML with the fields of the files in boards/",
+        )
+    })?;
+    let b = ferrite_gen::boards::find(&all, name).with_context(|| {
+        super::error::doing(
+            "unknown board",
+            super::terminal_name(name),
+            "pick one of the boards listed (`ferrite boards`), or add a board file with --boards DIR",
+        )
+    })?;
+    Ok(Some(b.clone()))
 }
 
 /// The command line, as the report records it (absolute paths by their file name).
@@ -45,7 +79,17 @@ pub fn command_line() -> String {
 
 /// Write `OUT/report.html` for the build in `out` (`build --report`, `cosim --report`).
 pub fn write_html(out: &Path, clock: Option<f64>, ui: Ui) -> anyhow::Result<()> {
-    let sm = load(out, clock)?;
+    write_html_for(out, clock, None, ui)
+}
+
+fn write_html_for(
+    out: &Path,
+    clock: Option<f64>,
+    board: Option<ferrite_gen::boards::Board>,
+    ui: Ui,
+) -> anyhow::Result<()> {
+    let mut sm = load(out, clock)?;
+    sm.board = board;
     let path = summary::write_html(out, &sm).map_err(|e| match e {
         ReportError::Write { path, err } => fail(
             err,
@@ -106,14 +150,18 @@ fn load(out: &Path, clock: Option<f64>) -> anyhow::Result<Summary> {
 }
 
 pub fn run(args: Args, ui: Ui) -> anyhow::Result<ExitCode> {
+    let b = board(&args)?;
+    let clock = args.clock.or(b.as_ref().map(|b| b.clock_mhz));
     match args.format {
-        Format::Html => write_html(&args.out, args.clock, ui)?,
+        Format::Html => write_html_for(&args.out, clock, b, ui)?,
         Format::Md => {
-            let sm = load(&args.out, args.clock)?;
+            let mut sm = load(&args.out, clock)?;
+            sm.board = b;
             print!("{}", ferrite_gen::report::markdown::render(&sm));
         }
         Format::Json => {
-            let sm = load(&args.out, args.clock)?;
+            let mut sm = load(&args.out, clock)?;
+            sm.board = b;
             print!("{}", sm.to_json());
         }
     }

@@ -358,13 +358,50 @@ fn resources(s: &mut String, sm: &Summary) {
                 .count()
         ),
     );
-    p(
-        s,
-        "<div class=\"todo\"><b>Board budget and measured resources: not available yet.</b> \
-         No board definition exists (so no LUT, FF, BRAM or DSP budget to compare with), and \
-         <code>ferrite synth</code> measurements are not recorded yet. This is where they will \
-         go.</div>\n",
-    );
+    match &sm.board {
+        Some(b) => {
+            p(
+                s,
+                format!(
+                    "<p>Against the budget of <b>{}</b> ({}, {}):</p>\n<table><tr><th class=\"l\">resource</th><th>estimated</th><th>board</th><th>share</th></tr>\n",
+                    esc(&b.name),
+                    esc(&b.part),
+                    esc(b.family.name())
+                ),
+            );
+            for (what, est, budget) in sm.budget_rows(b) {
+                let (e, share) = match est {
+                    Some(e) if budget > 0 => (
+                        e.to_string(),
+                        format!("{:.1} %", 100.0 * e as f64 / budget as f64),
+                    ),
+                    Some(e) => (e.to_string(), "no such blocks".into()),
+                    None => ("not estimated yet".into(), String::new()),
+                };
+                p(
+                    s,
+                    format!(
+                        "<tr><td class=\"l\">{what}</td><td>{e}</td><td>{budget}</td><td>{share}</td></tr>\n"
+                    ),
+                );
+            }
+            p(
+                s,
+                "</table>\n<div class=\"todo\"><b>Measured resources: not available yet.</b> \
+                 Only block RAM is estimated today; LUT, FF and DSP estimates and \
+                 <code>ferrite synth</code> measurements are not recorded yet. This is where \
+                 they will go.</div>\n",
+            );
+        }
+        None => p(
+            s,
+            "<div class=\"todo\"><b>Board budget and measured resources: not shown.</b> \
+             Pass <code>--board NAME</code> to <code>ferrite report</code> (see \
+             <code>ferrite boards</code>) to set the estimates against a board's resources; \
+             <code>ferrite synth</code> measurements are not recorded yet. This is where they \
+             will go.</div>\n",
+        ),
+    }
 }
 
 fn comparison(s: &mut String, sm: &Summary) {

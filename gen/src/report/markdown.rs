@@ -55,9 +55,18 @@ pub fn render(sm: &Summary) -> String {
         None => s.push_str("- latency: not measured (run `ferrite cosim`)\n"),
     }
     let t = &sm.totals;
+    let budget = match &sm.board {
+        Some(b) => format!(
+            " of {}'s {} BRAM18 ({:.1} %)",
+            b.name,
+            b.bram18,
+            100.0 * t.est_bram18 as f64 / b.bram18.max(1) as f64
+        ),
+        None => String::new(),
+    };
     let _ = writeln!(
         s,
-        "- resources (estimates, no board budget yet): {} BRAM18, {} weight ROM bits, {} threshold ROM bits, {} buffer bits, {} FIFO bits",
+        "- resources (estimates): {} BRAM18{budget}, {} weight ROM bits, {} threshold ROM bits, {} buffer bits, {} FIFO bits",
         t.est_bram18, t.weight_rom_bits, t.threshold_rom_bits, t.buffer_bits, t.fifo_bits
     );
     let _ = writeln!(

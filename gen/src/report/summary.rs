@@ -65,6 +65,9 @@ pub struct Summary {
     pub cosim: Option<CosimSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub golden: Option<GoldenComparison>,
+    /// The board the resources are set against (`ferrite report --board`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub board: Option<crate::boards::Board>,
     /// The design graph (for the diagram).
     #[serde(skip)]
     pub design: Design,
@@ -153,8 +156,21 @@ impl Summary {
             nodes,
             cosim,
             golden,
+            board: None,
             design,
         }
+    }
+
+    /// The estimated share of `b`'s block RAM, and the figures no estimate exists for yet
+    /// (LUT, FF, DSP: issue 8), as (resource, estimate, budget) rows: `None` where nothing
+    /// is estimated.
+    pub fn budget_rows(&self, b: &crate::boards::Board) -> Vec<(&'static str, Option<u64>, u64)> {
+        vec![
+            ("BRAM18", Some(self.totals.est_bram18 as u64), b.bram18),
+            ("LUT", None, b.lut),
+            ("FF", None, b.ff),
+            ("DSP", None, b.dsp),
+        ]
     }
 
     /// "100 MHz (default)" or "250 MHz".
