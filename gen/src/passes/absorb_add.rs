@@ -345,21 +345,58 @@ fn try_absorb(g: &mut Graph, sw: &mut Sweep, ai: usize) -> Result<bool, PassErro
         inputs: vec![ia, ib],
         outputs: vec![sum.clone()],
     });
-    let tname = names.fresh(&format!("{}_thresholds", qnode.name));
-    g.consts.insert(
-        tname.clone(),
-        Tensor::f32(
-            vec![c, targets.len()],
-            thr.iter().flatten().map(|&t| t as f32).collect(),
-        ),
-    );
-    let qout = qnode.outputs[0].clone();
     let (bipolar, out_dtype) = match &closing {
         Closing::Bipolar => (true, DataType::Bipolar),
         Closing::Int { dtype, .. } => (false, *dtype),
     };
-    let scale = g.consts[&qnode.inputs[1]].clone();
-    let unit = scale.to_f32().iter().all(|&s| s == 1.0);
+    let closing = Requantizer {
+        node: &qnode,
+        bipolar,
+        lmin,
+        out_dtype,
+    };
+    finish(g, sw, closing, sum, &thr, new, (&chain, qi, ai));
+    Ok(true)
+}
+
+/// The requantizer a pass replaces by thresholds: its node, whether it is bipolar, its
+/// lowest level and its output type.
+pub(super) struct Requantizer<'a> {
+    pub node: &'a Node,
+    pub bipolar: bool,
+    pub lmin: i64,
+    pub out_dtype: DataType,
+}
+
+/// The end of absorbing a requantizer: `thr` (a row a channel) becomes a constant, a
+/// `MultiThreshold` on `input` gives the quantizer's levels (times its scale when that is not
+/// 1), appended to `new`; the chain's nodes and the quantizer go and `new` replaces node
+/// `at`.
+pub(super) fn finish(
+    g: &mut Graph,
+    sw: &mut Sweep,
+    q: Requantizer,
+    input: String,
+    thr: &[Vec<i64>],
+    mut new: Vec<Node>,
+    (chain, qi, at): (&[(usize, Node)], usize, usize),
+) {
+    let names = &mut sw.names;
+    let qnode = q.node;
+    let tname = names.fresh(&format!("{}_thresholds", qnode.name));
+    let per_row = thr.first().map_or(0, Vec::len);
+    g.consts.insert(
+        tname.clone(),
+        Tensor::f32(
+            vec![thr.len(), per_row],
+            thr.iter().flatten().map(|&t| t as f32).collect(),
+        ),
+    );
+    let qout = qnode.outputs[0].clone();
+    let unit = g.consts[&qnode.inputs[1]]
+        .to_f32()
+        .iter()
+        .all(|&s| s == 1.0);
     let mt_out = if unit {
         qout.clone()
     } else {
@@ -368,12 +405,12 @@ fn try_absorb(g: &mut Graph, sw: &mut Sweep, ai: usize) -> Result<bool, PassErro
     new.push(Node {
         name: format!("{}_threshold", qnode.name),
         op: Op::MultiThreshold {
-            out_scale: if bipolar { 2.0 } else { 1.0 },
-            out_bias: if bipolar { -1.0 } else { lmin as f32 },
+            out_scale: if q.bipolar { 2.0 } else { 1.0 },
+            out_bias: if q.bipolar { -1.0 } else { q.lmin as f32 },
             channels_last: false,
-            out_dtype: Some(out_dtype),
+            out_dtype: Some(q.out_dtype),
         },
-        inputs: vec![sum, tname],
+        inputs: vec![input, tname],
         outputs: vec![mt_out.clone()],
     });
     if !unit {
@@ -384,13 +421,12 @@ fn try_absorb(g: &mut Graph, sw: &mut Sweep, ai: usize) -> Result<bool, PassErro
             outputs: vec![qout],
         });
     }
-    // the add becomes the new nodes; its chain and quantizer go
-    for (i, _) in &chain {
+    // the chain and the quantizer go; the new nodes take the place of node `at`
+    for (i, _) in chain {
         sw.edits.remove(*i);
     }
     sw.edits.remove(qi);
-    sw.edits.replace(ai, new);
-    Ok(true)
+    sw.edits.replace(at, new);
 }
 
 /// A requantizer chain: its elementwise nodes (index, node), then the quantizer's.

@@ -136,9 +136,10 @@ fn try_absorb(g: &mut Graph, sw: &mut Sweep, ci: usize) -> Result<bool, PassErro
             hint,
         }],
     };
-    let Some(out_scale) = qnode.inputs.get(1).and_then(|k| g.consts.get(k)).cloned() else {
+    // the quantizer's scale is a constant (the thresholds' output is rescaled by it)
+    if qnode.inputs.get(1).and_then(|k| g.consts.get(k)).is_none() {
         return Ok(false);
-    };
+    }
     // The closing quantizer: bipolar, or levels round(y / scale[c]) from lmin to lmax.
     let (bipolar, qscale, lmin, lmax, out_dtype) = match &qnode.op {
         Op::BipolarQuant => (true, vec![1.0; c], -1, 1, DataType::Bipolar),
@@ -283,44 +284,12 @@ fn try_absorb(g: &mut Graph, sw: &mut Sweep, ci: usize) -> Result<bool, PassErro
         inputs: ints,
         outputs: vec![joined.clone()],
     });
-    let tname = names.fresh(&format!("{}_thresholds", qnode.name));
-    g.consts.insert(
-        tname.clone(),
-        Tensor::f32(
-            vec![c, targets.len()],
-            thr.iter().flatten().map(|&t| t as f32).collect(),
-        ),
-    );
-    let qout = qnode.outputs[0].clone();
-    let unit = out_scale.to_f32().iter().all(|&s| s == 1.0);
-    let mt_out = if unit {
-        qout.clone()
-    } else {
-        names.fresh(&format!("{qout}_int"))
+    let closing = super::absorb_add::Requantizer {
+        node: &qnode,
+        bipolar,
+        lmin,
+        out_dtype,
     };
-    new.push(Node {
-        name: format!("{}_threshold", qnode.name),
-        op: Op::MultiThreshold {
-            out_scale: if bipolar { 2.0 } else { 1.0 },
-            out_bias: if bipolar { -1.0 } else { lmin as f32 },
-            channels_last: false,
-            out_dtype: Some(out_dtype),
-        },
-        inputs: vec![joined, tname],
-        outputs: vec![mt_out.clone()],
-    });
-    if !unit {
-        new.push(Node {
-            name: format!("{}_scale", qnode.name),
-            op: Op::Mul,
-            inputs: vec![mt_out, qnode.inputs[1].clone()],
-            outputs: vec![qout],
-        });
-    }
-    for (i, _) in &chain {
-        sw.edits.remove(*i);
-    }
-    sw.edits.remove(qi);
-    sw.edits.replace(ci, new);
+    super::absorb_add::finish(g, sw, closing, joined, &thr, new, (&chain, qi, ci));
     Ok(true)
 }
