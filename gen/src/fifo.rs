@@ -756,7 +756,7 @@ fn analyze_once(actors: &[Actor], links: &[Link], frames: usize) -> (Analysis, b
     type Choice = (usize, Reference, usize, Vec<(usize, usize)>, bool);
     let mut best: Option<Choice> = None;
     for reference in [Reference::Pull, Reference::Paced] {
-        let (mut t, b) = schedule_reference(actors, links, &g, reference, &inputs);
+        let (mut t, b) = schedule_reference(actors, links, &g, &adj, reference, &inputs);
         compact(&adj, &io, &mut t);
         let forward = forward_region(actors, links, b, reference);
         let period = match actors[b].kind {
@@ -1255,6 +1255,7 @@ fn schedule_reference(
     actors: &[Actor],
     links: &[Link],
     g: &Graph,
+    adj: &Adjacency,
     reference: Reference,
     inputs: &[(u32, usize, usize, i64)],
 ) -> (Vec<i64>, usize) {
@@ -1302,42 +1303,6 @@ fn schedule_reference(
         .collect();
     let region = |e: u32| region_of[g.owner[e as usize] as usize];
 
-    // CSR of predecessors and successors
-    let csr = |key: fn(&(u32, u32, i32)) -> u32, other: fn(&(u32, u32, i32)) -> u32| {
-        let mut start = vec![0u32; ne + 1];
-        for e in &g.edges {
-            start[key(e) as usize + 1] += 1;
-        }
-        for i in 0..ne {
-            start[i + 1] += start[i];
-        }
-        let mut fill = start.clone();
-        let mut adj = vec![(0u32, 0i32); g.edges.len()];
-        for e in &g.edges {
-            let k = key(e) as usize;
-            adj[fill[k] as usize] = (other(e), e.2);
-            fill[k] += 1;
-        }
-        (start, adj)
-    };
-    let (ps, pa) = csr(|e| e.1, |e| e.0);
-    let (ss, sa) = csr(|e| e.0, |e| e.1);
-
-    // topological order of events (Kahn)
-    let mut indeg: Vec<u32> = (0..ne).map(|i| ps[i + 1] - ps[i]).collect();
-    let mut topo = Vec::with_capacity(ne);
-    let mut stack: Vec<u32> = (0..ne as u32).filter(|&i| indeg[i as usize] == 0).collect();
-    while let Some(i) = stack.pop() {
-        topo.push(i);
-        for &(s, _) in &sa[ss[i as usize] as usize..ss[i as usize + 1] as usize] {
-            indeg[s as usize] -= 1;
-            if indeg[s as usize] == 0 {
-                stack.push(s);
-            }
-        }
-    }
-    assert_eq!(topo.len(), ne, "the event graph has no cycle");
-
     let mut t = vec![0i64; ne];
     if reference == Reference::Paced {
         // input beat j of a frame of n at f*P + floor(k*P/n), everything as soon as possible
@@ -1347,9 +1312,9 @@ fn schedule_reference(
             let (f, k) = ((j / n) as i64, (j % n) as i64);
             lower[e as usize] = lower[e as usize].max(f * p + k * p / n as i64 + d);
         }
-        for &e in &topo {
+        for &e in &adj.topo {
             let mut v = lower[e as usize];
-            for &(q, d) in &pa[ps[e as usize] as usize..ps[e as usize + 1] as usize] {
+            for &(q, d) in adj.preds(e) {
                 v = v.max(t[q as usize] + d as i64);
             }
             t[e as usize] = if v == i64::MIN { 0 } else { v };
@@ -1357,12 +1322,12 @@ fn schedule_reference(
         return (t, b);
     }
     // 1. the bottleneck alone, as soon as possible, its inputs always there
-    for &e in &topo {
+    for &e in &adj.topo {
         if region(e) != Region::B {
             continue;
         }
         let mut v = 0i64;
-        for &(p, d) in &pa[ps[e as usize] as usize..ps[e as usize + 1] as usize] {
+        for &(p, d) in adj.preds(e) {
             if region(p) == Region::B {
                 v = v.max(t[p as usize] + d as i64);
             }
@@ -1370,12 +1335,12 @@ fn schedule_reference(
         t[e as usize] = v;
     }
     // 2. its ancestors as late as possible
-    for &e in topo.iter().rev() {
+    for &e in adj.topo.iter().rev() {
         if region(e) != Region::Up {
             continue;
         }
         let mut v = BIG;
-        for &(s, d) in &sa[ss[e as usize] as usize..ss[e as usize + 1] as usize] {
+        for &(s, d) in adj.succs(e) {
             if region(s) != Region::Down {
                 v = v.min(t[s as usize] - d as i64);
             }
@@ -1383,12 +1348,12 @@ fn schedule_reference(
         t[e as usize] = v;
     }
     // 3. the rest as soon as possible
-    for &e in &topo {
+    for &e in &adj.topo {
         if region(e) != Region::Down {
             continue;
         }
         let mut v = i64::MIN;
-        for &(p, d) in &pa[ps[e as usize] as usize..ps[e as usize + 1] as usize] {
+        for &(p, d) in adj.preds(e) {
             v = v.max(t[p as usize] + d as i64);
         }
         t[e as usize] = if v == i64::MIN { 0 } else { v.min(BIG) };
@@ -1615,7 +1580,8 @@ mod tests {
                 out_lanes: 1,
             },
         }];
-        let (t, _) = schedule_reference(&actors, &[], &g, Reference::Pull, &[]);
+        let (t, _) =
+            schedule_reference(&actors, &[], &g, &Adjacency::new(&g), Reference::Pull, &[]);
         let outs: Vec<i64> = p.writes[0]
             .iter()
             .map(|&(e, o)| t[e as usize] + o as i64)
@@ -1630,7 +1596,8 @@ mod tests {
         let mut g = Graph::default();
         let p = expand_engine(&mut g, 0, &Schedule::LabelSelect { beats: 10, k: 3 }, 3);
         let actors = vec![eng("top", Schedule::LabelSelect { beats: 10, k: 3 })];
-        let (t, _) = schedule_reference(&actors, &[], &g, Reference::Pull, &[]);
+        let (t, _) =
+            schedule_reference(&actors, &[], &g, &Adjacency::new(&g), Reference::Pull, &[]);
         let reads: Vec<i64> = p.reads[0].iter().map(|&e| t[e as usize]).collect();
         // 10 cycles a frame: the next frame's first beat is read the cycle the lists move out
         assert_eq!(reads[10] - reads[0], 10);

@@ -221,7 +221,7 @@ pub struct Mvu {
     pub out_bits_msb: u32,
     /// the thresholds of a channel, for the output encoder
     pub levels_n: Vec<ThresholdLevel>,
-    pub mw_lit: String,
+    pub dot_lit: String,
 }
 
 /// Thresholding engine (`engines/thresholding.v`).
@@ -420,6 +420,10 @@ pub const SOURCES: &[(&str, &str)] = &[
         include_str!("../templates/engines/pool.v"),
     ),
     ("engines/pad.v", include_str!("../templates/engines/pad.v")),
+    (
+        "lib/acc_output.v",
+        include_str!("../templates/lib/acc_output.v"),
+    ),
     ("engines/swg.v", include_str!("../templates/engines/swg.v")),
     (
         "engines/swg_par.v",

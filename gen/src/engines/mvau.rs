@@ -231,8 +231,7 @@ fn render_mvu(l: &MatrixVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
     debug_assert_eq!(ctl, 2 + tree_reg_levels(simd), "the schedule's latency");
 
     // weights: word nf*SF + sf holds lane (p, s) at bits [(p*SIMD + s)*WB +: WB]
-    let w_depth = nf * sf;
-    let w_width = pe * simd * wb as usize;
+    let (w_depth, w_width, w_block) = weight_rom(l, Fold::new(pe, simd));
     let mut wm = MemBuilder::new(w_width);
     for fo in 0..nf {
         for so in 0..sf {
@@ -275,14 +274,14 @@ fn render_mvu(l: &MatrixVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
             thr_file.clone(),
         )
     });
-    let mut mw_lit = String::new();
+    let mut dot_lit = String::new();
     if thr.is_none() && xnor {
         if out_bits != acc_bits + 1 {
             return Err(EmitError::Verify(format!(
                 "{module}: XNOR output {out_bits} bits, popcount {acc_bits} bits"
             )));
         }
-        mw_lit = lit(out_bits, l.mw as i64);
+        dot_lit = lit(out_bits, l.mw as i64);
     }
     let (cmp_bits, cmp_kind, cmp_ext) = thr.as_ref().map_or((1, rtl::Widen::None, 0), |t| {
         (t.cmp_bits, t.cmp_kind, t.cmp_ext)
@@ -313,7 +312,7 @@ fn render_mvu(l: &MatrixVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
         w_msb: w_width - 1,
         w_file,
         w_rom_last: w_rom - 1,
-        w_rom_block: w_depth >= BLOCK_ROM_MIN_DEPTH && w_depth * w_width >= BLOCK_ROM_MIN_BITS,
+        w_rom_block: w_block,
         w_addr_msb: w_addr_bits - 1,
         w_addr_last: lit(w_addr_bits, (w_depth - 1) as i64),
         w_addr_one: lit(w_addr_bits, 1),
@@ -370,7 +369,7 @@ fn render_mvu(l: &MatrixVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
         out_zero: thr_out.out_zero,
         out_bits_msb: out_bits - 1,
         levels_n: thr_out.levels,
-        mw_lit,
+        dot_lit,
     };
     files.insert(
         0,

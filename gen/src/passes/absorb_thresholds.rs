@@ -371,12 +371,12 @@ fn try_absorb_from(
                 .iter()
                 .enumerate()
                 .map(|(c, &y)| {
-                    // y = level * scale in f32: the division gives the level back to
-                    // within float rounding
+                    // y = level * scale in f32: the division rounds to the level, which
+                    // must give y back exactly
                     let scale = scale[if scale.len() == 1 { 0 } else { c }];
-                    let l = y / scale;
-                    if (l - l.round()).abs() < 1.0e-3 && l.abs() < 1.0e9 {
-                        Ok(l.round() as i64)
+                    let l = (y / scale).round();
+                    if l * scale == y && l.abs() < 1.0e9 {
+                        Ok(l as i64)
                     } else {
                         Err(PassError::invalid(
                             &qnode.name,

@@ -171,40 +171,7 @@ always @(posedge clk) begin : acc_stage
     end
 end
 
-wire [{{ out_msb }}:0] result;
-wire result_valid;
-{%- if has_thr %}
-{%- include "lib/acc_thresholds.v" %}
-{%- else if xnor %}
-
-// ---- no activation: dot = 2 * popcount - K ----
-genvar g;
-generate
-    for (g = 0; g < {{ pe }}; g = g + 1) begin : g_dot
-        assign result[g*{{ out_bits }} +: {{ out_bits }}] = {acc_reg[g*{{ acc_bits }} +: {{ acc_bits }}], 1'b0} - {{ dot_lit }};
-    end
-endgenerate
-assign result_valid = acc_valid_reg;
-{%- else %}
-
-// ---- no activation: the output is the accumulator ----
-assign result = acc_reg;
-assign result_valid = acc_valid_reg;
-{%- endif %}
-
-// ---- output skid buffer ----
-{{ skid_module }} #(
-    .DATA_WIDTH({{ out_width }})
-) u_out (
-    .clk(clk),
-    .rst(rst),
-    .s_axis_in_tdata(result),
-    .s_axis_in_tvalid(result_valid),
-    .s_axis_in_tready(adv),
-    .m_axis_out_tdata(m_axis_out_tdata),
-    .m_axis_out_tvalid(m_axis_out_tvalid),
-    .m_axis_out_tready(m_axis_out_tready)
-);
+{%- include "lib/acc_output.v" %}
 
 endmodule
 
