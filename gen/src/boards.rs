@@ -10,10 +10,12 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 /// FPGA families: what resource estimates and memory placement are decided by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Family {
-    /// Xilinx 7-series (Zynq-7000): LUT6, RAMB18/36, DSP48E1.
+    /// Xilinx 7-series (Zynq-7000): LUT6, RAMB18/36, DSP48E1. The default: FINN's and
+    /// BNN-PYNQ's boards (Pynq-Z1/Z2) are 7-series.
+    #[default]
     #[serde(rename = "xilinx-7series")]
     Xilinx7series,
     /// Xilinx UltraScale+ (Zynq MPSoC, Kria, Alveo): LUT6, RAMB18/36, URAM, DSP48E2.

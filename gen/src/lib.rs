@@ -8,6 +8,7 @@ pub mod build;
 pub mod cosim;
 pub mod emit;
 pub mod engines;
+pub mod estimate;
 pub mod fifo;
 pub mod fold;
 pub mod golden;

@@ -75,6 +75,9 @@ pub struct Design {
     pub bottleneck: String,
     /// Fixed primitives the design instantiates (`skid`, `fifo`, `gearbox`).
     pub primitives: Vec<Primitive>,
+    /// The FPGA family it is built for (memory placement follows it).
+    #[serde(default)]
+    pub family: crate::boards::Family,
 }
 
 /// A fixed primitive module of the design.
@@ -502,6 +505,7 @@ pub fn stitch_with(
         exp_cycles_per_frame: exp_max.0,
         bottleneck: exp_max.1,
         primitives,
+        family: plan.family,
     })
 }
 

@@ -644,6 +644,7 @@ pub fn emit(model: &Model, design: &Design) -> Result<Vec<GeneratedFile>, EmitEr
             skid: &skid,
             ins,
             fold: *fold,
+            family: design.family,
         };
         files.extend(e.render(&cx)?);
     }

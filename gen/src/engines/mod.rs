@@ -20,6 +20,12 @@ mod vvu;
 
 pub use mvau::{BLOCK_ROM_MIN_BITS, BLOCK_ROM_MIN_DEPTH, TREE_REG_EVERY};
 
+/// Whether a ROM of `depth` x `width` is large enough for block RAM: (block, depth).
+pub fn rom_shape_rule(depth: usize, width: usize) -> (bool, usize) {
+    let (_, _, block) = mvau::rom_shape(depth, width);
+    (block, depth)
+}
+
 use crate::emit::{EmitError, GeneratedFile};
 use crate::fold::Fold;
 use crate::ir::{Op, TensorType};
@@ -51,6 +57,8 @@ pub struct RenderCx<'a> {
     pub skid: &'a str,
     pub ins: &'a [TensorType],
     pub fold: Fold,
+    /// The FPGA family: memory placement ([`crate::estimate::place_memory`]) follows it.
+    pub family: crate::boards::Family,
 }
 
 /// The hardware of one op kind.
@@ -108,6 +116,20 @@ pub trait Engine {
     }
     /// Estimated resources.
     fn resources(&self, ins: &[TensorType], fold: Fold) -> Resources;
+    /// Estimated LUT, FF, block RAM and DSP on `family` ([`crate::estimate`]).
+    /// The default counts only block RAM; every kind overrides it with its own formula.
+    fn cost(
+        &self,
+        ins: &[TensorType],
+        fold: Fold,
+        family: crate::boards::Family,
+    ) -> crate::estimate::Cost {
+        let _ = family;
+        crate::estimate::Cost {
+            bram: self.resources(ins, fold).est_bram18 as u64,
+            ..Default::default()
+        }
+    }
     /// Lines for the generated file's header and the top's comments.
     fn describe(&self, ins: &[TensorType], fold: Fold) -> Vec<String>;
     /// Whether the engine reads `.mem` files (takes the `MEM_DIR` parameter).

@@ -13,6 +13,7 @@
 
 mod finn;
 
+use crate::boards::Family;
 use crate::engines::engine;
 use crate::ir::{Analysis, Model, NodeId};
 use serde::{Deserialize, Serialize};
@@ -40,6 +41,9 @@ pub struct FoldPlan {
     pub folds: BTreeMap<String, Fold>,
     /// How the plan was made, for the report and the CLI ("from f.json", "auto: ...").
     pub how: String,
+    /// The FPGA family the design is built for: what memory placement and the resource
+    /// estimates follow (Xilinx 7-series unless a board says otherwise).
+    pub family: Family,
 }
 
 /// A folding file: the folds it names (by node name) and an optional target for the rest.
@@ -333,7 +337,11 @@ fn auto_with(model: &Model, a: &Analysis, target: Option<u64>) -> FoldPlan {
              pass --folding FILE or --target-cycles N to choose"
         ),
     };
-    FoldPlan { folds, how }
+    FoldPlan {
+        folds,
+        how,
+        family: Family::default(),
+    }
 }
 
 impl FoldPlan {
@@ -342,6 +350,7 @@ impl FoldPlan {
         FoldPlan {
             folds: folds.into_iter().collect(),
             how: how.to_string(),
+            family: Family::default(),
         }
     }
 
