@@ -236,8 +236,7 @@ fn cnv_gen() {
     std::fs::write(&fold_file, plan.to_json()).expect("write folding");
     let opts = ferrite_gen::build::BuildOptions {
         folding: Some(fold_file),
-        target_cycles: None,
-        input_type: None,
+        ..Default::default()
     };
     let t_build = median(Duration::from_secs(3), || {
         std::hint::black_box(

@@ -31,6 +31,17 @@ pub enum BuildError {
     Emit(EmitError),
     #[error("{0}")]
     Out(OutError),
+    #[error("{0}")]
+    Fit(crate::fit::FitError),
+}
+
+impl From<crate::fit::FitError> for BuildError {
+    fn from(e: crate::fit::FitError) -> Self {
+        match e {
+            crate::fit::FitError::Fold(e) => BuildError::Fold(e),
+            e => BuildError::Fit(e),
+        }
+    }
 }
 
 impl From<crate::LoadError> for BuildError {
@@ -73,6 +84,61 @@ pub struct BuildOptions {
     pub target_cycles: Option<u64>,
     /// The datatype of a float input without a quantizer or annotation (`--input-type`).
     pub input_type: Option<crate::ir::InputType>,
+    /// The board to build for: its family decides memory placement and the estimates;
+    /// `fit` and `target_fps` fold to its budget and clock.
+    pub board: Option<crate::boards::Board>,
+    /// Fold to the fastest pipeline within `share` of the board (`--fit`).
+    pub fit: bool,
+    /// Fold to this many frames a second at `clock_mhz` (`--target-fps`), at the least
+    /// estimated resource (within the board's share, when there is a board).
+    pub target_fps: Option<f64>,
+    /// The clock for `target_fps`, in MHz (default: the board's, else 100).
+    pub clock_mhz: Option<f64>,
+    /// The share of each of the board's resources the design may take (default 0.8).
+    pub share: Option<f64>,
+}
+
+/// The default share of a board's resources a design may take.
+pub const DEFAULT_SHARE: f64 = 0.8;
+
+impl BuildOptions {
+    /// The FPGA family: the board's, else Xilinx 7-series.
+    pub fn family(&self) -> crate::boards::Family {
+        self.board.as_ref().map(|b| b.family).unwrap_or_default()
+    }
+
+    /// The clock in MHz: `clock_mhz`, else the board's, else 100.
+    pub fn clock(&self) -> f64 {
+        self.clock_mhz
+            .or(self.board.as_ref().map(|b| b.clock_mhz))
+            .unwrap_or(100.0)
+    }
+
+    /// The board's budget at the share, if there is a board.
+    pub fn budget(&self) -> Option<crate::estimate::Cost> {
+        let share = self.share.unwrap_or(DEFAULT_SHARE);
+        self.board
+            .as_ref()
+            .map(|b| crate::estimate::budget(b, share))
+    }
+
+    /// How the budget is named in messages ("80 % of pynq-z1").
+    pub fn budget_name(&self) -> String {
+        let share = self.share.unwrap_or(DEFAULT_SHARE);
+        match &self.board {
+            Some(b) => format!("{} % of {}", fmt_pct(share), b.name),
+            None => "no budget".into(),
+        }
+    }
+}
+
+fn fmt_pct(share: f64) -> String {
+    let p = share * 100.0;
+    if (p - p.round()).abs() < 1e-9 {
+        format!("{p:.0}")
+    } else {
+        format!("{p:.1}")
+    }
 }
 
 /// What [`build`] made.
@@ -88,7 +154,26 @@ pub struct BuildOutput {
 }
 
 /// The folding plan of `opts` for `model`.
-pub fn plan_for(model: &Model, opts: &BuildOptions) -> Result<FoldPlan, FoldError> {
+pub fn plan_for(model: &Model, opts: &BuildOptions) -> Result<FoldPlan, BuildError> {
+    let mut plan = if opts.fit || opts.target_fps.is_some() {
+        let goal = crate::fit::FitGoal {
+            family: opts.family(),
+            budget: opts.budget(),
+            target_cycles: opts
+                .target_fps
+                .map(|f| crate::fit::cycles_for_fps(opts.clock(), f)),
+            budget_name: opts.budget_name(),
+            clock_mhz: opts.clock(),
+        };
+        crate::fit::fit(model, &goal, &Default::default())?.plan
+    } else {
+        plan_from_folding(model, opts)?
+    };
+    plan.family = opts.family();
+    Ok(plan)
+}
+
+fn plan_from_folding(model: &Model, opts: &BuildOptions) -> Result<FoldPlan, FoldError> {
     match &opts.folding {
         None => fold::auto(model, opts.target_cycles),
         Some(path) => {

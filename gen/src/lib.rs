@@ -10,6 +10,7 @@ pub mod emit;
 pub mod engines;
 pub mod estimate;
 pub mod fifo;
+pub mod fit;
 pub mod fold;
 pub mod golden;
 pub mod import;

@@ -37,9 +37,44 @@ pub struct Args {
     /// it (round half to even, saturate); recorded in OUT/model.json.
     #[arg(long, value_name = "TYPE")]
     pub input_type: Option<ferrite_gen::ir::InputType>,
+    /// Build for this board (see `ferrite boards`): its FPGA family decides memory
+    /// placement and the estimates; --fit and --target-fps use its resources and clock.
+    #[arg(long, value_name = "NAME")]
+    pub board: Option<String>,
+    /// A folder of board files (as `ferrite boards --boards`).
+    #[arg(long, value_name = "DIR")]
+    pub boards: Option<PathBuf>,
+    /// Fold to the fastest pipeline that fits the board's budget (--share of each resource,
+    /// by the estimate). Needs --board.
+    #[arg(long, requires = "board", conflicts_with_all = ["folding", "target_cycles"])]
+    pub fit: bool,
+    /// Fold to F frames a second at the clock, at the least estimated resource (within the
+    /// board's budget when --board is given).
+    #[arg(long, value_name = "F", conflicts_with_all = ["folding", "target_cycles"], value_parser = positive_f64)]
+    pub target_fps: Option<f64>,
+    /// The clock for --target-fps and the printed rates, in MHz (default: the board's, else 100).
+    #[arg(long, value_name = "MHZ", value_parser = positive_f64)]
+    pub clock: Option<f64>,
+    /// The share of each of the board's resources the design may take, in percent.
+    #[arg(long, value_name = "PERCENT", default_value_t = 80.0, value_parser = percent)]
+    pub share: f64,
     /// Also write OUT/report.html (as `ferrite report OUT`).
     #[arg(long)]
     pub report: bool,
+}
+
+fn positive_f64(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("`{s}` is not a positive number")),
+    }
+}
+
+fn percent(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 100.0 => Ok(v),
+        _ => Err(format!("`{s}` is not a percentage in (0, 100]")),
+    }
 }
 
 /// What failed, on which file, and the default advice, for each stage of a build.
@@ -71,6 +106,11 @@ pub fn doing(
             out,
             "choose another output directory with -o",
         ),
+        BuildError::Fit(_) => (
+            "cannot fold to the goal",
+            model,
+            "lower --target-fps, raise --share, or choose a larger board (`ferrite boards`)",
+        ),
     };
     Doing {
         what: what.into(),
@@ -80,10 +120,16 @@ pub fn doing(
 }
 
 pub fn run(args: Args, ui: Ui) -> anyhow::Result<ExitCode> {
+    let board = super::boards::lookup(args.board.as_deref(), args.boards.clone())?;
     let opts = BuildOptions {
         folding: args.folding.clone(),
         target_cycles: args.target_cycles,
         input_type: args.input_type,
+        board,
+        fit: args.fit,
+        target_fps: args.target_fps,
+        clock_mhz: args.clock,
+        share: Some(args.share / 100.0),
     };
     let bars = ui.progress();
     let b = build_with(&args.model, &args.out, &opts, &bars).map_err(|e| {
@@ -93,40 +139,8 @@ pub fn run(args: Args, ui: Ui) -> anyhow::Result<ExitCode> {
     bars.finish();
     let r = &b.report;
     ui.say(&format!("folding: {}", b.plan.how));
-    for l in &r.nodes {
-        ui.say(&format!(
-            "  {:>2} {:<24} {:<13} PE {:>4} SIMD {:>4}  {:>8} cycles",
-            l.index,
-            super::terminal_name(&l.name),
-            l.kind,
-            l.pe,
-            l.simd,
-            l.exp_cycles
-        ));
-    }
-    ui.say(&format!(
-        "expected cycles a frame: {} (slowest node: {})",
-        r.exp_cycles_per_frame,
-        super::terminal_name(&r.bottleneck)
-    ));
-    for n in &r.inserted {
-        match &n.role {
-            ferrite_gen::stitch::Role::Fifo { depth, width, .. } => ui.say(&format!(
-                "  {:<30} FIFO {:>6} beats x {} bits",
-                super::terminal_name(&n.name),
-                depth,
-                width
-            )),
-            ferrite_gen::stitch::Role::Converter {
-                in_lanes,
-                out_lanes,
-                elem_bits,
-            } => ui.say(&format!(
-                "  {:<30} width converter {in_lanes} -> {out_lanes} lanes of {elem_bits} bits",
-                super::terminal_name(&n.name)
-            )),
-            _ => {}
-        }
+    for line in table(&b, &opts) {
+        ui.say(&line);
     }
     ui.say(&format!(
         "wrote {} ({} files in rtl/, top {})",
@@ -138,4 +152,125 @@ pub fn run(args: Args, ui: Ui) -> anyhow::Result<ExitCode> {
         super::report::write_html(&args.out, None, ui)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The folding and estimate table `ferrite build` prints: one row an engine, FIFOs and
+/// converters summed, the total, and the board's budget when there is one.
+fn table(b: &ferrite_gen::build::BuildOutput, opts: &BuildOptions) -> Vec<String> {
+    use ferrite_gen::stitch::Role;
+    let family = b.design.family;
+    let cost = ferrite_gen::estimate::design_cost(&b.model, &b.design, family);
+    let by_name: std::collections::BTreeMap<&str, ferrite_gen::estimate::Cost> = cost
+        .nodes
+        .iter()
+        .map(|n| (n.name.as_str(), n.cost))
+        .collect();
+    let mut out = vec![format!(
+        "  {:>2} {:<24} {:<13} {:>4} {:>4} {:>9} {:>7} {:>7} {:>5} {:>4}   (estimates: {})",
+        "#",
+        "node",
+        "kind",
+        "PE",
+        "SIMD",
+        "cycles",
+        "LUT",
+        "FF",
+        "BRAM",
+        "DSP",
+        family.name()
+    )];
+    let r = &b.report;
+    for l in &r.nodes {
+        let c = by_name.get(l.name.as_str()).copied().unwrap_or_default();
+        out.push(format!(
+            "  {:>2} {:<24} {:<13} {:>4} {:>4} {:>9} {:>7} {:>7} {:>5} {:>4}",
+            l.index,
+            super::terminal_name(&l.name),
+            l.kind,
+            l.pe,
+            l.simd,
+            l.exp_cycles,
+            c.lut,
+            c.ff,
+            c.bram,
+            c.dsp
+        ));
+    }
+    let (mut fifos, mut convs) = (
+        (0usize, ferrite_gen::estimate::Cost::default()),
+        (0usize, ferrite_gen::estimate::Cost::default()),
+    );
+    for n in &b.design.nodes {
+        let c = by_name.get(n.name.as_str()).copied().unwrap_or_default();
+        match n.role {
+            Role::Fifo { .. } => {
+                fifos.0 += 1;
+                fifos.1 += c;
+            }
+            Role::Converter { .. } => {
+                convs.0 += 1;
+                convs.1 += c;
+            }
+            Role::Engine { .. } => {}
+        }
+    }
+    for (what, (count, c)) in [("FIFOs", fifos), ("width converters", convs)] {
+        if count > 0 {
+            out.push(format!(
+                "     {:<24} {:<13} {:>4} {:>4} {:>9} {:>7} {:>7} {:>5} {:>4}",
+                format!("{count} {what}"),
+                "",
+                "",
+                "",
+                "",
+                c.lut,
+                c.ff,
+                c.bram,
+                c.dsp
+            ));
+        }
+    }
+    let t = cost.total;
+    out.push(format!(
+        "     {:<24} {:<13} {:>4} {:>4} {:>9} {:>7} {:>7} {:>5} {:>4}",
+        "total", "", "", "", r.exp_cycles_per_frame, t.lut, t.ff, t.bram, t.dsp
+    ));
+    if let (Some(board), Some(budget)) = (&opts.board, opts.budget()) {
+        let full = ferrite_gen::estimate::budget(board, 1.0);
+        let pct = |v: u64, of: u64| {
+            if of == 0 {
+                "-".to_string()
+            } else {
+                format!("{:.0}%", v as f64 * 100.0 / of as f64)
+            }
+        };
+        out.push(format!(
+            "     {:<24} {:<13} {:>4} {:>4} {:>9} {:>7} {:>7} {:>5} {:>4}",
+            format!("share of {}", board.name),
+            "",
+            "",
+            "",
+            "",
+            pct(t.lut, full.lut),
+            pct(t.ff, full.ff),
+            pct(t.bram, full.bram),
+            pct(t.dsp, full.dsp)
+        ));
+        if !t.fits(&budget) {
+            out.push(format!(
+                "warning: the estimate exceeds {}: {}; try --fit",
+                opts.budget_name(),
+                ferrite_gen::fit::overrun(&t, &budget)
+            ));
+        }
+    }
+    let clock = opts.clock();
+    out.push(format!(
+        "expected cycles a frame: {} (slowest node: {}); at {clock} MHz: {:.0} frames/s, {:.2} us a frame",
+        r.exp_cycles_per_frame,
+        super::terminal_name(&r.bottleneck),
+        clock * 1e6 / r.exp_cycles_per_frame.max(1) as f64,
+        r.exp_cycles_per_frame as f64 / clock
+    ));
+    out
 }

@@ -127,6 +127,8 @@ fn node_of(e: &(dyn std::error::Error + 'static)) -> Option<String> {
             BuildError::Stitch(e) => stitch(e),
             BuildError::Emit(e) => emit(e),
             BuildError::Out(_) => None,
+            BuildError::Fit(ferrite_gen::fit::FitError::TooFast { node, .. }) => Some(node.clone()),
+            BuildError::Fit(_) => None,
         };
     }
     if let Some(e) = e.downcast_ref::<LoadError>() {

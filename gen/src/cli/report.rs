@@ -47,29 +47,7 @@ pub struct Args {
 
 /// The board `--board` names, if any.
 fn board(args: &Args) -> anyhow::Result<Option<ferrite_gen::boards::Board>> {
-    use anyhow::Context;
-    let Some(name) = &args.board else {
-        return Ok(None);
-    };
-    let dir = super::boards::folder(args.boards.clone());
-    let shown = dir
-        .as_ref()
-        .map_or_else(|| "bundled boards".to_string(), |d| d.display().to_string());
-    let all = ferrite_gen::boards::load(dir.as_deref()).with_context(|| {
-        super::error::doing(
-            "cannot load the boards",
-            &shown,
-            "a board file is TOML with the fields of the files in boards/",
-        )
-    })?;
-    let b = ferrite_gen::boards::find(&all, name).with_context(|| {
-        super::error::doing(
-            "unknown board",
-            super::terminal_name(name),
-            "pick one of the boards listed (`ferrite boards`), or add a board file with --boards DIR",
-        )
-    })?;
-    Ok(Some(b.clone()))
+    super::boards::lookup(args.board.as_deref(), args.boards.clone())
 }
 
 /// The command line, as the report records it (absolute paths by their file name).
