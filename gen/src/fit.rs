@@ -191,15 +191,17 @@ struct Search<'a> {
     goal: &'a FitGoal,
     choices: Vec<Vec<Choice>>,
     names: Vec<String>,
-    cache: BTreeMap<u64, Fitted>,
+    cache: BTreeMap<(u64, bool), Fitted>,
+    /// Stitched plans by their folds.
+    plans: BTreeMap<Vec<(usize, usize)>, Fitted>,
     stitches: usize,
 }
 
 impl Search<'_> {
     /// The cheapest plan meeting `t` (the one that fits the budget, if weights can make one
     /// fit), stitched and costed.
-    fn at(&mut self, t: u64) -> Result<Fitted, FitError> {
-        if let Some(f) = self.cache.get(&t) {
+    fn at(&mut self, t: u64, refine: bool) -> Result<Fitted, FitError> {
+        if let Some(f) = self.cache.get(&(t, refine)) {
             return Ok(f.clone());
         }
         let scale: [f64; 4] = match &self.goal.budget {
@@ -212,7 +214,11 @@ impl Search<'_> {
         let fits = |f: &Fitted| budget.is_none_or(|b| f.cost.fits(&b));
         for _round in 0..6 {
             let picks = self.along_streams(t, &weights, &scale);
-            let fitted = self.improve(picks, t, &weights, &scale)?;
+            let fitted = if refine {
+                self.improve(picks, t, &weights, &scale)?
+            } else {
+                self.cost(&picks)?
+            };
             let better = match &best {
                 None => true,
                 Some(b) => {
@@ -250,7 +256,7 @@ impl Search<'_> {
             }
         }
         let best = best.expect("at least one round runs");
-        self.cache.insert(t, best.clone());
+        self.cache.insert((t, refine), best.clone());
         Ok(best)
     }
 
@@ -349,6 +355,7 @@ impl Search<'_> {
         scale: &[f64; 4],
     ) -> Result<Fitted, FitError> {
         let budget = self.goal.budget;
+        let start = self.stitches;
         let mut cur = self.cost(&picks)?;
         let mut cur_score = penalised(&cur, weights, scale, budget.as_ref());
         for _pass in 0..3 {
@@ -360,7 +367,7 @@ impl Search<'_> {
                     .copied()
                     .collect();
                 for alt in alts {
-                    if self.stitches >= MAX_STITCHES {
+                    if self.stitches >= MAX_STITCHES || self.stitches >= start + MAX_STITCHES / 4 {
                         return Ok(cur);
                     }
                     let keep = picks[i];
@@ -385,6 +392,10 @@ impl Search<'_> {
 
     /// Stitch the plan of `picks` and estimate it whole.
     fn cost(&mut self, picks: &[Choice]) -> Result<Fitted, FitError> {
+        let key: Vec<(usize, usize)> = picks.iter().map(|c| (c.fold.pe, c.fold.simd)).collect();
+        if let Some(f) = self.plans.get(&key) {
+            return Ok(f.clone());
+        }
         self.stitches += 1;
         let mut plan = FoldPlan::from_folds(
             self.names.iter().cloned().zip(picks.iter().map(|c| c.fold)),
@@ -394,18 +405,20 @@ impl Search<'_> {
         let design =
             stitch::stitch(self.model, &plan).map_err(|e| FitError::Stitch(e.to_string()))?;
         let cost = estimate::design_cost(self.model, &design, self.goal.family).total;
-        Ok(Fitted {
+        let f = Fitted {
             plan,
             cycles: design.exp_cycles_per_frame,
             cost,
             lanes: picks.iter().map(|c| c.fold.pe * c.fold.simd).sum(),
-        })
+        };
+        self.plans.insert(key, f.clone());
+        Ok(f)
     }
 }
 
 /// Stitches one search may make (each runs the FIFO analysis); past it the node-by-node
 /// improvement stops and the per-node choice stands.
-const MAX_STITCHES: usize = 3000;
+const MAX_STITCHES: usize = 400;
 
 /// A plan's weighted cost, with every resource over the budget counted 1000-fold (and its
 /// lanes as the tie-break).
@@ -455,6 +468,7 @@ pub fn fit(
         choices,
         names,
         cache: BTreeMap::new(),
+        plans: BTreeMap::new(),
         stitches: 0,
     };
     let clock = format!("{}", goal.clock_mhz);
@@ -474,7 +488,7 @@ pub fn fit(
                 clock,
             });
         }
-        let at = s.at(t)?;
+        let at = s.at(t, true)?;
         if fits(&at) {
             let how = format!(
                 "fit: cheapest folds meeting {t} cycles a frame{}",
@@ -518,7 +532,7 @@ fn fastest_fitting(
 ) -> Result<Fitted, FitError> {
     let fits = |f: &Fitted| s_fits(s.goal, f);
     let last = *candidates.last().expect("every node has a fold");
-    let slowest = s.at(last)?;
+    let slowest = s.at(last, true)?;
     if !fits(&slowest) {
         let budget = s.goal.budget.expect("only a budget can be missed");
         return Err(FitError::NeverFits {
@@ -526,23 +540,35 @@ fn fastest_fitting(
             over: overrun(&slowest.cost, &budget),
         });
     }
+    // bisect with the per-node choice alone (a few stitches a probe) ...
     let (mut lo, mut hi) = (0usize, candidates.len() - 1);
-    let mut best = slowest;
     while lo < hi {
         let mid = (lo + hi) / 2;
-        let f = s.at(candidates[mid])?;
+        let f = s.at(candidates[mid], false)?;
         if s_fits(s.goal, &f) {
             hi = mid;
-            best = f;
         } else {
             lo = mid + 1;
         }
     }
-    if hi == candidates.len() - 1 {
-        best = s.at(candidates[hi])?;
+    // ... then refine on the stitched design there, and step to faster candidates while
+    // the refinement still fits
+    let mut best = s.at(candidates[hi], true)?;
+    if !s_fits(s.goal, &best) {
+        best = s.at(candidates[hi], false)?;
+    }
+    for idx in (hi.saturating_sub(REFINE_STEPS)..hi).rev() {
+        let f = s.at(candidates[idx], true)?;
+        if !s_fits(s.goal, &f) {
+            break;
+        }
+        best = f;
     }
     Ok(best)
 }
+
+/// Faster candidates the refinement tries past the bisection's answer.
+const REFINE_STEPS: usize = 3;
 
 fn s_fits(goal: &FitGoal, f: &Fitted) -> bool {
     goal.budget.is_none_or(|b| f.cost.fits(&b))

@@ -32,6 +32,8 @@ enum Folding<'a> {
     Target(u64),
     Nodes(&'a [(usize, usize)]),
     Finn(&'a str),
+    /// `ferrite build --target-fps` / `--fit` (a board's budget and clock).
+    Goal(ferrite_gen::build::BuildOptions),
 }
 
 /// Build `dir/model.onnx` with `folds` (automatic when `None`), co-simulate its inputs at
@@ -48,6 +50,9 @@ fn check_with(tag: &str, dir: &Path, folding: Folding, stall: f64) -> f64 {
         Folding::Nodes(f) => plan(&model, f),
         Folding::Auto => fold::auto(&model, None).unwrap(),
         Folding::Target(t) => fold::auto(&model, Some(t)).unwrap(),
+        Folding::Goal(opts) => {
+            ferrite_gen::build::plan_for(&model, &opts).unwrap_or_else(|e| panic!("{tag}: {e}"))
+        }
         Folding::Finn(json) => {
             FoldPlan::from_file(&model, &FoldingFile::parse(json).unwrap(), "finn.json")
                 .unwrap_or_else(|e| panic!("{tag}: {e}"))
@@ -260,4 +265,63 @@ fn example_mobilenet_w4a4_at_two_foldings() {
 #[test]
 fn example_inception_w4a4_at_two_foldings() {
     check_branching("inception_w4a4");
+}
+
+/// The options of `ferrite build --board B [--fit] [--target-fps F]`.
+fn goal(board: &str, fit: bool, fps: Option<f64>) -> Folding<'static> {
+    let boards = ferrite_gen::boards::load(None).unwrap();
+    let board = ferrite_gen::boards::find(&boards, board).unwrap().clone();
+    Folding::Goal(ferrite_gen::build::BuildOptions {
+        board: Some(board),
+        fit,
+        target_fps: fps,
+        ..Default::default()
+    })
+}
+
+/// `--target-fps` reaches its rate in co-simulation: TFC-w1a1 at 1 M frames/s on the
+/// Pynq-Z1's 100 MHz (100 cycles a frame, FINN's folding runs 64) and at 200 k frames/s.
+#[test]
+fn tfc_w1a1_target_fps_reaches_its_rate() {
+    for (fps, cycles) in [(1_000_000.0, 100.0), (200_000.0, 500.0)] {
+        let measured = check_with(
+            &format!("tfc_w1a1_fps{fps}"),
+            &shared("TFC_1W1A"),
+            goal("pynq-z1", false, Some(fps)),
+            0.3,
+        );
+        assert!(
+            measured <= cycles,
+            "{fps} frames/s: {measured} cycles a frame, needs {cycles}"
+        );
+        // the cheapest plan meeting the rate is not needlessly fast
+        assert!(
+            measured > cycles / 4.0,
+            "{fps} frames/s: {measured} cycles a frame"
+        );
+    }
+}
+
+/// CNV-w1a1 at FINN's measured rate (3,052 frames/s at 100 MHz: 32,768 cycles a frame).
+#[test]
+fn cnv_w1a1_target_fps_reaches_finns_rate() {
+    let measured = check_with(
+        "cnv_w1a1_fps",
+        &example("cnv_w1a1_finn"),
+        goal("pynq-z1", false, Some(3052.0)),
+        0.3,
+    );
+    assert!(measured <= 32_766.0, "{measured} cycles a frame");
+}
+
+/// The bundled example folded with `--fit --board icebreaker` stays exact and reaches its
+/// cycles (the open-flow test places and routes the same folding).
+#[test]
+fn example_mlp_w1a1_fit_icebreaker() {
+    check_with(
+        "ex_mlp_w1a1_ice",
+        &example("mlp_w1a1"),
+        goal("icebreaker", true, None),
+        0.3,
+    );
 }
