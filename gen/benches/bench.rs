@@ -238,6 +238,7 @@ fn cnv_gen() {
         folding: Some(fold_file),
         target_cycles: None,
         input_type: None,
+        board: None,
     };
     let t_build = median(Duration::from_secs(3), || {
         std::hint::black_box(

@@ -23,6 +23,36 @@ pub fn folder(flag: Option<PathBuf>) -> Option<PathBuf> {
     flag.or_else(|| std::env::var_os("FERRITE_BOARDS").map(PathBuf::from))
 }
 
+/// The board `name` among the bundled ones and those of `dir` (else `$FERRITE_BOARDS`).
+pub fn lookup(
+    name: Option<&str>,
+    dir: Option<PathBuf>,
+) -> anyhow::Result<Option<ferrite_gen::boards::Board>> {
+    use anyhow::Context;
+    let Some(name) = name else {
+        return Ok(None);
+    };
+    let dir = folder(dir);
+    let shown = dir
+        .as_ref()
+        .map_or_else(|| "bundled boards".to_string(), |d| d.display().to_string());
+    let all = ferrite_gen::boards::load(dir.as_deref()).with_context(|| {
+        super::error::doing(
+            "cannot load the boards",
+            &shown,
+            "a board file is TOML with the fields of the files in boards/",
+        )
+    })?;
+    let b = ferrite_gen::boards::find(&all, name).with_context(|| {
+        super::error::doing(
+            "unknown board",
+            super::terminal_name(name),
+            "pick one of the boards listed (`ferrite boards`), or add a board file with --boards DIR",
+        )
+    })?;
+    Ok(Some(b.clone()))
+}
+
 pub fn run(args: Args, _ui: super::ui::Ui) -> anyhow::Result<ExitCode> {
     use anyhow::Context;
     let dir = folder(args.boards);

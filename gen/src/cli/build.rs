@@ -14,7 +14,8 @@ Examples:
   ferrite build examples/mlp_w1a1/model.onnx -o out/mlp
   ferrite build examples/cnv_w2a2/model.onnx -o out/cnv --target-cycles 5000
   ferrite build model.onnx -o out/m --folding folding.json      # FINN's folding config works too
-  ferrite build model.onnx -o out/m --input-type 'FIXED<8,3>'   # a float input without a quantizer";
+  ferrite build model.onnx -o out/m --input-type 'FIXED<8,3>'   # a float input without a quantizer
+  ferrite build model.onnx -o out/m --board pynq-z2   # + OUT/vivado/build.tcl and the PYNQ driver";
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -37,6 +38,13 @@ pub struct Args {
     /// it (round half to even, saturate); recorded in OUT/model.json.
     #[arg(long, value_name = "TYPE")]
     pub input_type: Option<ferrite_gen::ir::InputType>,
+    /// Build for this board (see `ferrite boards`): for a Zynq or Alveo board also write
+    /// the Vivado flow (OUT/vivado/build.tcl) and, on Zynq, the PYNQ driver (OUT/driver/).
+    #[arg(long, value_name = "NAME")]
+    pub board: Option<String>,
+    /// A folder of board files (as `ferrite boards --boards`).
+    #[arg(long, value_name = "DIR")]
+    pub boards: Option<PathBuf>,
     /// Also write OUT/report.html (as `ferrite report OUT`).
     #[arg(long)]
     pub report: bool,
@@ -66,6 +74,11 @@ pub fn doing(
             model,
             "`ferrite inspect MODEL` shows the lowered graph",
         ),
+        BuildError::Shell(_) => (
+            "cannot generate the board's Vivado flow and driver",
+            model,
+            "check the board file (`ferrite boards NAME`); docs/vivado.md says what is supported",
+        ),
         BuildError::Out(_) => (
             "cannot write the build",
             out,
@@ -84,6 +97,7 @@ pub fn run(args: Args, ui: Ui) -> anyhow::Result<ExitCode> {
         folding: args.folding.clone(),
         target_cycles: args.target_cycles,
         input_type: args.input_type,
+        board: super::boards::lookup(args.board.as_deref(), args.boards.clone())?,
     };
     let bars = ui.progress();
     let b = build_with(&args.model, &args.out, &opts, &bars).map_err(|e| {
