@@ -119,6 +119,11 @@ fn tcl_runs_to_the_end_with_the_boards_values() {
         &["ipx::associate_bus_interfaces -busif s_axis -clock ap_clk"],
         &["ipx::associate_bus_interfaces -busif m_axis -clock ap_clk"],
         &["set_property value ACTIVE_LOW"],
+        &[
+            "set_property CONFIG.MEM_DIR",
+            "/z2/rtl/",
+            "cell:ferrite_accel",
+        ],
         &["set_property board_part tul.com.tw:pynq-z2:part0:1.1"],
         &["create_bd_cell", "xilinx.com:ip:processing_system7:7.1"],
         &["apply_board_preset 1"],
@@ -406,5 +411,201 @@ fn same_input_same_bytes() {
     assert_eq!(
         shell::files(&ba.model, &ba.design, &board).unwrap(),
         shell::files(&ba.model, &ba.design, &board).unwrap()
+    );
+}
+
+/// The DMA adapter around the accelerator in Icarus, under random input gaps and output
+/// backpressure: DMA bytes in (the driver's layout), DMA bytes out equal to the golden
+/// model's outputs in the same layout, `tlast` after every `frames`-th frame; and it lints
+/// clean in Verilator. Fold (784 input lanes, 128 output lanes) makes both sides wider than
+/// one DMA beat; (49, 2) pads narrow beats to a power of two.
+#[test]
+fn dma_adapter_streams_the_golden_outputs() {
+    for (simd, pe) in [(784, 128), (49, 2)] {
+        adapter_case(simd, pe);
+    }
+}
+
+fn adapter_case(simd: usize, pe: usize) {
+    use ferrite_gen::ir::DataType::*;
+    use ferrite_gen::testing::{self, Rng, mv_layer};
+    let mut rng = Rng::new(11);
+    let m = testing::model(
+        "adapter",
+        vec![
+            mv_layer(&mut rng, "fc0", 784, 16, Bipolar, Bipolar, Some(Bipolar)),
+            mv_layer(&mut rng, "fc1", 16, 128, Bipolar, Bipolar, None),
+        ],
+    );
+    let plan = testing::plan(&m, &[(16, simd), (pe, 16)]);
+    let dir = tempfile::tempdir().unwrap();
+
+    let out = dir.path().join("out");
+    let fold = dir.path().join("folding.json");
+    std::fs::write(&fold, plan.to_json()).unwrap();
+    let opts = BuildOptions {
+        folding: Some(fold),
+        board: Some(board("pynq-z2")),
+        ..BuildOptions::default()
+    };
+    let b = build::build_model(m, &out, &opts).unwrap();
+    let d = &b.design;
+    let (li, lo) = (
+        shell::DmaLayout::of(&d.input),
+        shell::DmaLayout::of(&d.output),
+    );
+    if simd == 784 {
+        assert!(li.dma_beats > 1 && lo.dma_beats > 1, "{li:?} {lo:?}");
+    } else {
+        assert!(
+            li.dma_beats == 1 && li.dma_bytes * 8 > d.input.tdata_bits,
+            "{li:?}"
+        );
+    }
+    let top = format!("{}_dma_top", d.prefix);
+    let rtl = out.join("rtl");
+    let mut files: Vec<String> = std::fs::read_dir(&rtl)
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .filter(|p| p.ends_with(".v"))
+        .collect();
+    files.sort();
+    let o = Command::new("verilator")
+        .args(["--lint-only", "-Wall", "--top-module", &top])
+        .args(&files)
+        .output()
+        .expect("verilator runs (apt-get install verilator)");
+    let text = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.success() && !text.contains("%Warning"),
+        "lint: {text}"
+    );
+
+    // frames: random hardware inputs, the golden outputs
+    let frames = 5;
+    let per_packet = 2;
+    let g = Golden::new(&b.model);
+    let (mut inb, mut outb) = (vec![], vec![]);
+    for _ in 0..frames {
+        let x: Vec<i64> = (0..d.input.elems())
+            .map(|_| rng.value(d.input.elem_type))
+            .collect();
+        inb.extend(shell::pack_dma(&d.input, &x));
+        outb.extend(shell::pack_dma(&d.output, &g.run_frame(&x)));
+    }
+    let hex = |b: &[u8]| b.iter().map(|v| format!("{v:02x}\n")).collect::<String>();
+    std::fs::write(rtl.join("in.hex"), hex(&inb)).unwrap();
+    let (wi, wo) = (li.dma_bytes * 8, lo.dma_bytes * 8);
+    let tb = format!(
+        r#"`timescale 1ns/1ps
+module tb;
+localparam WI = {wi}, WO = {wo}, NIN = {nin}, NOUT = {nout};
+reg clk = 1'b0;
+always #5 clk = ~clk;
+reg rst_n = 1'b0;
+reg [7:0] in_mem [0:NIN-1];
+reg [7:0] out_mem [0:NOUT-1];
+reg [WI-1:0] s_tdata = 0;
+reg [WI-1:0] next_data;
+reg s_tvalid = 1'b0;
+wire s_tready;
+wire [WO-1:0] m_tdata;
+wire [WO/8-1:0] m_tkeep;
+wire m_tvalid;
+wire m_tlast;
+reg m_tready = 1'b0;
+reg [31:0] lfsr = 32'h1;
+integer ip = 0, op = 0, ob = 0, k, fd, cycles = 0;
+{top} #(.MEM_DIR("{mem_dir}/")) dut (
+    .ap_clk(clk), .ap_rst_n(rst_n), .frames(32'd{per_packet}),
+    .s_axis_tdata(s_tdata), .s_axis_tvalid(s_tvalid), .s_axis_tready(s_tready), .s_axis_tlast(1'b0),
+    .m_axis_tdata(m_tdata), .m_axis_tkeep(m_tkeep), .m_axis_tvalid(m_tvalid), .m_axis_tready(m_tready),
+    .m_axis_tlast(m_tlast)
+);
+initial begin
+    $readmemh("in.hex", in_mem);
+    fd = $fopen("tlast.txt", "w");
+    repeat (5) @(posedge clk);
+    rst_n <= 1'b1;
+end
+always @(posedge clk) begin
+    cycles = cycles + 1;
+    lfsr <= lfsr[0] ? (lfsr >> 1) ^ 32'hA3000000 : lfsr >> 1;
+    if (rst_n) begin
+        if (s_tvalid && s_tready) ip = ip + WI / 8;
+        if (!(s_tvalid && !s_tready)) begin
+            if (ip < NIN && (lfsr[0] || lfsr[3])) begin
+                for (k = 0; k < WI / 8; k = k + 1) next_data[k*8 +: 8] = in_mem[ip + k];
+                s_tdata <= next_data;
+                s_tvalid <= 1'b1;
+            end else begin
+                s_tvalid <= 1'b0;
+            end
+        end
+        m_tready <= lfsr[5] || lfsr[1];
+        if (m_tvalid && m_tready) begin
+            if (m_tkeep != {{(WO/8){{1'b1}}}}) $display("ERROR: tkeep");
+            for (k = 0; k < WO / 8; k = k + 1) out_mem[op + k] = m_tdata[k*8 +: 8];
+            op = op + WO / 8;
+            ob = ob + 1;
+            if (m_tlast) $fwrite(fd, "%0d\n", ob);
+            if (op == NOUT) begin
+                $fclose(fd);
+                fd = $fopen("out.hex", "w");
+                for (k = 0; k < NOUT; k = k + 1) $fwrite(fd, "%02x\n", out_mem[k]);
+                $fclose(fd);
+                $finish;
+            end
+        end
+    end
+    if (cycles > 200000) begin
+        $display("ERROR: timeout with %0d of %0d output bytes", op, NOUT);
+        $finish;
+    end
+end
+endmodule
+"#,
+        mem_dir = rtl.display(),
+        nin = inb.len(),
+        nout = outb.len(),
+    );
+    std::fs::write(rtl.join("tb.v"), tb).unwrap();
+    let o = Command::new("iverilog")
+        .args(["-g2005", "-o", "tb.vvp", "-s", "tb", "tb.v"])
+        .args(&files)
+        .current_dir(&rtl)
+        .output()
+        .expect("iverilog runs (apt-get install iverilog)");
+    assert!(
+        o.status.success(),
+        "iverilog: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let o = Command::new("vvp")
+        .args(["-n", "tb.vvp"])
+        .current_dir(&rtl)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(o.status.success() && !log.contains("ERROR"), "vvp: {log}");
+    let got: Vec<u8> = std::fs::read_to_string(rtl.join("out.hex"))
+        .unwrap()
+        .split_whitespace()
+        .map(|w| {
+            u8::from_str_radix(w, 16)
+                .unwrap_or_else(|_| panic!("output byte {w} in {}", rtl.display()))
+        })
+        .collect();
+    assert_eq!(got, outb, "simd {simd} pe {pe}: DMA output bytes");
+    let beats_per_frame = lo.dma_beats * d.output.beats_per_frame;
+    let tlast: Vec<usize> = std::fs::read_to_string(rtl.join("tlast.txt"))
+        .unwrap()
+        .split_whitespace()
+        .map(|w| w.parse().unwrap())
+        .collect();
+    assert_eq!(
+        tlast,
+        [2 * beats_per_frame, 4 * beats_per_frame],
+        "tlast after every {per_packet} frames"
     );
 }

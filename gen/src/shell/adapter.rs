@@ -62,7 +62,9 @@ pub fn verilog(design: &Design) -> String {
     w!("`default_nettype none");
     w!("");
     w!(format!("module {} #(", module(design)));
-    w!("    // directory of the .mem files, ending in a slash (\"\" = the tool's search path)");
+    w!(
+        "    // directory of the .mem files, ending in a slash (build.tcl sets OUT/rtl's absolute path)"
+    );
     w!("    parameter MEM_DIR = \"\"");
     w!(") (");
     w!("    input  wire ap_clk,");

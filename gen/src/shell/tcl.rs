@@ -116,10 +116,11 @@ create_project -force ferrite_ip [file join $ferrite_work ip_project] -part $fer
 add_files -norecurse [lsort [glob -directory $ferrite_rtl *.v]]
 set ferrite_mems [lsort [glob -nocomplain -directory $ferrite_rtl *.mem]]
 if {[llength $ferrite_mems] > 0} {
-    # $readmemh finds them among the project's files (MEM_DIR is left empty)
     add_files -norecurse $ferrite_mems
     set_property file_type {Memory Initialization Files} [get_files $ferrite_mems]
 }
+# the engines read their .mem files from MEM_DIR: OUT/rtl, as an absolute path
+set ferrite_mem_dir "[file normalize $ferrite_rtl]/"
 set_property top $ferrite_top [current_fileset]
 update_compile_order -fileset sources_1
 ipx::package_project -root_dir [file join $ferrite_work ip] -vendor ferrite.local -library ferrite -taxonomy /UserIP -import_files -set_current true
@@ -147,7 +148,11 @@ foreach ferrite_bus {s_axis m_axis} {
     }
     ipx::associate_bus_interfaces -busif $ferrite_bus -clock ap_clk $ferrite_core
 }
-set_property value_resolve_type user [ipx::get_user_parameters MEM_DIR -of_objects $ferrite_core]
+set ferrite_mem_param [ipx::get_user_parameters MEM_DIR -of_objects $ferrite_core]
+set_property value_resolve_type user $ferrite_mem_param
+set_property value_format string $ferrite_mem_param
+set_property value $ferrite_mem_dir $ferrite_mem_param
+set_property value $ferrite_mem_dir [ipx::get_hdl_parameters MEM_DIR -of_objects $ferrite_core]
 ipx::create_xgui_files $ferrite_core
 ipx::update_checksums $ferrite_core
 ipx::check_integrity $ferrite_core
@@ -207,6 +212,7 @@ set ferrite_rst_cell [create_bd_cell -type ip -vlnv [ferrite_ip xilinx.com:ip:pr
 connect_bd_net $ferrite_clk [get_bd_pins ferrite_reset/slowest_sync_clk]
 connect_bd_net $ferrite_resetn [get_bd_pins ferrite_reset/ext_reset_in]
 set ferrite_accel [create_bd_cell -type ip -vlnv $ferrite_vlnv $ferrite_accel_cell]
+set_property CONFIG.MEM_DIR $ferrite_mem_dir $ferrite_accel
 connect_bd_net $ferrite_clk [get_bd_pins $ferrite_accel_cell/ap_clk]
 connect_bd_net [get_bd_pins ferrite_reset/peripheral_aresetn] [get_bd_pins $ferrite_accel_cell/ap_rst_n]
 set ferrite_dma [create_bd_cell -type ip -vlnv [ferrite_ip xilinx.com:ip:axi_dma] $ferrite_dma_cell]
