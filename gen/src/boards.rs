@@ -270,6 +270,11 @@ mod tests {
             (good.replace("100.0", "nan"), "clock"),
             (good.replace("xilinx-7series", "stratix"), "stratix"),
             (good.replace("lut = 53200\n", ""), "lut"),
+            (
+                good.replace("digilentinc.com:pynq-z1:part0", "x:[exec rm]:part0"),
+                "vivado_board",
+            ),
+            (good.replace(":part0\"", "\""), "vivado_board"),
         ] {
             let e = parse("t.toml", &text).unwrap_err().to_string();
             assert!(e.contains(why) && e.contains("t.toml"), "{why}: {e}");

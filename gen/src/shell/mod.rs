@@ -206,9 +206,13 @@ mod tests {
         let f = fmt(3, DataType::Int(4), 2);
         let v = [-8, 7, -1, 0, 3, -4];
         let b = pack_dma(&f, &v);
-        // lanes 0 and 1 in byte 0 (lane 0 low), lane 2 in byte 1, zero pad to 4 bytes
-        assert_eq!(b, [0x78, 0x0f, 0, 0, 0x30, 0x0c, 0, 0]);
+        // lanes 0 and 1 in byte 0 (lane 0 low), lane 2 in byte 1 (12 bits: 2-byte beats)
+        assert_eq!(b, [0x78, 0x0f, 0x30, 0x0c]);
         assert_eq!(unpack_dma(&f, &b), v);
+        // 3 bytes a beat go in 4-byte DMA beats, the last byte zero
+        let f = fmt(3, DataType::UInt(8), 1);
+        assert_eq!(pack_dma(&f, &[1, 2, 255]), [1, 2, 255, 0]);
+        assert_eq!(unpack_dma(&f, &[1, 2, 255, 0]), [1, 2, 255]);
         let f = fmt(100, DataType::Bipolar, 1);
         let v: Vec<i64> = (0..100).map(|i| if i % 3 == 0 { 1 } else { -1 }).collect();
         let b = pack_dma(&f, &v);
