@@ -609,3 +609,129 @@ endmodule
         "tlast after every {per_packet} frames"
     );
 }
+
+/// Every host step kind, each rounding mode, per-element and broadcast constants, exact
+/// ties: the driver's numpy steps equal the golden model's, bit for bit.
+#[test]
+fn driver_host_steps_equal_golden() {
+    use ferrite_gen::ir::DataType::*;
+    use ferrite_gen::ir::host::{FloatOp, HostStep, RoundingMode};
+    use ferrite_gen::testing::{self, Rng, mv_layer};
+    let ew = |op, constant: Vec<f32>, reversed| HostStep::Elementwise {
+        op,
+        constant,
+        reversed,
+    };
+    let py = python();
+    for (i, rounding) in [
+        RoundingMode::Round,
+        RoundingMode::Ceil,
+        RoundingMode::Floor,
+        RoundingMode::Up,
+        RoundingMode::Down,
+        RoundingMode::HalfUp,
+        RoundingMode::HalfDown,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut rng = Rng::new(100 + i as u64);
+        let mut m = testing::model(
+            "steps",
+            vec![
+                mv_layer(&mut rng, "fc0", 64, 8, Int(8), Int(2), Some(UInt(2))),
+                mv_layer(&mut rng, "fc1", 8, 10, UInt(2), Int(2), None),
+            ],
+        );
+        let n = 64;
+        let pick = |rng: &mut Rng, from: &[f32]| from[rng.range(0, from.len() as i64 - 1) as usize];
+        let per = |rng: &mut Rng, from: &[f32], k: usize| {
+            (0..k).map(|_| pick(rng, from)).collect::<Vec<f32>>()
+        };
+        let mut perm: Vec<usize> = (0..n).collect();
+        for j in (1..n).rev() {
+            perm.swap(j, rng.range(0, j as i64) as usize);
+        }
+        m.pre = vec![
+            HostStep::Gather { index: perm },
+            HostStep::ToChannelsLast { channels: 16 },
+            ew(FloatOp::Max, vec![-30.0], false),
+            ew(
+                FloatOp::Mul,
+                per(&mut rng, &[1.0, 0.5, 3.0, -1.0], n),
+                false,
+            ),
+            ew(FloatOp::Sub, vec![0.25], true),
+            ew(FloatOp::Div, vec![1.0], false),
+            ew(FloatOp::Pow, vec![1.0], false),
+            ew(FloatOp::Add, per(&mut rng, &[0.0, 0.125, -0.375], n), false),
+            HostStep::Quantize {
+                scale: per(&mut rng, &[0.5, 0.25, 0.3, 1.7], n),
+                zero_point: vec![0.0],
+                bits: 8,
+                signed: true,
+                narrow: true,
+                rounding,
+                dtype: Int(8),
+            },
+        ];
+        let out_elems = 10;
+        m.post = vec![
+            HostStep::Dequantize {
+                scale: per(&mut rng, &[0.1, 0.37, 2.0], out_elems),
+            },
+            ew(FloatOp::Add, vec![0.3], false),
+            ew(FloatOp::Max, vec![0.0], false),
+            ew(FloatOp::Pow, vec![1.5], false),
+            ew(FloatOp::Sub, vec![1.0], true),
+            HostStep::Softmax,
+        ];
+        let plan = testing::plan(&m, &[(8, 16), (10, 8)]);
+        let (design, _, _) = build::compile(&m, &plan).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        for (path, bytes) in shell::files(&m, &design, &board("pynq-z2")).unwrap() {
+            let p = dir.path().join(&path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, bytes).unwrap();
+        }
+        let frames = 40;
+        let (mut x, mut pre, mut yhw, mut post) = (vec![], vec![], vec![], vec![]);
+        let out_t = design.output.elem_type;
+        for _ in 0..frames {
+            // quarter steps: exact ties after the power-of-two scales
+            let f: Vec<f32> = (0..n).map(|_| rng.range(-200, 200) as f32 * 0.25).collect();
+            let hw = golden::host::run_pre(&m, &f).unwrap();
+            let o: Vec<i64> = (0..out_elems).map(|_| rng.value(out_t)).collect();
+            for v in golden::host::run_post(&m, &o).unwrap() {
+                post.extend(v.to_le_bytes());
+            }
+            f.iter().for_each(|v| x.extend(v.to_le_bytes()));
+            hw.iter().for_each(|v| pre.extend(v.to_le_bytes()));
+            o.iter().for_each(|v| yhw.extend(v.to_le_bytes()));
+        }
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        for (name, b) in [
+            ("x.f32", &x),
+            ("pre.i64", &pre),
+            ("yhw.i64", &yhw),
+            ("post.f32", &post),
+        ] {
+            std::fs::write(data.join(name), b).unwrap();
+        }
+        let meta = serde_json::json!({"frames": frames, "what": format!("{rounding:?}")});
+        std::fs::write(data.join("meta.json"), meta.to_string()).unwrap();
+        let o = Command::new(&py)
+            .arg(workspace().join("gen/tests/vivado/host_steps.py"))
+            .arg(dir.path().join("driver"))
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{rounding:?}: {}{}",
+            String::from_utf8_lossy(&o.stderr),
+            String::from_utf8_lossy(&o.stdout)
+        );
+    }
+}
