@@ -235,10 +235,13 @@ connect_bd_intf_net [get_bd_intf_pins $ferrite_accel_cell/m_axis] [get_bd_intf_p
 connect_bd_net [get_bd_pins $ferrite_frames_cell/gpio_io_o] [get_bd_pins $ferrite_accel_cell/frames]
 # control from the processing system, memory through its high-performance port; the
 # automation adds the interconnects and clocks them from the accelerator's clock
-apply_bd_automation -rule xilinx.com:bd_rule:axi4 -config [list Master $ferrite_ps_master Clk_master Auto Clk_slave Auto Clk_xbar Auto] [get_bd_intf_pins $ferrite_dma_cell/S_AXI_LITE]
-apply_bd_automation -rule xilinx.com:bd_rule:axi4 -config [list Master $ferrite_ps_master Clk_master Auto Clk_slave Auto Clk_xbar Auto] [get_bd_intf_pins $ferrite_frames_cell/S_AXI]
-apply_bd_automation -rule xilinx.com:bd_rule:axi4 -config [list Slave $ferrite_ps_slave Clk_master Auto Clk_slave Auto Clk_xbar Auto] [get_bd_intf_pins $ferrite_dma_cell/M_AXI_MM2S]
-apply_bd_automation -rule xilinx.com:bd_rule:axi4 -config [list Slave $ferrite_ps_slave Clk_master Auto Clk_slave Auto Clk_xbar Auto] [get_bd_intf_pins $ferrite_dma_cell/M_AXI_S2MM]
+proc ferrite_axi {master slave pin} {
+    apply_bd_automation -rule xilinx.com:bd_rule:axi4 -config [list Master $master Slave $slave Clk_master Auto Clk_slave Auto Clk_xbar Auto intc_ip Auto master_apm 0] [get_bd_intf_pins $pin]
+}
+ferrite_axi $ferrite_ps_master /$ferrite_dma_cell/S_AXI_LITE $ferrite_dma_cell/S_AXI_LITE
+ferrite_axi $ferrite_ps_master /$ferrite_frames_cell/S_AXI $ferrite_frames_cell/S_AXI
+ferrite_axi /$ferrite_dma_cell/M_AXI_MM2S $ferrite_ps_slave [string range $ferrite_ps_slave 1 end]
+ferrite_axi /$ferrite_dma_cell/M_AXI_S2MM $ferrite_ps_slave $ferrite_dma_cell/M_AXI_S2MM
 assign_bd_address
 validate_bd_design
 save_bd_design
@@ -288,7 +291,6 @@ const ALVEO: &str = r#"
 #    configuration connecting them (stream_connect=<mm2s>.out:ferrite_accel_1.s_axis and
 #    ferrite_accel_1.m_axis:<s2mm>.in), the v++ link itself for your platform, and a host
 #    program (pyxrt). The Zynq boards get the whole flow and a PYNQ driver.
-open_project [file join $ferrite_work ip_project ferrite_ip.xpr]
 ipx::open_ipxact_file [file join $ferrite_work ip component.xml]
 set ferrite_core [ipx::current_core]
 set_property sdx_kernel true $ferrite_core
@@ -296,6 +298,5 @@ set_property sdx_kernel_type rtl $ferrite_core
 ipx::update_checksums $ferrite_core
 ipx::save_core $ferrite_core
 package_xo -force -xo_path [file join $ferrite_here ferrite.xo] -kernel_name $ferrite_accel_cell -ip_directory [file join $ferrite_work ip] -ctrl_protocol ap_ctrl_none
-close_project
 puts "ferrite: wrote [file join $ferrite_here ferrite.xo]"
 "#;
