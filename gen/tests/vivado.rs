@@ -228,26 +228,44 @@ fn tcl_runs_to_the_end_with_the_boards_values() {
     assert!(!out.join("vivado").exists() && !out.join("driver").exists());
 }
 
-/// Write what the mock DMA needs for `example`'s inputs and run the driver against it.
+/// Write what the mock DMA needs for `example`'s inputs (random hardware frames when it has
+/// no `inputs.npy`) and run the driver against it.
 fn driver_against_golden(example: &str) {
     let ex = workspace().join("examples").join(example);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let b = build_for(&ex.join("model.onnx"), &out, "pynq-z2");
+    let model = ["model.onnx", "model.json"]
+        .iter()
+        .map(|f| ex.join(f))
+        .find(|p| p.exists())
+        .unwrap();
+    let b = build_for(&model, &out, "pynq-z2");
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
-    std::fs::copy(ex.join("inputs.npy"), data.join("inputs.npy")).unwrap();
-    let ferrite_gen::npy::Frames::Float(frames) =
-        ferrite_gen::npy::frames(&b.model, &ex.join("inputs.npy")).unwrap()
-    else {
-        panic!("{example}: float inputs expected");
+    let inputs = ex.join("inputs.npy");
+    let hw_frames: Vec<Vec<i64>> = if inputs.exists() {
+        std::fs::copy(&inputs, data.join("inputs.npy")).unwrap();
+        let ferrite_gen::npy::Frames::Float(frames) =
+            ferrite_gen::npy::frames(&b.model, &inputs).unwrap()
+        else {
+            panic!("{example}: float inputs expected");
+        };
+        frames
+            .iter()
+            .map(|f| golden::host::run_pre(&b.model, f).unwrap())
+            .collect()
+    } else {
+        let mut rng = ferrite_gen::testing::Rng::new(5);
+        let t = b.design.input.elem_type;
+        (0..20)
+            .map(|_| (0..b.design.input.elems()).map(|_| rng.value(t)).collect())
+            .collect()
     };
     let g = Golden::new(&b.model);
     let (mut inb, mut outb, mut y, mut hw) = (vec![], vec![], vec![], vec![]);
-    for f in &frames {
-        let x = golden::host::run_pre(&b.model, f).unwrap();
-        let o = g.run_frame(&x);
-        inb.extend(shell::pack_dma(&b.design.input, &x));
+    for x in &hw_frames {
+        let o = g.run_frame(x);
+        inb.extend(shell::pack_dma(&b.design.input, x));
         outb.extend(shell::pack_dma(&b.design.output, &o));
         for v in golden::host::run_post(&b.model, &o).unwrap() {
             y.extend(v.to_le_bytes());
@@ -263,7 +281,7 @@ fn driver_against_golden(example: &str) {
     let li = shell::DmaLayout::of(&b.design.input);
     let lo = shell::DmaLayout::of(&b.design.output);
     let meta = serde_json::json!({
-        "frames": frames.len(),
+        "frames": hw_frames.len(),
         "in_frame_bytes": li.frame_bytes(&b.design.input),
         "out_frame_bytes": lo.frame_bytes(&b.design.output),
         "out_elems": b.design.output.elems(),
@@ -291,6 +309,12 @@ fn driver_equals_golden_on_the_mlp() {
 #[test]
 fn driver_equals_golden_on_a_cnn() {
     driver_against_golden("cnv_w2a2");
+}
+
+#[test]
+fn driver_equals_golden_on_a_label_select() {
+    // an IR network ending in a label select: integer frames in, class indices out
+    driver_against_golden("bnn_mlp_random");
 }
 
 /// A small model named `name`: a 784-input binarized FC layer with thresholds and a second
@@ -734,4 +758,49 @@ fn driver_host_steps_equal_golden() {
             String::from_utf8_lossy(&o.stdout)
         );
     }
+}
+
+#[test]
+fn cli_build_with_a_board() {
+    let ferrite = env!("CARGO_BIN_EXE_ferrite");
+    let model = workspace().join("examples/mlp_w1a1/model.onnx");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = Command::new(ferrite)
+        .args(["--quiet", "build"])
+        .arg(&model)
+        .arg("-o")
+        .arg(&out)
+        .args(["--board", "kv260"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in [
+        "vivado/build.tcl",
+        "driver/driver.py",
+        "driver/network.json",
+        "driver/README.md",
+    ] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    let tcl = std::fs::read_to_string(out.join("vivado/build.tcl")).unwrap();
+    assert!(
+        tcl.contains("set ferrite_part {xck26-sfvc784-2LV-c}") && tcl.contains("zynq_ultra_ps_e")
+    );
+    // the marker lists the new files, so the next build replaces them
+    let marker = std::fs::read_to_string(out.join(".ferrite-out")).unwrap();
+    assert!(marker.contains("driver/network.json"), "{marker}");
+    let o = Command::new(ferrite)
+        .arg("build")
+        .arg(&model)
+        .arg("-o")
+        .arg(&out)
+        .args(["--board", "pynq-z9"])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && e.contains("unknown board") && e.contains("pynq-z2"),
+        "{e}"
+    );
 }

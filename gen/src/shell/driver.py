@@ -333,9 +333,10 @@ class Accelerator:
         return net.post(self.execute_hw(net.hardware_frames(x)))
 
     def classify(self, x):
-        """The top-1 class of each frame: the index of the largest output (the first of
-        equals), or the output itself when the network outputs one label."""
+        """The top-1 class of each frame: the first label when the network ends in a label
+        select (its outputs are class indices, best first), else the index of the largest
+        output (the first of equals)."""
         y = self.execute(x)
-        if y.shape[1] == 1 and not self.network.net["post"]:
+        if self.network.net["output_is_labels"]:
             return y[:, 0].astype(np.int64)
         return np.argmax(y, axis=1)

@@ -114,6 +114,10 @@ pub fn network_json(model: &Model, design: &Design) -> Result<String, ShellError
             design.input.elems()
         )));
     }
+    // a network ending in a label select outputs class indices, best first
+    let labels = model.post.is_empty()
+        && matches!(&model.outputs[0], crate::ir::Source::Node { node, .. }
+            if matches!(model.node(node).map(|n| &n.op), Some(crate::ir::Op::LabelSelect(_))));
     let pre: Vec<Value> = model.pre.iter().map(step).collect::<Result<_, _>>()?;
     let post: Vec<Value> = model.post.iter().map(step).collect::<Result<_, _>>()?;
     let v = json!({
@@ -125,6 +129,7 @@ pub fn network_json(model: &Model, design: &Design) -> Result<String, ShellError
         "input_shape": shape,
         "input_elems": elems,
         "output_elems": design.output.elems(),
+        "output_is_labels": labels,
         "input": stream(&design.input),
         "output": stream(&design.output),
         "pre": pre,
