@@ -148,6 +148,19 @@ pub fn run(args: Args, ui: Ui) -> anyhow::Result<ExitCode> {
         r.rtl_files.len(),
         r.top
     ));
+    if let Some(board) = &opts.board {
+        ui.say(&format!(
+            "board {}: {}",
+            board.name,
+            match board.shell {
+                ferrite_gen::boards::Shell::ZynqPynq | ferrite_gen::boards::Shell::ZynqMpsoc =>
+                    "vivado/build.tcl (vivado -mode batch -source it) and the PYNQ driver in driver/",
+                ferrite_gen::boards::Shell::AlveoXrt =>
+                    "vivado/build.tcl (packages an Alveo kernel; see docs/vivado.md)",
+                _ => "no vendor flow files (open-flow board)",
+            }
+        ));
+    }
     if args.report {
         super::report::write_html(&args.out, None, ui)?;
     }
