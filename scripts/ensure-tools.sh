@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Make sure the HDL tools ferrite's tests and examples need are installed:
 # Verilator 5 (co-simulation, lint), Yosys (elaboration, synthesis), Icarus Verilog (portability),
-# Chromium (headless: the browser test of `ferrite report`'s HTML).
+# Chromium (headless: the browser test of `ferrite report`'s HTML), tclsh (the Vivado script
+# test without Vivado) and a Python 3 with numpy (the PYNQ driver test: gen/tests/vivado.rs
+# tries $FERRITE_PYTHON, python3, then /usr/bin/python3; Debian's python3-numpy gives the last).
 # Installs Debian's packages when it can (root or passwordless sudo); otherwise fails and says how.
 set -euo pipefail
 
@@ -19,6 +21,15 @@ command -v ccache >/dev/null 2>&1 || need+=(ccache)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 chromium_ok() { command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; }
 chromium_ok || need+=(chromium)
+command -v tclsh >/dev/null 2>&1 || need+=(tcl)
+numpy_ok() {
+  local p
+  for p in "${FERRITE_PYTHON:-}" python3 /usr/bin/python3; do
+    [ -n "$p" ] && "$p" -c "import numpy" >/dev/null 2>&1 && return 0
+  done
+  return 1
+}
+numpy_ok || need+=(python3-numpy)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
@@ -42,9 +53,11 @@ command -v yosys >/dev/null 2>&1 || missing+=(yosys)
 command -v iverilog >/dev/null 2>&1 || missing+=(iverilog)
 command -v g++ >/dev/null 2>&1 || missing+=(g++)
 chromium_ok || missing+=(chromium)
+command -v tclsh >/dev/null 2>&1 || missing+=("tclsh (tcl)")
+numpy_ok || missing+=("python3 with numpy (python3-numpy)")
 if [ ${#missing[@]} -ne 0 ]; then
   echo "ferrite: missing: ${missing[*]}" >&2
-  echo "install them, e.g. on Debian/Ubuntu: sudo apt-get install verilator yosys iverilog ccache g++ chromium" >&2
+  echo "install them, e.g. on Debian/Ubuntu: sudo apt-get install verilator yosys iverilog ccache g++ chromium tcl python3-numpy" >&2
   echo "(Verilator 5 is needed: Debian 12's 5.006 works; older distributions: build it from source)" >&2
   exit 1
 fi

@@ -80,6 +80,10 @@ pub struct Board {
     /// The default clock the board's designs are built for.
     pub clock_mhz: f64,
     pub shell: Shell,
+    /// Vivado's board files for it, `vendor:board:part0` without the version (the Vivado
+    /// flow takes the newest installed; without them it builds for the part alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vivado_board: Option<String>,
 }
 
 /// Errors of loading boards.
@@ -153,6 +157,19 @@ pub fn parse(file: &str, text: &str) -> Result<Board, BoardError> {
             "`clock_mhz` {} is not a clock (0 < MHz <= 2000)",
             b.clock_mhz
         )));
+    }
+    if let Some(v) = &b.vivado_board
+        && !(v.len() <= 100
+            && v.split(':').count() == 3
+            && v.split(':').all(|p| {
+                !p.is_empty()
+                    && p.bytes()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+            }))
+    {
+        return Err(invalid(
+            "`vivado_board` must be vendor:board:part0 (letters, digits, `_.-`)".into(),
+        ));
     }
     if b.lut == 0 || b.ff == 0 {
         return Err(invalid("`lut` and `ff` must be positive".into()));
@@ -253,6 +270,11 @@ mod tests {
             (good.replace("100.0", "nan"), "clock"),
             (good.replace("xilinx-7series", "stratix"), "stratix"),
             (good.replace("lut = 53200\n", ""), "lut"),
+            (
+                good.replace("digilentinc.com:pynq-z1:part0", "x:[exec rm]:part0"),
+                "vivado_board",
+            ),
+            (good.replace(":part0\"", "\""), "vivado_board"),
         ] {
             let e = parse("t.toml", &text).unwrap_err().to_string();
             assert!(e.contains(why) && e.contains("t.toml"), "{why}: {e}");

@@ -33,6 +33,8 @@ pub enum BuildError {
     Out(OutError),
     #[error("{0}")]
     Fit(crate::fit::FitError),
+    #[error("{0}")]
+    Shell(crate::shell::ShellError),
 }
 
 impl From<crate::fit::FitError> for BuildError {
@@ -68,6 +70,12 @@ impl From<EmitError> for BuildError {
     }
 }
 
+impl From<crate::shell::ShellError> for BuildError {
+    fn from(e: crate::shell::ShellError) -> Self {
+        BuildError::Shell(e)
+    }
+}
+
 impl From<OutError> for BuildError {
     fn from(e: OutError) -> Self {
         BuildError::Out(e)
@@ -85,7 +93,8 @@ pub struct BuildOptions {
     /// The datatype of a float input without a quantizer or annotation (`--input-type`).
     pub input_type: Option<crate::ir::InputType>,
     /// The board to build for: its family decides memory placement and the estimates;
-    /// `fit` and `target_fps` fold to its budget and clock.
+    /// `fit` and `target_fps` fold to its budget and clock; its shell's files
+    /// (`crate::shell::files`: the Vivado flow and the PYNQ driver) are written too.
     pub board: Option<crate::boards::Board>,
     /// Fold to the fastest pipeline within `share` of the board (`--fit`).
     pub fit: bool,
@@ -219,7 +228,8 @@ pub fn compile(
     Ok((design, files, report))
 }
 
-/// Write a compiled design into `out` atomically (see [`OutDir::replace_with`]).
+/// Write a compiled design (and `extra` files, paths relative to `out`) into `out`
+/// atomically (see [`OutDir::replace_with`]).
 pub fn write_out(
     out: &Path,
     model: &Model,
@@ -227,6 +237,7 @@ pub fn write_out(
     design: &Design,
     files: &[GeneratedFile],
     report: &BuildReport,
+    extra: &[(String, Vec<u8>)],
 ) -> Result<(), BuildError> {
     let mut entries: Vec<(String, Vec<u8>)> = files
         .iter()
@@ -238,6 +249,7 @@ pub fn write_out(
     entries.push(("design.json".into(), design.to_json().into_bytes()));
     entries.push(("folding.json".into(), plan.to_json().into_bytes()));
     entries.push(("report.json".into(), report.to_json().into_bytes()));
+    entries.extend_from_slice(extra);
     let marker = format!(
         "{}\nthis directory is written by `ferrite build`; the next build into it replaces it\n",
         emit::GENERATOR
@@ -272,7 +284,11 @@ pub fn build_model_with(
     let report = report::build_report(&model, &plan, &design, &files);
     progress.step("writing", None);
     OutDir::new(out).check_writable()?;
-    write_out(out, &model, &plan, &design, &files, &report)?;
+    let shell = match &opts.board {
+        Some(board) => crate::shell::files(&model, &design, board)?,
+        None => Vec::new(),
+    };
+    write_out(out, &model, &plan, &design, &files, &report, &shell)?;
     Ok(BuildOutput {
         out: out.to_path_buf(),
         model,

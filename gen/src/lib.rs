@@ -21,6 +21,7 @@ pub mod outdir;
 pub mod passes;
 pub mod progress;
 pub mod report;
+pub mod shell;
 pub mod stitch;
 pub mod stream;
 pub mod testing;

@@ -14,7 +14,8 @@ Examples:
   ferrite build examples/mlp_w1a1/model.onnx -o out/mlp
   ferrite build examples/cnv_w2a2/model.onnx -o out/cnv --target-cycles 5000
   ferrite build model.onnx -o out/m --folding folding.json      # FINN's folding config works too
-  ferrite build model.onnx -o out/m --input-type 'FIXED<8,3>'   # a float input without a quantizer";
+  ferrite build model.onnx -o out/m --input-type 'FIXED<8,3>'   # a float input without a quantizer
+  ferrite build model.onnx -o out/m --board pynq-z2   # + OUT/vivado/build.tcl and the PYNQ driver";
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -38,7 +39,9 @@ pub struct Args {
     #[arg(long, value_name = "TYPE")]
     pub input_type: Option<ferrite_gen::ir::InputType>,
     /// Build for this board (see `ferrite boards`): its FPGA family decides memory
-    /// placement and the estimates; --fit and --target-fps use its resources and clock.
+    /// placement and the estimates; --fit and --target-fps use its resources and clock. For
+    /// a Zynq or Alveo board also write the Vivado flow (OUT/vivado/build.tcl) and, on
+    /// Zynq, the PYNQ driver (OUT/driver/).
     #[arg(long, value_name = "NAME")]
     pub board: Option<String>,
     /// A folder of board files (as `ferrite boards --boards`).
@@ -101,6 +104,11 @@ pub fn doing(
             model,
             "`ferrite inspect MODEL` shows the lowered graph",
         ),
+        BuildError::Shell(_) => (
+            "cannot generate the board's Vivado flow and driver",
+            model,
+            "check the board file (`ferrite boards NAME`); docs/vivado.md says what is supported",
+        ),
         BuildError::Out(_) => (
             "cannot write the build",
             out,
@@ -148,6 +156,19 @@ pub fn run(args: Args, ui: Ui) -> anyhow::Result<ExitCode> {
         r.rtl_files.len(),
         r.top
     ));
+    if let Some(board) = &opts.board {
+        ui.say(&format!(
+            "board {}: {}",
+            board.name,
+            match board.shell {
+                ferrite_gen::boards::Shell::ZynqPynq | ferrite_gen::boards::Shell::ZynqMpsoc =>
+                    "vivado/build.tcl (vivado -mode batch -source it) and the PYNQ driver in driver/",
+                ferrite_gen::boards::Shell::AlveoXrt =>
+                    "vivado/build.tcl (packages an Alveo kernel; see docs/vivado.md)",
+                _ => "no vendor flow files (open-flow board)",
+            }
+        ));
+    }
     if args.report {
         super::report::write_html(&args.out, None, ui)?;
     }

@@ -126,7 +126,7 @@ fn node_of(e: &(dyn std::error::Error + 'static)) -> Option<String> {
             BuildError::Fold(e) => fold(e),
             BuildError::Stitch(e) => stitch(e),
             BuildError::Emit(e) => emit(e),
-            BuildError::Out(_) => None,
+            BuildError::Out(_) | BuildError::Shell(_) => None,
             BuildError::Fit(ferrite_gen::fit::FitError::TooFast { node, .. }) => Some(node.clone()),
             BuildError::Fit(_) => None,
         };
