@@ -283,3 +283,47 @@ fn no_progress_off_a_terminal_and_quiet_is_quiet() {
     let o = ferrite(&d, &["--quiet", "inspect", "missing.onnx"]);
     check_failure(&o, &[]);
 }
+
+/// Issue 8's goals that cannot be met: each says by how much, per resource, or the best
+/// that can be had.
+#[test]
+fn fit_goals_that_cannot_be_met_say_by_how_much() {
+    let d = dir("cli_fit_errors");
+    let mlp = example("mlp_w1a1/model.onnx");
+    // --fit needs a board
+    let args = ["build", mlp.as_str(), "-o", "out", "--fit"];
+    let e = check_failure(&ferrite(&d, &args), &args);
+    assert!(e.contains("--board"), "{e}");
+    // 1 % of an iCE40UP5K holds no network: every resource over is named, with how much
+    let args = [
+        "build", &mlp, "-o", "out", "--board", "icebreaker", "--fit", "--share", "1",
+    ];
+    let e = check_failure(&ferrite(&d, &args), &args);
+    assert!(
+        e.contains("does not fit 1 % of icebreaker even at its slowest folding"),
+        "{e}"
+    );
+    assert!(e.contains("LUT ") && e.contains(" more, ") && e.contains("% over"), "{e}");
+    // a rate faster than one cycle a frame
+    let args = ["build", &mlp, "-o", "out", "--target-fps", "1e12"];
+    let e = check_failure(&ferrite(&d, &args), &args);
+    assert!(e.contains("faster than the model can go"), "{e}");
+    assert!(e.contains("frames/s at 100 MHz"), "{e}");
+    // a rate the board cannot hold: the fastest that fits
+    let args = [
+        "build", &mlp, "-o", "out", "--board", "icebreaker", "--target-fps", "12000000",
+        "--share", "20",
+    ];
+    let e = check_failure(&ferrite(&d, &args), &args);
+    assert!(
+        e.contains("1 cycles a frame does not fit 20 % of icebreaker")
+            && e.contains("the fastest folding that fits takes"),
+        "{e}"
+    );
+    // bad shares and rates are refused by the parser
+    for bad in [["--share", "0"], ["--share", "150"], ["--target-fps", "-3"]] {
+        let args = ["build", mlp.as_str(), "-o", "out", "--board", "pynq-z1", bad[0], bad[1]];
+        check_failure(&ferrite(&d, &args), &args);
+    }
+    assert!(!d.join("out").exists());
+}
