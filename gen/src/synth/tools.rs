@@ -388,7 +388,8 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let t = tempfile::tempdir().unwrap();
         let p = t.path().join("yosys");
-        let mut script = String::from("#!/bin/sh\n");
+        // one stream, so the order of the lines is known
+        let mut script = String::from("#!/bin/sh\nexec 2>&1\n");
         for i in 0..40 {
             script.push_str(&format!("echo line {i}\n"));
         }
