@@ -67,9 +67,12 @@ pub struct Tool {
     pub path: PathBuf,
 }
 
+/// Reads an environment variable.
+pub type VarFn = Box<dyn Fn(&str) -> Option<OsString>>;
+
 /// What tool lookup reads from its surroundings (the process's, or a test's).
 pub struct Env {
-    pub var: Box<dyn Fn(&str) -> Option<OsString>>,
+    pub var: VarFn,
     pub cwd: Option<PathBuf>,
     /// The source checkout ferrite was built from (its `.tools/venv/bin` is searched).
     pub checkout: Option<PathBuf>,
