@@ -219,7 +219,11 @@ fn missing_tools_are_an_error_that_says_how_to_install_them() {
     // an old Yosys is refused for ECP5 (it mis-maps DSPs), before anything is removed
     use std::os::unix::fs::PermissionsExt;
     let old = t.path().join("old-yosys");
-    std::fs::write(&old, "#!/bin/sh\necho 'Yosys 0.23 (git sha1 7ce5011c24b)'\n").unwrap();
+    std::fs::write(
+        &old,
+        "#!/bin/sh\necho 'Yosys 0.23 (git sha1 7ce5011c24b)'\n",
+    )
+    .unwrap();
     std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::create_dir(out.join("synth")).unwrap();
     std::fs::write(out.join("synth.json"), "{}").unwrap();

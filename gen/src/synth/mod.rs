@@ -93,7 +93,8 @@ pub enum SynthError {
 /// The longest register-to-register path nextpnr timed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CriticalPath {
-    /// Where it starts: the driving register's net (or cell), as the tool names it.
+    /// Where it starts: the launching cell (a flip-flop or block RAM) and its output pin, as
+    /// the tool names them.
     pub from: String,
     /// Where it ends: the capturing cell and its pin.
     pub to: String,

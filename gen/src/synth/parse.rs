@@ -237,7 +237,8 @@ pub fn nextpnr_report(json: &str) -> Result<PnrReport, String> {
             .iter()
             .filter_map(|s| s.get("delay").and_then(|d| d.as_f64()))
             .sum();
-        // the start: the register's output net when named, else its cell
+        // the ends: the launching cell's output and the capturing cell's input (a net's
+        // name can be a merged net's, far from the path)
         let cell_port = |s: &serde_json::Value, end: &str| {
             let e = s.get(end)?;
             let cell = e.get("cell")?.as_str()?;
@@ -247,9 +248,8 @@ pub fn nextpnr_report(json: &str) -> Result<PnrReport, String> {
             })
         };
         let from = segs
-            .iter()
-            .find_map(|s| s.get("net").and_then(|n| n.as_str()).map(str::to_string))
-            .or_else(|| segs.first().and_then(|s| cell_port(s, "from")))
+            .first()
+            .and_then(|s| cell_port(s, "from"))
             .unwrap_or_default();
         let to = segs
             .last()
@@ -397,7 +397,7 @@ mod tests {
         let cp = r.critical_path.unwrap();
         // the register path (20.3 ns = 1 / 49.17 MHz), not the pin paths
         assert!((cp.delay_ns - 20.337).abs() < 0.001, "{cp:?}");
-        assert_eq!(cp.from, "u_l01.nf_reg[0]");
+        assert_eq!(cp.from, "u_l01.nf_reg_SB_DFFESR_Q_D_SB_LUT4_O_LC.O");
         assert!(
             cp.to.ends_with(".I3") && !cp.to.starts_with("u_top."),
             "{cp:?}"
@@ -407,6 +407,9 @@ mod tests {
         let f = r.fmax_mhz.unwrap();
         let cp = r.critical_path.unwrap();
         assert!((1000.0 / f - cp.delay_ns).abs() < 0.05, "{f} {cp:?}");
+        // a weight ROM's block RAM read into the product register
+        assert_eq!(cp.from, "u_l01.w_rom.0.0.DOB13");
+        assert_eq!(cp.to, "u_l01.t0_TRELLIS_FF_Q_31.DI");
         assert!(nextpnr_report("{}").unwrap_err().contains("utilization"));
         // no register path: no Fmax, no critical path
         let r = nextpnr_report(r#"{"utilization": {}, "fmax": {}, "critical_paths": []}"#).unwrap();
