@@ -156,29 +156,6 @@ pub struct SynthReport {
     pub logs: Vec<String>,
 }
 
-impl SynthReport {
-    /// Read `OUT/synth.json`, if there is one.
-    pub fn load(out: &Path) -> Result<Option<SynthReport>, SynthError> {
-        let p = out.join(SYNTH_JSON);
-        let text = match std::fs::read_to_string(&p) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
-                return Err(SynthError::Io {
-                    path: p.display().to_string(),
-                    source,
-                });
-            }
-        };
-        serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|e| SynthError::BadDesign {
-                path: p.display().to_string(),
-                why: format!("not a synth.json ferrite wrote ({e})"),
-            })
-    }
-}
-
 /// What to run.
 #[derive(Clone, Debug)]
 pub struct SynthOptions {
@@ -321,6 +298,8 @@ pub fn run_with(
     let found = tools::find_all(&tools_for(family, opts.bitstream), env)?;
     let tool = |k: ToolKind| -> &Tool { found.iter().find(|t| t.kind == k).expect("found") };
 
+    // the first call of a WebAssembly tool compiles it (minutes, once): a step of its own
+    progress.step("checking the tools", None);
     let mut versions = Vec::new();
     for t in &found {
         if matches!(t.kind, ToolKind::Ecppack | ToolKind::Icepack) {
