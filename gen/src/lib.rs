@@ -1,6 +1,6 @@
 //! ferrite-gen: the ferrite compiler. Stages, in data-flow order:
 //! `import` (QONNX) -> `passes` -> `ir` -> `fold` -> `stitch` -> `emit` -> `report`;
-//! `golden` is the bit-accurate model of `ir`; `engines` holds each engine kind's
+//! `golden` is the bit-accurate model of `ir`; `synth` runs the open FPGA tools on a build; `engines` holds each engine kind's
 //! hardware (cycles, folds, formats, resources, template context).
 
 pub mod boards;
@@ -24,6 +24,7 @@ pub mod report;
 pub mod shell;
 pub mod stitch;
 pub mod stream;
+pub mod synth;
 pub mod testing;
 
 /// Errors of [`load_model`].

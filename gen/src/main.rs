@@ -14,6 +14,7 @@ Examples:
   ferrite report out/mlp                      # out/mlp/report.html; --format md for CI logs
   ferrite inspect examples/cnv_w2a2/model.onnx
   ferrite boards
+  ferrite synth out/mlp --board icebreaker    # Yosys + nextpnr: LUT/FF/BRAM/DSP, Fmax, bitstream
   ferrite completions bash > ~/.local/share/bash-completion/completions/ferrite
   ferrite man --dir man/
 
@@ -60,6 +61,10 @@ enum Command {
     /// List the boards (part, resources, default clock, shell), or show one.
     #[command(after_help = cli::boards::EXAMPLES)]
     Boards(cli::boards::Args),
+    /// Synthesise a build with the open FPGA tools (Yosys; nextpnr and a bitstream on ECP5
+    /// and iCE40 boards) and record what they measure in OUT/synth.json.
+    #[command(after_help = cli::synth::EXAMPLES)]
+    Synth(cli::synth::Args),
     /// Write OUT/report.html (or a Markdown/JSON summary): pipeline, cycles, resources,
     /// comparison, roofline, provenance.
     #[command(after_help = cli::report::EXAMPLES)]
@@ -89,6 +94,7 @@ fn main() -> ExitCode {
         Command::Cosim(a) => cli::cosim::run(a, ui),
         Command::Boards(a) => cli::boards::run(a, ui),
         Command::Report(a) => cli::report::run(a, ui),
+        Command::Synth(a) => cli::synth::run(a, ui),
         Command::Completions(a) => cli::docs::completions(a, Cli::command()),
         Command::Man(a) => cli::docs::man(a, Cli::command()),
     };

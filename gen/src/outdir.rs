@@ -10,6 +10,7 @@
 //! - `cosim.json`: written by `ferrite cosim`;
 //! - `report.html`: written by `ferrite report` (and `build --report`, `cosim --report`);
 //! - `golden.json`: written by `ferrite golden --comparison OUT/golden.json`;
+//! - `synth.json` and `synth/` (logs, tool reports, bitstream): written by `ferrite synth`;
 //! - `.ferrite-out`: the marker saying the directory is ferrite's (and may be replaced).
 //!
 //! A build is written into a temporary directory beside `OUT` and renamed into place at the
@@ -117,7 +118,7 @@ impl OutDir {
 
     /// `OUT` may be written: absent, an empty directory, or a directory ferrite wrote: its
     /// marker names the files ferrite put there, and it holds nothing else but what
-    /// `ferrite cosim`, `ferrite report` and `ferrite golden --comparison` add
+    /// `ferrite cosim`, `ferrite report`, `ferrite golden --comparison` and `ferrite synth` add
     /// ([`LATER_OUTPUTS`]).
     pub fn check_writable(&self) -> Result<(), OutError> {
         let out = &self.root;
@@ -232,16 +233,23 @@ impl OutDir {
 
 /// Outputs other commands add to a build's directory: `cosim.json` and the trace top
 /// `cosim-trace/<prefix>_trace_top.v` (`ferrite cosim`), `report.html` (`ferrite report`),
-/// `golden.json` (`ferrite golden --comparison OUT/golden.json`).
+/// `golden.json` (`ferrite golden --comparison OUT/golden.json`), `synth.json` and
+/// everything under `synth/` (`ferrite synth`: logs, tool reports, bitstream, its scratch
+/// folder).
 pub const LATER_OUTPUTS: &[&str] = &[
     "cosim.json",
     "cosim-trace/*_trace_top.v",
     "report.html",
     "golden.json",
+    "synth.json",
+    "synth/*",
 ];
 
 fn later_output(f: &str) -> bool {
-    matches!(f, "cosim.json" | "report.html" | "golden.json")
+    matches!(
+        f,
+        "cosim.json" | "report.html" | "golden.json" | "synth.json"
+    ) || f.starts_with("synth/")
         || f.strip_prefix("cosim-trace/")
             .is_some_and(|n| !n.contains('/') && n.ends_with("_trace_top.v"))
 }
@@ -414,6 +422,11 @@ mod tests {
         std::fs::remove_dir(out.root().join("mine")).unwrap();
         std::fs::create_dir(out.root().join("cosim-trace")).unwrap();
         std::fs::write(out.root().join("cosim-trace/x_trace_top.v"), "").unwrap();
+        out.replace_with(&files, "ferrite-gen test").unwrap();
+        // what `ferrite synth` writes is ferrite's too
+        std::fs::create_dir_all(out.root().join("synth/work-x")).unwrap();
+        std::fs::write(out.root().join("synth/yosys.log"), "").unwrap();
+        std::fs::write(out.root().join("synth.json"), "{}").unwrap();
         out.replace_with(&files, "ferrite-gen test").unwrap();
         std::fs::create_dir(out.root().join("cosim-trace")).unwrap();
         std::fs::write(out.root().join("cosim-trace/thesis.tex"), "").unwrap();

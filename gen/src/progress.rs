@@ -1,4 +1,4 @@
-//! Progress of the long steps (import, emit, verilate, compile, simulate), reported to
+//! Progress of the long steps (import, emit, verilate, compile, simulate, synthesise), reported to
 //! whoever drives the library. The library only names its steps; the CLI draws them
 //! (`indicatif` bars on a terminal, nothing otherwise).
 
@@ -9,6 +9,9 @@ pub trait Progress {
     fn step(&self, _what: &str, _total: Option<u64>) {}
     /// `n` more units of the current step are done.
     fn advance(&self, _n: u64) {}
+    /// A line of what the current step is doing (an external tool's output line), for a
+    /// display that shows it; already free of control characters.
+    fn detail(&self, _line: &str) {}
 }
 
 /// No progress reporting.

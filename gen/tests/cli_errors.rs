@@ -106,6 +106,8 @@ fn every_subcommand_fails_clearly() {
         ("cosim", vec!["cosim", "file.txt", "--random", "1"]),
         ("report", vec!["report", "missing"]),
         ("report", vec!["report", "file.txt"]),
+        ("synth", vec!["synth", "missing"]),
+        ("synth", vec!["synth", "file.txt"]),
         ("man", vec!["man", "--dir", "file.txt"]),
         // bad flags
         ("build", vec!["build", &json, "-o", "out", "--bogus"]),
@@ -123,6 +125,9 @@ fn every_subcommand_fails_clearly() {
         ),
         ("report", vec!["report", "badbuild"]),
         ("report", vec!["report", "badbuild", "--format", "pdf"]),
+        ("synth", vec!["synth", "badbuild"]),
+        ("synth", vec!["synth", "badbuild", "--freq", "-5"]),
+        ("synth", vec!["synth", "badbuild", "--board", "pynq-z7"]),
         (
             "golden",
             vec![
@@ -227,6 +232,7 @@ fn completions_and_man_page() {
         vec!["inspect", "--help"],
         vec!["cosim", "--help"],
         vec!["report", "--help"],
+        vec!["synth", "--help"],
         vec!["completions", "--help"],
         vec!["man", "--help"],
     ] {

@@ -114,7 +114,7 @@ fn report_is_deterministic_and_self_contained() {
         "l07_add",
         "width converter",
         "FIFO",
-        "Board budget and measured resources: not shown",
+        "Board budget: not shown",
         "This is a model, not a measurement",
         "sha256",
         "not co-simulated",

@@ -1,7 +1,7 @@
 //! One module per subcommand; each exposes `Args` (clap), `EXAMPLES` (its help's examples)
 //! and `run`. `error` is the one error style, `ui` the output flags and progress bars,
 //! `docs` the completions and the man page, `report` the HTML/Markdown report,
-//! `boards` the board list.
+//! `boards` the board list, `synth` the open FPGA tools' measurements.
 pub mod boards;
 pub mod build;
 pub mod cosim;
@@ -10,6 +10,7 @@ pub mod error;
 pub mod golden;
 pub mod inspect;
 pub mod report;
+pub mod synth;
 pub mod ui;
 
 /// Text from a model (names in errors) made safe for a terminal: control characters other

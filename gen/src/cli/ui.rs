@@ -110,7 +110,7 @@ impl Progress for Bars {
                     ),
                 None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
                     .with_style(
-                        ProgressStyle::with_template("{spinner} {msg:<20} {elapsed}")
+                        ProgressStyle::with_template("{spinner} [{elapsed}] {msg:<20}")
                             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
                     ),
             };
@@ -128,6 +128,23 @@ impl Progress for Bars {
     fn advance(&self, n: u64) {
         if let Some(Step { bar: Some(b), .. }) = &*self.current.borrow() {
             b.inc(n);
+        }
+    }
+
+    /// The spinner shows the step and the tool's latest line; `-vv` prints every line.
+    fn detail(&self, line: &str) {
+        let cur = self.current.borrow();
+        let Some(s) = &*cur else { return };
+        let line = super::terminal_name(line);
+        if self.ui.verbose > 1 && !self.ui.quiet {
+            match &s.bar {
+                Some(b) => b.suspend(|| eprintln!("  {line}")),
+                None => eprintln!("  {line}"),
+            }
+        }
+        if let Some(b) = &s.bar {
+            let short: String = line.chars().take(60).collect();
+            b.set_message(format!("{}: {short}", s.what));
         }
     }
 }

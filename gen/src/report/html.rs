@@ -385,23 +385,84 @@ fn resources(s: &mut String, sm: &Summary) {
                     ),
                 );
             }
-            p(
-                s,
-                "</table>\n<div class=\"todo\"><b>Measured resources: not available yet.</b> \
-                 Only block RAM is estimated today; LUT, FF and DSP estimates and \
-                 <code>ferrite synth</code> measurements are not recorded yet. This is where \
-                 they will go.</div>\n",
-            );
+            p(s, "</table>\n");
+            if sm.synth.is_none() {
+                p(
+                    s,
+                    "<div class=\"todo\"><b>Measured resources: not available.</b> Only block \
+                     RAM is estimated today; run <code>ferrite synth OUT</code> to measure LUT, \
+                     FF, block RAM, DSP and (on ECP5 and iCE40 boards) Fmax. They will show \
+                     here.</div>\n",
+                );
+            }
         }
         None => p(
             s,
-            "<div class=\"todo\"><b>Board budget and measured resources: not shown.</b> \
-             Pass <code>--board NAME</code> to <code>ferrite report</code> (see \
-             <code>ferrite boards</code>) to set the estimates against a board's resources; \
-             <code>ferrite synth</code> measurements are not recorded yet. This is where they \
-             will go.</div>\n",
+            "<div class=\"todo\"><b>Board budget: not shown.</b> Pass <code>--board \
+             NAME</code> to <code>ferrite report</code> (see <code>ferrite boards</code>) to set \
+             the estimates against a board's resources; <code>ferrite synth OUT</code> measures \
+             them (shown here when it has run).</div>\n",
         ),
     }
+    if let Some(m) = &sm.synth {
+        measured(s, m);
+    }
+}
+
+/// What `ferrite synth` measured (`OUT/synth.json`).
+fn measured(s: &mut String, m: &crate::synth::SynthReport) {
+    p(
+        s,
+        format!(
+            "<p>Measured by <code>ferrite synth</code> on <b>{}</b> ({}, {}) with {}:</p>\n\
+             <table><tr><th class=\"l\">resource</th><th>used</th></tr>\n",
+            esc(&m.board),
+            esc(&m.part),
+            esc(m.family.name()),
+            esc(&m.tool_version)
+        ),
+    );
+    let mut rows = vec![("LUT", m.luts), ("FF", m.ffs)];
+    if m.lutram > 0 {
+        rows.push(("LUT RAM", m.lutram));
+    }
+    rows.extend([("BRAM", m.brams), ("DSP", m.dsps)]);
+    for (what, n) in rows {
+        p(
+            s,
+            format!("<tr><td class=\"l\">{what}</td><td>{n}</td></tr>\n"),
+        );
+    }
+    let fmax = match (m.fmax_mhz, m.target_mhz) {
+        (Some(f), Some(t)) => format!("{f:.1} MHz (placed and routed for {t} MHz)"),
+        (Some(f), None) => format!("{f:.1} MHz"),
+        (None, _) => esc(m.fmax_note.as_deref().unwrap_or("not measured")),
+    };
+    p(
+        s,
+        format!("<tr><td class=\"l\">Fmax</td><td>{fmax}</td></tr>\n"),
+    );
+    if let Some(c) = &m.critical_path {
+        p(
+            s,
+            format!(
+                "<tr><td class=\"l\">critical path</td><td>{:.2} ns: {} &rarr; {}</td></tr>\n",
+                c.delay_ns,
+                esc(&c.from),
+                esc(&c.to)
+            ),
+        );
+    }
+    p(s, "</table>\n");
+    let mut note = esc(&m.counted);
+    if let Some(w) = &m.io_wrapper {
+        note.push_str(&format!(
+            ". Placed and routed inside a {}-pin I/O wrapper, whose {} registers are in the FF \
+             count",
+            w.pins, w.ffs
+        ));
+    }
+    p(s, format!("<p class=\"note\">{note}.</p>\n"));
 }
 
 fn comparison(s: &mut String, sm: &Summary) {

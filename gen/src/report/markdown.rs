@@ -69,6 +69,30 @@ pub fn render(sm: &Summary) -> String {
         "- resources (estimates): {} BRAM18{budget}, {} weight ROM bits, {} threshold ROM bits, {} buffer bits, {} FIFO bits",
         t.est_bram18, t.weight_rom_bits, t.threshold_rom_bits, t.buffer_bits, t.fifo_bits
     );
+    if let Some(m) = &sm.synth {
+        let fmax = match m.fmax_mhz {
+            Some(f) => format!("Fmax {} MHz", num(f)),
+            None => "no Fmax (needs Vivado)".into(),
+        };
+        let path = m.critical_path.as_ref().map_or(String::new(), |c| {
+            format!(
+                "; critical path {} ns, {} to {}",
+                num(c.delay_ns),
+                cell(&c.from),
+                cell(&c.to)
+            )
+        });
+        let _ = writeln!(
+            s,
+            "- measured by `ferrite synth` ({}, {}): {} LUT, {} FF, {} BRAM, {} DSP; {fmax}{path}",
+            cell(&m.board),
+            cell(&m.tool_version),
+            m.luts,
+            m.ffs,
+            m.brams,
+            m.dsps
+        );
+    }
     let _ = writeln!(
         s,
         "- energy a frame (a model, not a measurement): {} nJ",

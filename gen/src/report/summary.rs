@@ -68,6 +68,9 @@ pub struct Summary {
     /// The board the resources are set against (`ferrite report --board`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub board: Option<crate::boards::Board>,
+    /// What `ferrite synth` measured (`OUT/synth.json`), when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub synth: Option<crate::synth::SynthReport>,
     /// The design graph (for the diagram).
     #[serde(skip)]
     pub design: Design,
@@ -121,9 +124,14 @@ impl Summary {
                 path: golden_json.clone(),
                 why,
             })?;
-        Ok(Summary::new(
-            &model, design, cosim, golden, command, clock_mhz,
-        ))
+        let synth_json = out.join(crate::synth::SYNTH_JSON);
+        let synth = read_optional(&synth_json).map_err(|why| ReportError::Bad {
+            path: synth_json.clone(),
+            why,
+        })?;
+        let mut sm = Summary::new(&model, design, cosim, golden, command, clock_mhz);
+        sm.synth = synth;
+        Ok(sm)
     }
 
     /// The summary of `design` (built from `model`) and its comparisons.
@@ -157,6 +165,7 @@ impl Summary {
             cosim,
             golden,
             board: None,
+            synth: None,
             design,
         }
     }
