@@ -196,6 +196,52 @@ pub struct Datapath {
     pub acc_ext: u32,
 }
 
+/// One stage of a pipelined binary search over a channel's thresholds
+/// (`lib/thr_search.v`): stage `k` decides bit `k` (MSB first) of the count of thresholds
+/// reached, comparing with one of `entries = 2^k` thresholds chosen by the `k` bits above.
+#[derive(Clone, Debug)]
+pub struct ThrStage {
+    pub k: usize,
+    /// `k + 1`, and `k - 1` (stage 0 has no bits above)
+    pub next: usize,
+    pub k_msb: usize,
+    pub entries: usize,
+    /// Bit offset of the stage's region in a ROM word, and of one lane's entries in it
+    /// (`entries * cmp_bits`, and its MSB).
+    pub off: usize,
+    pub lane_bits: usize,
+    pub lane_msb: usize,
+    /// MSB of the count register after the stage (`pe * (k + 1) - 1`) and before it.
+    pub n_msb: usize,
+    pub prev_n_msb: usize,
+    /// The last stage (its value and address are not carried further).
+    pub last: bool,
+}
+
+/// The pipelined binary search of a threshold unit (`lib/thr_search.v`): expects
+/// `ts_v0` (PE values of `cmp_bits`), `ts_valid0` and `ts_addr0` (the ROM word of the beat),
+/// gives `thr_count` (PE counts of `n_bits`) and `thr_valid`, `stages.len()` cycles later.
+#[derive(Clone, Debug)]
+pub struct ThrSearch {
+    pub pe: usize,
+    pub cmp_bits: u32,
+    pub cmp_msb: u32,
+    /// `pe * cmp_bits - 1`
+    pub v_msb: usize,
+    pub file: String,
+    pub rom_msb: usize,
+    pub rom_last: usize,
+    pub addr_msb: u32,
+    pub stages: Vec<ThrStage>,
+    /// Bits of a count (the number of stages) and the last stage's number.
+    pub n_bits: usize,
+    pub top: usize,
+    /// `pe * n_bits - 1`
+    pub count_msb: usize,
+    /// Zero bits widening a count to the output (`out_bits - n_bits`).
+    pub out_ext: u32,
+}
+
 /// One threshold of a channel for the output encoder: thresholds `0..=j` reached gives
 /// `n = j + 1` (`lit`, a sized literal); `next = j + 1`, `last` for the highest threshold.
 #[derive(Clone, Debug)]
@@ -260,11 +306,6 @@ pub struct Mvu {
     /// "sign", "zero" or "none": accumulator to comparison width
     pub cmp_kind: Widen,
     pub cmp_ext: u32,
-    pub cmp_all_msb: usize,
-    pub thr_file: String,
-    pub thr_msb: usize,
-    pub thr_rom_last: usize,
-    pub thr_addr_msb: u32,
     pub thr_addr_last: String,
     pub thr_addr_one: String,
     pub out_bipolar: bool,
@@ -272,8 +313,8 @@ pub struct Mvu {
     pub out_one: String,
     pub out_zero: String,
     pub out_bits_msb: u32,
-    /// the thresholds of a channel, for the output encoder
-    pub levels_n: Vec<ThresholdLevel>,
+    /// the threshold search
+    pub ts: ThrSearch,
     pub dot_lit: String,
 }
 
@@ -298,10 +339,6 @@ pub struct Thresholding {
     pub nt: usize,
     pub cmp_bits: u32,
     pub cmp_msb_bits: u32,
-    pub cmp_all_msb: usize,
-    pub thr_file: String,
-    pub thr_msb: usize,
-    pub thr_rom_last: usize,
     pub cf_msb: u32,
     /// literals
     pub cf_last: String,
@@ -311,8 +348,8 @@ pub struct Thresholding {
     pub out_one: String,
     pub out_zero: String,
     pub out_bits_msb: u32,
-    /// the thresholds of a channel, for the output encoder
-    pub levels_n: Vec<ThresholdLevel>,
+    /// the threshold search
+    pub ts: ThrSearch,
 }
 
 /// One input lane of the label-select engine: its number and its index offset literal.

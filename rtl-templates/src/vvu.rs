@@ -1,6 +1,6 @@
 //! Context of the vector-vector unit's template (`engines/vvu.v`).
 
-use crate::{Datapath, ThresholdLevel, Widen};
+use crate::{Datapath, ThrSearch, Widen};
 use askama::Template;
 
 /// Where a vector-vector unit keeps its per-channel sums between kernel folds.
@@ -92,11 +92,6 @@ pub struct Vvu {
     pub cmp_msb_bits: u32,
     pub cmp_kind: Widen,
     pub cmp_ext: u32,
-    pub cmp_all_msb: usize,
-    pub thr_file: String,
-    pub thr_msb: usize,
-    pub thr_rom_last: usize,
-    pub thr_addr_msb: u32,
     pub thr_addr_last: String,
     pub thr_addr_one: String,
     pub out_bipolar: bool,
@@ -104,7 +99,8 @@ pub struct Vvu {
     pub out_one: String,
     pub out_zero: String,
     pub out_bits_msb: u32,
-    pub levels_n: Vec<ThresholdLevel>,
+    /// the threshold search
+    pub ts: ThrSearch,
     /// K, for `dot = 2 * popcount - K` (XNOR without thresholds)
     pub dot_lit: String,
 }

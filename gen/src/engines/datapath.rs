@@ -65,10 +65,10 @@ pub fn ctl_stages(xnor: bool, simd: usize, rom_out_reg: bool) -> usize {
 }
 
 /// Cycles from an issue to its output beat entering the next FIFO: [`ctl_stages`], the
-/// accumulator (1), the threshold compare (1, with thresholds), the skid buffer's output
-/// register (1) and the write (1).
-pub fn latency(xnor: bool, simd: usize, rom_out_reg: bool, thresholds: bool) -> usize {
-    ctl_stages(xnor, simd, rom_out_reg) + 1 + usize::from(thresholds) + 1
+/// accumulator (1), the threshold search (`thr_stages`, 0 without thresholds), the skid
+/// buffer's output register (1) and the write (1).
+pub fn latency(xnor: bool, simd: usize, rom_out_reg: bool, thr_stages: usize) -> usize {
+    ctl_stages(xnor, simd, rom_out_reg) + 1 + thr_stages + 1
 }
 
 /// Whether a weight ROM gets the RAM's output register: it is placed in block RAM.
@@ -251,8 +251,8 @@ mod tests {
         let bits: Vec<u32> = d.levels.iter().map(|l| l.bits).collect();
         assert_eq!(bits, [4, 5, 6, 6], "capped at the popcount of 49 bits");
         assert_eq!((d.top_bits, d.acc_ext), (6, 4));
-        assert_eq!(latency(true, 49, false, true), 2 + 2 + 1 + 1 + 1);
-        assert_eq!(latency(true, 49, true, true), 2 + 1 + 2 + 1 + 1 + 1);
+        assert_eq!(latency(true, 49, false, 1), 2 + 2 + 1 + 1 + 1);
+        assert_eq!(latency(true, 49, true, 1), 2 + 1 + 2 + 1 + 1 + 1);
     }
 
     #[test]

@@ -96,7 +96,9 @@ impl Engine for MatrixVector {
             self.is_xnor(),
             fold.simd,
             datapath::rom_out_reg(block),
-            self.thresholds.is_some(),
+            self.thresholds
+                .as_ref()
+                .map_or(0, |t| super::thresholding::search_stages(t.per_channel())),
         );
         Schedule::Steps {
             pattern,
@@ -267,6 +269,9 @@ fn render_mvu(l: &MatrixVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
     });
     let has_thr = thr.is_some();
     let thr_out = thr.as_ref().map_or_else(ThrOut::none, |t| t.out.clone());
+    let ts = thr
+        .as_ref()
+        .map_or_else(super::thresholding::no_search, |t| t.ts.clone());
     if let Some(t) = thr {
         files.push(t.rom);
     }
@@ -318,11 +323,6 @@ fn render_mvu(l: &MatrixVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
         cmp_msb_bits: cmp_bits - 1,
         cmp_kind,
         cmp_ext,
-        cmp_all_msb: pe * thr_out.nt - 1,
-        thr_file,
-        thr_msb: pe * thr_out.nt * cmp_bits as usize - 1,
-        thr_rom_last: nf.max(2) - 1,
-        thr_addr_msb: thr_addr_bits - 1,
         thr_addr_last: lit(thr_addr_bits, (nf - 1) as i64),
         thr_addr_one: lit(thr_addr_bits, 1),
         out_bipolar: thr_out.out_bipolar,
@@ -330,7 +330,7 @@ fn render_mvu(l: &MatrixVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
         out_one: thr_out.out_one,
         out_zero: thr_out.out_zero,
         out_bits_msb: out_bits - 1,
-        levels_n: thr_out.levels,
+        ts,
         dot_lit,
     };
     files.insert(
