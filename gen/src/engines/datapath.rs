@@ -163,7 +163,10 @@ pub fn build(s: &Spec) -> rtl::Datapath {
         prev_bits = bits;
     }
     let top_bits = prev_bits;
-    debug_assert!(top_bits <= s.acc_bits, "the tree's sum fits the accumulator");
+    debug_assert!(
+        top_bits <= s.acc_bits,
+        "the tree's sum fits the accumulator"
+    );
     rtl::Datapath {
         rom_out_reg: s.rom_out_reg,
         pe,
