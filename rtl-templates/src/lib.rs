@@ -37,19 +37,14 @@ impl ValueKind {
     }
 }
 
-/// How a product fits the adder tree's width: sign-extended, as it is, or truncated.
+/// How a product fits its leaf of the adder tree: as it is, or truncated to the accumulator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProdFit {
-    Extend,
     Same,
     Trunc,
 }
 
 impl ProdFit {
-    pub fn is_extend(&self) -> bool {
-        *self == ProdFit::Extend
-    }
-
     pub fn is_same(&self) -> bool {
         *self == ProdFit::Same
     }
@@ -105,10 +100,11 @@ pub struct Gearbox {
     pub header: Vec<String>,
 }
 
-/// One level of a pipelined adder tree: `n` nodes a PE summing pairs of level `prev`.
+/// One level of a pipelined adder tree: `n` nodes a PE summing pairs of level `prev`, each
+/// `bits` wide (the previous level's `prev_bits`, plus one while the sum can still grow).
 #[derive(Clone, Debug)]
 pub struct TreeLevel {
-    /// Level number (>= 1); level 0 is the registered products.
+    /// Level number (>= 1); level 0 is the registered leaves.
     pub k: usize,
     pub prev: usize,
     /// Nodes a PE on this level and on the previous one.
@@ -120,8 +116,130 @@ pub struct TreeLevel {
     pub prev_last: usize,
     /// A register level (else combinational).
     pub registered: bool,
-    /// MSB of the level's vector: `pe * n * tree_bits - 1`.
+    /// Bits of a node on this level (and `bits - 1`), on the previous one (and `prev_bits - 1`).
+    pub bits: u32,
+    pub bits_msb: u32,
+    pub prev_bits: u32,
+    pub prev_msb: u32,
+    /// `bits > prev_bits`: operands are widened by one bit (sign or zero, `Datapath::signed`).
+    pub widen: bool,
+    /// MSB of the level's vector: `pe * n * bits - 1`.
     pub msb: usize,
+}
+
+/// The datapath the matrix- and vector-vector units share (`lib/mac_product.v`,
+/// `lib/adder_tree.v`): the weight ROM's output register, the registered leaves (XNOR bits
+/// counted in groups, or products), the adder tree widening level by level, and the tree's
+/// sum extended to the accumulator.
+#[derive(Clone, Debug)]
+pub struct Datapath {
+    /// The weight ROM (block RAM) is read into `w_rd` and registered again into `w_reg`
+    /// with nothing between: the RAM primitive's own output register.
+    pub rom_out_reg: bool,
+    pub pe: usize,
+    pub simd: usize,
+    pub xnor: bool,
+    /// Input lane of (PE p, SIMD lane s): `s * x_s_mul + p * x_p_mul`.
+    pub x_s_mul: usize,
+    pub x_p_mul: usize,
+    pub in_bits: u32,
+    pub w_bits: u32,
+    /// `in_bits - 1`, `w_bits - 1`
+    pub in_msb: u32,
+    pub w_msb: u32,
+    /// Leaves a PE (XNOR groups, or SIMD products), their width, `leaf_bits - 1`, and the
+    /// MSB of `t0` (`pe * leaves * leaf_bits - 1`).
+    pub leaves: usize,
+    pub leaf_bits: u32,
+    pub leaf_msb: u32,
+    pub t0_msb: usize,
+    /// `pe * leaves`
+    pub pe_leaves: usize,
+    /// XNOR: bits a counter group, zero bits padding the last group, the MSB of the padded
+    /// XNOR vector of all PEs (`pe * leaves * group - 1`), bits a PE (`leaves * group`),
+    /// zero bits widening one XNOR bit to `leaf_bits` (`leaf_bits - 1`).
+    pub group: usize,
+    pub group_msb: usize,
+    pub xn_pad: usize,
+    pub xn_all_msb: usize,
+    pub xn_pe_bits: usize,
+    pub cnt_ext: u32,
+    /// The padded XNOR vector's zero (a literal).
+    pub xn_zero: String,
+    /// The counter's zero at `leaf_bits` (a literal).
+    pub cnt_zero: String,
+    /// Products from a constant table (small operands: logic, never a DSP): the table as
+    /// one literal, entry `{x, w}` at bits `[{x, w} * leaf_bits +: leaf_bits]`.
+    pub prod_table: bool,
+    pub prod_table_lit: String,
+    pub prod_table_msb: usize,
+    /// Products with `*`: operand kinds and extensions to `prod_bits`, and how the product
+    /// fits the leaf (`Same` or `Trunc`; `prod_trunc_msb = prod_bits - leaf_bits - 1`).
+    pub x_kind: ValueKind,
+    pub w_kind: ValueKind,
+    pub x_ext: u32,
+    pub w_ext: u32,
+    pub prod_bits: u32,
+    pub prod_msb: u32,
+    pub prod_fit: ProdFit,
+    pub prod_trunc_msb: u32,
+    pub levels: Vec<TreeLevel>,
+    pub reg_every: usize,
+    pub tree_top: usize,
+    /// Width of the tree's top, its MSB, and whether values are signed (sign-extended).
+    pub top_bits: u32,
+    pub top_msb: u32,
+    pub signed: bool,
+    /// The accumulator width, `pe * acc_bits - 1` and `acc_bits - top_bits`.
+    pub acc_bits: u32,
+    pub acc_all_msb: usize,
+    pub acc_ext: u32,
+}
+
+/// One stage of a pipelined binary search over a channel's thresholds
+/// (`lib/thr_search.v`): stage `k` decides bit `k` (MSB first) of the count of thresholds
+/// reached, comparing with one of `entries = 2^k` thresholds chosen by the `k` bits above.
+#[derive(Clone, Debug)]
+pub struct ThrStage {
+    pub k: usize,
+    /// `k + 1`, and `k - 1` (stage 0 has no bits above)
+    pub next: usize,
+    pub k_msb: usize,
+    pub entries: usize,
+    /// Bit offset of the stage's region in a ROM word, and of one lane's entries in it
+    /// (`entries * cmp_bits`, and its MSB).
+    pub off: usize,
+    pub lane_bits: usize,
+    pub lane_msb: usize,
+    /// MSB of the count register after the stage (`pe * (k + 1) - 1`) and before it.
+    pub n_msb: usize,
+    pub prev_n_msb: usize,
+    /// The last stage (its value and address are not carried further).
+    pub last: bool,
+}
+
+/// The pipelined binary search of a threshold unit (`lib/thr_search.v`): expects
+/// `ts_v0` (PE values of `cmp_bits`), `ts_valid0` and `ts_addr0` (the ROM word of the beat),
+/// gives `thr_count` (PE counts of `n_bits`) and `thr_valid`, `stages.len()` cycles later.
+#[derive(Clone, Debug)]
+pub struct ThrSearch {
+    pub pe: usize,
+    pub cmp_bits: u32,
+    pub cmp_msb: u32,
+    /// `pe * cmp_bits - 1`
+    pub v_msb: usize,
+    pub file: String,
+    pub rom_msb: usize,
+    pub rom_last: usize,
+    pub addr_msb: u32,
+    pub stages: Vec<ThrStage>,
+    /// Bits of a count (the number of stages) and the last stage's number.
+    pub n_bits: usize,
+    pub top: usize,
+    /// `pe * n_bits - 1`
+    pub count_msb: usize,
+    /// Zero bits widening a count to the output (`out_bits - n_bits`).
+    pub out_ext: u32,
 }
 
 /// One threshold of a channel for the output encoder: thresholds `0..=j` reached gives
@@ -175,30 +293,11 @@ pub struct Mvu {
     pub ctl_msb: usize,
     pub ctl_prev_msb: usize,
     pub xnor: bool,
-    pub leaf_ext: u32,
-    /// "bipolar", "int" or "uint" (binary is "uint")
-    pub x_kind: ValueKind,
-    pub w_kind: ValueKind,
-    pub x_ext: u32,
-    pub w_ext: u32,
-    pub prod_bits: u32,
-    pub prod_msb: u32,
-    /// "extend", "same" or "trunc": product width to tree width
-    pub prod_fit: ProdFit,
-    pub prod_fit_bits: u32,
-    /// `prod_bits - tree_bits - 1` (used when `prod_fit` is "trunc")
-    pub prod_trunc_msb: u32,
-    pub tree_bits: u32,
-    pub tree_msb: u32,
-    pub t0_msb: usize,
-    pub levels: Vec<TreeLevel>,
-    pub reg_every: usize,
-    pub tree_top: usize,
-    pub pe_tree_msb: usize,
+    /// the shared datapath (products, adder tree)
+    pub dp: Datapath,
     pub acc_bits: u32,
     pub acc_msb: u32,
     pub acc_all_msb: usize,
-    pub acc_ext: u32,
     pub acc_zero: String,
     pub has_thr: bool,
     pub nt: usize,
@@ -207,11 +306,6 @@ pub struct Mvu {
     /// "sign", "zero" or "none": accumulator to comparison width
     pub cmp_kind: Widen,
     pub cmp_ext: u32,
-    pub cmp_all_msb: usize,
-    pub thr_file: String,
-    pub thr_msb: usize,
-    pub thr_rom_last: usize,
-    pub thr_addr_msb: u32,
     pub thr_addr_last: String,
     pub thr_addr_one: String,
     pub out_bipolar: bool,
@@ -219,8 +313,8 @@ pub struct Mvu {
     pub out_one: String,
     pub out_zero: String,
     pub out_bits_msb: u32,
-    /// the thresholds of a channel, for the output encoder
-    pub levels_n: Vec<ThresholdLevel>,
+    /// the threshold search
+    pub ts: ThrSearch,
     pub dot_lit: String,
 }
 
@@ -245,10 +339,6 @@ pub struct Thresholding {
     pub nt: usize,
     pub cmp_bits: u32,
     pub cmp_msb_bits: u32,
-    pub cmp_all_msb: usize,
-    pub thr_file: String,
-    pub thr_msb: usize,
-    pub thr_rom_last: usize,
     pub cf_msb: u32,
     /// literals
     pub cf_last: String,
@@ -258,8 +348,8 @@ pub struct Thresholding {
     pub out_one: String,
     pub out_zero: String,
     pub out_bits_msb: u32,
-    /// the thresholds of a channel, for the output encoder
-    pub levels_n: Vec<ThresholdLevel>,
+    /// the threshold search
+    pub ts: ThrSearch,
 }
 
 /// One input lane of the label-select engine: its number and its index offset literal.

@@ -1,6 +1,6 @@
 //! Context of the vector-vector unit's template (`engines/vvu.v`).
 
-use crate::{ProdFit, ThresholdLevel, TreeLevel, ValueKind, Widen};
+use crate::{Datapath, ThrSearch, Widen};
 use askama::Template;
 
 /// Where a vector-vector unit keeps its per-channel sums between kernel folds.
@@ -78,29 +78,13 @@ pub struct Vvu {
     pub ctl_msb: usize,
     pub ctl_prev_msb: usize,
     pub xnor: bool,
-    pub leaf_ext: u32,
-    pub x_kind: ValueKind,
-    pub w_kind: ValueKind,
-    pub x_ext: u32,
-    pub w_ext: u32,
-    pub prod_bits: u32,
-    pub prod_msb: u32,
-    pub prod_fit: ProdFit,
-    pub prod_fit_bits: u32,
-    pub prod_trunc_msb: u32,
-    pub tree_bits: u32,
-    pub tree_msb: u32,
-    pub t0_msb: usize,
-    pub levels: Vec<TreeLevel>,
-    pub reg_every: usize,
-    pub tree_top: usize,
-    pub pe_tree_msb: usize,
+    /// the shared datapath (products, adder tree)
+    pub dp: Datapath,
     pub acc_store: AccStore,
     pub acc_mem_last: usize,
     pub acc_bits: u32,
     pub acc_msb: u32,
     pub acc_all_msb: usize,
-    pub acc_ext: u32,
     pub acc_zero: String,
     pub has_thr: bool,
     pub nt: usize,
@@ -108,11 +92,6 @@ pub struct Vvu {
     pub cmp_msb_bits: u32,
     pub cmp_kind: Widen,
     pub cmp_ext: u32,
-    pub cmp_all_msb: usize,
-    pub thr_file: String,
-    pub thr_msb: usize,
-    pub thr_rom_last: usize,
-    pub thr_addr_msb: u32,
     pub thr_addr_last: String,
     pub thr_addr_one: String,
     pub out_bipolar: bool,
@@ -120,7 +99,8 @@ pub struct Vvu {
     pub out_one: String,
     pub out_zero: String,
     pub out_bits_msb: u32,
-    pub levels_n: Vec<ThresholdLevel>,
+    /// the threshold search
+    pub ts: ThrSearch,
     /// K, for `dot = 2 * popcount - K` (XNOR without thresholds)
     pub dot_lit: String,
 }

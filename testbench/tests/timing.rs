@@ -6,6 +6,8 @@
 //!   for every engine kind as its own top, and for whole tops with converters and FIFOs.
 //! - The adder/popcount tree is pipelined: the longest combinational path of a matrix-vector
 //!   engine (Yosys generic synthesis, 6-input LUTs, `ltp -noff`) does not grow with SIMD.
+//! - A FIFO's output `tready` never reaches its RAM's read address (Yosys: the read port's
+//!   address cone, up to registers, holds no `m_axis_out_tready`).
 
 use ferrite_gen::fold::FoldPlan;
 use ferrite_gen::ir::{DataType, Model};
@@ -244,4 +246,55 @@ fn adder_tree_is_pipelined_depth_does_not_grow_with_simd() {
             "{tag}: {wide} LUT levels at SIMD 128 (bound {bound})"
         );
     }
+}
+
+/// The wires of `module` in `rtl` in the combinational input cone (up to registers and the
+/// memory itself) of its memory's read address, as Yosys lists them.
+fn read_address_cone(rtl: &Path, module: &str) -> String {
+    let rtl = std::fs::canonicalize(rtl).unwrap();
+    let script = format!(
+        "read_verilog {dir}/{module}.v; hierarchy -check -top {module}; proc; opt_clean; \
+         memory_collect; select -assert-count 1 t:$mem_v2; \
+         select -list t:$mem_v2 %x:+[RD_ADDR] t:$mem_v2 %d \
+         %ci*:-$dff,$sdff,$dffe,$sdffe,$adff,$sdffce,$mem_v2",
+        dir = rtl.display()
+    );
+    let out = Command::new("yosys")
+        .args(["-p", &script])
+        .output()
+        .expect("yosys is not installed: apt-get install yosys");
+    let log = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "yosys failed on {module}: {log}");
+    let at = log
+        .rfind("MEMORY_COLLECT")
+        .unwrap_or_else(|| panic!("no memory_collect in the log of {module}: {log}"));
+    log[at..]
+        .lines()
+        .filter(|l| l.starts_with(&format!("{module}/")))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn fifo_ready_never_reaches_a_read_address() {
+    let b = Bench::new(env!("CARGO_TARGET_TMPDIR"));
+    let (m, p) = mixed();
+    let dir = b.build_dir("fifo_read_address", &m, &p).unwrap();
+    let design = stitch(&m, &p).unwrap();
+    let fifo = design
+        .nodes
+        .iter()
+        .find(|i| matches!(i.role, Role::Fifo { .. }))
+        .expect("a FIFO in the design")
+        .module
+        .clone();
+    let cone = read_address_cone(&dir.join("rtl"), &fifo);
+    assert!(
+        cone.contains(&format!("{fifo}/rd_ptr_reg")),
+        "the read address comes from the read pointer: {cone}"
+    );
+    assert!(
+        !cone.contains("m_axis_out_tready"),
+        "m_axis_out_tready reaches the FIFO's read address: {cone}"
+    );
 }

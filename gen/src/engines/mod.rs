@@ -9,6 +9,7 @@
 
 mod add;
 mod concat;
+mod datapath;
 mod duplicate;
 mod label_select;
 mod mvau;
@@ -18,7 +19,8 @@ pub mod swg;
 mod thresholding;
 mod vvu;
 
-pub use mvau::{BLOCK_ROM_MIN_BITS, BLOCK_ROM_MIN_DEPTH, TREE_REG_EVERY};
+pub use datapath::TREE_REG_EVERY;
+pub use mvau::{BLOCK_ROM_MIN_BITS, BLOCK_ROM_MIN_DEPTH};
 
 /// Whether a ROM of `depth` x `width` is large enough for block RAM: (block, depth).
 pub fn rom_shape_rule(depth: usize, width: usize) -> (bool, usize) {

@@ -3,15 +3,12 @@
 //! thresholds; one input vector a pixel (a fully connected layer has one pixel).
 
 use super::thresholding::{ThrOut, acc_cmp_bits, acc_thresholds};
-use super::{Engine, RenderCx, Resources, value_kind};
+use super::{Engine, RenderCx, Resources, datapath};
 use crate::emit::{EmitError, GeneratedFile, MemBuilder, counter_bits, lit, render};
 use crate::fifo::{Schedule, Step};
 use crate::fold::{Fold, divisors};
 use crate::ir::{self, DataType, MatrixVector, TensorType};
 use ferrite_rtl as rtl;
-
-/// Adder-tree levels between two register levels.
-pub const TREE_REG_EVERY: usize = 2;
 
 /// A weight ROM of at least this many bits and [`BLOCK_ROM_MIN_DEPTH`] words asks for block
 /// RAM (`rom_style = "block"`); for smaller ones the synthesis tool chooses.
@@ -78,8 +75,9 @@ impl Engine for MatrixVector {
     /// `engines/mvu.v`: one issue a cycle; the `SF` issues of the first output fold read the
     /// input vector, the other folds re-read the buffered vector without reading input; the
     /// last issue of each fold produces an output beat, which enters the next FIFO
-    /// [`latency`] cycles later (the input register, the product stage, the registered tree
-    /// levels, the accumulator, the threshold compare, the skid buffer).
+    /// [`datapath::latency`] cycles later (the input register and the block RAM's output
+    /// register, the leaves, the registered tree levels, the accumulator, the threshold
+    /// compare, the skid buffer).
     fn schedule(&self, ins: &[TensorType], _outs: &[TensorType], fold: Fold) -> Schedule {
         let (sf, nf) = (self.mw / fold.simd, self.mh / fold.pe);
         let mut pattern: Vec<Step> = (0..sf)
@@ -93,7 +91,15 @@ impl Engine for MatrixVector {
                 peek: 0,
             });
         }
-        let lat = latency(fold.simd, self.thresholds.is_some());
+        let (_, _, block) = weight_rom(self, fold);
+        let lat = datapath::latency(
+            self.is_xnor(),
+            fold.simd,
+            datapath::rom_out_reg(block),
+            self.thresholds
+                .as_ref()
+                .map_or(0, |t| super::thresholding::search_stages(t.per_channel())),
+        );
         Schedule::Steps {
             pattern,
             repeat: ins[0].elems() / self.mw,
@@ -166,27 +172,6 @@ impl Engine for MatrixVector {
     }
 }
 
-/// Registered adder-tree levels over `simd` lanes: levels `k = 1..=ceil(log2 simd)`, every
-/// [`TREE_REG_EVERY`]-th and the last registered.
-fn tree_reg_levels(simd: usize) -> usize {
-    let mut n = simd;
-    let mut levels = 0;
-    while n > 1 {
-        n = n.div_ceil(2);
-        levels += 1;
-    }
-    (1..=levels)
-        .filter(|k| k % TREE_REG_EVERY == 0 || *k == levels)
-        .count()
-}
-
-/// Cycles from an issue to its output beat entering the next FIFO: the input register and
-/// the product stage (2), the registered tree levels, the accumulator (1), the threshold
-/// compare (1, with thresholds), the skid buffer's output register (1) and the write (1).
-pub(crate) fn latency(simd: usize, thresholds: bool) -> usize {
-    2 + tree_reg_levels(simd) + 1 + usize::from(thresholds) + 1
-}
-
 fn render_mvu(l: &MatrixVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, EmitError> {
     let (f, module, header, skid) = (cx.fold, cx.module, cx.header.clone(), cx.skid);
     let (pe, simd) = (f.pe, f.simd);
@@ -207,31 +192,27 @@ fn render_mvu(l: &MatrixVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
         )));
     }
 
-    // Adder tree: leaf values and sums all fit `tree_bits` (every product range contains 0,
-    // so every partial sum lies inside the accumulator range).
-    let (tree_bits, acc_bits) = if xnor {
-        (
-            ir::bits_for_unsigned(simd as u64).max(1),
-            ir::bits_for_unsigned(l.mw as u64).max(1),
-        )
+    // the popcount (XNOR) or the accumulator type
+    let acc_bits = if xnor {
+        ir::bits_for_unsigned(l.mw as u64).max(1)
     } else {
-        (acc_type.bits(), acc_type.bits())
+        acc_type.bits()
     };
-    let (x_kind, xs) = value_kind(l.input_type);
-    let (w_kind, ws) = value_kind(l.weight_type);
-    let prod_bits = xs + ws;
-    let (prod_fit, prod_fit_bits) = match tree_bits.cmp(&prod_bits) {
-        std::cmp::Ordering::Greater => (rtl::ProdFit::Extend, tree_bits - prod_bits),
-        std::cmp::Ordering::Equal => (rtl::ProdFit::Same, 0),
-        std::cmp::Ordering::Less => (rtl::ProdFit::Trunc, 0),
-    };
-    let levels = tree_levels(pe, simd, tree_bits);
-    let nlev = levels.len();
-    let ctl = 2 + levels.iter().filter(|l| l.registered).count();
-    debug_assert_eq!(ctl, 2 + tree_reg_levels(simd), "the schedule's latency");
+    let (_, _, w_block) = weight_rom(l, Fold::new(pe, simd));
+    let dp = datapath::build(&datapath::Spec {
+        pe,
+        simd,
+        input_type: l.input_type,
+        weight_type: l.weight_type,
+        acc_bits,
+        rom_out_reg: datapath::rom_out_reg(w_block),
+        x_s_mul: 1,
+        x_p_mul: 0,
+    });
+    let ctl = datapath::ctl_stages(xnor, simd, dp.rom_out_reg);
 
     // weights: word nf*SF + sf holds lane (p, s) at bits [(p*SIMD + s)*WB +: WB]
-    let (w_depth, w_width, w_block) = weight_rom(l, Fold::new(pe, simd));
+    let (w_depth, w_width, _) = weight_rom(l, Fold::new(pe, simd));
     let mut wm = MemBuilder::new(w_width);
     for fo in 0..nf {
         for so in 0..sf {
@@ -288,6 +269,9 @@ fn render_mvu(l: &MatrixVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
     });
     let has_thr = thr.is_some();
     let thr_out = thr.as_ref().map_or_else(ThrOut::none, |t| t.out.clone());
+    let ts = thr
+        .as_ref()
+        .map_or_else(super::thresholding::no_search, |t| t.ts.clone());
     if let Some(t) = thr {
         files.push(t.rom);
     }
@@ -328,27 +312,10 @@ fn render_mvu(l: &MatrixVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
         ctl_msb: ctl - 1,
         ctl_prev_msb: ctl - 2,
         xnor,
-        leaf_ext: tree_bits - 1,
-        x_kind,
-        w_kind,
-        x_ext: prod_bits - ib,
-        w_ext: prod_bits - wb,
-        prod_bits,
-        prod_msb: prod_bits - 1,
-        prod_fit,
-        prod_fit_bits,
-        prod_trunc_msb: prod_bits.saturating_sub(tree_bits + 1),
-        tree_bits,
-        tree_msb: tree_bits - 1,
-        t0_msb: pe * simd * tree_bits as usize - 1,
-        tree_top: nlev,
-        levels,
-        reg_every: TREE_REG_EVERY,
-        pe_tree_msb: pe * tree_bits as usize - 1,
+        dp,
         acc_bits,
         acc_msb: acc_bits - 1,
         acc_all_msb: pe * acc_bits as usize - 1,
-        acc_ext: acc_bits - tree_bits,
         acc_zero: lit(acc_bits, 0),
         has_thr,
         nt: thr_out.nt,
@@ -356,11 +323,6 @@ fn render_mvu(l: &MatrixVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
         cmp_msb_bits: cmp_bits - 1,
         cmp_kind,
         cmp_ext,
-        cmp_all_msb: pe * thr_out.nt - 1,
-        thr_file,
-        thr_msb: pe * thr_out.nt * cmp_bits as usize - 1,
-        thr_rom_last: nf.max(2) - 1,
-        thr_addr_msb: thr_addr_bits - 1,
         thr_addr_last: lit(thr_addr_bits, (nf - 1) as i64),
         thr_addr_one: lit(thr_addr_bits, 1),
         out_bipolar: thr_out.out_bipolar,
@@ -368,7 +330,7 @@ fn render_mvu(l: &MatrixVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
         out_one: thr_out.out_one,
         out_zero: thr_out.out_zero,
         out_bits_msb: out_bits - 1,
-        levels_n: thr_out.levels,
+        ts,
         dot_lit,
     };
     files.insert(
@@ -379,33 +341,4 @@ fn render_mvu(l: &MatrixVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
         },
     );
     Ok(files)
-}
-
-/// The adder tree's levels over the SIMD lanes of each of PE lanes (`tree_bits` a node),
-/// registered every [`TREE_REG_EVERY`] levels and at the top.
-pub(super) fn tree_levels(pe: usize, simd: usize, tree_bits: u32) -> Vec<rtl::TreeLevel> {
-    let mut levels = Vec::new();
-    let mut n = simd;
-    let mut k = 0;
-    while n > 1 {
-        k += 1;
-        let next = n.div_ceil(2);
-        levels.push(rtl::TreeLevel {
-            k,
-            prev: k - 1,
-            n: next,
-            prev_n: n,
-            pairs: n / 2,
-            odd: n % 2 == 1,
-            prev_last: n - 1,
-            registered: false,
-            msb: pe * next * tree_bits as usize - 1,
-        });
-        n = next;
-    }
-    let nlev = levels.len();
-    for lv in &mut levels {
-        lv.registered = lv.k % TREE_REG_EVERY == 0 || lv.k == nlev;
-    }
-    levels
 }

@@ -45,7 +45,8 @@ impl Engine for Thresholding {
     }
 
     /// `engines/thresholding.v`: one beat in and one out a cycle; a beat enters the next
-    /// FIFO 2 cycles after it is read (the compare register, the skid buffer).
+    /// FIFO `1 + B` cycles after it is read (the B stages of the binary search
+    /// ([`search_stages`]), the skid buffer).
     fn schedule(
         &self,
         ins: &[TensorType],
@@ -53,7 +54,8 @@ impl Engine for Thresholding {
         fold: Fold,
     ) -> crate::fifo::Schedule {
         let beats = ins[0].elems() / fold.pe;
-        crate::fifo::Schedule::streaming(&[beats], &[beats], 2)
+        let lat = 1 + search_stages(self.thresholds.per_channel());
+        crate::fifo::Schedule::streaming(&[beats], &[beats], lat as u32)
     }
 
     fn resources(&self, ins: &[TensorType], fold: Fold) -> Resources {
@@ -107,6 +109,109 @@ pub(super) fn clamped(t: &Thresholds, channel: usize, lo: i64, hi: i64) -> Vec<i
         .iter()
         .map(|&v| v.clamp(lo, hi.saturating_add(1)))
         .collect()
+}
+
+/// Register stages of the binary search over `nt` thresholds a channel: the bits of a
+/// count `0..=nt`.
+pub(super) fn search_stages(nt: usize) -> usize {
+    crate::ir::bits_for_unsigned(nt as u64).max(1) as usize
+}
+
+/// The pipelined binary search (`lib/thr_search.v`) over `words` ROM words of `pe`
+/// channels, `rows(word, lane)` giving a channel's ascending thresholds (already in the
+/// comparison domain, at most `pad`), `cmp_bits` bits each; `pad` (a value no input
+/// reaches) fills a row up to `2^B - 1` thresholds for B stages. Word layout: stage k's
+/// region at `(2^k - 1) * pe * cmp_bits`, lane p's `2^k` entries from `p * 2^k * cmp_bits`
+/// in it, entry r the threshold `r * 2^(B-k) + 2^(B-1-k) - 1` (0-based).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn thr_search(
+    rows: impl Fn(usize, usize) -> Vec<i64>,
+    words: usize,
+    pe: usize,
+    nt: usize,
+    cmp_bits: u32,
+    pad: i64,
+    out_bits: u32,
+    file: String,
+) -> (rtl::ThrSearch, GeneratedFile) {
+    let b = search_stages(nt);
+    let m = (1usize << b) - 1;
+    let cmp = cmp_bits as usize;
+    let mask = if cmp_bits >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << cmp_bits) - 1
+    };
+    let mut tm = MemBuilder::new(m * pe * cmp);
+    for w in 0..words {
+        tm.push_word();
+        for p in 0..pe {
+            let mut row = rows(w, p);
+            debug_assert_eq!(row.len(), nt, "thresholds a channel");
+            row.resize(m, pad);
+            for k in 0..b {
+                let off = ((1usize << k) - 1) * pe * cmp + p * (1usize << k) * cmp;
+                for r in 0..(1usize << k) {
+                    let j = r * (1usize << (b - k)) + (1usize << (b - 1 - k)) - 1;
+                    tm.set(off + r * cmp, cmp_bits, (row[j] as u64) & mask);
+                }
+            }
+        }
+    }
+    let addr_bits = counter_bits(words);
+    let stages = (0..b)
+        .map(|k| rtl::ThrStage {
+            k,
+            next: k + 1,
+            k_msb: k.saturating_sub(1),
+            entries: 1 << k,
+            off: ((1usize << k) - 1) * pe * cmp,
+            lane_bits: (1usize << k) * cmp,
+            lane_msb: (1usize << k) * cmp - 1,
+            n_msb: pe * (k + 1) - 1,
+            prev_n_msb: (pe * k).saturating_sub(1),
+            last: k + 1 == b,
+        })
+        .collect();
+    let ts = rtl::ThrSearch {
+        pe,
+        cmp_bits,
+        cmp_msb: cmp_bits - 1,
+        v_msb: pe * cmp - 1,
+        file: file.clone(),
+        rom_msb: m * pe * cmp - 1,
+        rom_last: words.max(2) - 1,
+        addr_msb: addr_bits - 1,
+        stages,
+        n_bits: b,
+        top: b,
+        count_msb: pe * b - 1,
+        out_ext: out_bits.saturating_sub(b as u32),
+    };
+    let rom = GeneratedFile {
+        name: file,
+        contents: tm.finish(words.max(2)),
+    };
+    (ts, rom)
+}
+
+/// The search fields of a unit without thresholds (not rendered).
+pub(super) fn no_search() -> rtl::ThrSearch {
+    rtl::ThrSearch {
+        pe: 1,
+        cmp_bits: 1,
+        cmp_msb: 0,
+        v_msb: 0,
+        file: String::new(),
+        rom_msb: 0,
+        rom_last: 1,
+        addr_msb: 0,
+        stages: Vec::new(),
+        n_bits: 1,
+        top: 1,
+        count_msb: 0,
+        out_ext: 0,
+    }
 }
 
 /// The threshold ROM (`.mem` text) of `channels` channels folded by `pe`: word `cf` (at
@@ -209,6 +314,22 @@ fn render_thresholding(l: &Thresholding, cx: &RenderCx) -> Result<Vec<GeneratedF
     let thr_file = format!("{module}_t.mem");
     let cf_bits = counter_bits(cf);
     let out_bits = t.out_type.bits();
+    if search_stages(thr.nt) > out_bits as usize {
+        return Err(EmitError::Verify(format!(
+            "{module}: {} thresholds do not fit a {out_bits}-bit output",
+            thr.nt
+        )));
+    }
+    let (ts, rom) = thr_search(
+        |w, p| clamped(t, w * pe + p, lo, hi),
+        cf,
+        pe,
+        thr.nt,
+        cmp_bits,
+        hi + 1,
+        out_bits,
+        thr_file,
+    );
     let ctx = rtl::Thresholding {
         module: module.to_string(),
         header,
@@ -226,10 +347,6 @@ fn render_thresholding(l: &Thresholding, cx: &RenderCx) -> Result<Vec<GeneratedF
         nt: thr.nt,
         cmp_bits,
         cmp_msb_bits: cmp_bits - 1,
-        cmp_all_msb: pe * thr.nt - 1,
-        thr_file: thr_file.clone(),
-        thr_msb: pe * thr.nt * cmp_bits as usize - 1,
-        thr_rom_last: cf.max(2) - 1,
         cf_msb: cf_bits - 1,
         cf_last: lit(cf_bits, (cf - 1) as i64),
         cf_one: lit(cf_bits, 1),
@@ -238,17 +355,14 @@ fn render_thresholding(l: &Thresholding, cx: &RenderCx) -> Result<Vec<GeneratedF
         out_one: thr.out_one,
         out_zero: thr.out_zero,
         out_bits_msb: out_bits - 1,
-        levels_n: thr.levels,
+        ts,
     };
     Ok(vec![
         GeneratedFile {
             name: format!("{module}.v"),
             contents: render(&ctx, module)?,
         },
-        GeneratedFile {
-            name: thr_file,
-            contents: threshold_rom(t, l.channels, pe, lo, hi, cmp_bits),
-        },
+        rom,
     ])
 }
 
@@ -259,7 +373,10 @@ pub(super) struct AccThresholds {
     pub(super) cmp_bits: u32,
     pub(super) cmp_kind: rtl::Widen,
     pub(super) cmp_ext: u32,
-    /// The ROM: word `w` holds the thresholds of channels `channel(w, 0..pe)`.
+    /// The binary search over the thresholds.
+    pub(super) ts: rtl::ThrSearch,
+    /// The ROM: word `w` holds the thresholds of channels `channel(w, 0..pe)` in the search's
+    /// layout ([`thr_search`]).
     pub(super) rom: GeneratedFile,
 }
 
@@ -303,31 +420,31 @@ pub(super) fn acc_thresholds(
         (_, true) => rtl::Widen::Sign,
         (_, false) => rtl::Widen::Zero,
     };
-    let mut tm = MemBuilder::new(pe * out.nt * cmp_bits as usize);
-    for w in 0..words {
-        tm.push_word();
-        for p in 0..pe {
-            let row = t.row(channel(w, p)).iter().map(|&v| match xnor_n {
-                Some(n) => (v.saturating_add(n as i64).saturating_add(1)).div_euclid(2),
-                None => v,
-            });
-            for (j, v) in row.map(|v| v.clamp(lo, hi + 1)).enumerate() {
-                tm.set(
-                    (p * out.nt + j) * cmp_bits as usize,
-                    cmp_bits,
-                    (v as u64) & ((1u64 << cmp_bits) - 1),
-                );
-            }
-        }
-    }
+    let (ts, rom) = thr_search(
+        |w, p| {
+            t.row(channel(w, p))
+                .iter()
+                .map(|&v| match xnor_n {
+                    Some(n) => (v.saturating_add(n as i64).saturating_add(1)).div_euclid(2),
+                    None => v,
+                })
+                .map(|v| v.clamp(lo, hi + 1))
+                .collect()
+        },
+        words,
+        pe,
+        out.nt,
+        cmp_bits,
+        hi + 1,
+        t.out_type.bits(),
+        file,
+    );
     AccThresholds {
         out,
         cmp_bits,
         cmp_kind,
         cmp_ext,
-        rom: GeneratedFile {
-            name: file,
-            contents: tm.finish(words.max(2)),
-        },
+        ts,
+        rom,
     }
 }

@@ -14,13 +14,14 @@
 //! output beats of PE channels.
 
 use super::thresholding::{ThrOut, acc_cmp_bits, acc_thresholds};
-use super::{Engine, RenderCx, Resources, value_kind};
+use super::{Engine, RenderCx, Resources};
 use crate::emit::{EmitError, GeneratedFile, MemBuilder, counter_bits, lit, render};
 use crate::fold::{Fold, divisors};
 use crate::ir::{self, DataType, TensorType, VectorVector};
 use ferrite_rtl as rtl;
 
-use super::mvau::{TREE_REG_EVERY, latency, rom_shape, tree_levels};
+use super::datapath;
+use super::mvau::rom_shape;
 use crate::fifo::{Schedule, Step};
 
 impl VectorVector {
@@ -116,14 +117,22 @@ impl Engine for VectorVector {
 
     /// `engines/vvu.v`: one input beat a cycle, `K/SIMD * C/PE` a pixel; each beat of the
     /// last kernel fold completes a channel block, whose output beat enters the next FIFO
-    /// [`latency`] cycles later (the same stages as the matrix-vector unit's: the
+    /// [`datapath::latency`] cycles later (the same stages as the matrix-vector unit's: the
     /// accumulator RAM is read in parallel with the adder tree).
     fn schedule(&self, ins: &[TensorType], _outs: &[TensorType], fold: Fold) -> Schedule {
         let (kf, nb) = (self.kernel / fold.simd, self.channels / fold.pe);
         let pattern: Vec<Step> = (0..kf * nb)
             .map(|i| Step::new(1, u32::from(i / nb == kf - 1)))
             .collect();
-        let lat = latency(fold.simd, self.thresholds.is_some());
+        let (_, _, block) = weight_rom(self, fold);
+        let lat = datapath::latency(
+            self.is_xnor(),
+            fold.simd,
+            datapath::rom_out_reg(block),
+            self.thresholds
+                .as_ref()
+                .map_or(0, |t| super::thresholding::search_stages(t.per_channel())),
+        );
         Schedule::Steps {
             pattern,
             repeat: self.pixels(&ins[0]),
@@ -223,30 +232,22 @@ fn render_vvu(l: &VectorVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
     }
 
     // products and adder tree over the SIMD lanes of each PE, as in the matrix-vector unit
-    let (tree_bits, acc_bits) = if xnor {
-        (ir::bits_for_unsigned(simd as u64).max(1), l.acc_bits())
-    } else {
-        (acc_type.bits(), acc_type.bits())
-    };
-    let (x_kind, xs) = value_kind(l.input_type);
-    let (w_kind, ws) = value_kind(l.weight_type);
-    let prod_bits = xs + ws;
-    let (prod_fit, prod_fit_bits) = match tree_bits.cmp(&prod_bits) {
-        std::cmp::Ordering::Greater => (rtl::ProdFit::Extend, tree_bits - prod_bits),
-        std::cmp::Ordering::Equal => (rtl::ProdFit::Same, 0),
-        std::cmp::Ordering::Less => (rtl::ProdFit::Trunc, 0),
-    };
-    let levels = tree_levels(pe, simd, tree_bits);
-    let nlev = levels.len();
-    let ctl = 2 + levels.iter().filter(|l| l.registered).count();
-    debug_assert_eq!(
-        latency(simd, false),
-        ctl + 2,
-        "the schedule's latency counts the stages"
-    );
+    let acc_bits = l.acc_bits();
+    let (_, _, w_block) = weight_rom(l, f);
+    let dp = datapath::build(&datapath::Spec {
+        pe,
+        simd,
+        input_type: l.input_type,
+        weight_type: l.weight_type,
+        acc_bits,
+        rom_out_reg: datapath::rom_out_reg(w_block),
+        x_s_mul: pe,
+        x_p_mul: 1,
+    });
+    let ctl = datapath::ctl_stages(xnor, simd, dp.rom_out_reg);
 
     // weights: word kf*NB + cb holds lane (p, s) at bits [(p*SIMD + s)*WB +: WB]
-    let (w_depth, w_width, w_block) = weight_rom(l, f);
+    let (w_depth, w_width, _) = weight_rom(l, f);
     let mut wm = MemBuilder::new(w_width);
     for k in 0..kf {
         for cb in 0..nb {
@@ -312,6 +313,9 @@ fn render_vvu(l: &VectorVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
     let has_thr = thr.is_some();
     let out = thr.as_ref().map_or_else(ThrOut::none, |t| t.out.clone());
     let nt = out.nt;
+    let ts = thr
+        .as_ref()
+        .map_or_else(super::thresholding::no_search, |t| t.ts.clone());
     if let Some(t) = thr {
         files.push(t.rom);
     }
@@ -357,29 +361,12 @@ fn render_vvu(l: &VectorVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
         ctl_msb: ctl - 1,
         ctl_prev_msb: ctl - 2,
         xnor,
-        leaf_ext: tree_bits - 1,
-        x_kind,
-        w_kind,
-        x_ext: prod_bits - ib,
-        w_ext: prod_bits - wb,
-        prod_bits,
-        prod_msb: prod_bits - 1,
-        prod_fit,
-        prod_fit_bits,
-        prod_trunc_msb: prod_bits.saturating_sub(tree_bits + 1),
-        tree_bits,
-        tree_msb: tree_bits - 1,
-        t0_msb: pe * simd * tree_bits as usize - 1,
-        tree_top: nlev,
-        levels,
-        reg_every: TREE_REG_EVERY,
-        pe_tree_msb: pe * tree_bits as usize - 1,
+        dp,
         acc_store,
         acc_mem_last: nb - 1,
         acc_bits,
         acc_msb: acc_bits - 1,
         acc_all_msb: pe * acc_bits as usize - 1,
-        acc_ext: acc_bits - tree_bits,
         acc_zero: lit(acc_bits, 0),
         has_thr,
         nt,
@@ -387,11 +374,6 @@ fn render_vvu(l: &VectorVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
         cmp_msb_bits: cmp_bits - 1,
         cmp_kind,
         cmp_ext,
-        cmp_all_msb: pe * nt - 1,
-        thr_file,
-        thr_msb: pe * nt * cmp_bits as usize - 1,
-        thr_rom_last: nb.max(2) - 1,
-        thr_addr_msb: thr_addr_bits - 1,
         thr_addr_last: lit(thr_addr_bits, (nb - 1) as i64),
         thr_addr_one: lit(thr_addr_bits, 1),
         out_bipolar: out.out_bipolar,
@@ -399,7 +381,7 @@ fn render_vvu(l: &VectorVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
         out_one: out.out_one,
         out_zero: out.out_zero,
         out_bits_msb: out_bits - 1,
-        levels_n: out.levels,
+        ts,
         dot_lit,
     };
     files.insert(

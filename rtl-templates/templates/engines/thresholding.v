@@ -20,13 +20,15 @@ wire adv;
 assign s_axis_in_tready = adv;
 wire in_fire = adv && s_axis_in_tvalid;
 
-// thresholds of the {{ pe }} channels of the current beat: {{ nt }} a channel, {{ cmp_bits }} bits each
-reg [{{ thr_msb }}:0] thr_rom [0:{{ thr_rom_last }}];
-initial begin
-    $readmemh({MEM_DIR, "{{ thr_file }}"}, thr_rom);
-end
 reg [{{ cf_msb }}:0] cf_reg;
-wire [{{ thr_msb }}:0] thr = thr_rom[cf_reg];
+always @(posedge clk) begin
+    if (in_fire) begin
+        cf_reg <= (cf_reg == {{ cf_last }}) ? 0 : cf_reg + {{ cf_one }};
+    end
+    if (rst) begin
+        cf_reg <= 0;
+    end
+end
 
 // input lane value at {{ cmp_bits }} bits, signed
 function [{{ cmp_msb_bits }}:0] f_val;
@@ -42,31 +44,20 @@ function [{{ cmp_msb_bits }}:0] f_val;
     end
 endfunction
 
-// ---- stage 1: compare (x >= t), registered ----
-reg [{{ cmp_all_msb }}:0] cmp_reg;
-reg cmp_valid_reg;
-always @(posedge clk) begin : cmp_stage
+// ---- {{ nt }} thresholds a channel ({{ cmp_bits }} bits each), compared (x >= t) by a binary search of {{ ts.n_bits }} registered stage(s) ----
+reg [{{ ts.v_msb }}:0] ts_v0;
+always @* begin : ts_value
     integer p;
-    integer j;
-    if (adv) begin
-        for (p = 0; p < {{ pe }}; p = p + 1) begin
-            for (j = 0; j < {{ nt }}; j = j + 1) begin
-                cmp_reg[p*{{ nt }} + j] <= $signed(f_val(s_axis_in_tdata[p*{{ in_bits }} +: {{ in_bits }}])) >= $signed(thr[(p*{{ nt }} + j)*{{ cmp_bits }} +: {{ cmp_bits }}]);
-            end
-        end
-        cmp_valid_reg <= s_axis_in_tvalid;
-        if (in_fire) begin
-            cf_reg <= (cf_reg == {{ cf_last }}) ? 0 : cf_reg + {{ cf_one }};
-        end
-    end
-    if (rst) begin
-        cmp_valid_reg <= 1'b0;
-        cf_reg        <= 0;
+    for (p = 0; p < {{ pe }}; p = p + 1) begin
+        ts_v0[p*{{ cmp_bits }} +: {{ cmp_bits }}] = f_val(s_axis_in_tdata[p*{{ in_bits }} +: {{ in_bits }}]);
     end
 end
+wire ts_valid0 = s_axis_in_tvalid;
+wire [{{ ts.addr_msb }}:0] ts_addr0 = cf_reg;
+{%- include "lib/thr_search.v" %}
 
 wire [{{ out_msb }}:0] result;
-{%- include "lib/threshold_encode.v" %}
+{%- include "lib/count_encode.v" %}
 
 // ---- output skid buffer ----
 {{ skid_module }} #(
@@ -75,7 +66,7 @@ wire [{{ out_msb }}:0] result;
     .clk(clk),
     .rst(rst),
     .s_axis_in_tdata(result),
-    .s_axis_in_tvalid(cmp_valid_reg),
+    .s_axis_in_tvalid(thr_valid),
     .s_axis_in_tready(adv),
     .m_axis_out_tdata(m_axis_out_tdata),
     .m_axis_out_tvalid(m_axis_out_tvalid),

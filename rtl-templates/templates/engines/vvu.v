@@ -43,7 +43,7 @@ always @(posedge clk) begin
     end
 end
 
-// ---- stage 1: input beat and weights (registered ROM read) ----
+// ---- stage 1: input beat and weights (registered ROM read{% if dp.rom_out_reg %}, then the RAM's output register{% endif %}) ----
 {%- if w_rom_block %}
 (* rom_style = "block" *)
 {%- endif %}
@@ -53,12 +53,35 @@ initial begin
 end
 reg [{{ in_msb }}:0] x_reg;
 reg [{{ w_msb }}:0] w_reg;
+{%- if dp.rom_out_reg %}
+// the ROM read (w_rd) and its output register (w_reg) with nothing between them, so the
+// block RAM's own output register takes the second; the input waits a stage beside it
+reg [{{ w_msb }}:0] w_rd;
+reg [{{ in_msb }}:0] x_d;
+always @(posedge clk) begin
+    if (adv) begin
+        w_rd <= w_rom[w_addr_reg];
+    end
+end
+always @(posedge clk) begin
+    if (adv) begin
+        w_reg <= w_rd;
+    end
+end
+always @(posedge clk) begin
+    if (adv) begin
+        x_d   <= s_axis_in_tdata;
+        x_reg <= x_d;
+    end
+end
+{%- else %}
 always @(posedge clk) begin
     if (adv) begin
         x_reg <= s_axis_in_tdata;
         w_reg <= w_rom[w_addr_reg];
     end
 end
+{%- endif %}
 
 // control travelling with the data: valid, {% if !acc_store.is_none() %}first and {% endif %}last kernel fold{% if acc_store.is_ram() %}, channel block{% endif %}
 reg [{{ ctl_msb }}:0] valid_sr;
@@ -85,25 +108,11 @@ always @(posedge clk) begin
     end
 end
 
-// ---- stage 2: {% if xnor %}XNOR of bipolar inputs and weights{% else %}products{% endif %}, {{ tree_bits }} bits each ----
+// ---- stage 2: {% if xnor %}XNOR of bipolar inputs and weights, counted in groups{% else %}products{% endif %}, {{ dp.leaf_bits }} bits each ----
 {%- include "lib/mac_product.v" %}
 
-reg [{{ t0_msb }}:0] t0;
-always @(posedge clk) begin : prod_stage
-    integer p;
-    integer s;
-    if (adv) begin
-        for (p = 0; p < {{ pe }}; p = p + 1) begin
-            for (s = 0; s < {{ simd }}; s = s + 1) begin
-                t0[(p*{{ simd }} + s)*{{ tree_bits }} +: {{ tree_bits }}] <= f_prod(x_reg[(s*{{ pe }} + p)*{{ in_bits }} +: {{ in_bits }}], w_reg[(p*{{ simd }} + s)*{{ w_bits }} +: {{ w_bits }}]);
-            end
-        end
-    end
-end
-
-// ---- adder tree over the {{ simd }} kernel positions of each PE{% if levels.len() > 0 %}, registered every {{ reg_every }} levels{% endif %} ----
+// ---- adder tree over the {{ dp.leaves }} leaves (kernel positions) of each PE{% if dp.levels.len() > 0 %}, registered every {{ dp.reg_every }} levels{% endif %} ----
 {%- include "lib/adder_tree.v" %}
-wire [{{ pe_tree_msb }}:0] tree_out = t{{ tree_top }};
 wire tree_valid = valid_sr[{{ ctl_msb }}];
 {%- if !acc_store.is_none() %}
 wire tree_first = first_sr[{{ ctl_msb }}];
@@ -133,11 +142,7 @@ reg [{{ acc_all_msb }}:0] acc_sum;
 always @* begin : acc_add
     integer p;
     for (p = 0; p < {{ pe }}; p = p + 1) begin
-{%- if acc_ext > 0 %}
-        acc_sum[p*{{ acc_bits }} +: {{ acc_bits }}] = (tree_first ? {{ acc_zero }} : {% if acc_store.is_ram() %}acc_rd_reg{% else %}acc_reg{% endif %}[p*{{ acc_bits }} +: {{ acc_bits }}]) + { { {{ acc_ext }}{1'b0}}, tree_out[p*{{ tree_bits }} +: {{ tree_bits }}] };
-{%- else %}
-        acc_sum[p*{{ acc_bits }} +: {{ acc_bits }}] = (tree_first ? {{ acc_zero }} : {% if acc_store.is_ram() %}acc_rd_reg{% else %}acc_reg{% endif %}[p*{{ acc_bits }} +: {{ acc_bits }}]) + tree_out[p*{{ tree_bits }} +: {{ tree_bits }}];
-{%- endif %}
+        acc_sum[p*{{ acc_bits }} +: {{ acc_bits }}] = (tree_first ? {{ acc_zero }} : {% if acc_store.is_ram() %}acc_rd_reg{% else %}acc_reg{% endif %}[p*{{ acc_bits }} +: {{ acc_bits }}]) + tree_out[p*{{ acc_bits }} +: {{ acc_bits }}];
     end
 end
 {%- endif %}
@@ -149,11 +154,7 @@ always @(posedge clk) begin : acc_stage
         if (tree_valid) begin
 {%- if acc_store.is_none() %}
             for (p = 0; p < {{ pe }}; p = p + 1) begin
-{%- if acc_ext > 0 %}
-                acc_reg[p*{{ acc_bits }} +: {{ acc_bits }}] <= { { {{ acc_ext }}{1'b0}}, tree_out[p*{{ tree_bits }} +: {{ tree_bits }}] };
-{%- else %}
-                acc_reg[p*{{ acc_bits }} +: {{ acc_bits }}] <= tree_out[p*{{ tree_bits }} +: {{ tree_bits }}];
-{%- endif %}
+                acc_reg[p*{{ acc_bits }} +: {{ acc_bits }}] <= tree_out[p*{{ acc_bits }} +: {{ acc_bits }}];
             end
 {%- else if acc_store.is_reg() %}
             acc_reg <= acc_sum;
