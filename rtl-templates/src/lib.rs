@@ -498,6 +498,14 @@ pub const SOURCES: &[(&str, &str)] = &[
         include_str!("../templates/lib/acc_thresholds.v"),
     ),
     (
+        "lib/thr_search.v",
+        include_str!("../templates/lib/thr_search.v"),
+    ),
+    (
+        "lib/count_encode.v",
+        include_str!("../templates/lib/count_encode.v"),
+    ),
+    (
         "engines/thresholding.v",
         include_str!("../templates/engines/thresholding.v"),
     ),

@@ -49,7 +49,7 @@ fn tree_depth(mut n: usize) -> usize {
 }
 
 fn registered(k: usize, depth: usize) -> bool {
-    k % TREE_REG_EVERY == 0 || k == depth
+    k.is_multiple_of(TREE_REG_EVERY) || k == depth
 }
 
 /// Registered adder-tree levels over `leaves` leaves: every [`TREE_REG_EVERY`]-th and the top.
