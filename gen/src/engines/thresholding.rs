@@ -71,6 +71,31 @@ impl Engine for Thresholding {
         }
     }
 
+    /// PE lanes of `per_channel` compares against a ROM row (constants with one channel
+    /// fold, else a ROM read from logic), the output encoding, the skid buffer.
+    fn cost_terms(
+        &self,
+        _ins: &[TensorType],
+        fold: Fold,
+        _family: crate::boards::Family,
+    ) -> crate::estimate::Terms {
+        let it = self.input_type;
+        let cmp_bits = signed_bits(it.min(), it.max() + 1) as usize;
+        let pe = fold.pe;
+        let cf = self.channels / pe;
+        let cmp = (pe * self.thresholds.per_channel() * cmp_bits) as f64;
+        let out = self.thresholds.out_type.bits() as usize;
+        crate::estimate::Terms::new(
+            "thresholding",
+            [
+                (pe * (it.bits() as usize + 2 * out)) as f64,
+                cmp,
+                if cf > 1 { cmp * cf as f64 } else { 0.0 },
+                0.0,
+            ],
+        )
+    }
+
     fn describe(&self, ins: &[TensorType], f: Fold) -> Vec<String> {
         vec![
             format!(
