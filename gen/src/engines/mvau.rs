@@ -157,7 +157,12 @@ impl Engine for MatrixVector {
         } else {
             (self.acc_type().bits(), self.acc_type().bits())
         };
-        let dsp = !xnor && crate::estimate::product_in_dsp(family, xs, ws);
+        // a 1-bit operand (binary: an AND, bipolar: a negation) makes no multiplier
+        let one_bit = |t: DataType| matches!(t, DataType::Binary | DataType::Bipolar);
+        let dsp = !xnor
+            && !one_bit(self.input_type)
+            && !one_bit(self.weight_type)
+            && crate::estimate::product_in_dsp(family, xs, ws);
         let lanes = (pe * simd) as f64;
         let prod = if xnor {
             lanes
@@ -176,17 +181,21 @@ impl Engine for MatrixVector {
         let ib = self.input_type.bits() as usize;
         let cmp = (pe * nt * cmp_bits) as f64;
         let thr_rom = if nf > 1 { cmp * nf as f64 } else { 0.0 };
-        let ibuf = if nf > 1 { (sf * simd * ib) as f64 } else { 0.0 };
+        // the input vector buffer (output folds after the first re-read it): a RAM Yosys places
+        let ibuf = (nf > 1).then(|| crate::estimate::place_ram(family, sf.max(2), simd * ib));
+        let ibuf_bits = ibuf.map_or(0.0, |m| {
+            crate::estimate::fabric_bits(m, sf.max(2), simd * ib)
+        });
         let mut t = crate::estimate::Terms::new(
             if xnor { "mvau_xnor" } else { "mvau_mac" },
             [
                 (2 * pe * out_bits + simd * ib + width) as f64,
                 prod + lanes * tree_bits as f64 + (pe * acc_bits as usize) as f64,
-                crate::estimate::fabric_bits(mem, depth, width) + thr_rom + ibuf,
+                crate::estimate::fabric_bits(mem, depth, width) + thr_rom + ibuf_bits,
                 cmp,
             ],
         );
-        t.bram = crate::estimate::blocks(mem);
+        t.bram = crate::estimate::blocks(mem) + ibuf.map_or(0, crate::estimate::blocks);
         t.dsp = if dsp { (pe * simd) as u64 } else { 0 };
         t
     }

@@ -288,7 +288,10 @@ impl super::Engine for crate::ir::Pool {
             crate::estimate::Memory::Logic
         };
         let mut t = crate::estimate::Terms::new(
-            "pool",
+            match self.mode {
+                crate::ir::PoolMode::Max => "pool",
+                crate::ir::PoolMode::Sum => "pool_sum",
+            },
             [
                 (fold.pe * self.input_type.bits() as usize) as f64,
                 out,

@@ -77,7 +77,7 @@ impl Engine for Thresholding {
         &self,
         _ins: &[TensorType],
         fold: Fold,
-        _family: crate::boards::Family,
+        family: crate::boards::Family,
     ) -> crate::estimate::Terms {
         let it = self.input_type;
         let cmp_bits = signed_bits(it.min(), it.max() + 1) as usize;
@@ -85,15 +85,29 @@ impl Engine for Thresholding {
         let cf = self.channels / pe;
         let cmp = (pe * self.thresholds.per_channel() * cmp_bits) as f64;
         let out = self.thresholds.out_type.bits() as usize;
-        crate::estimate::Terms::new(
+        // the threshold ROM, read at a registered address: synth_ecp5 moves a large one into
+        // block RAM (as place_memory would place it); synth_xilinx and synth_ice40 keep it
+        // in logic
+        let rom = if cf > 1 && family == crate::boards::Family::Ecp5 {
+            crate::estimate::place_memory(family, cf, cmp as usize)
+        } else {
+            crate::estimate::Memory::Logic
+        };
+        let mut t = crate::estimate::Terms::new(
             "thresholding",
             [
                 (pe * (it.bits() as usize + 2 * out)) as f64,
                 cmp,
-                if cf > 1 { cmp * cf as f64 } else { 0.0 },
+                if cf > 1 {
+                    crate::estimate::fabric_bits(rom, cf, cmp as usize)
+                } else {
+                    0.0
+                },
                 0.0,
             ],
-        )
+        );
+        t.bram = crate::estimate::blocks(rom);
+        t
     }
 
     fn describe(&self, ins: &[TensorType], f: Fold) -> Vec<String> {

@@ -197,7 +197,12 @@ impl Engine for VectorVector {
         } else {
             acc_bits
         };
-        let dsp = !xnor && crate::estimate::product_in_dsp(family, xs, ws);
+        // a 1-bit operand (binary: an AND, bipolar: a negation) makes no multiplier
+        let one_bit = |t: DataType| matches!(t, DataType::Binary | DataType::Bipolar);
+        let dsp = !xnor
+            && !one_bit(self.input_type)
+            && !one_bit(self.weight_type)
+            && crate::estimate::product_in_dsp(family, xs, ws);
         let lanes = (pe * simd) as f64;
         let prod = if xnor {
             lanes

@@ -58,6 +58,15 @@ impl std::iter::Sum for Cost {
     }
 }
 
+/// The name of `family`'s block RAM unit, as [`Cost::bram`] counts it.
+pub fn bram_unit(family: Family) -> &'static str {
+    match family {
+        Family::Xilinx7series | Family::XilinxUltrascale => "RAMB18",
+        Family::Ecp5 => "DP16KD",
+        Family::Ice40 => "EBR",
+    }
+}
+
 /// The resource kinds, in report order.
 pub const KINDS: [&str; 4] = ["LUT", "FF", "BRAM", "DSP"];
 
@@ -183,10 +192,11 @@ pub const XILINX_RAM_LUT_MAX_DEPTH: usize = 64;
 pub const XILINX_RAM_BLOCK_MIN_BITS: usize = 4096;
 /// ECP5: LUT-RAM (16 x 4 blocks) up to this depth, block RAM beyond from
 /// [`ECP5_RAM_BLOCK_MIN_BITS`].
-pub const ECP5_RAM_LUT_MAX_DEPTH: usize = 16;
+pub const ECP5_RAM_LUT_MAX_DEPTH: usize = 32;
 pub const ECP5_RAM_BLOCK_MIN_BITS: usize = 1024;
-/// iCE40 (no LUT-RAM): block RAM from this many bits, registers below.
-pub const ICE40_RAM_BLOCK_MIN_BITS: usize = 512;
+/// iCE40 (no LUT-RAM): block RAM from this many words and bits, registers below.
+pub const ICE40_RAM_BLOCK_MIN_DEPTH: usize = 8;
+pub const ICE40_RAM_BLOCK_MIN_BITS: usize = 128;
 
 /// Where Yosys puts a read-write memory of `depth` words of `width` bits that carries no
 /// placement attribute (FIFOs, window buffers, accumulator memories), on `family`.
@@ -209,7 +219,7 @@ pub fn place_ram(family: Family, depth: usize, width: usize) -> Memory {
             }
         }
         Family::Ice40 => {
-            if bits < ICE40_RAM_BLOCK_MIN_BITS {
+            if depth < ICE40_RAM_BLOCK_MIN_DEPTH || bits < ICE40_RAM_BLOCK_MIN_BITS {
                 Memory::Logic
             } else {
                 block(blocks_of(&EBR_MODES, depth, width))
@@ -284,9 +294,9 @@ pub fn converter_terms(family: Family, elem_bits: u32, in_lanes: usize, out_lane
         "converter",
         [
             buf as f64,
-            (out_lanes * e) as f64,
+            buf as f64 * counter_bits(in_lanes),
+            buf as f64 * counter_bits(out_lanes),
             counter_bits(buf + 1),
-            0.0,
         ],
     )
 }

@@ -58,10 +58,10 @@ pub fn model_terms(model: &str) -> [&'static str; N_TERMS] {
             "-",
         ],
         "label_select" => [
-            "input lane bits",
+            "compare bits of the lists (lanes x k x value width)",
             "top-k list bits (lanes x k x (value + index))",
-            "compare bits (lanes x k x value width)",
-            "-",
+            "final selection bits (lanes x (value + index))",
+            "insertion bits (lanes x k^2 x value width)",
         ],
         "swg" => [
             "beat bits",
@@ -76,7 +76,7 @@ pub fn model_terms(model: &str) -> [&'static str; N_TERMS] {
             "-",
         ],
         "pad" => ["beat bits", "counter bits", "-", "-"],
-        "pool" => [
+        "pool" | "pool_sum" => [
             "input lane bits",
             "accumulator bits (lanes x output width)",
             "accumulator memory bits (more than one channel fold)",
@@ -98,9 +98,9 @@ pub fn model_terms(model: &str) -> [&'static str; N_TERMS] {
         ],
         "converter" => [
             "buffer bits (in + out lanes)",
-            "output beat bits",
+            "buffer bits x log2(in lanes) (the write position select)",
+            "buffer bits x log2(out lanes) (the shift)",
             "fill counter bits",
-            "-",
         ],
         _ => ["-"; N_TERMS],
     }

@@ -169,6 +169,11 @@ fn main() -> Result<()> {
         }
         let path = root.join("gen/src/estimate/coef.rs");
         std::fs::write(&path, calibration::coef_source(&coefs))?;
+        // keep the generated file as `cargo fmt` would have it
+        let _ = std::process::Command::new("rustfmt")
+            .args(["--edition", "2024"])
+            .arg(&path)
+            .status();
         eprintln!("wrote {} (rebuild to use it)", path.display());
     } else {
         coefs = estimate::coef::COEF.to_vec();
@@ -202,11 +207,12 @@ fn main() -> Result<()> {
         let miss = calibration::misses(&est, &e.measured);
         misses += usize::from(!miss.is_empty());
         println!(
-            "{:<44} {:<15} est {:?} yosys {:?}{}{}",
+            "{:<44} {:<15} est {:?} yosys {:?} x {:?}{}{}",
             e.name,
             e.family.name(),
             est.figures(),
             e.measured.figures(),
+            u.terms.x,
             stale,
             if miss.is_empty() { "" } else { "  MISS" }
         );
