@@ -615,7 +615,6 @@ fn synth_command(family: Family, top: &str) -> String {
 pub fn count_cells(family: Family, cells: &BTreeMap<String, u64>) -> Cost {
     let mut c = Cost::default();
     for (name, &n) in cells {
-        let n = n;
         match family {
             Family::Xilinx7series | Family::XilinxUltrascale => {
                 let lut = match name.as_str() {
@@ -795,16 +794,15 @@ pub fn fit(rows: &[([f64; estimate::N_TERMS], f64)]) -> [f64; estimate::N_TERMS 
             if p.abs() < 1e-300 {
                 continue;
             }
-            for c in col..=k {
-                a[col][c] /= p;
+            for v in &mut a[col][col..=k] {
+                *v /= p;
             }
-            for r in 0..k {
-                if r != col {
-                    let f = a[r][col];
-                    if f != 0.0 {
-                        for c in col..=k {
-                            a[r][c] -= f * a[col][c];
-                        }
+            let pivot_row = a[col].clone();
+            for (r, row) in a.iter_mut().enumerate() {
+                let f = row[col];
+                if r != col && f != 0.0 {
+                    for (v, pv) in row[col..=k].iter_mut().zip(&pivot_row[col..=k]) {
+                        *v -= f * pv;
                     }
                 }
             }
