@@ -14,7 +14,7 @@ use ferrite_testbench::calibration::{self, COMMAND, FAMILIES, Fixture};
 
 /// Recorded configurations whose LUT or FF estimate is outside tolerance today (block RAM
 /// and DSP are exact on every one): the formulas' known gaps, listed so that the check
-/// holds everything else and this list can only shrink. 28 of 246; docs/estimates.md
+/// holds everything else and this list can only shrink. 22 of 246; docs/estimates.md
 /// says which structures they are.
 const KNOWN_OUTLIERS: &[(&str, Family)] = &[
     ("mvau_xnor_64x16_pe2_simd8_thr1", Family::Ice40),
@@ -32,13 +32,7 @@ const KNOWN_OUTLIERS: &[(&str, Family)] = &[
     ("top_16_k2_INT8_pe16", Family::Xilinx7series),
     ("top_16_k2_INT8_pe16", Family::Ice40),
     ("pool_max_12x12x8_BIPOLAR_k3_pe8", Family::Ecp5),
-    ("add_16_INT8_sh10_sum_pe4", Family::Xilinx7series),
-    ("add_16_INT8_sh10_sum_pe4", Family::Ecp5),
-    ("add_16_INT8_sh10_sum_pe4", Family::Ice40),
     ("add_64_INT4_sh00_INT4_pe8", Family::Ice40),
-    ("add_12_UINT8_sh00_UINT2_pe3", Family::Xilinx7series),
-    ("add_12_UINT8_sh00_UINT2_pe3", Family::Ecp5),
-    ("add_12_UINT8_sh00_UINT2_pe3", Family::Ice40),
     ("concat_8_UINT2_x2_pe16", Family::Ecp5),
     ("concat_12_INT4_x4_pe3", Family::Ecp5),
     ("fifo_16x8", Family::Ecp5),

@@ -103,12 +103,12 @@ impl Engine for Add {
         let pe = fold.pe;
         let w = acc_bits(self) as usize;
         let cf = ins[0].channels() / pe;
-        let inb = (self.input_types[0].bits() + self.input_types[1].bits()) as usize;
         let (cmp, rom) = self.thresholds.as_ref().map_or((0.0, 0.0), |t| {
             let c = (pe * t.per_channel() * w) as f64;
             (c, if cf > 1 { c * cf as f64 } else { 0.0 })
         });
-        crate::estimate::Terms::new("add", [(pe * inb) as f64, (pe * w) as f64, cmp, rom])
+        let out = pe * self.output_type().bits() as usize;
+        crate::estimate::Terms::new("add", [out as f64, (pe * w) as f64, cmp, rom])
     }
 
     fn describe(&self, ins: &[TensorType], f: Fold) -> Vec<String> {

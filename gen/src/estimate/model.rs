@@ -84,7 +84,7 @@ pub fn model_terms(model: &str) -> [&'static str; N_TERMS] {
         ],
         "duplicate" => ["output bits (copies x beat bits)", "copies", "-", "-"],
         "add" => [
-            "input lane bits",
+            "output beat bits (the skid buffer)",
             "sum bits (lanes x sum width)",
             "compare bits (lanes x thresholds x sum width)",
             "threshold ROM bits",
