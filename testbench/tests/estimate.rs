@@ -14,7 +14,7 @@ use ferrite_testbench::calibration::{self, COMMAND, FAMILIES, Fixture};
 
 /// Recorded configurations whose LUT or FF estimate is outside tolerance today (block RAM
 /// and DSP are exact on every one): the formulas' known gaps, listed so that the check
-/// holds everything else and this list can only shrink. 22 of 246; docs/estimates.md
+/// holds everything else and this list can only shrink. 15 of 246; docs/estimates.md
 /// says which structures they are.
 const KNOWN_OUTLIERS: &[(&str, Family)] = &[
     ("mvau_xnor_64x16_pe2_simd8_thr1", Family::Ice40),
@@ -24,13 +24,6 @@ const KNOWN_OUTLIERS: &[(&str, Family)] = &[
     ),
     ("thr_c16_INT8_UINT2_pe16", Family::Ice40),
     ("thr_c128_INT16_UINT3_pe2", Family::Ice40),
-    ("top_10_k1_INT8_pe1", Family::Ecp5),
-    ("top_10_k1_INT8_pe10", Family::Ecp5),
-    ("top_64_k1_UINT4_pe8", Family::Xilinx7series),
-    ("top_64_k1_UINT4_pe8", Family::Ecp5),
-    ("top_32_k3_INT12_pe2", Family::Ice40),
-    ("top_16_k2_INT8_pe16", Family::Xilinx7series),
-    ("top_16_k2_INT8_pe16", Family::Ice40),
     ("pool_max_12x12x8_BIPOLAR_k3_pe8", Family::Ecp5),
     ("add_64_INT4_sh00_INT4_pe8", Family::Ice40),
     ("concat_8_UINT2_x2_pe16", Family::Ecp5),

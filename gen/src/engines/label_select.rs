@@ -78,10 +78,10 @@ impl Engine for LabelSelect {
         crate::estimate::Terms::new(
             "label_select",
             [
-                (pe * self.k * ib) as f64,
+                (pe * self.k * (2 * ib + idx)) as f64,
                 (pe * self.k * (ib + idx)) as f64,
-                (pe * (ib + idx)) as f64,
-                (pe * self.k * self.k * ib) as f64,
+                ((pe - 1) * (2 * ib + idx)) as f64,
+                (self.k * self.k * ib) as f64,
             ],
         )
     }

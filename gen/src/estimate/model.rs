@@ -58,10 +58,10 @@ pub fn model_terms(model: &str) -> [&'static str; N_TERMS] {
             "-",
         ],
         "label_select" => [
-            "compare bits of the lists (lanes x k x value width)",
+            "list compare and insert bits (lanes x k x (2 value + index))",
             "top-k list bits (lanes x k x (value + index))",
-            "final selection bits (lanes x (value + index))",
-            "insertion bits (lanes x k^2 x value width)",
+            "selection chain bits ((lanes - 1) x (2 value + index))",
+            "list depth term (k^2 x value width)",
         ],
         "swg" => [
             "beat bits",
