@@ -225,6 +225,36 @@ fn param(name: &str, value: impl ToString) -> (String, String) {
     (name.to_string(), value.to_string())
 }
 
+/// The parameters of a FIFO instance of `depth` (a power of two) words of `width` bits.
+pub fn fifo_params(depth: usize, width: usize) -> Vec<(String, String)> {
+    vec![
+        param("DATA_WIDTH", width),
+        param("ADDR_WIDTH", depth.trailing_zeros()),
+        param("DEPTH", depth),
+    ]
+}
+
+/// The parameters of a width converter (gearbox) instance of `elem_bits`-bit elements from
+/// `in_lanes` to `out_lanes` a beat.
+pub fn converter_params(
+    elem_bits: u32,
+    in_lanes: usize,
+    out_lanes: usize,
+) -> Vec<(String, String)> {
+    let buf = (in_lanes + out_lanes) * elem_bits as usize;
+    let fill_bits = ir::bits_for_unsigned(buf as u64);
+    let lit = |v: usize| crate::emit::lit(fill_bits, v as i64);
+    vec![
+        param("ELEM_WIDTH", elem_bits),
+        param("IN_LANES", in_lanes),
+        param("OUT_LANES", out_lanes),
+        param("BUF_WIDTH", buf),
+        param("FILL_WIDTH", fill_bits),
+        param("IN_BITS", lit(in_lanes * elem_bits as usize)),
+        param("OUT_BITS", lit(out_lanes * elem_bits as usize)),
+    ]
+}
+
 /// Stitch `model` folded by `plan` into a design.
 pub fn stitch(model: &Model, plan: &FoldPlan) -> Result<Design, StitchError> {
     stitch_with(model, plan, &FifoOverrides::new())
@@ -313,11 +343,7 @@ pub fn stitch_with(
                     },
                     inputs: vec![fmt.clone()],
                     outputs: vec![fmt.clone()],
-                    params: vec![
-                        param("DATA_WIDTH", fmt.tdata_bits),
-                        param("ADDR_WIDTH", depth.trailing_zeros()),
-                        param("DEPTH", depth),
-                    ],
+                    params: fifo_params(depth, fmt.tdata_bits),
                 });
                 edges.push(HwEdge {
                     wire: cur.wire.clone(),
@@ -362,9 +388,6 @@ pub fn stitch_with(
                 taken.insert(name.clone());
                 let elem_bits = want.elem_type.bits();
                 let (ia, ob) = (cur.fmt.lanes, want.lanes);
-                let buf = (ia + ob) * elem_bits as usize;
-                let fill_bits = ir::bits_for_unsigned(buf as u64);
-                let lit = |v: usize| crate::emit::lit(fill_bits, v as i64);
                 let out_wire = format!("s_l{nn}{sfx}_conv");
                 nodes.push(HwNode {
                     name: name.clone(),
@@ -377,15 +400,7 @@ pub fn stitch_with(
                     },
                     inputs: vec![cur.fmt.clone()],
                     outputs: vec![want.clone()],
-                    params: vec![
-                        param("ELEM_WIDTH", elem_bits),
-                        param("IN_LANES", ia),
-                        param("OUT_LANES", ob),
-                        param("BUF_WIDTH", buf),
-                        param("FILL_WIDTH", fill_bits),
-                        param("IN_BITS", lit(ia * elem_bits as usize)),
-                        param("OUT_BITS", lit(ob * elem_bits as usize)),
-                    ],
+                    params: converter_params(elem_bits, ia, ob),
                 });
                 edges.push(HwEdge {
                     wire: cur.wire.clone(),
@@ -648,11 +663,7 @@ fn size_fifos(
         };
         let width = n.inputs[0].tdata_bits;
         n.role = Role::Fifo { depth, width, why };
-        n.params = vec![
-            param("DATA_WIDTH", width),
-            param("ADDR_WIDTH", depth.trailing_zeros()),
-            param("DEPTH", depth),
-        ];
+        n.params = fifo_params(depth, width);
     }
     Ok(())
 }

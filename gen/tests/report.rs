@@ -280,8 +280,8 @@ fn report_errors_are_clean() {
     assert!(!o.status.success(), "{}", show(&o));
 }
 
-/// `--board`: the block RAM estimate against the board's, the board's clock as the default,
-/// the figures not estimated yet said so; an unknown board lists the boards.
+/// `--board`: the LUT, FF, block RAM and DSP estimates on the board's family against its
+/// budget, the board's clock as the default; an unknown board lists the boards.
 #[test]
 fn resources_against_a_board() {
     let dir = fresh("board");
@@ -295,7 +295,9 @@ fn resources_against_a_board() {
         &["report", "out", "--board", "ulx3s", "--format", "md"],
     ));
     let md = String::from_utf8_lossy(&md.stdout).into_owned();
-    assert!(md.contains("of ulx3s's 208 BRAM18"), "{md}");
+    assert!(md.contains("estimates on ecp5"), "{md}");
+    assert!(md.contains("against ulx3s's budget: LUT "), "{md}");
+    assert!(md.contains("DP16KD") && md.contains(" of 208 ("), "{md}");
     assert!(md.contains("at 25 MHz"), "the board's clock: {md}");
     ok(ferrite_in(&dir, &["report", "out", "--board", "pynq-z1"]));
     let html = std::fs::read_to_string(dir.join("out/report.html")).unwrap();
@@ -303,7 +305,10 @@ fn resources_against_a_board() {
         html.contains("Against the budget of <b>pynq-z1</b>"),
         "no budget table"
     );
-    assert!(html.contains("<td>280</td>") && html.contains("not estimated yet"));
+    assert!(html.contains("<td>280</td>") && !html.contains("not estimated yet"));
+    assert!(
+        html.contains("<td class=\"l\">LUT</td>") && html.contains("<td class=\"l\">RAMB18</td>")
+    );
     let o = ferrite_in(&dir, &["report", "out", "--board", "pynq-z7"]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);

@@ -275,7 +275,8 @@ pub struct Mvu {
     pub w_msb: usize,
     pub w_file: String,
     pub w_rom_last: usize,
-    /// ask for block RAM for the weight ROM (`rom_style = "block"`); else the tool chooses
+    /// the weight ROM in block RAM (`rom_style = "block"`), else in LUTs (`"logic"`):
+    /// what `estimate::place_memory` decided
     pub w_rom_block: bool,
     pub w_addr_msb: u32,
     /// literals

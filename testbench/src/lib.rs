@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 
 pub use ferrite_gen::testing::*;
 
+pub mod calibration;
+
 /// Where test builds and the Verilator cache go: `$CARGO_TARGET_TMPDIR`-like directory
 /// given by the caller.
 pub struct Bench {

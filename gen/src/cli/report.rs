@@ -67,7 +67,7 @@ fn write_html_for(
     ui: Ui,
 ) -> anyhow::Result<()> {
     let mut sm = load(out, clock)?;
-    sm.board = board;
+    sm.set_board(board);
     let path = summary::write_html(out, &sm).map_err(|e| match e {
         ReportError::Write { path, err } => fail(
             err,
@@ -134,12 +134,12 @@ pub fn run(args: Args, ui: Ui) -> anyhow::Result<ExitCode> {
         Format::Html => write_html_for(&args.out, clock, b, ui)?,
         Format::Md => {
             let mut sm = load(&args.out, clock)?;
-            sm.board = b;
+            sm.set_board(b);
             print!("{}", ferrite_gen::report::markdown::render(&sm));
         }
         Format::Json => {
             let mut sm = load(&args.out, clock)?;
-            sm.board = b;
+            sm.set_board(b);
             print!("{}", sm.to_json());
         }
     }

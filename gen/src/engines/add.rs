@@ -92,6 +92,25 @@ impl Engine for Add {
         }
     }
 
+    /// PE adders of the two shifted inputs, a registered sum, with thresholds PE x
+    /// `per_channel` compares and the threshold ROM, the skid buffer.
+    fn cost_terms(
+        &self,
+        ins: &[TensorType],
+        fold: Fold,
+        _family: crate::boards::Family,
+    ) -> crate::estimate::Terms {
+        let pe = fold.pe;
+        let w = acc_bits(self) as usize;
+        let cf = ins[0].channels() / pe;
+        let (cmp, rom) = self.thresholds.as_ref().map_or((0.0, 0.0), |t| {
+            let c = (pe * t.per_channel() * w) as f64;
+            (c, if cf > 1 { c * cf as f64 } else { 0.0 })
+        });
+        let out = pe * self.output_type().bits() as usize;
+        crate::estimate::Terms::new("add", [out as f64, (pe * w) as f64, cmp, rom])
+    }
+
     fn describe(&self, ins: &[TensorType], f: Fold) -> Vec<String> {
         let (lo, hi) = self.sum_range();
         vec![

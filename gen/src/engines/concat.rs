@@ -145,6 +145,27 @@ impl Engine for Concat {
         Resources::default()
     }
 
+    /// A multiplexer over the inputs' lanes into the output beat (widened to the output
+    /// type), the selection counters, the skid buffer.
+    fn cost_terms(
+        &self,
+        _ins: &[TensorType],
+        fold: Fold,
+        _family: crate::boards::Family,
+    ) -> crate::estimate::Terms {
+        let (il, ol) = self.lanes(fold);
+        let out = ol[0] * self.output_type().bits() as usize;
+        let inb: usize = il
+            .iter()
+            .zip(&self.input_types)
+            .map(|(l, t)| l * t.bits() as usize)
+            .sum();
+        crate::estimate::Terms::new(
+            "concat",
+            [out as f64, self.input_types.len() as f64, inb as f64, 0.0],
+        )
+    }
+
     fn describe(&self, ins: &[TensorType], f: Fold) -> Vec<String> {
         let parts: Vec<String> = ins.iter().map(|t| t.to_string()).collect();
         vec![

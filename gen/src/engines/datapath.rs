@@ -2,8 +2,8 @@
 //! `lib/adder_tree.v`): the weight ROM's output register, the registered leaves, the adder
 //! tree and the sum at the accumulator's width. Every width is decided here.
 //!
-//! - A block-RAM weight ROM is read into a register and registered again with nothing
-//!   between ([`rom_out_reg`]): the second is the RAM primitive's own output register
+//! - The weight ROM is read into a register and registered again with nothing
+//!   between ([`ROM_OUT_REG`]): in block RAM the second is the RAM primitive's own output register
 //!   (Vivado absorbs it into `DOA_REG`; Yosys 0.70 keeps it in fabric beside the RAM), so
 //!   the RAM's slow clock-to-out never meets logic. One more cycle of latency.
 //! - XNOR: each PE's SIMD XNOR bits are counted in groups of [`COUNTER_GROUP`] before the
@@ -71,10 +71,11 @@ pub fn latency(xnor: bool, simd: usize, rom_out_reg: bool, thr_stages: usize) ->
     ctl_stages(xnor, simd, rom_out_reg) + 1 + thr_stages + 1
 }
 
-/// Whether a weight ROM gets the RAM's output register: it is placed in block RAM.
-pub fn rom_out_reg(block: bool) -> bool {
-    block
-}
+/// Every weight ROM's read is registered twice, nothing between: in block RAM the second
+/// register is the RAM's own output register; in logic it takes the ROM's decode off the
+/// product path. Always, so that the schedule's latency does not depend on the family that
+/// placed the ROM (`estimate::place_memory`).
+pub const ROM_OUT_REG: bool = true;
 
 /// What the datapath computes: the fold, the operand types, the accumulator width, and how
 /// an input lane is found (`s * x_s_mul + p * x_p_mul`).
@@ -88,6 +89,39 @@ pub struct Spec {
     pub rom_out_reg: bool,
     pub x_s_mul: usize,
     pub x_p_mul: usize,
+}
+
+/// What the estimate counts of a datapath (`crate::estimate`): whether its products are
+/// multipliers (`*`, which a synthesis tool may put in DSPs), the bits of its leaves (XNOR
+/// bits into the counters, or table-product output bits, or multiplier operand bits), and
+/// the bits of its adder-tree levels (all PEs).
+pub struct Counts {
+    pub multipliers: bool,
+    pub leaf_bits: f64,
+    pub tree_bits: f64,
+}
+
+/// [`Counts`] of the datapath `s` (the same widths [`build`] renders).
+pub fn counts(s: &Spec) -> Counts {
+    let d = build(s);
+    let (pe, simd) = (s.pe, s.simd);
+    let leaf_bits = if d.xnor {
+        (pe * simd) as f64
+    } else if d.prod_table {
+        (pe * simd) as f64 * d.leaf_bits as f64
+    } else {
+        (pe * simd) as f64 * (d.in_bits * d.w_bits) as f64
+    };
+    let tree_bits = (pe * d.leaves * d.leaf_bits as usize) as f64
+        + d.levels
+            .iter()
+            .map(|l| (pe * l.n * l.bits as usize) as f64)
+            .sum::<f64>();
+    Counts {
+        multipliers: !d.xnor && !d.prod_table,
+        leaf_bits,
+        tree_bits,
+    }
 }
 
 /// The template context of the datapath.

@@ -71,6 +71,20 @@ impl Engine for Duplicate {
         Resources::default()
     }
 
+    /// One skid buffer a copy and the sent flags.
+    fn cost_terms(
+        &self,
+        ins: &[TensorType],
+        fold: Fold,
+        _family: crate::boards::Family,
+    ) -> crate::estimate::Terms {
+        let beat = fold.pe * ins[0].dtype.bits() as usize;
+        crate::estimate::Terms::new(
+            "duplicate",
+            [(self.outputs * beat) as f64, self.outputs as f64, 0.0, 0.0],
+        )
+    }
+
     fn describe(&self, ins: &[TensorType], f: Fold) -> Vec<String> {
         vec![
             format!(

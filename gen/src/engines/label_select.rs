@@ -64,6 +64,28 @@ impl Engine for LabelSelect {
         Resources::default()
     }
 
+    /// PE sorted top-k lists of (value, index) with their compares, the shift-out lists
+    /// and the final selection over the PE lists, the skid buffer.
+    fn cost_terms(
+        &self,
+        _ins: &[TensorType],
+        fold: Fold,
+        _family: crate::boards::Family,
+    ) -> crate::estimate::Terms {
+        let pe = fold.pe;
+        let ib = self.input_type.bits() as usize;
+        let idx = self.index_type().bits() as usize;
+        crate::estimate::Terms::new(
+            "label_select",
+            [
+                (pe * self.k * (2 * ib + idx)) as f64,
+                (pe * self.k * (ib + idx)) as f64,
+                ((pe - 1) * (2 * ib + idx)) as f64,
+                (self.k * self.k * ib) as f64,
+            ],
+        )
+    }
+
     fn describe(&self, _ins: &[TensorType], f: Fold) -> Vec<String> {
         vec![
             format!("{} labels, k {}, PE {}", self.labels, self.k, f.pe),

@@ -20,13 +20,6 @@ mod thresholding;
 mod vvu;
 
 pub use datapath::TREE_REG_EVERY;
-pub use mvau::{BLOCK_ROM_MIN_BITS, BLOCK_ROM_MIN_DEPTH};
-
-/// Whether a ROM of `depth` x `width` is large enough for block RAM: (block, depth).
-pub fn rom_shape_rule(depth: usize, width: usize) -> (bool, usize) {
-    let (_, _, block) = mvau::rom_shape(depth, width);
-    (block, depth)
-}
 
 use crate::emit::{EmitError, GeneratedFile};
 use crate::fold::Fold;
@@ -118,19 +111,24 @@ pub trait Engine {
     }
     /// Estimated resources.
     fn resources(&self, ins: &[TensorType], fold: Fold) -> Resources;
-    /// Estimated LUT, FF, block RAM and DSP on `family` ([`crate::estimate`]).
-    /// The default counts only block RAM; every kind overrides it with its own formula.
+    /// The structure the resource estimate is computed from on `family`
+    /// ([`crate::estimate::Terms`]): the model, its structural quantities, block RAM and
+    /// DSP. Every kind gives its own; there is no default.
+    fn cost_terms(
+        &self,
+        ins: &[TensorType],
+        fold: Fold,
+        family: crate::boards::Family,
+    ) -> crate::estimate::Terms;
+    /// Estimated LUT, FF, block RAM and DSP on `family` ([`crate::estimate`]): the
+    /// calibrated formula of [`Engine::cost_terms`].
     fn cost(
         &self,
         ins: &[TensorType],
         fold: Fold,
         family: crate::boards::Family,
     ) -> crate::estimate::Cost {
-        let _ = family;
-        crate::estimate::Cost {
-            bram: self.resources(ins, fold).est_bram18 as u64,
-            ..Default::default()
-        }
+        self.cost_terms(ins, fold, family).cost(family)
     }
     /// Lines for the generated file's header and the top's comments.
     fn describe(&self, ins: &[TensorType], fold: Fold) -> Vec<String>;

@@ -10,25 +10,22 @@ use crate::fold::{Fold, divisors};
 use crate::ir::{self, DataType, MatrixVector, TensorType};
 use ferrite_rtl as rtl;
 
-/// A weight ROM of at least this many bits and [`BLOCK_ROM_MIN_DEPTH`] words asks for block
-/// RAM (`rom_style = "block"`); for smaller ones the synthesis tool chooses.
-pub const BLOCK_ROM_MIN_BITS: usize = 16384;
-pub const BLOCK_ROM_MIN_DEPTH: usize = 32;
-
-/// The weight ROM's shape under `f`: (depth in words, word width, whether it asks for
-/// block RAM).
-fn weight_rom(l: &MatrixVector, f: Fold) -> (usize, usize, bool) {
-    rom_shape(
+/// The weight ROM's shape under `f` on `family`: (depth in words, word width, where it
+/// goes: [`crate::estimate::place_memory`] decides).
+pub(super) fn weight_rom(
+    l: &MatrixVector,
+    f: Fold,
+    family: crate::boards::Family,
+) -> (usize, usize, crate::estimate::Memory) {
+    let (depth, width) = (
         (l.mh / f.pe) * (l.mw / f.simd),
         f.pe * f.simd * l.weight_type.bits() as usize,
+    );
+    (
+        depth,
+        width,
+        crate::estimate::place_memory(family, depth, width),
     )
-}
-
-/// A weight ROM of `depth` words of `width` bits: (depth, width, whether it is marked for
-/// block RAM).
-pub(super) fn rom_shape(depth: usize, width: usize) -> (usize, usize, bool) {
-    let block = depth >= BLOCK_ROM_MIN_DEPTH && depth * width >= BLOCK_ROM_MIN_BITS;
-    (depth, width, block)
 }
 
 impl Engine for MatrixVector {
@@ -91,11 +88,10 @@ impl Engine for MatrixVector {
                 peek: 0,
             });
         }
-        let (_, _, block) = weight_rom(self, fold);
         let lat = datapath::latency(
             self.is_xnor(),
             fold.simd,
-            datapath::rom_out_reg(block),
+            datapath::ROM_OUT_REG,
             self.thresholds
                 .as_ref()
                 .map_or(0, |t| super::thresholding::search_stages(t.per_channel())),
@@ -121,7 +117,7 @@ impl Engine for MatrixVector {
     }
 
     fn resources(&self, _ins: &[TensorType], fold: Fold) -> Resources {
-        let (depth, width, block) = weight_rom(self, fold);
+        let (depth, width, mem) = weight_rom(self, fold, crate::boards::Family::default());
         let nf = self.mh / fold.pe;
         let threshold_rom_bits = self.thresholds.as_ref().map_or(0, |t| {
             nf.max(2)
@@ -132,14 +128,83 @@ impl Engine for MatrixVector {
         Resources {
             weight_rom_bits: depth.max(2) * width,
             threshold_rom_bits,
-            // only the weight ROM asks for block RAM; the tool places the threshold ROM
-            est_bram18: if block {
-                crate::emit::resources::bram18_for_rom(depth, width)
-            } else {
-                0
+            // only the weight ROM goes to block RAM (Xilinx 7-series RAMB18 equivalents)
+            est_bram18: match mem {
+                crate::estimate::Memory::Block { blocks } => blocks as usize,
+                _ => 0,
             },
             buffer_bits: 0,
         }
+    }
+
+    /// The weight ROM (placed by [`crate::estimate::place_memory`]), the input and weight
+    /// registers, PE x SIMD products and the adder tree (registered every
+    /// [`TREE_REG_EVERY`] levels), PE accumulators, the threshold compares and their ROM,
+    /// the output skid buffer. Multiplier products go to DSPs where Yosys maps them
+    /// ([`crate::estimate::product_in_dsp`]).
+    fn cost_terms(
+        &self,
+        _ins: &[TensorType],
+        fold: Fold,
+        family: crate::boards::Family,
+    ) -> crate::estimate::Terms {
+        let (pe, simd) = (fold.pe, fold.simd);
+        let (sf, nf) = (self.mw / simd, self.mh / pe);
+        let xnor = self.is_xnor();
+        let (depth, width, mem) = weight_rom(self, fold, family);
+        let (_, xs) = super::value_kind(self.input_type);
+        let (_, ws) = super::value_kind(self.weight_type);
+        let acc_bits = if xnor {
+            ir::bits_for_unsigned(self.mw as u64).max(1)
+        } else {
+            self.acc_type().bits()
+        };
+        let c = datapath::counts(&datapath::Spec {
+            pe,
+            simd,
+            input_type: self.input_type,
+            weight_type: self.weight_type,
+            acc_bits,
+            rom_out_reg: datapath::ROM_OUT_REG,
+            x_s_mul: 1,
+            x_p_mul: 0,
+        });
+        // a 1-bit operand (binary: an AND, bipolar: a negation) makes no multiplier
+        let one_bit = |t: DataType| matches!(t, DataType::Binary | DataType::Bipolar);
+        let dsp = c.multipliers
+            && !one_bit(self.input_type)
+            && !one_bit(self.weight_type)
+            && crate::estimate::product_in_dsp(family, xs, ws);
+        let prod = if dsp { 0.0 } else { c.leaf_bits };
+        let (nt, cmp_bits) = self.thresholds.as_ref().map_or((0, 0), |t| {
+            (
+                t.per_channel(),
+                acc_cmp_bits(xnor.then_some(self.mw), self.acc_range()) as usize,
+            )
+        });
+        let out_bits = self.output_type().bits() as usize;
+        let ib = self.input_type.bits() as usize;
+        // the threshold search compares once a stage; the ROM holds every threshold
+        let stages = if nt > 0 { super::thresholding::search_stages(nt) } else { 0 };
+        let cmp = (pe * stages * cmp_bits) as f64;
+        let thr_rom = if nf > 1 { (pe * nt * cmp_bits * nf) as f64 } else { 0.0 };
+        // the input vector buffer (output folds after the first re-read it): a RAM Yosys places
+        let ibuf = (nf > 1).then(|| crate::estimate::place_ram(family, sf.max(2), simd * ib));
+        let ibuf_bits = ibuf.map_or(0.0, |m| {
+            crate::estimate::fabric_bits(m, sf.max(2), simd * ib)
+        });
+        let mut t = crate::estimate::Terms::new(
+            if xnor { "mvau_xnor" } else { "mvau_mac" },
+            [
+                (2 * pe * out_bits + simd * ib + width) as f64,
+                prod + c.tree_bits + (pe * acc_bits as usize) as f64,
+                crate::estimate::fabric_bits(mem, depth, width) + thr_rom + ibuf_bits,
+                cmp,
+            ],
+        );
+        t.bram = crate::estimate::blocks(mem) + ibuf.map_or(0, crate::estimate::blocks);
+        t.dsp = if dsp { (pe * simd) as u64 } else { 0 };
+        t
     }
 
     fn describe(&self, ins: &[TensorType], f: Fold) -> Vec<String> {
@@ -198,21 +263,21 @@ fn render_mvu(l: &MatrixVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
     } else {
         acc_type.bits()
     };
-    let (_, _, w_block) = weight_rom(l, Fold::new(pe, simd));
     let dp = datapath::build(&datapath::Spec {
         pe,
         simd,
         input_type: l.input_type,
         weight_type: l.weight_type,
         acc_bits,
-        rom_out_reg: datapath::rom_out_reg(w_block),
+        rom_out_reg: datapath::ROM_OUT_REG,
         x_s_mul: 1,
         x_p_mul: 0,
     });
     let ctl = datapath::ctl_stages(xnor, simd, dp.rom_out_reg);
 
     // weights: word nf*SF + sf holds lane (p, s) at bits [(p*SIMD + s)*WB +: WB]
-    let (w_depth, w_width, _) = weight_rom(l, Fold::new(pe, simd));
+    let (w_depth, w_width, w_mem) = weight_rom(l, Fold::new(pe, simd), cx.family);
+    let w_block = matches!(w_mem, crate::estimate::Memory::Block { .. });
     let mut wm = MemBuilder::new(w_width);
     for fo in 0..nf {
         for so in 0..sf {

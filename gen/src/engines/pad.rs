@@ -302,6 +302,29 @@ impl super::Engine for crate::ir::Pad {
         super::Resources::default()
     }
 
+    /// The beat multiplexer (input or pad value), the channel-fold, column and row counters,
+    /// the skid buffer.
+    fn cost_terms(
+        &self,
+        ins: &[crate::ir::TensorType],
+        fold: crate::fold::Fold,
+        _family: crate::boards::Family,
+    ) -> crate::estimate::Terms {
+        use crate::estimate::counter_bits as cb;
+        let [h, w, c] = ins[0].shape;
+        let [pt, pl, pb, pr] = self.pads;
+        let beat = fold.simd * self.input_type.bits() as usize;
+        crate::estimate::Terms::new(
+            "pad",
+            [
+                beat as f64,
+                cb(c / fold.simd) + cb(w + pl + pr) + cb(h + pt + pb),
+                0.0,
+                0.0,
+            ],
+        )
+    }
+
     fn describe(&self, ins: &[crate::ir::TensorType], fold: crate::fold::Fold) -> Vec<String> {
         let [pt, pl, pb, pr] = self.pads;
         vec![

@@ -271,6 +271,46 @@ impl super::Engine for crate::ir::Pool {
         }
     }
 
+    /// PE max or add units of the output width, the partial results (a register, or a
+    /// memory of a word a channel fold), the position and fold counters, the skid buffer.
+    fn cost_terms(
+        &self,
+        ins: &[crate::ir::TensorType],
+        fold: crate::fold::Fold,
+        family: crate::boards::Family,
+    ) -> crate::estimate::Terms {
+        let p = params(self, ins, fold);
+        let folds = p.folds();
+        let out = (fold.pe * p.out_type().bits() as usize) as f64;
+        let mem = if folds > 1 {
+            crate::estimate::place_ram(family, folds, out as usize)
+        } else {
+            crate::estimate::Memory::Logic
+        };
+        let mut t = crate::estimate::Terms::new(
+            match self.mode {
+                crate::ir::PoolMode::Max => "pool",
+                crate::ir::PoolMode::Sum => "pool_sum",
+            },
+            [
+                (fold.pe * self.input_type.bits() as usize) as f64,
+                out,
+                if folds > 1 {
+                    crate::estimate::fabric_bits(mem, folds, out as usize)
+                } else {
+                    0.0
+                },
+                0.0,
+            ],
+        );
+        t.bram = if folds > 1 {
+            crate::estimate::blocks(mem)
+        } else {
+            0
+        };
+        t
+    }
+
     fn describe(&self, ins: &[crate::ir::TensorType], fold: crate::fold::Fold) -> Vec<String> {
         let p = params(self, ins, fold);
         vec![

@@ -825,6 +825,45 @@ impl super::Engine for crate::ir::SlidingWindow {
         }
     }
 
+    /// Standard mode: a buffer of [`SwgParams::depth`] beats (placed by
+    /// [`crate::estimate::place_ram`]), write and read address generators and counters, the
+    /// skid buffer. Parallel mode: a shift-register line buffer and the window taps.
+    fn cost_terms(
+        &self,
+        ins: &[crate::ir::TensorType],
+        fold: crate::fold::Fold,
+        family: crate::boards::Family,
+    ) -> crate::estimate::Terms {
+        use crate::estimate::counter_bits as cb;
+        let p = params(self, ins, fold);
+        let [h, w, c] = ins[0].shape;
+        let counters = cb(c) + cb(w) + cb(h) + cb(self.kernel[0]) + cb(self.kernel[1]);
+        if p.parallel() {
+            return crate::estimate::Terms::new(
+                "swg_par",
+                [
+                    p.beat_bits() as f64,
+                    p.buffer_bits() as f64,
+                    counters + 2.0 * cb(h * w),
+                    0.0,
+                ],
+            );
+        }
+        let (depth, width) = (p.depth(), p.beat_bits());
+        let mem = crate::estimate::place_ram(family, depth, width);
+        let mut t = crate::estimate::Terms::new(
+            "swg",
+            [
+                width as f64,
+                crate::estimate::fabric_bits(mem, depth, width),
+                counters + 3.0 * cb(depth),
+                0.0,
+            ],
+        );
+        t.bram = crate::estimate::blocks(mem);
+        t
+    }
+
     fn describe(&self, ins: &[crate::ir::TensorType], fold: crate::fold::Fold) -> Vec<String> {
         let p = params(self, ins, fold);
         let [t, l, b, r] = self.pad;

@@ -73,6 +73,45 @@ impl Engine for Thresholding {
         }
     }
 
+    /// PE lanes of `per_channel` compares against a ROM row (constants with one channel
+    /// fold, else a ROM read from logic), the output encoding, the skid buffer.
+    fn cost_terms(
+        &self,
+        _ins: &[TensorType],
+        fold: Fold,
+        family: crate::boards::Family,
+    ) -> crate::estimate::Terms {
+        let it = self.input_type;
+        let cmp_bits = signed_bits(it.min(), it.max() + 1) as usize;
+        let pe = fold.pe;
+        let cf = self.channels / pe;
+        let cmp = (pe * self.thresholds.per_channel() * cmp_bits) as f64;
+        let out = self.thresholds.out_type.bits() as usize;
+        // the threshold ROM, read at a registered address: synth_ecp5 moves a large one into
+        // block RAM (as place_memory would place it); synth_xilinx and synth_ice40 keep it
+        // in logic
+        let rom = if cf > 1 && family == crate::boards::Family::Ecp5 {
+            crate::estimate::place_memory(family, cf, cmp as usize)
+        } else {
+            crate::estimate::Memory::Logic
+        };
+        let mut t = crate::estimate::Terms::new(
+            "thresholding",
+            [
+                (pe * (it.bits() as usize + 2 * out)) as f64,
+                cmp,
+                if cf > 1 {
+                    crate::estimate::fabric_bits(rom, cf, cmp as usize)
+                } else {
+                    0.0
+                },
+                0.0,
+            ],
+        );
+        t.bram = crate::estimate::blocks(rom);
+        t
+    }
+
     fn describe(&self, ins: &[TensorType], f: Fold) -> Vec<String> {
         vec![
             format!(

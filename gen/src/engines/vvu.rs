@@ -20,8 +20,7 @@ use crate::fold::{Fold, divisors};
 use crate::ir::{self, DataType, TensorType, VectorVector};
 use ferrite_rtl as rtl;
 
-use super::datapath;
-use super::mvau::rom_shape;
+use super::{datapath, value_kind};
 use crate::fifo::{Schedule, Step};
 
 impl VectorVector {
@@ -48,12 +47,22 @@ impl VectorVector {
     }
 }
 
-/// The weight ROM's shape under `f`: (depth in words, word width, whether it asks for
-/// block RAM). One word a beat position of a pixel, `PE*SIMD` weights a word.
-fn weight_rom(l: &VectorVector, f: Fold) -> (usize, usize, bool) {
-    rom_shape(
+/// The weight ROM's shape under `f` on `family`: (depth in words, word width, where it
+/// goes: [`crate::estimate::place_memory`] decides). One word a beat position of a pixel,
+/// `PE*SIMD` weights a word.
+pub(super) fn weight_rom(
+    l: &VectorVector,
+    f: Fold,
+    family: crate::boards::Family,
+) -> (usize, usize, crate::estimate::Memory) {
+    let (depth, width) = (
         (l.kernel / f.simd) * (l.channels / f.pe),
         f.pe * f.simd * l.weight_type.bits() as usize,
+    );
+    (
+        depth,
+        width,
+        crate::estimate::place_memory(family, depth, width),
     )
 }
 
@@ -124,11 +133,10 @@ impl Engine for VectorVector {
         let pattern: Vec<Step> = (0..kf * nb)
             .map(|i| Step::new(1, u32::from(i / nb == kf - 1)))
             .collect();
-        let (_, _, block) = weight_rom(self, fold);
         let lat = datapath::latency(
             self.is_xnor(),
             fold.simd,
-            datapath::rom_out_reg(block),
+            datapath::ROM_OUT_REG,
             self.thresholds
                 .as_ref()
                 .map_or(0, |t| super::thresholding::search_stages(t.per_channel())),
@@ -149,7 +157,7 @@ impl Engine for VectorVector {
     }
 
     fn resources(&self, _ins: &[TensorType], fold: Fold) -> Resources {
-        let (depth, width, block) = weight_rom(self, fold);
+        let (depth, width, mem) = weight_rom(self, fold, crate::boards::Family::default());
         let nb = self.channels / fold.pe;
         let threshold_rom_bits = self.thresholds.as_ref().map_or(0, |t| {
             nb.max(2)
@@ -162,10 +170,9 @@ impl Engine for VectorVector {
         Resources {
             weight_rom_bits: depth.max(2) * width,
             threshold_rom_bits,
-            est_bram18: if block {
-                crate::emit::resources::bram18_for_rom(depth, width)
-            } else {
-                0
+            est_bram18: match mem {
+                crate::estimate::Memory::Block { blocks } => blocks as usize,
+                _ => 0,
             },
             buffer_bits: if kf > 1 {
                 self.channels * self.acc_bits() as usize
@@ -173,6 +180,80 @@ impl Engine for VectorVector {
                 0
             },
         }
+    }
+
+    /// As the matrix-vector unit's ([`crate::estimate::Terms`]): the weight ROM, PE x SIMD
+    /// products and adder trees, PE accumulators (kept in a RAM of a channel block a word
+    /// when there are several kernel folds and channel blocks), the threshold compares and
+    /// ROM, the skid buffer.
+    fn cost_terms(
+        &self,
+        _ins: &[TensorType],
+        fold: Fold,
+        family: crate::boards::Family,
+    ) -> crate::estimate::Terms {
+        let (pe, simd) = (fold.pe, fold.simd);
+        let (kf, nb) = (self.kernel / simd, self.channels / pe);
+        let (depth, width, mem) = weight_rom(self, fold, family);
+        let (_, xs) = value_kind(self.input_type);
+        let (_, ws) = value_kind(self.weight_type);
+        let acc_bits = self.acc_bits() as usize;
+        let c = datapath::counts(&datapath::Spec {
+            pe,
+            simd,
+            input_type: self.input_type,
+            weight_type: self.weight_type,
+            acc_bits: acc_bits as u32,
+            rom_out_reg: datapath::ROM_OUT_REG,
+            x_s_mul: pe,
+            x_p_mul: 1,
+        });
+        // a 1-bit operand (binary: an AND, bipolar: a negation) makes no multiplier
+        let one_bit = |t: DataType| matches!(t, DataType::Binary | DataType::Bipolar);
+        let dsp = c.multipliers
+            && !one_bit(self.input_type)
+            && !one_bit(self.weight_type)
+            && crate::estimate::product_in_dsp(family, xs, ws);
+        let prod = if dsp { 0.0 } else { c.leaf_bits };
+        let (nt, cmp_bits) = self.thresholds.as_ref().map_or((0, 0), |t| {
+            (
+                t.per_channel(),
+                acc_cmp_bits(self.xnor_n(), self.acc_range()) as usize,
+            )
+        });
+        let out_bits = self.output_type().bits() as usize;
+        let ib = self.input_type.bits() as usize;
+        // the threshold search compares once a stage; the ROM holds every threshold
+        let stages = if nt > 0 { super::thresholding::search_stages(nt) } else { 0 };
+        let cmp = (pe * stages * cmp_bits) as f64;
+        let thr_rom = if nb > 1 { (pe * nt * cmp_bits * nb) as f64 } else { 0.0 };
+        let acc_mem = if kf > 1 && nb > 1 {
+            crate::estimate::place_ram(family, nb, pe * acc_bits)
+        } else {
+            crate::estimate::Memory::Logic
+        };
+        let acc_ram_bits = if kf > 1 && nb > 1 {
+            crate::estimate::fabric_bits(acc_mem, nb, pe * acc_bits)
+        } else {
+            0.0
+        };
+        let mut t = crate::estimate::Terms::new(
+            "vvu",
+            [
+                (2 * pe * out_bits + pe * simd * ib + width) as f64,
+                prod + c.tree_bits + (pe * acc_bits) as f64,
+                crate::estimate::fabric_bits(mem, depth, width) + thr_rom + acc_ram_bits,
+                cmp,
+            ],
+        );
+        t.bram = crate::estimate::blocks(mem)
+            + if kf > 1 && nb > 1 {
+                crate::estimate::blocks(acc_mem)
+            } else {
+                0
+            };
+        t.dsp = if dsp { (pe * simd) as u64 } else { 0 };
+        t
     }
 
     fn describe(&self, ins: &[TensorType], f: Fold) -> Vec<String> {
@@ -233,21 +314,21 @@ fn render_vvu(l: &VectorVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
 
     // products and adder tree over the SIMD lanes of each PE, as in the matrix-vector unit
     let acc_bits = l.acc_bits();
-    let (_, _, w_block) = weight_rom(l, f);
     let dp = datapath::build(&datapath::Spec {
         pe,
         simd,
         input_type: l.input_type,
         weight_type: l.weight_type,
         acc_bits,
-        rom_out_reg: datapath::rom_out_reg(w_block),
+        rom_out_reg: datapath::ROM_OUT_REG,
         x_s_mul: pe,
         x_p_mul: 1,
     });
     let ctl = datapath::ctl_stages(xnor, simd, dp.rom_out_reg);
 
     // weights: word kf*NB + cb holds lane (p, s) at bits [(p*SIMD + s)*WB +: WB]
-    let (w_depth, w_width, _) = weight_rom(l, f);
+    let (w_depth, w_width, w_mem) = weight_rom(l, f, cx.family);
+    let w_block = matches!(w_mem, crate::estimate::Memory::Block { .. });
     let mut wm = MemBuilder::new(w_width);
     for k in 0..kf {
         for cb in 0..nb {

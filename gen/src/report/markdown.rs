@@ -55,19 +55,20 @@ pub fn render(sm: &Summary) -> String {
         None => s.push_str("- latency: not measured (run `ferrite cosim`)\n"),
     }
     let t = &sm.totals;
-    let budget = match &sm.board {
-        Some(b) => format!(
-            " of {}'s {} BRAM18 ({:.1} %)",
-            b.name,
-            b.bram18,
-            100.0 * t.est_bram18 as f64 / b.bram18.max(1) as f64
-        ),
-        None => String::new(),
-    };
+    let e = sm.estimate.total;
+    let unit = crate::estimate::bram_unit(sm.estimate.family);
     let _ = writeln!(
         s,
-        "- resources (estimates): {} BRAM18{budget}, {} weight ROM bits, {} threshold ROM bits, {} buffer bits, {} FIFO bits",
-        t.est_bram18, t.weight_rom_bits, t.threshold_rom_bits, t.buffer_bits, t.fifo_bits
+        "- resources (estimates on {}): {} LUT, {} FF, {} {unit}, {} DSP; {} weight ROM bits, {} threshold ROM bits, {} buffer bits, {} FIFO bits",
+        sm.estimate.family.name(),
+        e.lut,
+        e.ff,
+        e.bram,
+        e.dsp,
+        t.weight_rom_bits,
+        t.threshold_rom_bits,
+        t.buffer_bits,
+        t.fifo_bits
     );
     if let Some(m) = &sm.synth {
         let fmax = match m.fmax_mhz {
@@ -92,6 +93,24 @@ pub fn render(sm: &Summary) -> String {
             m.brams,
             m.dsps
         );
+    }
+    if let Some(b) = &sm.board {
+        let shares: Vec<String> = sm
+            .budget_rows(b)
+            .into_iter()
+            .map(|(what, est, budget)| {
+                let e = est.unwrap_or(0);
+                if budget > 0 {
+                    format!(
+                        "{what} {e} of {budget} ({:.1} %)",
+                        100.0 * e as f64 / budget as f64
+                    )
+                } else {
+                    format!("{what} {e} of none")
+                }
+            })
+            .collect();
+        let _ = writeln!(s, "- against {}'s budget: {}", b.name, shares.join(", "));
     }
     let _ = writeln!(
         s,
@@ -137,9 +156,9 @@ pub fn render(sm: &Summary) -> String {
         );
     }
     s.push_str(
-        "\n| # | node | kind | PE | SIMD | cycles | BRAM18 | ops | ops/bit | bound | energy nJ |\n",
+        "\n| # | node | kind | PE | SIMD | cycles | LUT | FF | BRAM | DSP | ops | ops/bit | bound | energy nJ |\n",
     );
-    s.push_str("|---:|---|---|---:|---:|---:|---:|---:|---:|---|---:|\n");
+    s.push_str("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|\n");
     for n in &sm.nodes {
         let mark = if n.name == sm.bottleneck {
             " (bottleneck)"
@@ -147,16 +166,20 @@ pub fn render(sm: &Summary) -> String {
             ""
         };
         let r = &n.roofline;
+        let c = sm.node_cost(&n.name);
         let _ = writeln!(
             s,
-            "| {} | {}{mark} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {}{mark} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             n.index,
             cell(&n.name),
             cell(&n.kind),
             n.pe,
             n.simd,
             n.exp_cycles,
-            n.est_bram18,
+            c.lut,
+            c.ff,
+            c.bram,
+            c.dsp,
             si(r.ops as f64),
             num(r.intensity),
             r.bound,

@@ -30,7 +30,7 @@ use crate::stream::StreamFormat;
 use serde::Serialize;
 
 /// Version of the report format.
-pub const REPORT_VERSION: u32 = 3;
+pub const REPORT_VERSION: u32 = 4;
 
 /// One IR node of [`BuildReport`]. Fields that do not apply to its kind are absent.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -141,6 +141,9 @@ pub struct BuildReport {
     pub est_bram18: usize,
     /// Resource estimates summed over the design.
     pub totals: Totals,
+    /// LUT, FF, block RAM (in the family's unit) and DSP of every design node (engines,
+    /// FIFOs, width converters) and their total on the design's family (version 4).
+    pub estimate: crate::estimate::DesignCost,
     /// The clock the figures below assume (no board gives one yet), in MHz.
     pub default_clock_mhz: f64,
     /// Frames a second at that clock: `clock / exp_cycles_per_frame`.
@@ -375,6 +378,7 @@ pub fn build_report(
         bottleneck: design.bottleneck.clone(),
         est_bram18: nodes.iter().map(|l| l.est_bram18).sum(),
         totals: totals(&nodes, design),
+        estimate: crate::estimate::design_cost(model, design, design.family),
         default_clock_mhz: DEFAULT_CLOCK_MHZ,
         frames_per_second: fps(DEFAULT_CLOCK_MHZ, design.exp_cycles_per_frame),
         energy_pj_per_frame: nodes.iter().map(|n| n.roofline.energy_pj).sum(),

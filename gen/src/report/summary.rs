@@ -71,9 +71,15 @@ pub struct Summary {
     /// What `ferrite synth` measured (`OUT/synth.json`), when it ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub synth: Option<crate::synth::SynthReport>,
+    /// LUT, FF, block RAM and DSP of every design node (engines, FIFOs, converters) and
+    /// their total, on the board's family (or the design's without a board).
+    pub estimate: crate::estimate::DesignCost,
     /// The design graph (for the diagram).
     #[serde(skip)]
     pub design: Design,
+    /// The model (for the estimates).
+    #[serde(skip)]
+    pub ir: crate::ir::Model,
 }
 
 /// `args` as one line: each argument that is an absolute path shown by its file name only
@@ -166,19 +172,43 @@ impl Summary {
             golden,
             board: None,
             synth: None,
+            estimate: crate::estimate::design_cost(model, &design, design.family),
             design,
+            ir: model.clone(),
         }
+    }
+
+    /// Compare against `board` (or nothing): the estimates follow its family.
+    pub fn set_board(&mut self, board: Option<crate::boards::Board>) {
+        let family = board.as_ref().map_or(self.design.family, |b| b.family);
+        self.estimate = crate::estimate::design_cost(&self.ir, &self.design, family);
+        self.board = board;
+    }
+
+    /// The estimate of design node `name`.
+    pub fn node_cost(&self, name: &str) -> crate::estimate::Cost {
+        self.estimate
+            .nodes
+            .iter()
+            .find(|n| n.name == name)
+            .map_or_else(Default::default, |n| n.cost)
     }
 
     /// The estimated share of `b`'s block RAM, and the figures no estimate exists for yet
     /// (LUT, FF, DSP: issue 8), as (resource, estimate, budget) rows: `None` where nothing
     /// is estimated.
-    pub fn budget_rows(&self, b: &crate::boards::Board) -> Vec<(&'static str, Option<u64>, u64)> {
+    pub fn budget_rows(&self, b: &crate::boards::Board) -> Vec<(String, Option<u64>, u64)> {
+        let budget = crate::estimate::budget(b, 1.0);
+        let t = self.estimate.total;
         vec![
-            ("BRAM18", Some(self.totals.est_bram18 as u64), b.bram18),
-            ("LUT", None, b.lut),
-            ("FF", None, b.ff),
-            ("DSP", None, b.dsp),
+            ("LUT".into(), Some(t.lut), budget.lut),
+            ("FF".into(), Some(t.ff), budget.ff),
+            (
+                crate::estimate::bram_unit(b.family).to_string(),
+                Some(t.bram),
+                budget.bram,
+            ),
+            ("DSP".into(), Some(t.dsp), budget.dsp),
         ]
     }
 

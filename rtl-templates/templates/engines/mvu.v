@@ -46,6 +46,8 @@ end
 // ---- stage 1: input vector and weights (registered ROM read{% if dp.rom_out_reg %}, then the RAM's output register{% endif %}) ----
 {%- if w_rom_block %}
 (* rom_style = "block" *)
+{%- else %}
+(* rom_style = "logic" *)
 {%- endif %}
 reg [{{ w_msb }}:0] w_rom [0:{{ w_rom_last }}];
 initial begin

@@ -1,0 +1,280 @@
+//! Calibration constants of the resource estimates, written by the calibration tool
+//! (`cargo run --release -p ferrite-testbench --bin calibrate`) from Yosys's counts in
+//! `testbench/fixtures/calibration.json`: per model and family class, LUT and FF =
+//! c[0] + c[1] x[0] + ... + c[4] x[3] over the model's structural quantities
+//! ([`super::model_terms`]). Do not edit by hand: rerun the tool.
+
+use super::model::Coef;
+
+pub const COEF: &[Coef] = &[
+    Coef {
+        model: "add",
+        class: "ecp5",
+        lut: [8.272, 1.129, 0.758, 0.5152, 0.1291],
+        ff: [2.768, 1.956, 1.153, 0.0, 0.05538],
+    },
+    Coef {
+        model: "add",
+        class: "ice40",
+        lut: [9.588, 1.209, 0.7514, 0.0, 0.07093],
+        ff: [2.768, 1.956, 1.153, 0.0, 0.05538],
+    },
+    Coef {
+        model: "add",
+        class: "xilinx",
+        lut: [7.655, 0.2115, 1.563, 0.1775, 0.08956],
+        ff: [2.649, 1.973, 1.171, 0.0, 0.05634],
+    },
+    Coef {
+        model: "concat",
+        class: "ecp5",
+        lut: [0.0, 0.0, 10.14, 1.121, 0.0],
+        ff: [5.879, 1.839, 0.1347, 0.03161, 0.0],
+    },
+    Coef {
+        model: "concat",
+        class: "ice40",
+        lut: [4.097, 0.0, 5.495, 0.8734, 0.0],
+        ff: [5.879, 1.839, 0.1347, 0.03161, 0.0],
+    },
+    Coef {
+        model: "concat",
+        class: "xilinx",
+        lut: [0.0, 0.0, 3.968, 1.002, 0.0],
+        ff: [5.143, 1.86, 0.5168, 0.009884, 0.0],
+    },
+    Coef {
+        model: "converter",
+        class: "ecp5",
+        lut: [0.0, 3.265, 0.4167, 0.2401, 0.0],
+        ff: [2.976, 0.9916, 0.002071, 0.002768, 0.0],
+    },
+    Coef {
+        model: "converter",
+        class: "ice40",
+        lut: [0.0, 2.392, 0.2464, 0.0, 0.0],
+        ff: [2.976, 0.9916, 0.002071, 0.002768, 0.0],
+    },
+    Coef {
+        model: "converter",
+        class: "xilinx",
+        lut: [11.07, 1.126, 0.3826, 0.0, 0.0],
+        ff: [2.976, 0.9916, 0.002071, 0.002768, 0.0],
+    },
+    Coef {
+        model: "duplicate",
+        class: "ecp5",
+        lut: [4.831, 1.001, 6.579, 0.0, 0.0],
+        ff: [0.0001431, 2.0, 3.0, 0.0, 0.0],
+    },
+    Coef {
+        model: "duplicate",
+        class: "ice40",
+        lut: [0.7626, 0.996, 7.639, 0.0, 0.0],
+        ff: [0.0001431, 2.0, 3.0, 0.0, 0.0],
+    },
+    Coef {
+        model: "duplicate",
+        class: "xilinx",
+        lut: [0.0, 1.05, 5.278, 0.0, 0.0],
+        ff: [0.0001431, 2.0, 3.0, 0.0, 0.0],
+    },
+    Coef {
+        model: "fifo",
+        class: "ecp5",
+        lut: [0.0, 1.106, 0.04543, 8.857, 0.0],
+        ff: [0.0, 0.9378, 0.0, 5.03, 0.0],
+    },
+    Coef {
+        model: "fifo",
+        class: "ice40",
+        lut: [0.0, 0.9824, 0.4248, 8.291, 0.0],
+        ff: [0.0, 2.006, 0.6575, 4.516, 0.0],
+    },
+    Coef {
+        model: "fifo",
+        class: "xilinx",
+        lut: [13.19, 0.0, 0.02314, 2.519, 0.0],
+        ff: [9.52, 0.4248, 0.008743, 1.421, 0.0],
+    },
+    Coef {
+        model: "label_select",
+        class: "ecp5",
+        lut: [25.22, 0.0, 0.0, 4.345, 2.641],
+        ff: [15.55, 0.0, 0.6214, 0.99, 1.266],
+    },
+    Coef {
+        model: "label_select",
+        class: "ice40",
+        lut: [16.45, 0.0, 0.0, 2.036, 2.708],
+        ff: [14.86, 0.0, 0.7727, 0.786, 1.106],
+    },
+    Coef {
+        model: "label_select",
+        class: "xilinx",
+        lut: [11.2, 0.0, 0.0, 1.868, 1.875],
+        ff: [15.55, 0.0, 0.6214, 0.99, 1.266],
+    },
+    Coef {
+        model: "mvau_mac",
+        class: "ecp5",
+        lut: [0.0, 0.5879, 0.8685, 0.1089, 1.095],
+        ff: [40.26, 1.535, 0.3958, 0.01221, 0.5107],
+    },
+    Coef {
+        model: "mvau_mac",
+        class: "ice40",
+        lut: [9.68, 5.923, 0.0, 0.1928, 0.0],
+        ff: [124.3, 0.0, 0.4624, 0.07492, 0.0],
+    },
+    Coef {
+        model: "mvau_mac",
+        class: "xilinx",
+        lut: [0.0, 0.2284, 0.6578, 0.1047, 0.08424],
+        ff: [57.62, 0.5413, 0.5302, 0.0, 0.4578],
+    },
+    Coef {
+        model: "mvau_xnor",
+        class: "ecp5",
+        lut: [29.53, 2.32, 0.0, 0.06313, 4.389],
+        ff: [11.74, 1.721, 0.06013, 0.03367, 1.08],
+    },
+    Coef {
+        model: "mvau_xnor",
+        class: "ice40",
+        lut: [87.08, 2.0, 0.0, 0.05035, 2.587],
+        ff: [0.0, 2.485, 0.0, 0.01112, 2.649],
+    },
+    Coef {
+        model: "mvau_xnor",
+        class: "xilinx",
+        lut: [15.15, 0.3602, 0.4885, 0.06735, 0.0],
+        ff: [50.97, 1.256, 0.1855, 0.001334, 0.7724],
+    },
+    Coef {
+        model: "pad",
+        class: "ecp5",
+        lut: [23.52, 1.919, 1.366, 0.0, 0.0],
+        ff: [1.053, 1.988, 1.371, 0.0, 0.0],
+    },
+    Coef {
+        model: "pad",
+        class: "ice40",
+        lut: [1.085, 1.909, 3.252, 0.0, 0.0],
+        ff: [1.053, 1.988, 1.371, 0.0, 0.0],
+    },
+    Coef {
+        model: "pad",
+        class: "xilinx",
+        lut: [0.0, 1.89, 2.152, 0.0, 0.0],
+        ff: [0.07379, 1.956, 1.47, 0.0, 0.0],
+    },
+    Coef {
+        model: "pool",
+        class: "ecp5",
+        lut: [25.48, 2.968, 2.968, 0.0, 0.0],
+        ff: [5.064, 1.492, 1.492, 1.121, 0.0],
+    },
+    Coef {
+        model: "pool",
+        class: "ice40",
+        lut: [14.7, 1.487, 1.487, 1.544, 0.0],
+        ff: [5.064, 1.492, 1.492, 1.121, 0.0],
+    },
+    Coef {
+        model: "pool",
+        class: "xilinx",
+        lut: [4.659, 1.573, 1.573, 1.631, 0.0],
+        ff: [5.064, 1.492, 1.492, 1.121, 0.0],
+    },
+    Coef {
+        model: "pool_sum",
+        class: "ecp5",
+        lut: [0.0, 3.16, 5.185, 0.0694, 0.0],
+        ff: [0.0, 0.7637, 1.105, 0.1415, 0.0],
+    },
+    Coef {
+        model: "pool_sum",
+        class: "ice40",
+        lut: [11.77, 0.0, 5.154, 0.0, 0.0],
+        ff: [0.4429, 1.813, 3.413, 0.4135, 0.0],
+    },
+    Coef {
+        model: "pool_sum",
+        class: "xilinx",
+        lut: [0.0, 1.555, 2.449, 0.1186, 0.0],
+        ff: [0.0, 0.7637, 1.105, 0.1415, 0.0],
+    },
+    Coef {
+        model: "swg",
+        class: "ecp5",
+        lut: [0.0, 0.0, 0.0, 5.702, 0.0],
+        ff: [0.0, 4.062, 0.0, 1.08, 0.0],
+    },
+    Coef {
+        model: "swg",
+        class: "ice40",
+        lut: [0.0, 2.163, 0.0, 2.854, 0.0],
+        ff: [0.0, 3.824, 0.0, 1.528, 0.0],
+    },
+    Coef {
+        model: "swg",
+        class: "xilinx",
+        lut: [0.0, 0.4643, 0.0, 2.421, 0.0],
+        ff: [0.0, 2.126, 0.02818, 1.142, 0.0],
+    },
+    Coef {
+        model: "swg_par",
+        class: "ecp5",
+        lut: [0.0, 1.203, 0.08502, 4.218, 0.0],
+        ff: [31.3, 2.92, 1.035, 0.0, 0.0],
+    },
+    Coef {
+        model: "swg_par",
+        class: "ice40",
+        lut: [45.57, 1.236, 0.0, 1.234, 0.0],
+        ff: [31.3, 2.92, 1.035, 0.0, 0.0],
+    },
+    Coef {
+        model: "swg_par",
+        class: "xilinx",
+        lut: [34.11, 1.525, 0.0, 0.1649, 0.0],
+        ff: [44.97, 3.263, 0.09469, 0.0, 0.0],
+    },
+    Coef {
+        model: "thresholding",
+        class: "ecp5",
+        lut: [72.93, 0.0, 0.8764, 0.05922, 0.0],
+        ff: [17.18, 0.3465, 0.02121, 0.02754, 0.0],
+    },
+    Coef {
+        model: "thresholding",
+        class: "ice40",
+        lut: [33.54, 0.1, 0.08749, 0.05623, 0.0],
+        ff: [22.63, 0.1692, 0.1441, 0.01198, 0.0],
+    },
+    Coef {
+        model: "thresholding",
+        class: "xilinx",
+        lut: [24.1, 0.0, 0.4604, 0.03447, 0.0],
+        ff: [22.81, 0.1606, 0.1441, 0.01201, 0.0],
+    },
+    Coef {
+        model: "vvu",
+        class: "ecp5",
+        lut: [0.0, 0.3248, 1.353, 0.1773, 0.7663],
+        ff: [8.717, 0.9793, 0.9377, 0.1392, 0.06476],
+    },
+    Coef {
+        model: "vvu",
+        class: "ice40",
+        lut: [0.0, 1.585, 0.1255, 0.3375, 0.4948],
+        ff: [28.49, 1.701, 0.0, 0.2576, 0.1178],
+    },
+    Coef {
+        model: "vvu",
+        class: "xilinx",
+        lut: [14.92, 1.576, 0.0, 0.1266, 0.16],
+        ff: [72.78, 0.4482, 0.6936, 0.0, 0.0],
+    },
+];
