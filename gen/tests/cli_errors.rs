@@ -302,14 +302,25 @@ fn fit_goals_that_cannot_be_met_say_by_how_much() {
     assert!(e.contains("--board"), "{e}");
     // 1 % of an iCE40UP5K holds no network: every resource over is named, with how much
     let args = [
-        "build", &mlp, "-o", "out", "--board", "icebreaker", "--fit", "--share", "1",
+        "build",
+        &mlp,
+        "-o",
+        "out",
+        "--board",
+        "icebreaker",
+        "--fit",
+        "--share",
+        "1",
     ];
     let e = check_failure(&ferrite(&d, &args), &args);
     assert!(
         e.contains("does not fit 1 % of icebreaker even at its slowest folding"),
         "{e}"
     );
-    assert!(e.contains("LUT ") && e.contains(" more, ") && e.contains("% over"), "{e}");
+    assert!(
+        e.contains("LUT ") && e.contains(" more, ") && e.contains("% over"),
+        "{e}"
+    );
     // a rate faster than one cycle a frame
     let args = ["build", &mlp, "-o", "out", "--target-fps", "1e12"];
     let e = check_failure(&ferrite(&d, &args), &args);
@@ -317,8 +328,16 @@ fn fit_goals_that_cannot_be_met_say_by_how_much() {
     assert!(e.contains("frames/s at 100 MHz"), "{e}");
     // a rate the board cannot hold: the fastest that fits
     let args = [
-        "build", &mlp, "-o", "out", "--board", "icebreaker", "--target-fps", "12000000",
-        "--share", "20",
+        "build",
+        &mlp,
+        "-o",
+        "out",
+        "--board",
+        "icebreaker",
+        "--target-fps",
+        "12000000",
+        "--share",
+        "20",
     ];
     let e = check_failure(&ferrite(&d, &args), &args);
     assert!(
@@ -328,7 +347,16 @@ fn fit_goals_that_cannot_be_met_say_by_how_much() {
     );
     // bad shares and rates are refused by the parser
     for bad in [["--share", "0"], ["--share", "150"], ["--target-fps", "-3"]] {
-        let args = ["build", mlp.as_str(), "-o", "out", "--board", "pynq-z1", bad[0], bad[1]];
+        let args = [
+            "build",
+            mlp.as_str(),
+            "-o",
+            "out",
+            "--board",
+            "pynq-z1",
+            bad[0],
+            bad[1],
+        ];
         check_failure(&ferrite(&d, &args), &args);
     }
     assert!(!d.join("out").exists());

@@ -185,9 +185,17 @@ impl Engine for MatrixVector {
         let out_bits = self.output_type().bits() as usize;
         let ib = self.input_type.bits() as usize;
         // the threshold search compares once a stage; the ROM holds every threshold
-        let stages = if nt > 0 { super::thresholding::search_stages(nt) } else { 0 };
+        let stages = if nt > 0 {
+            super::thresholding::search_stages(nt)
+        } else {
+            0
+        };
         let cmp = (pe * stages * cmp_bits) as f64;
-        let thr_rom = if nf > 1 { (pe * nt * cmp_bits * nf) as f64 } else { 0.0 };
+        let thr_rom = if nf > 1 {
+            (pe * nt * cmp_bits * nf) as f64
+        } else {
+            0.0
+        };
         // the input vector buffer (output folds after the first re-read it): a RAM Yosys places
         let ibuf = (nf > 1).then(|| crate::estimate::place_ram(family, sf.max(2), simd * ib));
         let ibuf_bits = ibuf.map_or(0.0, |m| {

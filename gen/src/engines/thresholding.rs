@@ -85,27 +85,29 @@ impl Engine for Thresholding {
         let cmp_bits = signed_bits(it.min(), it.max() + 1) as usize;
         let pe = fold.pe;
         let cf = self.channels / pe;
-        let cmp = (pe * self.thresholds.per_channel() * cmp_bits) as f64;
+        let nt = self.thresholds.per_channel();
+        // the pipelined search compares once a stage; the ROM holds every threshold
+        let cmp = (pe * search_stages(nt) * cmp_bits) as f64;
+        let rom_bits = (pe * nt * cmp_bits) as f64;
         let out = self.thresholds.out_type.bits() as usize;
-        // the threshold ROM, read at a registered address: synth_ecp5 moves a large one into
-        // block RAM (as place_memory would place it); synth_xilinx and synth_ice40 keep it
-        // in logic
-        let rom = if cf > 1 && family == crate::boards::Family::Ecp5 {
-            crate::estimate::place_memory(family, cf, cmp as usize)
-        } else {
-            crate::estimate::Memory::Logic
-        };
+        // the threshold ROM, each search stage reading its own slice of the row: every
+        // Yosys flow (synth_xilinx, synth_ecp5, synth_ice40) keeps it in logic
+        let _ = family;
+        let rom = crate::estimate::Memory::Logic;
         let mut t = crate::estimate::Terms::new(
             "thresholding",
             [
-                (pe * (it.bits() as usize + 2 * out)) as f64,
+                // the skid buffer, and the value and result carried down the search stages
+                (pe * (it.bits() as usize + 2 * out)
+                    + pe * search_stages(nt) * (it.bits() as usize + out)) as f64,
                 cmp,
                 if cf > 1 {
-                    crate::estimate::fabric_bits(rom, cf, cmp as usize)
+                    crate::estimate::fabric_bits(rom, cf, rom_bits as usize)
                 } else {
                     0.0
                 },
-                0.0,
+                // one channel's thresholds (the row the search stages take slices of)
+                rom_bits,
             ],
         );
         t.bram = crate::estimate::blocks(rom);

@@ -224,9 +224,17 @@ impl Engine for VectorVector {
         let out_bits = self.output_type().bits() as usize;
         let ib = self.input_type.bits() as usize;
         // the threshold search compares once a stage; the ROM holds every threshold
-        let stages = if nt > 0 { super::thresholding::search_stages(nt) } else { 0 };
+        let stages = if nt > 0 {
+            super::thresholding::search_stages(nt)
+        } else {
+            0
+        };
         let cmp = (pe * stages * cmp_bits) as f64;
-        let thr_rom = if nb > 1 { (pe * nt * cmp_bits * nb) as f64 } else { 0.0 };
+        let thr_rom = if nb > 1 {
+            (pe * nt * cmp_bits * nb) as f64
+        } else {
+            0.0
+        };
         let acc_mem = if kf > 1 && nb > 1 {
             crate::estimate::place_ram(family, nb, pe * acc_bits)
         } else {

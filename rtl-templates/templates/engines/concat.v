@@ -71,6 +71,7 @@ reg data_valid;
 reg [{{ beat_msb }}:0] beat_last;
 always @* begin : select
     integer p;
+    p = 0;
     data = {{ out_zero }};
     data_valid = 1'b0;
     beat_last = {{ beat_zero }};
