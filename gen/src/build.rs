@@ -178,7 +178,11 @@ pub fn plan_for(model: &Model, opts: &BuildOptions) -> Result<FoldPlan, BuildErr
     } else {
         plan_from_folding(model, opts)?
     };
-    plan.family = opts.family();
+    // a board decides the family; else the folding file's (a plan made for a board), else
+    // the default
+    if let Some(b) = &opts.board {
+        plan.family = b.family;
+    }
     Ok(plan)
 }
 

@@ -337,11 +337,11 @@ fn fit_goals_that_cannot_be_met_say_by_how_much() {
         "--target-fps",
         "12000000",
         "--share",
-        "20",
+        "50",
     ];
     let e = check_failure(&ferrite(&d, &args), &args);
     assert!(
-        e.contains("1 cycles a frame does not fit 20 % of icebreaker")
+        e.contains("1 cycles a frame does not fit 50 % of icebreaker")
             && e.contains("the fastest folding that fits takes"),
         "{e}"
     );

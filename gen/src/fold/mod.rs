@@ -60,6 +60,8 @@ pub struct FoldingFile {
     pub ignored: Vec<String>,
     /// Written in FINN's format.
     pub finn: bool,
+    /// The FPGA family ferrite's own file records (a plan made for a board).
+    pub family: Option<Family>,
 }
 
 /// One entry of a folding file: PE and SIMD, either may be absent (1 or the default).
@@ -77,6 +79,9 @@ struct OwnFile {
     nodes: BTreeMap<String, Fold>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     target_cycles: Option<u64>,
+    /// The FPGA family the plan was made for (absent: Xilinx 7-series).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    family: Option<Family>,
 }
 
 impl OwnFile {
@@ -145,6 +150,7 @@ impl FoldingFile {
                     })
                     .collect(),
                 target_cycles: f.target_cycles,
+                family: f.family,
                 ..FoldingFile::default()
             })
         } else {
@@ -432,6 +438,9 @@ impl FoldPlan {
             how.push_str(&format!("; ignored: {}", file.ignored.join("; ")));
         }
         plan.how = how;
+        if let Some(f) = file.family {
+            plan.family = f;
+        }
         plan.check(model)?;
         Ok(plan)
     }
@@ -479,6 +488,7 @@ impl FoldPlan {
         let f = OwnFile {
             nodes: self.folds.clone(),
             target_cycles: None,
+            family: (self.family != Family::default()).then_some(self.family),
         };
         let mut s = serde_json::to_string_pretty(&f).expect("a plan serialises");
         s.push('\n');
