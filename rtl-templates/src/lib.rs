@@ -216,6 +216,17 @@ pub struct ThrStage {
     pub prev_n_msb: usize,
     /// The last stage (its value and address are not carried further).
     pub last: bool,
+    /// The `entries` cases of the threshold multiplexer: the bits above (a literal) and the
+    /// entry's bits in the lane's row.
+    pub sel: Vec<ThrSel>,
+}
+
+/// One case of a search stage's threshold multiplexer.
+#[derive(Clone, Debug)]
+pub struct ThrSel {
+    pub lit: String,
+    pub msb: usize,
+    pub lsb: usize,
 }
 
 /// The pipelined binary search of a threshold unit (`lib/thr_search.v`): expects

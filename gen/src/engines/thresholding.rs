@@ -212,6 +212,13 @@ pub(super) fn thr_search(
             n_msb: pe * (k + 1) - 1,
             prev_n_msb: (pe * k).saturating_sub(1),
             last: k + 1 == b,
+            sel: (0..(1usize << k))
+                .map(|r| rtl::ThrSel {
+                    lit: lit(k.max(1) as u32, r as i64),
+                    msb: (r + 1) * cmp - 1,
+                    lsb: r * cmp,
+                })
+                .collect(),
         })
         .collect();
     let ts = rtl::ThrSearch {

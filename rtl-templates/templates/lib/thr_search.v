@@ -15,14 +15,12 @@ wire [{{ ts.rom_msb }}:0] thr_word{{ st.k }} = thr_rom[ts_addr{{ st.k }}];
 function [{{ ts.cmp_msb }}:0] f_thr{{ st.k }};
     input [{{ st.lane_msb }}:0] row;
     input [{{ st.k_msb }}:0] r;
-    integer i;
     begin
-        f_thr{{ st.k }} = row[{{ ts.cmp_msb }}:0];
-        for (i = 1; i < {{ st.entries }}; i = i + 1) begin
-            if (r == i[{{ st.k_msb }}:0]) begin
-                f_thr{{ st.k }} = row[i*{{ ts.cmp_bits }} +: {{ ts.cmp_bits }}];
-            end
-        end
+        case (r)
+{%- for e in st.sel %}
+            {{ e.lit }}: f_thr{{ st.k }} = row[{{ e.msb }}:{{ e.lsb }}];
+{%- endfor %}
+        endcase
     end
 endfunction
 {%- endif %}
