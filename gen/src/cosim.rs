@@ -489,7 +489,8 @@ pub fn check_design(dir: &OutDir, model: &Model, design: &Design) -> Result<(), 
         Role::Engine { node, fold, .. } => Some((node.clone(), *fold)),
         _ => None,
     });
-    let plan = crate::fold::FoldPlan::from_folds(folds, "design.json");
+    let mut plan = crate::fold::FoldPlan::from_folds(folds, "design.json");
+    plan.family = design.family;
     let again = crate::stitch::stitch(model, &plan)
         .map_err(|e| bad(format!("does not fit model.json: {e}")))?;
     if &again != design {
