@@ -185,6 +185,9 @@ pub fn cycles_for_fps(clock_mhz: f64, fps: f64) -> u64 {
     ((clock_mhz * 1e6) / fps).floor().min(u64::MAX as f64) as u64
 }
 
+/// Per input port, the producer node and its choice a node's choice was costed with.
+type Producers = Vec<Option<(usize, usize)>>;
+
 struct Search<'a> {
     model: &'a Model,
     analysis: Analysis,
@@ -285,7 +288,7 @@ impl Search<'_> {
         // to[i][k]: cheapest cost up to node i with i at choice k; from[i][k][port]: the
         // producer's choice that gives it
         let mut to: Vec<Vec<f64>> = vec![Vec::new(); n];
-        let mut from: Vec<Vec<Vec<Option<(usize, usize)>>>> = vec![Vec::new(); n];
+        let mut from: Vec<Vec<Producers>> = vec![Vec::new(); n];
         for &i in &a.order {
             let e = engine(&m.nodes[i].op);
             for c in &allowed[i] {

@@ -33,7 +33,7 @@ enum Folding<'a> {
     Nodes(&'a [(usize, usize)]),
     Finn(&'a str),
     /// `ferrite build --target-fps` / `--fit` (a board's budget and clock).
-    Goal(ferrite_gen::build::BuildOptions),
+    Goal(Box<ferrite_gen::build::BuildOptions>),
 }
 
 /// Build `dir/model.onnx` with `folds` (automatic when `None`), co-simulate its inputs at
@@ -271,12 +271,12 @@ fn example_inception_w4a4_at_two_foldings() {
 fn goal(board: &str, fit: bool, fps: Option<f64>) -> Folding<'static> {
     let boards = ferrite_gen::boards::load(None).unwrap();
     let board = ferrite_gen::boards::find(&boards, board).unwrap().clone();
-    Folding::Goal(ferrite_gen::build::BuildOptions {
+    Folding::Goal(Box::new(ferrite_gen::build::BuildOptions {
         board: Some(board),
         fit,
         target_fps: fps,
         ..Default::default()
-    })
+    }))
 }
 
 /// `--target-fps` reaches its rate in co-simulation: TFC-w1a1 at 1 M frames/s on the
