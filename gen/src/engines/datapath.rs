@@ -101,6 +101,58 @@ pub struct Counts {
     pub tree_bits: f64,
 }
 
+/// What the estimate counts of a unit (matrix- or vector-vector): its datapath on a family
+/// and its threshold search.
+pub struct UnitCounts {
+    /// Bits of products (or XNOR bits) in logic: 0 where the products are in DSPs.
+    pub prod: f64,
+    /// DSP blocks (one a product, where the family's DSPs take them).
+    pub dsp: u64,
+    /// Bits of the adder-tree levels.
+    pub tree_bits: f64,
+    /// Compared bits of the threshold search: one compare a lane a stage.
+    pub cmp: f64,
+    /// Bits of the threshold ROM (every fold's thresholds) when there are several folds.
+    pub thr_rom: f64,
+}
+
+/// [`UnitCounts`] of the datapath `s` on `family`, with `thresholds` = (thresholds a
+/// channel, compared bits) and `folds` channel folds sharing the lanes.
+pub fn unit_counts(
+    s: &Spec,
+    family: crate::boards::Family,
+    thresholds: Option<(usize, usize)>,
+    folds: usize,
+) -> UnitCounts {
+    let c = counts(s);
+    let (_, xs) = super::value_kind(s.input_type);
+    let (_, ws) = super::value_kind(s.weight_type);
+    // a 1-bit operand (binary: an AND, bipolar: a negation) makes no multiplier
+    let one_bit = |t: DataType| matches!(t, DataType::Binary | DataType::Bipolar);
+    let dsp = c.multipliers
+        && !one_bit(s.input_type)
+        && !one_bit(s.weight_type)
+        && crate::estimate::product_in_dsp(family, xs, ws);
+    let (nt, cmp_bits) = thresholds.unwrap_or((0, 0));
+    // the threshold search compares once a stage; the ROM holds every threshold
+    let stages = if nt > 0 {
+        super::thresholding::search_stages(nt)
+    } else {
+        0
+    };
+    UnitCounts {
+        prod: if dsp { 0.0 } else { c.leaf_bits },
+        dsp: if dsp { (s.pe * s.simd) as u64 } else { 0 },
+        tree_bits: c.tree_bits,
+        cmp: (s.pe * stages * cmp_bits) as f64,
+        thr_rom: if folds > 1 {
+            (s.pe * nt * cmp_bits * folds) as f64
+        } else {
+            0.0
+        },
+    }
+}
+
 /// [`Counts`] of the datapath `s` (the same widths [`build`] renders).
 pub fn counts(s: &Spec) -> Counts {
     let d = build(s);

@@ -152,50 +152,34 @@ impl Engine for MatrixVector {
         let (sf, nf) = (self.mw / simd, self.mh / pe);
         let xnor = self.is_xnor();
         let (depth, width, mem) = weight_rom(self, fold, family);
-        let (_, xs) = super::value_kind(self.input_type);
-        let (_, ws) = super::value_kind(self.weight_type);
         let acc_bits = if xnor {
             ir::bits_for_unsigned(self.mw as u64).max(1)
         } else {
             self.acc_type().bits()
         };
-        let c = datapath::counts(&datapath::Spec {
-            pe,
-            simd,
-            input_type: self.input_type,
-            weight_type: self.weight_type,
-            acc_bits,
-            rom_out_reg: datapath::ROM_OUT_REG,
-            x_s_mul: 1,
-            x_p_mul: 0,
-        });
-        // a 1-bit operand (binary: an AND, bipolar: a negation) makes no multiplier
-        let one_bit = |t: DataType| matches!(t, DataType::Binary | DataType::Bipolar);
-        let dsp = c.multipliers
-            && !one_bit(self.input_type)
-            && !one_bit(self.weight_type)
-            && crate::estimate::product_in_dsp(family, xs, ws);
-        let prod = if dsp { 0.0 } else { c.leaf_bits };
-        let (nt, cmp_bits) = self.thresholds.as_ref().map_or((0, 0), |t| {
-            (
-                t.per_channel(),
-                acc_cmp_bits(xnor.then_some(self.mw), self.acc_range()) as usize,
-            )
-        });
         let out_bits = self.output_type().bits() as usize;
         let ib = self.input_type.bits() as usize;
-        // the threshold search compares once a stage; the ROM holds every threshold
-        let stages = if nt > 0 {
-            super::thresholding::search_stages(nt)
-        } else {
-            0
-        };
-        let cmp = (pe * stages * cmp_bits) as f64;
-        let thr_rom = if nf > 1 {
-            (pe * nt * cmp_bits * nf) as f64
-        } else {
-            0.0
-        };
+        let u = datapath::unit_counts(
+            &datapath::Spec {
+                pe,
+                simd,
+                input_type: self.input_type,
+                weight_type: self.weight_type,
+                acc_bits,
+                rom_out_reg: datapath::ROM_OUT_REG,
+                x_s_mul: 1,
+                x_p_mul: 0,
+            },
+            family,
+            self.thresholds.as_ref().map(|t| {
+                (
+                    t.per_channel(),
+                    acc_cmp_bits(xnor.then_some(self.mw), self.acc_range()) as usize,
+                )
+            }),
+            nf,
+        );
+        let (prod, cmp, thr_rom) = (u.prod, u.cmp, u.thr_rom);
         // the input vector buffer (output folds after the first re-read it): a RAM Yosys places
         let ibuf = (nf > 1).then(|| crate::estimate::place_ram(family, sf.max(2), simd * ib));
         let ibuf_bits = ibuf.map_or(0.0, |m| {
@@ -205,13 +189,13 @@ impl Engine for MatrixVector {
             if xnor { "mvau_xnor" } else { "mvau_mac" },
             [
                 (2 * pe * out_bits + simd * ib + width) as f64,
-                prod + c.tree_bits + (pe * acc_bits as usize) as f64,
+                prod + u.tree_bits + (pe * acc_bits as usize) as f64,
                 crate::estimate::fabric_bits(mem, depth, width) + thr_rom + ibuf_bits,
                 cmp,
             ],
         );
         t.bram = crate::estimate::blocks(mem) + ibuf.map_or(0, crate::estimate::blocks);
-        t.dsp = if dsp { (pe * simd) as u64 } else { 0 };
+        t.dsp = u.dsp;
         t
     }
 

@@ -20,7 +20,7 @@ use crate::fold::{Fold, divisors};
 use crate::ir::{self, DataType, TensorType, VectorVector};
 use ferrite_rtl as rtl;
 
-use super::{datapath, value_kind};
+use super::datapath;
 use crate::fifo::{Schedule, Step};
 
 impl VectorVector {
@@ -195,46 +195,30 @@ impl Engine for VectorVector {
         let (pe, simd) = (fold.pe, fold.simd);
         let (kf, nb) = (self.kernel / simd, self.channels / pe);
         let (depth, width, mem) = weight_rom(self, fold, family);
-        let (_, xs) = value_kind(self.input_type);
-        let (_, ws) = value_kind(self.weight_type);
         let acc_bits = self.acc_bits() as usize;
-        let c = datapath::counts(&datapath::Spec {
-            pe,
-            simd,
-            input_type: self.input_type,
-            weight_type: self.weight_type,
-            acc_bits: acc_bits as u32,
-            rom_out_reg: datapath::ROM_OUT_REG,
-            x_s_mul: pe,
-            x_p_mul: 1,
-        });
-        // a 1-bit operand (binary: an AND, bipolar: a negation) makes no multiplier
-        let one_bit = |t: DataType| matches!(t, DataType::Binary | DataType::Bipolar);
-        let dsp = c.multipliers
-            && !one_bit(self.input_type)
-            && !one_bit(self.weight_type)
-            && crate::estimate::product_in_dsp(family, xs, ws);
-        let prod = if dsp { 0.0 } else { c.leaf_bits };
-        let (nt, cmp_bits) = self.thresholds.as_ref().map_or((0, 0), |t| {
-            (
-                t.per_channel(),
-                acc_cmp_bits(self.xnor_n(), self.acc_range()) as usize,
-            )
-        });
         let out_bits = self.output_type().bits() as usize;
         let ib = self.input_type.bits() as usize;
-        // the threshold search compares once a stage; the ROM holds every threshold
-        let stages = if nt > 0 {
-            super::thresholding::search_stages(nt)
-        } else {
-            0
-        };
-        let cmp = (pe * stages * cmp_bits) as f64;
-        let thr_rom = if nb > 1 {
-            (pe * nt * cmp_bits * nb) as f64
-        } else {
-            0.0
-        };
+        let u = datapath::unit_counts(
+            &datapath::Spec {
+                pe,
+                simd,
+                input_type: self.input_type,
+                weight_type: self.weight_type,
+                acc_bits: acc_bits as u32,
+                rom_out_reg: datapath::ROM_OUT_REG,
+                x_s_mul: pe,
+                x_p_mul: 1,
+            },
+            family,
+            self.thresholds.as_ref().map(|t| {
+                (
+                    t.per_channel(),
+                    acc_cmp_bits(self.xnor_n(), self.acc_range()) as usize,
+                )
+            }),
+            nb,
+        );
+        let (prod, cmp, thr_rom) = (u.prod, u.cmp, u.thr_rom);
         let acc_mem = if kf > 1 && nb > 1 {
             crate::estimate::place_ram(family, nb, pe * acc_bits)
         } else {
@@ -249,7 +233,7 @@ impl Engine for VectorVector {
             "vvu",
             [
                 (2 * pe * out_bits + pe * simd * ib + width) as f64,
-                prod + c.tree_bits + (pe * acc_bits) as f64,
+                prod + u.tree_bits + (pe * acc_bits) as f64,
                 crate::estimate::fabric_bits(mem, depth, width) + thr_rom + acc_ram_bits,
                 cmp,
             ],
@@ -260,7 +244,7 @@ impl Engine for VectorVector {
             } else {
                 0
             };
-        t.dsp = if dsp { (pe * simd) as u64 } else { 0 };
+        t.dsp = u.dsp;
         t
     }
 
