@@ -25,15 +25,16 @@ $f cosim "$out" --random 8 --stall 0.3 >"$out.cosim.txt"
 $f synth "$out" --board "$board" >"$out.synth.txt"
 secs=$(($(date +%s) - start))
 python3 - "$label" "$board" "$out" "$secs" <<'EOF'
-import json, sys, re
+import json, sys
 label, board, out, secs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 folds = json.load(open(f"{out}/folding.json"))["nodes"]
 design = json.load(open(f"{out}/design.json"))
 cosim = json.load(open(f"{out}/cosim.json"))
 synth = json.load(open(f"{out}/synth.json"))
-build = open(f"{out}.build.txt").read()
-m = re.search(r"^\s+total\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$", build, re.M)
-cycles, elut, eff, ebram, edsp = (int(x) for x in m.groups())
+report = json.load(open(f"{out}/report.json"))
+cycles = report["exp_cycles_per_frame"]
+t = report["estimate"]["total"]
+elut, eff, ebram, edsp = t["lut"], t["ff"], t["bram"], t["dsp"]
 order = [n["role"]["node"] for n in design["nodes"] if n["role"]["role"] == "engine"]
 fold = ", ".join(f"{folds[n]['pe']}x{folds[n]['simd']}" for n in order)
 meas = cosim.get("cycles_per_frame_measured", cosim.get("cycles_per_frame"))

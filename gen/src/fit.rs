@@ -35,6 +35,13 @@ pub struct FitGoal {
     pub clock_mhz: f64,
 }
 
+impl FitGoal {
+    /// Whether `f` fits the budget (always, without one).
+    pub fn admits(&self, f: &Fitted) -> bool {
+        self.budget.is_none_or(|b| f.cost.fits(&b))
+    }
+}
+
 /// Errors of folding to a budget or a rate.
 #[derive(Debug, Error)]
 pub enum FitError {
@@ -214,7 +221,8 @@ impl Search<'_> {
         let mut weights = [1.0f64; 4];
         let mut best: Option<Fitted> = None;
         let budget = self.goal.budget;
-        let fits = |f: &Fitted| budget.is_none_or(|b| f.cost.fits(&b));
+        let goal = self.goal;
+        let fits = |f: &Fitted| goal.admits(f);
         for _round in 0..6 {
             let picks = self.along_streams(t, &weights, &scale);
             let fitted = if refine {
@@ -475,7 +483,7 @@ pub fn fit(
         stitches: 0,
     };
     let clock = format!("{}", goal.clock_mhz);
-    let fits = |f: &Fitted| goal.budget.is_none_or(|b| f.cost.fits(&b));
+    let fits = |f: &Fitted| goal.admits(f);
     let label = |f: Fitted, how: String| Fitted {
         plan: FoldPlan { how, ..f.plan },
         ..f
@@ -533,7 +541,7 @@ fn fastest_fitting(
     candidates: &[u64],
     budget_name: &str,
 ) -> Result<Fitted, FitError> {
-    let fits = |f: &Fitted| s_fits(s.goal, f);
+    let fits = |f: &Fitted| s.goal.admits(f);
     let last = *candidates.last().expect("every node has a fold");
     let slowest = s.at(last, true)?;
     if !fits(&slowest) {
@@ -548,7 +556,7 @@ fn fastest_fitting(
     while lo < hi {
         let mid = (lo + hi) / 2;
         let f = s.at(candidates[mid], false)?;
-        if s_fits(s.goal, &f) {
+        if s.goal.admits(&f) {
             hi = mid;
         } else {
             lo = mid + 1;
@@ -557,12 +565,12 @@ fn fastest_fitting(
     // ... then refine on the stitched design there, and step to faster candidates while
     // the refinement still fits
     let mut best = s.at(candidates[hi], true)?;
-    if !s_fits(s.goal, &best) {
+    if !s.goal.admits(&best) {
         best = s.at(candidates[hi], false)?;
     }
     for idx in (hi.saturating_sub(REFINE_STEPS)..hi).rev() {
         let f = s.at(candidates[idx], true)?;
-        if !s_fits(s.goal, &f) {
+        if !s.goal.admits(&f) {
             break;
         }
         best = f;
@@ -572,10 +580,6 @@ fn fastest_fitting(
 
 /// Faster candidates the refinement tries past the bisection's answer.
 const REFINE_STEPS: usize = 3;
-
-fn s_fits(goal: &FitGoal, f: &Fitted) -> bool {
-    goal.budget.is_none_or(|b| f.cost.fits(&b))
-}
 
 #[cfg(test)]
 mod tests;

@@ -180,7 +180,7 @@ pub fn run(args: Args, ui: Ui) -> anyhow::Result<ExitCode> {
 fn table(b: &ferrite_gen::build::BuildOutput, opts: &BuildOptions) -> Vec<String> {
     use ferrite_gen::stitch::Role;
     let family = b.design.family;
-    let cost = ferrite_gen::estimate::design_cost(&b.model, &b.design, family);
+    let cost = &b.report.estimate;
     let by_name: std::collections::BTreeMap<&str, ferrite_gen::estimate::Cost> = cost
         .nodes
         .iter()
