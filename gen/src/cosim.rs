@@ -231,13 +231,23 @@ fn mem_dir_arg(rtl: &Path) -> Result<String, CosimError> {
     Ok(format!("-GMEM_DIR=\"{s}/\""))
 }
 
+/// The design's `.v` files in `dir`, then the simulation models of vendor blocks in
+/// `dir/sim/` (absent unless the design instantiates one).
 fn verilog_sources(dir: &Path) -> Result<Vec<PathBuf>, CosimError> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| io(dir, e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "v"))
-        .collect();
-    v.sort();
+    let list = |d: &Path| -> Result<Vec<PathBuf>, CosimError> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(d)
+            .map_err(|e| io(d, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "v"))
+            .collect();
+        v.sort();
+        Ok(v)
+    };
+    let mut v = list(dir)?;
+    let sim = dir.join("sim");
+    if !v.is_empty() && sim.is_dir() {
+        v.extend(list(&sim)?);
+    }
     if v.is_empty() {
         return Err(CosimError::Input {
             path: dir.display().to_string(),

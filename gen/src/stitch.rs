@@ -449,7 +449,7 @@ pub fn stitch_with(
             exp_max = (exp, n.name.clone());
         }
         let mut params = Vec::new();
-        if e.uses_mem() {
+        if e.uses_mem(fold, plan.family) {
             params.push(param("MEM_DIR", "MEM_DIR"));
         }
         nodes.push(HwNode {

@@ -735,3 +735,37 @@ pub fn cnv(rng: &mut Rng, wt: DataType, at: DataType, w2a2: bool) -> (Model, Fol
     c.label_select(1, 1);
     c.build(if w2a2 { "cnv_w2a2" } else { "cnv_w1a1" })
 }
+
+/// The ECP5 ROM module ferrite renders for `words` (each `width` <= 64 bits, at most 1024
+/// words), named `module`: for tests that compare its block contents with the blocks Yosys
+/// infers for the same memory.
+pub fn ecp5_rom_verilog(module: &str, width: usize, words: &[u64]) -> Result<String, String> {
+    use crate::estimate::{Memory, RomPrimitive};
+    let mut m = crate::emit::MemBuilder::new(width);
+    for &w in words {
+        m.push_word();
+        m.set(0, width as u32, w);
+    }
+    let depth = words.len();
+    let prim = crate::estimate::rom_primitive(
+        crate::boards::Family::Ecp5,
+        Memory::Block { blocks: 1 },
+        depth,
+        width,
+    )
+    .unwrap_or(RomPrimitive::Ecp5Dp16kd { dual: false });
+    let engine = module
+        .strip_suffix(crate::engines::rom::ROM_SUFFIX)
+        .ok_or("module must end in _wrom")?;
+    crate::engines::rom::render_rom(
+        prim,
+        engine,
+        &[],
+        &m,
+        depth,
+        width,
+        crate::emit::counter_bits(depth),
+    )
+    .map(|f| f.contents)
+    .map_err(|e| e.to_string())
+}

@@ -10,11 +10,13 @@ pub use askama::{Error, Template};
 mod branch;
 mod pad;
 mod pool;
+mod rom;
 mod swg;
 pub use branch::{Add, AddInput, Concat, ConcatInput, DupOutput, Duplicate};
 mod vvu;
 pub use pad::Pad;
 pub use pool::Pool;
+pub use rom::{Dp16kdBlock, Dp16kdModel, Ecp5Rom};
 pub use swg::{Swg, SwgPar, SwgParElem};
 pub use vvu::{AccStore, Vvu};
 
@@ -289,6 +291,12 @@ pub struct Mvu {
     /// the weight ROM in block RAM (`rom_style = "block"`), else in LUTs (`"logic"`):
     /// what `estimate::place_memory` decided
     pub w_rom_block: bool,
+    /// The weights are in a vendor block-RAM ROM module (`w_rom_module`, e.g.
+    /// [`crate::Ecp5Rom`]) whose primitive registers the read data itself.
+    pub w_rom_prim: bool,
+    pub w_rom_module: String,
+    /// Some ROM is read from a `.mem` file: the module takes `MEM_DIR`.
+    pub uses_mem: bool,
     pub w_addr_msb: u32,
     /// literals
     pub w_addr_last: String,
@@ -549,6 +557,14 @@ pub const SOURCES: &[(&str, &str)] = &[
         include_str!("../templates/engines/concat.v"),
     ),
     ("top.v", include_str!("../templates/top.v")),
+    (
+        "lib/rom_ecp5.v",
+        include_str!("../templates/lib/rom_ecp5.v"),
+    ),
+    (
+        "lib/dp16kd_model.v",
+        include_str!("../templates/lib/dp16kd_model.v"),
+    ),
 ];
 
 /// The source of template `path` (relative to `templates/`).

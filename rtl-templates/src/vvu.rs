@@ -58,6 +58,11 @@ pub struct Vvu {
     pub w_file: String,
     pub w_rom_last: usize,
     pub w_rom_block: bool,
+    /// See [`crate::Mvu::w_rom_prim`].
+    pub w_rom_prim: bool,
+    pub w_rom_module: String,
+    /// Some ROM is read from a `.mem` file: the module takes `MEM_DIR`.
+    pub uses_mem: bool,
     pub w_addr_msb: u32,
     pub w_addr_last: String,
     pub w_addr_one: String,

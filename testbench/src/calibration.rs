@@ -676,7 +676,11 @@ pub fn synth(u: &Unit, family: Family, yosys: &Path) -> Result<BTreeMap<String, 
         .filter(|(n, _)| n.ends_with(".v"))
         .map(|(n, _)| n.as_str())
         .collect();
-    let mut script = format!("read_verilog -defer {}\n", vs.join(" "));
+    let mut script = format!(
+        "{}read_verilog -defer {}\n",
+        ferrite_gen::synth::yosys_cell_library(family),
+        vs.join(" ")
+    );
     if !u.params.is_empty() {
         let sets: Vec<String> = u
             .params

@@ -139,7 +139,7 @@ impl Engine for Add {
         ]
     }
 
-    fn uses_mem(&self) -> bool {
+    fn uses_mem(&self, _fold: Fold, _family: crate::boards::Family) -> bool {
         self.thresholds.is_some()
     }
 

@@ -192,7 +192,7 @@ impl Engine for Concat {
         ]
     }
 
-    fn uses_mem(&self) -> bool {
+    fn uses_mem(&self, _fold: Fold, _family: crate::boards::Family) -> bool {
         false
     }
 

@@ -98,7 +98,7 @@ impl Engine for Duplicate {
         ]
     }
 
-    fn uses_mem(&self) -> bool {
+    fn uses_mem(&self, _fold: Fold, _family: crate::boards::Family) -> bool {
         false
     }
 

@@ -97,7 +97,7 @@ impl Engine for LabelSelect {
         ]
     }
 
-    fn uses_mem(&self) -> bool {
+    fn uses_mem(&self, _fold: Fold, _family: crate::boards::Family) -> bool {
         false
     }
 

@@ -15,6 +15,7 @@ mod label_select;
 mod mvau;
 pub mod pad;
 pub mod pool;
+pub(crate) mod rom;
 pub mod swg;
 mod thresholding;
 mod vvu;
@@ -132,8 +133,9 @@ pub trait Engine {
     }
     /// Lines for the generated file's header and the top's comments.
     fn describe(&self, ins: &[TensorType], fold: Fold) -> Vec<String>;
-    /// Whether the engine reads `.mem` files (takes the `MEM_DIR` parameter).
-    fn uses_mem(&self) -> bool;
+    /// Whether the engine under `fold` on `family` reads `.mem` files (takes the
+    /// `MEM_DIR` parameter).
+    fn uses_mem(&self, fold: Fold, family: crate::boards::Family) -> bool;
     /// The engine's Verilog and `.mem` files (the module file first).
     fn render(&self, cx: &RenderCx) -> Result<Vec<GeneratedFile>, EmitError>;
 }

@@ -185,10 +185,16 @@ impl Engine for MatrixVector {
         let ibuf_bits = ibuf.map_or(0.0, |m| {
             crate::estimate::fabric_bits(m, sf.max(2), simd * ib)
         });
+        // the weight register in the fabric, unless the ROM is a primitive that holds it
+        let w_reg_bits = if crate::estimate::rom_primitive(family, mem, depth, width).is_some() {
+            0
+        } else {
+            width
+        };
         let mut t = crate::estimate::Terms::new(
             if xnor { "mvau_xnor" } else { "mvau_mac" },
             [
-                (2 * pe * out_bits + simd * ib + width) as f64,
+                (2 * pe * out_bits + simd * ib + w_reg_bits) as f64,
                 prod + u.tree_bits + (pe * acc_bits as usize) as f64,
                 crate::estimate::fabric_bits(mem, depth, width) + thr_rom + ibuf_bits,
                 cmp,
@@ -220,8 +226,12 @@ impl Engine for MatrixVector {
         ]
     }
 
-    fn uses_mem(&self) -> bool {
-        true
+    /// The weight ROM's `.mem` file, unless the weights are in a block-RAM primitive's
+    /// `INITVAL`s; the thresholds' `.mem` file.
+    fn uses_mem(&self, fold: Fold, family: crate::boards::Family) -> bool {
+        let (depth, width, mem) = weight_rom(self, fold, family);
+        self.thresholds.is_some()
+            || crate::estimate::rom_primitive(family, mem, depth, width).is_none()
     }
 
     fn render(&self, cx: &RenderCx) -> Result<Vec<GeneratedFile>, EmitError> {
@@ -284,12 +294,26 @@ fn render_mvu(l: &MatrixVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
     }
     let w_rom = w_depth.max(2);
     let w_file = format!("{module}_w.mem");
-    let mut files = vec![GeneratedFile {
-        name: w_file.clone(),
-        contents: wm.finish(w_rom),
-    }];
-
     let w_addr_bits = counter_bits(w_depth);
+    let w_prim = crate::estimate::rom_primitive(cx.family, w_mem, w_depth, w_width);
+    let mut files = Vec::new();
+    let w_rom_module = match w_prim {
+        Some(prim) => {
+            let f =
+                super::rom::render_rom(prim, module, &header, &wm, w_depth, w_width, w_addr_bits)?;
+            let m = f.name.trim_end_matches(".v").to_string();
+            files.push(f);
+            m
+        }
+        None => {
+            files.push(GeneratedFile {
+                name: w_file.clone(),
+                contents: wm.finish(w_rom),
+            });
+            String::new()
+        }
+    };
+
     let sf_bits = counter_bits(sf);
     let nf_bits = counter_bits(nf);
 
@@ -354,6 +378,9 @@ fn render_mvu(l: &MatrixVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
         w_file,
         w_rom_last: w_rom - 1,
         w_rom_block: w_block,
+        w_rom_prim: w_prim.is_some(),
+        w_rom_module,
+        uses_mem: w_prim.is_none() || has_thr,
         w_addr_msb: w_addr_bits - 1,
         w_addr_last: lit(w_addr_bits, (w_depth - 1) as i64),
         w_addr_one: lit(w_addr_bits, 1),

@@ -339,7 +339,7 @@ impl super::Engine for crate::ir::Pad {
         ]
     }
 
-    fn uses_mem(&self) -> bool {
+    fn uses_mem(&self, _fold: crate::fold::Fold, _family: crate::boards::Family) -> bool {
         false
     }
 

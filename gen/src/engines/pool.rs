@@ -322,7 +322,7 @@ impl super::Engine for crate::ir::Pool {
         ]
     }
 
-    fn uses_mem(&self) -> bool {
+    fn uses_mem(&self, _fold: crate::fold::Fold, _family: crate::boards::Family) -> bool {
         false
     }
 

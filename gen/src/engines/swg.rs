@@ -909,7 +909,7 @@ impl super::Engine for crate::ir::SlidingWindow {
         ]
     }
 
-    fn uses_mem(&self) -> bool {
+    fn uses_mem(&self, _fold: crate::fold::Fold, _family: crate::boards::Family) -> bool {
         false
     }
 

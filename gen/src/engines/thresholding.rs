@@ -129,7 +129,7 @@ impl Engine for Thresholding {
         ]
     }
 
-    fn uses_mem(&self) -> bool {
+    fn uses_mem(&self, _fold: Fold, _family: crate::boards::Family) -> bool {
         true
     }
 

@@ -185,6 +185,45 @@ pub fn place_memory(family: Family, depth: usize, width: usize) -> Memory {
     Memory::Block { blocks }
 }
 
+/// A weight ROM instantiated as the family's block-RAM primitive instead of inferred, so
+/// that the primitive's own output register holds its second read register (Yosys never
+/// enables a RAM's output register when it maps an inferred memory).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RomPrimitive {
+    /// ECP5 `DP16KD` in 1K x 18 mode with `REGMODE = "OUTREG"`: one 18-bit column a block
+    /// (port A), or two when the ROM has at most 512 words (port B reads rows 512..).
+    Ecp5Dp16kd { dual: bool },
+}
+
+impl RomPrimitive {
+    /// Blocks of `width`-bit words: the same count [`place_memory`] gives.
+    pub fn blocks(self, width: usize) -> u64 {
+        match self {
+            RomPrimitive::Ecp5Dp16kd { dual } => {
+                let cols = width.div_ceil(18);
+                (if dual { cols.div_ceil(2) } else { cols }) as u64
+            }
+        }
+    }
+}
+
+/// The primitive a weight ROM of `depth x width` placed at `mem` on `family` is
+/// instantiated as, if any: ECP5 block ROMs of at most 1024 words (deeper ones, and every
+/// other family, are inferred; the second read register is then in the fabric).
+pub fn rom_primitive(
+    family: Family,
+    mem: Memory,
+    depth: usize,
+    width: usize,
+) -> Option<RomPrimitive> {
+    match (family, mem) {
+        (Family::Ecp5, Memory::Block { .. }) if depth <= 1024 && width > 0 => {
+            Some(RomPrimitive::Ecp5Dp16kd { dual: depth <= 512 })
+        }
+        _ => None,
+    }
+}
+
 /// Xilinx: a RAM that Yosys places itself (no attribute: FIFOs, window buffers,
 /// accumulator memories) goes to LUT-RAM up to this depth, to block RAM beyond it when it
 /// holds at least [`XILINX_RAM_BLOCK_MIN_BITS`].

@@ -208,6 +208,19 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> SynthError + '_ {
     }
 }
 
+/// The Yosys script line that reads `family`'s cell library before the design, so that
+/// `hierarchy -check` knows the vendor blocks the RTL instantiates (ECP5 `DP16KD` weight
+/// ROMs, [`crate::estimate::RomPrimitive`]); empty for families whose RTL instantiates
+/// none.
+pub fn yosys_cell_library(family: Family) -> &'static str {
+    match family {
+        Family::Ecp5 => {
+            "read_verilog -lib -specify +/lattice/cells_sim_ecp5.v +/lattice/cells_bb_ecp5.v\n"
+        }
+        Family::Ice40 | Family::Xilinx7series | Family::XilinxUltrascale => "",
+    }
+}
+
 /// The design's Verilog and memory files (names checked: they go into a Yosys script).
 fn rtl_files(out: &OutDir, design: &Design) -> Result<Vec<String>, SynthError> {
     let rtl = out.rtl();
@@ -371,7 +384,8 @@ pub fn run_with(
         Family::XilinxUltrascale => format!("synth_xilinx -flatten -family xcup -top {synth_top}"),
     };
     let script = format!(
-        "read_verilog -defer {}\nhierarchy -check -top {synth_top}\n{synth_cmd}\ntee -q -o stat.json stat -json\n",
+        "{}read_verilog -defer {}\nhierarchy -check -top {synth_top}\n{synth_cmd}\ntee -q -o stat.json stat -json\n",
+        yosys_cell_library(family),
         sources.join(" ")
     );
     std::fs::write(w.join("synth.ys"), &script).map_err(io_err(w))?;

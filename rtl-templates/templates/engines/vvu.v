@@ -1,8 +1,10 @@
 {% include "lib/header.v" -%}
-module {{ module }} #(
+module {{ module }}
+{%- if uses_mem %} #(
     // directory of the .mem files, ending in a slash ("" = the working directory of the simulator or tool)
     parameter MEM_DIR = ""
-) (
+)
+{%- endif %} (
     input  wire clk,
     input  wire rst,
     /* input windows: {{ in_lanes }} lanes of {{ in_bits }} bits a beat (lane 0 in the LSBs; lane s*{{ pe }}+p of beat (kf, cb) is kernel position kf*{{ simd }}+s, channel cb*{{ pe }}+p), {{ kf }}x{{ nb }} beats a pixel */
@@ -44,6 +46,18 @@ always @(posedge clk) begin
 end
 
 // ---- stage 1: input beat and weights (registered ROM read{% if dp.rom_out_reg %}, then the RAM's output register{% endif %}) ----
+{%- if w_rom_prim %}
+// the weights in the family's block RAM ({{ w_rom_module }}), read register and output
+// register inside the block, both clocked with the pipeline
+wire [{{ w_msb }}:0] w_reg;
+{{ w_rom_module }} u_w_rom (
+    .clk(clk),
+    .ce(adv),
+    .addr(w_addr_reg),
+    .q(w_reg)
+);
+reg [{{ in_msb }}:0] x_reg;
+{%- else %}
 {%- if w_rom_block %}
 (* rom_style = "block" *)
 {%- else %}
@@ -55,11 +69,15 @@ initial begin
 end
 reg [{{ in_msb }}:0] x_reg;
 reg [{{ w_msb }}:0] w_reg;
+{%- endif %}
 {%- if dp.rom_out_reg %}
 // the ROM read (w_rd) and its output register (w_reg) with nothing between them, so the
 // block RAM's own output register takes the second; the input waits a stage beside it
+{%- if !w_rom_prim %}
 reg [{{ w_msb }}:0] w_rd;
+{%- endif %}
 reg [{{ in_msb }}:0] x_d;
+{%- if !w_rom_prim %}
 always @(posedge clk) begin
     if (adv) begin
         w_rd <= w_rom[w_addr_reg];
@@ -70,6 +88,7 @@ always @(posedge clk) begin
         w_reg <= w_rd;
     end
 end
+{%- endif %}
 always @(posedge clk) begin
     if (adv) begin
         x_d   <= s_axis_in_tdata;
