@@ -105,6 +105,10 @@ pub struct BuildOptions {
     pub clock_mhz: Option<f64>,
     /// The share of each of the board's resources the design may take (default 0.8).
     pub share: Option<f64>,
+    /// The budget `fit` and `target_fps` fold to, in estimated units, instead of the
+    /// board's share (fitting by synthesis lowers it where the measurement exceeded the
+    /// share: [`crate::fit::next_budget`]).
+    pub fit_budget: Option<crate::estimate::Cost>,
 }
 
 /// The default share of a board's resources a design may take.
@@ -125,10 +129,15 @@ impl BuildOptions {
 
     /// The board's budget at the share, if there is a board.
     pub fn budget(&self) -> Option<crate::estimate::Cost> {
-        let share = self.share.unwrap_or(DEFAULT_SHARE);
-        self.board
-            .as_ref()
-            .map(|b| crate::estimate::budget(b, share))
+        if self.fit_budget.is_some() {
+            return self.fit_budget;
+        }
+        self.board.as_ref().map(|b| self.share_of(b))
+    }
+
+    /// `board`'s resources at the share.
+    pub fn share_of(&self, board: &crate::boards::Board) -> crate::estimate::Cost {
+        crate::estimate::budget(board, self.share.unwrap_or(DEFAULT_SHARE))
     }
 
     /// How the budget is named in messages ("80 % of pynq-z1").

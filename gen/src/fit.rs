@@ -175,6 +175,32 @@ pub fn overrun(cost: &Cost, budget: &Cost) -> String {
     parts.join(", ")
 }
 
+/// Fitting by synthesis (`ferrite build --fit --by-synthesis`): after a design fitted to
+/// `budget` (in estimated units) was measured at `measured` against the board's `limit`
+/// (its share), the budget of the next round, or `None` when the measurement is within the
+/// limit. Each resource synthesis put over its limit gets its budget scaled by
+/// `limit / measured` (the estimate's error on this design, taken as proportional), and
+/// at least one unit lower; the others keep theirs.
+pub fn next_budget(budget: &Cost, limit: &Cost, measured: &Cost) -> Option<Cost> {
+    if measured.fits(limit) {
+        return None;
+    }
+    let scale = |b: u64, l: u64, m: u64| -> u64 {
+        if m <= l {
+            b
+        } else {
+            let s = (b as f64 * l as f64 / m as f64).floor() as u64;
+            s.min(b.saturating_sub(1))
+        }
+    };
+    Some(Cost {
+        lut: scale(budget.lut, limit.lut, measured.lut),
+        ff: scale(budget.ff, limit.ff, measured.ff),
+        bram: scale(budget.bram, limit.bram, measured.bram),
+        dsp: scale(budget.dsp, limit.dsp, measured.dsp),
+    })
+}
+
 fn fps(clock_mhz: f64, cycles: u64) -> String {
     let f = clock_mhz * 1e6 / cycles.max(1) as f64;
     if f >= 1e6 {

@@ -180,6 +180,9 @@ pub fn grid() -> Vec<Config> {
         (UInt(2), Int(2), 288, 32, 2, 16, Some(UInt(2))),
         (Int(4), Int(4), 32, 16, 4, 4, None),
         (Binary, Bipolar, 64, 16, 4, 8, Some(Bipolar)),
+        // TFC-w2a2's layer shapes at FINN's folding (table products, many PEs)
+        (Int(2), Int(2), 784, 64, 16, 49, Some(Int(2))),
+        (Int(2), Int(2), 256, 64, 8, 8, Some(Int(2))),
     ] {
         g.push(engine(
             "mvau",

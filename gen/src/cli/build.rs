@@ -61,10 +61,20 @@ pub struct Args {
     /// The share of each of the board's resources the design may take, in percent.
     #[arg(long, value_name = "PERCENT", default_value_t = 80.0, value_parser = percent)]
     pub share: f64,
+    /// With --fit or --target-fps: check the fit by synthesis. Each round builds, runs
+    /// `ferrite synth` (Yosys, and nextpnr on ECP5/iCE40; minutes) and compares the
+    /// measured LUT/FF/BRAM/DSP with the board's share; a resource over it lowers that
+    /// resource's budget by the measured overshoot and the model is folded again, up to
+    /// 4 rounds. OUT ends with the build that fits and its synth.json.
+    #[arg(long, requires = "board")]
+    pub by_synthesis: bool,
     /// Also write OUT/report.html (as `ferrite report OUT`).
     #[arg(long)]
     pub report: bool,
 }
+
+/// Rounds of build and synthesis `--by-synthesis` tries.
+pub const SYNTH_ROUNDS: usize = 4;
 
 fn positive_f64(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
@@ -138,13 +148,13 @@ pub fn run(args: Args, ui: Ui) -> anyhow::Result<ExitCode> {
         target_fps: args.target_fps,
         clock_mhz: args.clock,
         share: Some(args.share / 100.0),
+        fit_budget: None,
     };
-    let bars = ui.progress();
-    let b = build_with(&args.model, &args.out, &opts, &bars).map_err(|e| {
-        let d = doing(&e, &args.model, &args.out, args.folding.as_deref());
-        anyhow::Error::new(e).context(d)
-    })?;
-    bars.finish();
+    let b = if args.by_synthesis {
+        by_synthesis(&args, opts.clone(), ui)?
+    } else {
+        build_once(&args, &opts, ui)?
+    };
     let r = &b.report;
     ui.say(&format!("folding: {}", b.plan.how));
     for line in table(&b, &opts) {
@@ -173,6 +183,112 @@ pub fn run(args: Args, ui: Ui) -> anyhow::Result<ExitCode> {
         super::report::write_html(&args.out, None, ui)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn build_once(
+    args: &Args,
+    opts: &BuildOptions,
+    ui: Ui,
+) -> anyhow::Result<ferrite_gen::build::BuildOutput> {
+    let bars = ui.progress();
+    let b = build_with(&args.model, &args.out, opts, &bars).map_err(|e| {
+        let d = doing(&e, &args.model, &args.out, args.folding.as_deref());
+        anyhow::Error::new(e).context(d)
+    })?;
+    bars.finish();
+    Ok(b)
+}
+
+/// `--by-synthesis`: fold, build and synthesise until the measurement is within the
+/// board's share ([`ferrite_gen::fit::next_budget`] between rounds); an error when it is
+/// still over after [`SYNTH_ROUNDS`] rounds.
+fn by_synthesis(
+    args: &Args,
+    mut opts: BuildOptions,
+    ui: Ui,
+) -> anyhow::Result<ferrite_gen::build::BuildOutput> {
+    use ferrite_gen::estimate::Cost;
+    use ferrite_gen::synth::{self, SynthOptions, tools::Env};
+    if !(opts.fit || opts.target_fps.is_some()) {
+        return Err(super::error::usage(
+            "--by-synthesis checks a fit: it needs --fit or --target-fps".to_string(),
+            "add --fit (the fastest folding within the board's share) or --target-fps F",
+        ));
+    }
+    let board = opts
+        .board
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("--by-synthesis needs --board"))?;
+    let limit = opts.share_of(&board);
+    let mut budget = limit;
+    let show = |c: &Cost| format!("LUT {} FF {} BRAM {} DSP {}", c.lut, c.ff, c.bram, c.dsp);
+    for round in 1..=SYNTH_ROUNDS {
+        opts.fit_budget = Some(budget);
+        ui.say(&format!(
+            "round {round}: folding within {} (estimated units)",
+            show(&budget)
+        ));
+        let b = build_once(args, &opts, ui)?;
+        let sopts = SynthOptions {
+            board: board.clone(),
+            freq_mhz: None,
+            seed: 1,
+            bitstream: true,
+        };
+        let bars = ui.progress();
+        let steps = super::synth::Steps::new(&bars, ui);
+        let r = synth::run_with(&args.out, &sopts, &Env::process(), &steps).map_err(|e| {
+            let (what, file, help) = super::synth::what_failed(&e, &args.out);
+            anyhow::Error::new(e).context(super::error::doing(what, file, &help))
+        })?;
+        bars.finish();
+        let measured = Cost {
+            lut: r.luts,
+            ff: r.ffs,
+            bram: r.brams,
+            dsp: r.dsps,
+        };
+        ui.say(&format!(
+            "round {round}: {} cycles a frame; estimated {}; measured {}{}; limit {} ({} % of {})",
+            b.report.exp_cycles_per_frame,
+            show(&b.report.estimate.total),
+            show(&measured),
+            r.fmax_mhz
+                .map_or(String::new(), |f| format!(", Fmax {f:.1} MHz")),
+            show(&limit),
+            args.share,
+            board.name
+        ));
+        match ferrite_gen::fit::next_budget(&budget, &limit, &measured) {
+            None => {
+                ui.say(&format!(
+                    "fits {} by synthesis after {round} round(s); the synthesis figures are in {}",
+                    board.name,
+                    args.out.join("synth.json").display()
+                ));
+                return Ok(b);
+            }
+            Some(next) => {
+                ui.say(&format!(
+                    "round {round}: over the limit: {}",
+                    ferrite_gen::fit::overrun(&measured, &limit)
+                ));
+                budget = next;
+            }
+        }
+    }
+    Err(anyhow::anyhow!(
+        "the design is still over {} % of {} by synthesis after {SYNTH_ROUNDS} rounds (the \
+         last build and its synth.json are in {})",
+        args.share,
+        board.name,
+        args.out.display()
+    )
+    .context(super::error::doing(
+        "cannot fit the board by synthesis",
+        args.model.display(),
+        "lower --share or --target-fps, or choose a larger board (`ferrite boards`)",
+    )))
 }
 
 /// The folding and estimate table `ferrite build` prints: one row an engine, FIFOs and

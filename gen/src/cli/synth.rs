@@ -80,7 +80,7 @@ fn choose_board(args: &Args, family: Family) -> anyhow::Result<(Board, String)> 
 }
 
 /// What failed and the advice, for a synthesis error.
-fn what_failed(e: &SynthError, out: &Path) -> (&'static str, String, String) {
+pub(super) fn what_failed(e: &SynthError, out: &Path) -> (&'static str, String, String) {
     let out_s = out.display().to_string();
     match e {
         SynthError::Out(_) | SynthError::BadDesign { .. } => (
@@ -181,9 +181,18 @@ pub fn run(args: Args, ui: Ui) -> anyhow::Result<ExitCode> {
 
 /// The progress bars, and on a stderr that is not a terminal (no bars) a line as each
 /// step starts: synthesis takes minutes.
-struct Steps<'a> {
+pub(super) struct Steps<'a> {
     bars: &'a super::ui::Bars,
     lines: bool,
+}
+
+impl<'a> Steps<'a> {
+    pub(super) fn new(bars: &'a super::ui::Bars, ui: Ui) -> Steps<'a> {
+        Steps {
+            bars,
+            lines: !ui.quiet && !std::io::stderr().is_terminal(),
+        }
+    }
 }
 
 impl Progress for Steps<'_> {

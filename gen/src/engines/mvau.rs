@@ -185,16 +185,10 @@ impl Engine for MatrixVector {
         let ibuf_bits = ibuf.map_or(0.0, |m| {
             crate::estimate::fabric_bits(m, sf.max(2), simd * ib)
         });
-        // the weight register in the fabric, unless the ROM is a primitive that holds it
-        let w_reg_bits = if crate::estimate::rom_primitive(family, mem, depth, width).is_some() {
-            0
-        } else {
-            width
-        };
         let mut t = crate::estimate::Terms::new(
             if xnor { "mvau_xnor" } else { "mvau_mac" },
             [
-                (2 * pe * out_bits + simd * ib + w_reg_bits) as f64,
+                (2 * pe * out_bits + simd * ib + width) as f64,
                 prod + u.tree_bits + (pe * acc_bits as usize) as f64,
                 crate::estimate::fabric_bits(mem, depth, width) + thr_rom + ibuf_bits,
                 cmp,
@@ -202,6 +196,11 @@ impl Engine for MatrixVector {
         );
         t.bram = crate::estimate::blocks(mem) + ibuf.map_or(0, crate::estimate::blocks);
         t.dsp = u.dsp;
+        // the weight register (counted in the register bits) is the block's output register
+        // when the ROM is a primitive
+        if crate::estimate::rom_primitive(family, mem, depth, width).is_some() {
+            t.ff_in_blocks = width as u64;
+        }
         t
     }
 

@@ -229,16 +229,10 @@ impl Engine for VectorVector {
         } else {
             0.0
         };
-        // the weight register in the fabric, unless the ROM is a primitive that holds it
-        let w_reg_bits = if crate::estimate::rom_primitive(family, mem, depth, width).is_some() {
-            0
-        } else {
-            width
-        };
         let mut t = crate::estimate::Terms::new(
             "vvu",
             [
-                (2 * pe * out_bits + pe * simd * ib + w_reg_bits) as f64,
+                (2 * pe * out_bits + pe * simd * ib + width) as f64,
                 prod + u.tree_bits + (pe * acc_bits) as f64,
                 crate::estimate::fabric_bits(mem, depth, width) + thr_rom + acc_ram_bits,
                 cmp,
@@ -251,6 +245,11 @@ impl Engine for VectorVector {
                 0
             };
         t.dsp = u.dsp;
+        // the weight register (counted in the register bits) is the block's output register
+        // when the ROM is a primitive
+        if crate::estimate::rom_primitive(family, mem, depth, width).is_some() {
+            t.ff_in_blocks = width as u64;
+        }
         t
     }
 

@@ -20,6 +20,10 @@ pub struct Terms {
     pub bram: u64,
     /// DSP blocks.
     pub dsp: u64,
+    /// Register bits the structure in `x` counts that a block RAM primitive holds instead
+    /// of the fabric (an ECP5 weight ROM's output register): taken off the fitted FF figure,
+    /// and added back to the measured one when fitting.
+    pub ff_in_blocks: u64,
 }
 
 /// The coefficients of one model on one family class: `lut = c[0] + sum c[i+1] * x[i]`,
@@ -113,6 +117,7 @@ impl Terms {
             x,
             bram: 0,
             dsp: 0,
+            ff_in_blocks: 0,
         }
     }
 
@@ -128,7 +133,7 @@ impl Terms {
         };
         super::Cost {
             lut: c.map_or(0, |c| eval(&c.lut)),
-            ff: c.map_or(0, |c| eval(&c.ff)),
+            ff: c.map_or(0, |c| eval(&c.ff).saturating_sub(self.ff_in_blocks)),
             bram: self.bram,
             dsp: self.dsp,
         }

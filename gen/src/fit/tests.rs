@@ -203,3 +203,24 @@ fn fps_to_cycles() {
     assert_eq!(cycles_for_fps(100.0, 1e12), 0);
     assert_eq!(cycles_for_fps(100.0, 1e8), 1);
 }
+
+#[test]
+fn by_synthesis_lowers_only_the_resources_measured_over() {
+    let c = |lut, ff, bram, dsp| Cost { lut, ff, bram, dsp };
+    let limit = c(1000, 2000, 20, 8);
+    // within the limit everywhere: done
+    assert_eq!(
+        next_budget(&c(1000, 2000, 20, 8), &limit, &c(1000, 1500, 20, 0)),
+        None
+    );
+    // LUT measured 25 % over: the LUT budget scaled by 1000/1250, the others kept
+    assert_eq!(
+        next_budget(&c(1000, 2000, 20, 8), &limit, &c(1250, 1500, 20, 0)),
+        Some(c(800, 2000, 20, 8))
+    );
+    // a hair over still lowers the budget by at least one unit, so the rounds progress
+    assert_eq!(
+        next_budget(&c(900, 2000, 20, 8), &limit, &c(1000, 1500, 21, 0)),
+        Some(c(900, 2000, 19, 8))
+    );
+}

@@ -155,7 +155,11 @@ fn main() -> Result<()> {
                     .map(|(e, u)| {
                         (
                             u.terms.x,
-                            if lut { e.measured.lut } else { e.measured.ff } as f64,
+                            if lut {
+                                e.measured.lut
+                            } else {
+                                e.measured.ff + u.terms.ff_in_blocks
+                            } as f64,
                         )
                     })
                     .collect()
@@ -193,7 +197,7 @@ fn main() -> Result<()> {
         };
         estimate::Cost {
             lut: c.map_or(0, |c| eval(&c.lut)),
-            ff: c.map_or(0, |c| eval(&c.ff)),
+            ff: c.map_or(0, |c| eval(&c.ff).saturating_sub(u.terms.ff_in_blocks)),
             bram: u.terms.bram,
             dsp: u.terms.dsp,
         }
