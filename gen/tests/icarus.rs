@@ -46,6 +46,10 @@ struct Run {
 }
 
 /// Simulate `frames` through the design in Icarus with `stall_in`/`stall_out` percent pauses.
+/// With `default_mem_dir`, the top keeps its default `MEM_DIR` and the simulator runs in
+/// `dir` (where the `.mem` files are); otherwise it runs elsewhere and finds them through
+/// `MEM_DIR` alone.
+#[allow(clippy::too_many_arguments)]
 fn simulate(
     dir: &Path,
     d: &Built,
@@ -54,6 +58,7 @@ fn simulate(
     stall_out: u32,
     seed: u32,
     netlist: Option<&Path>,
+    default_mem_dir: bool,
 ) -> Run {
     let mut input = String::new();
     let mut nin = 0;
@@ -137,7 +142,7 @@ endmodule
         ow1 = ow - 1,
         nin1 = nin.max(1) - 1,
         top = d.top,
-        mem_param = if netlist.is_some() {
+        mem_param = if netlist.is_some() || default_mem_dir {
             String::new()
         } else {
             format!("#(.MEM_DIR(\"{}/\")) ", dir.display())
@@ -164,12 +169,17 @@ endmodule
         "iverilog: {}",
         String::from_utf8_lossy(&o.stderr)
     );
-    // run somewhere else: the .mem files are found through MEM_DIR only
+    // run somewhere else: the .mem files are found through MEM_DIR only (or, with the
+    // default MEM_DIR, in the folder of the .mem files)
     let elsewhere = tempfile::tempdir().unwrap();
     let o = Command::new("vvp")
         .arg("-n")
         .arg(&vvp)
-        .current_dir(elsewhere.path())
+        .current_dir(if default_mem_dir {
+            dir
+        } else {
+            elsewhere.path()
+        })
         .output()
         .expect("vvp runs");
     let log = String::from_utf8_lossy(&o.stdout).to_string() + &String::from_utf8_lossy(&o.stderr);
@@ -226,7 +236,8 @@ fn check(name: &str, m: &Model, p: &Folds, frames: usize) {
     let inputs = random_frames(m, frames, 7);
     let want: Vec<Vec<i64>> = inputs.iter().map(|f| golden::run_frame(m, f)).collect();
     for (si, so, seed) in [(0, 0, 1), (30, 40, 2), (70, 10, 3), (5, 80, 4)] {
-        let run = simulate(&dir, &d, &inputs, si, so, seed, None);
+        // the first run keeps the top's default MEM_DIR
+        let run = simulate(&dir, &d, &inputs, si, so, seed, None, seed == 1);
         for (k, (got, exp)) in run.outputs.iter().zip(&want).enumerate() {
             assert_eq!(
                 got, exp,
@@ -459,7 +470,7 @@ fn check_netlist(name: &str, m: &Model, p: &Folds) {
     );
     let inputs = random_frames(m, 6, 9);
     let want: Vec<Vec<i64>> = inputs.iter().map(|f| golden::run_frame(m, f)).collect();
-    let run = simulate(&dir, &d, &inputs, 20, 30, 5, Some(&netlist));
+    let run = simulate(&dir, &d, &inputs, 20, 30, 5, Some(&netlist), false);
     for (k, (got, exp)) in run.outputs.iter().zip(&want).enumerate() {
         assert_eq!(
             got, exp,

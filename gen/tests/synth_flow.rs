@@ -252,3 +252,79 @@ fn missing_tools_are_an_error_that_says_how_to_install_them() {
         "{stderr}"
     );
 }
+
+/// `build --fit --by-synthesis` on a board whose LUTs the estimate alone would overfill:
+/// the first round's measurement (iCE40 logic cells placed, carry- and FF-only cells
+/// included) is over the share, the LUT budget is lowered, and the last round fits.
+#[test]
+fn fit_by_synthesis_lowers_the_budget_until_the_measurement_fits() {
+    let t = tempfile::tempdir().unwrap();
+    build(t.path());
+    let json = t.path().join("tiny.json");
+    // the fastest folding's estimated LUTs on the real board (by the estimate alone)
+    let probe = t.path().join("probe");
+    let o = ferrite(
+        &[
+            "build",
+            json.to_str().unwrap(),
+            "-o",
+            probe.to_str().unwrap(),
+            "--board",
+            "icebreaker",
+            "--fit",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{:?}", text(&o));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(probe.join("report.json")).unwrap()).unwrap();
+    let est = report["estimate"]["total"]["lut"].as_u64().unwrap();
+    // a board whose 80 % is 10 % above that estimate
+    let boards = t.path().join("boards");
+    std::fs::create_dir(&boards).unwrap();
+    let lut = (est as f64 * 1.1 / 0.8).ceil() as u64;
+    let toml = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../boards/icebreaker.toml"),
+    )
+    .unwrap()
+    .replace("name = \"icebreaker\"", "name = \"tight\"")
+    .replace("lut = 5280", &format!("lut = {lut}"));
+    std::fs::write(boards.join("tight.toml"), toml).unwrap();
+
+    let out = t.path().join("fitted");
+    let o = ferrite(
+        &[
+            "build",
+            json.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--boards",
+            boards.to_str().unwrap(),
+            "--board",
+            "tight",
+            "--fit",
+            "--by-synthesis",
+        ],
+        &[],
+    );
+    let (stdout, stderr) = text(&o);
+    assert!(o.status.success(), "{INSTALL}\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("round 1: over the limit: LUT") && stdout.contains("round 2:"),
+        "the first round should measure more logic cells than the estimate's LUTs:\n{stdout}"
+    );
+    assert!(stdout.contains("fits tight by synthesis"), "{stdout}");
+    let s = synth_json(&out);
+    let luts = s["luts"].as_u64().unwrap();
+    assert!(
+        luts as f64 <= (lut as f64 * 0.8).floor(),
+        "measured {luts} of {lut}: {s}"
+    );
+    // the folding that fits is slower than the one the estimate alone chose
+    let cycles = |d: &Path| {
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(d.join("report.json")).unwrap()).unwrap();
+        r["exp_cycles_per_frame"].as_u64().unwrap()
+    };
+    assert!(cycles(&out) > cycles(&probe), "{stdout}");
+}

@@ -185,6 +185,33 @@ pub struct Datapath {
     pub prod_msb: u32,
     pub prod_fit: ProdFit,
     pub prod_trunc_msb: u32,
+    /// Products of `pack` PEs share one multiplier (a DSP block; ferrite-gen's
+    /// `datapath::pack_factor`), 1 otherwise. The weights of a group of `pack` PEs
+    /// (`pk_wv_msb`: their lanes side by side) become one `pk_w_msb + 1`-bit multiplicand:
+    /// fields of `prod_bits` (`pk_low = pack - 1` of them, each less the borrow of the one
+    /// below) and a top field at `pk_top_lsb` of `pk_top_bits` (the top weight extended by
+    /// `pk_top_ext`). Input and multiplicand are extended by `pk_x_ext` and `pk_wp_ext` to
+    /// the product's `pk_r_msb + 1` bits; its fields split again into `pack` leaves
+    /// (`pk_f_msb = pack * leaf_bits - 1`). `pk_groups = pe / pack`; `*_zero` are literals.
+    pub pack: usize,
+    pub pk_groups: usize,
+    pub pk_low: usize,
+    pub pk_wv_msb: u32,
+    pub pk_w_msb: u32,
+    pub pk_w_zero: String,
+    pub pk_top_lsb: u32,
+    pub pk_top_bits: u32,
+    pub pk_top_msb: u32,
+    pub pk_top_ext: u32,
+    pub pk_r_msb: u32,
+    pub pk_r_bits: u32,
+    /// The top weight's LSB in the group's lanes (`pk_low * w_bits`).
+    pub pk_top_w_lsb: u32,
+    pub pk_x_ext: u32,
+    pub pk_wp_ext: u32,
+    pub pk_f_msb: u32,
+    pub pk_f_zero: String,
+    pub pk_zero: String,
     pub levels: Vec<TreeLevel>,
     pub reg_every: usize,
     pub tree_top: usize,

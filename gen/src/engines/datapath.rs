@@ -77,6 +77,47 @@ pub fn latency(xnor: bool, simd: usize, rom_out_reg: bool, thr_stages: usize) ->
 /// placed the ROM (`estimate::place_memory`).
 pub const ROM_OUT_REG: bool = true;
 
+/// The signed operand widths a family's DSP block multiplies (the wider port first):
+/// Xilinx DSP48E1/E2 25 x 18, ECP5 MULT18X18D 18 x 18; iCE40 products stay in logic.
+pub fn dsp_ports(family: crate::boards::Family) -> Option<(u32, u32)> {
+    use crate::boards::Family;
+    match family {
+        Family::Xilinx7series | Family::XilinxUltrascale => Some((25, 18)),
+        Family::Ecp5 => Some((18, 18)),
+        Family::Ice40 => None,
+    }
+}
+
+/// How many PEs' products share one DSP block ([`Datapath`]'s `pack`). In a matrix-vector
+/// unit the PEs multiply the same input lane by different weights, so `n` weights packed
+/// `P` bits apart (`P` = the product's bits) in the DSP's wide port times the input give
+/// `n` products in `P`-bit fields: `(n - 1) * P` bits plus the top weight and a borrow bit
+/// must fit the wide port, the input the other. 1 (one product a multiplier) for XNOR,
+/// table products, products the family keeps in logic, a vector-vector unit (each PE has
+/// its own input), or when no `n >= 2` dividing PE fits.
+pub fn pack_factor(s: &Spec) -> usize {
+    let xnor = s.input_type == DataType::Bipolar && s.weight_type == DataType::Bipolar;
+    let one_bit = |t: DataType| matches!(t, DataType::Binary | DataType::Bipolar);
+    let table = s.input_type.bits() + s.weight_type.bits() <= PROD_TABLE_MAX_BITS;
+    if xnor || table || s.x_p_mul != 0 || one_bit(s.input_type) || one_bit(s.weight_type) {
+        return 1;
+    }
+    let (_, xs) = super::value_kind(s.input_type);
+    let (_, ws) = super::value_kind(s.weight_type);
+    let Some((wide, narrow)) = dsp_ports(s.family) else {
+        return 1;
+    };
+    if !crate::estimate::product_in_dsp(s.family, xs, ws) || xs > narrow {
+        return 1;
+    }
+    let p = xs + ws;
+    let mut n = 1;
+    while n < s.pe && (n as u32) * p + ws + 1 <= wide {
+        n += 1;
+    }
+    (1..=n).rev().find(|d| s.pe.is_multiple_of(*d)).unwrap_or(1)
+}
+
 /// What the datapath computes: the fold, the operand types, the accumulator width, and how
 /// an input lane is found (`s * x_s_mul + p * x_p_mul`).
 pub struct Spec {
@@ -89,6 +130,8 @@ pub struct Spec {
     pub rom_out_reg: bool,
     pub x_s_mul: usize,
     pub x_p_mul: usize,
+    /// The family whose DSP blocks products may share ([`pack_factor`]).
+    pub family: crate::boards::Family,
 }
 
 /// What the estimate counts of a datapath (`crate::estimate`): whether its products are
@@ -116,14 +159,10 @@ pub struct UnitCounts {
     pub thr_rom: f64,
 }
 
-/// [`UnitCounts`] of the datapath `s` on `family`, with `thresholds` = (thresholds a
+/// [`UnitCounts`] of the datapath `s` on its family, with `thresholds` = (thresholds a
 /// channel, compared bits) and `folds` channel folds sharing the lanes.
-pub fn unit_counts(
-    s: &Spec,
-    family: crate::boards::Family,
-    thresholds: Option<(usize, usize)>,
-    folds: usize,
-) -> UnitCounts {
+pub fn unit_counts(s: &Spec, thresholds: Option<(usize, usize)>, folds: usize) -> UnitCounts {
+    let family = s.family;
     let c = counts(s);
     let (_, xs) = super::value_kind(s.input_type);
     let (_, ws) = super::value_kind(s.weight_type);
@@ -140,9 +179,16 @@ pub fn unit_counts(
     } else {
         0
     };
+    // products sharing a DSP: the packed weights' borrows and the fields' carries in logic
+    let pack = if dsp { pack_factor(s) } else { 1 };
+    let pack_bits = ((s.pe / pack) * s.simd * 2 * (pack - 1)) as f64 * (xs + ws) as f64;
     UnitCounts {
-        prod: if dsp { 0.0 } else { c.leaf_bits },
-        dsp: if dsp { (s.pe * s.simd) as u64 } else { 0 },
+        prod: if dsp { pack_bits } else { c.leaf_bits },
+        dsp: if dsp {
+            (s.pe / pack * s.simd) as u64
+        } else {
+            0
+        },
         tree_bits: c.tree_bits,
         cmp: (s.pe * stages * cmp_bits) as f64,
         thr_rom: if folds > 1 {
@@ -249,6 +295,15 @@ pub fn build(s: &Spec) -> rtl::Datapath {
         prev_bits = bits;
     }
     let top_bits = prev_bits;
+    // products sharing a DSP (pack_factor): the packed multiplicand and the product
+    let pack = pack_factor(s);
+    let pk_top_bits = ws + 1;
+    let pk_w_bits = (pack as u32 - 1) * prod_bits + pk_top_bits;
+    let pk_r_bits = pk_w_bits + xs;
+    debug_assert!(
+        pack == 1 || leaf_bits <= prod_bits,
+        "a packed field holds the leaf"
+    );
     debug_assert!(
         top_bits <= s.acc_bits,
         "the tree's sum fits the accumulator"
@@ -288,6 +343,24 @@ pub fn build(s: &Spec) -> rtl::Datapath {
         prod_msb: prod_bits - 1,
         prod_fit,
         prod_trunc_msb: prod_bits.saturating_sub(leaf_bits + 1),
+        pack,
+        pk_groups: pe / pack,
+        pk_low: pack - 1,
+        pk_wv_msb: pack as u32 * wb - 1,
+        pk_w_msb: pk_w_bits - 1,
+        pk_w_zero: lit(pk_w_bits, 0),
+        pk_top_lsb: (pack as u32 - 1) * prod_bits,
+        pk_top_bits,
+        pk_top_msb: pk_top_bits - 1,
+        pk_top_ext: pk_top_bits - wb,
+        pk_r_msb: pk_r_bits - 1,
+        pk_r_bits,
+        pk_top_w_lsb: (pack as u32 - 1) * wb,
+        pk_x_ext: pk_r_bits - ib,
+        pk_wp_ext: pk_r_bits - pk_w_bits,
+        pk_f_msb: pack as u32 * leaf_bits - 1,
+        pk_f_zero: lit(pack as u32 * leaf_bits, 0),
+        pk_zero: lit(pe as u32 * simd as u32 * leaf_bits, 0),
         levels,
         reg_every: TREE_REG_EVERY,
         tree_top: depth,
@@ -330,6 +403,7 @@ mod tests {
             rom_out_reg: false,
             x_s_mul: 1,
             x_p_mul: 0,
+            family: crate::boards::Family::Xilinx7series,
         }
     }
 

@@ -169,8 +169,8 @@ impl Engine for MatrixVector {
                 rom_out_reg: datapath::ROM_OUT_REG,
                 x_s_mul: 1,
                 x_p_mul: 0,
+                family,
             },
-            family,
             self.thresholds.as_ref().map(|t| {
                 (
                     t.per_channel(),
@@ -273,6 +273,7 @@ fn render_mvu(l: &MatrixVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
         rom_out_reg: datapath::ROM_OUT_REG,
         x_s_mul: 1,
         x_p_mul: 0,
+        family: cx.family,
     });
     let ctl = datapath::ctl_stages(xnor, simd, dp.rom_out_reg);
 

@@ -208,8 +208,8 @@ impl Engine for VectorVector {
                 rom_out_reg: datapath::ROM_OUT_REG,
                 x_s_mul: pe,
                 x_p_mul: 1,
+                family,
             },
-            family,
             self.thresholds.as_ref().map(|t| {
                 (
                     t.per_channel(),
@@ -323,6 +323,7 @@ fn render_vvu(l: &VectorVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
         rom_out_reg: datapath::ROM_OUT_REG,
         x_s_mul: pe,
         x_p_mul: 1,
+        family: cx.family,
     });
     let ctl = datapath::ctl_stages(xnor, simd, dp.rom_out_reg);
 

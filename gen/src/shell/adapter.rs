@@ -65,7 +65,7 @@ pub fn verilog(design: &Design) -> String {
     w!(
         "    // directory of the .mem files, ending in a slash (build.tcl sets OUT/rtl's absolute path)"
     );
-    w!("    parameter MEM_DIR = \"\"");
+    w!("    parameter MEM_DIR = \"./\"");
     w!(") (");
     w!("    input  wire ap_clk,");
     w!("    // active-low reset");

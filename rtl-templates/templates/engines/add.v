@@ -1,7 +1,8 @@
 {% include "lib/header.v" -%}
 module {{ module }} {% if has_thr %}#(
-    // directory of the .mem files, ending in a slash ("" = the working directory of the simulator or tool)
-    parameter MEM_DIR = ""
+    // directory of the .mem files, ending in a slash (default: the working directory of the
+    // simulator or tool; "./", not "", which Verilog reads as one NUL character)
+    parameter MEM_DIR = "./"
 ) {% endif %}(
     input  wire clk,
     input  wire rst,

@@ -44,6 +44,99 @@ always @(posedge clk) begin : leaf_stage
     end
 end
 {%- else %}
+{%- if dp.pack > 1 %}
+// products of {{ dp.pack }} PEs with their shared input lane from one multiplier (a DSP block):
+// the PEs' weights packed {{ dp.prod_bits }} bits apart, each field less the borrow of the negative
+// field below it, so that the multiplicand is the exact sum of weight * 2^({{ dp.prod_bits }} j)
+function [{{ dp.pk_w_msb }}:0] f_wpack;
+    input [{{ dp.pk_wv_msb }}:0] wv;
+    integer j;
+    reg borrow;
+    reg [{{ dp.prod_msb }}:0] fld;
+    reg [{{ dp.pk_top_msb }}:0] top;
+    begin
+        f_wpack = {{ dp.pk_w_zero }};
+        borrow = 1'b0;
+        for (j = 0; j < {{ dp.pk_low }}; j = j + 1) begin
+{%- if dp.w_kind.is_int() %}
+            fld = { { {{ dp.w_ext }}{wv[j*{{ dp.w_bits }} + {{ dp.w_msb }}]}}, wv[j*{{ dp.w_bits }} +: {{ dp.w_bits }}] } - { {{ dp.prod_msb }}'d0, borrow };
+{%- else %}
+            fld = { { {{ dp.w_ext }}{1'b0}}, wv[j*{{ dp.w_bits }} +: {{ dp.w_bits }}] } - { {{ dp.prod_msb }}'d0, borrow };
+{%- endif %}
+            f_wpack[j*{{ dp.prod_bits }} +: {{ dp.prod_bits }}] = fld;
+            borrow = fld[{{ dp.prod_msb }}];
+        end
+{%- if dp.w_kind.is_int() %}
+        top = { { {{ dp.pk_top_ext }}{wv[{{ dp.pk_wv_msb }}]}}, wv[{{ dp.pk_wv_msb }}:{{ dp.pk_top_w_lsb }}] } - { {{ dp.pk_top_msb }}'d0, borrow };
+{%- else %}
+        top = { { {{ dp.pk_top_ext }}{1'b0}}, wv[{{ dp.pk_wv_msb }}:{{ dp.pk_top_w_lsb }}] } - { {{ dp.pk_top_msb }}'d0, borrow };
+{%- endif %}
+        f_wpack[{{ dp.pk_top_lsb }} +: {{ dp.pk_top_bits }}] = top;
+    end
+endfunction
+
+// the signed product of an input and a packed multiplicand, {{ dp.pk_r_bits }} bits
+function [{{ dp.pk_r_msb }}:0] f_pkmul;
+    input [{{ dp.in_msb }}:0] xv;
+    input [{{ dp.pk_w_msb }}:0] wp;
+    reg [{{ dp.pk_r_msb }}:0] xs;
+    reg [{{ dp.pk_r_msb }}:0] ws;
+    begin
+{%- if dp.x_kind.is_int() %}
+        xs = { { {{ dp.pk_x_ext }}{xv[{{ dp.in_msb }}]}}, xv };
+{%- else %}
+        xs = { { {{ dp.pk_x_ext }}{1'b0}}, xv };
+{%- endif %}
+        ws = { { {{ dp.pk_wp_ext }}{wp[{{ dp.pk_w_msb }}]}}, wp };
+        f_pkmul = xs * ws;
+    end
+endfunction
+
+// the product's {{ dp.pack }} fields: field j is the low bits of what is left, which then moves
+// down a field and takes back the sign bit of the field it leaves (its borrow); each field
+// is one PE's product, cut to the {{ dp.leaf_bits }}-bit leaf
+function [{{ dp.pk_f_msb }}:0] f_unpack;
+    input [{{ dp.pk_r_msb }}:0] r;
+    integer j;
+    reg [{{ dp.pk_r_msb }}:0] a;
+    begin
+        a = r;
+        f_unpack = {{ dp.pk_f_zero }};
+        for (j = 0; j < {{ dp.pack }}; j = j + 1) begin
+            f_unpack[j*{{ dp.leaf_bits }} +: {{ dp.leaf_bits }}] = a[{{ dp.leaf_msb }}:0];
+            a = ($signed(a) >>> {{ dp.prod_bits }}) + { {{ dp.pk_r_msb }}'d0, a[{{ dp.prod_msb }}] };
+        end
+    end
+endfunction
+
+reg [{{ dp.t0_msb }}:0] pk;
+always @* begin : pack_products
+    integer g;
+    integer s;
+    integer j;
+    reg [{{ dp.pk_wv_msb }}:0] wv;
+    reg [{{ dp.pk_f_msb }}:0] pf;
+    pk = {{ dp.pk_zero }};
+    for (g = 0; g < {{ dp.pk_groups }}; g = g + 1) begin
+        for (s = 0; s < {{ dp.simd }}; s = s + 1) begin
+            for (j = 0; j < {{ dp.pack }}; j = j + 1) begin
+                wv[j*{{ dp.w_bits }} +: {{ dp.w_bits }}] = w_reg[((g*{{ dp.pack }} + j)*{{ dp.simd }} + s)*{{ dp.w_bits }} +: {{ dp.w_bits }}];
+            end
+            pf = f_unpack(f_pkmul(x_reg[s*{{ dp.x_s_mul }}*{{ dp.in_bits }} +: {{ dp.in_bits }}], f_wpack(wv)));
+            for (j = 0; j < {{ dp.pack }}; j = j + 1) begin
+                pk[((g*{{ dp.pack }} + j)*{{ dp.simd }} + s)*{{ dp.leaf_bits }} +: {{ dp.leaf_bits }}] = pf[j*{{ dp.leaf_bits }} +: {{ dp.leaf_bits }}];
+            end
+        end
+    end
+end
+
+reg [{{ dp.t0_msb }}:0] t0;
+always @(posedge clk) begin
+    if (adv) begin
+        t0 <= pk;
+    end
+end
+{%- else %}
 {%- if dp.prod_table %}
 // products from a table indexed by {x, w}: small operands take logic, never a DSP
 localparam [{{ dp.prod_table_msb }}:0] PROD_TABLE = {{ dp.prod_table_lit }};
@@ -106,4 +199,5 @@ always @(posedge clk) begin : prod_stage
         end
     end
 end
+{%- endif %}
 {%- endif %}
