@@ -1,7 +1,7 @@
 //! Contexts of the branch engines: stream duplication (`engines/duplicate.v`) and the
 //! elementwise add of two streams (`engines/add.v`).
 
-use crate::{ThresholdLevel, ValueKind};
+use crate::{ThrSearch, ValueKind};
 use askama::Template;
 
 /// One output port of the duplicate engine: its number and whether it is the last port.
@@ -81,23 +81,18 @@ pub struct Add {
     pub out_width: usize,
     pub out_type: String,
     pub has_thr: bool,
-    /// thresholds: per channel, the ROM (one word a channel fold)
+    /// thresholds a channel, searched by `lib/thr_search.v` (`ts`; one ROM word a channel
+    /// fold) and encoded by `lib/count_encode.v`
     pub nt: usize,
-    pub cmp_all_msb: usize,
-    pub thr_file: String,
-    pub thr_msb: usize,
-    pub thr_rom_last: usize,
+    pub ts: ThrSearch,
     /// channel-fold counter (width, literals)
     pub cf_msb: u32,
     pub cf_last: String,
     pub cf_one: String,
     pub cf_zero: String,
-    /// output encoding (`lib/threshold_encode.v`)
+    /// output encoding (`lib/count_encode.v`)
     pub out_bipolar: bool,
     pub out_bias: String,
-    pub out_zero: String,
-    pub out_bits_msb: u32,
-    pub levels_n: Vec<ThresholdLevel>,
 }
 
 /// One input port of the concat engine and how a lane of it becomes an `out_bits`-bit

@@ -282,16 +282,6 @@ pub struct ThrSearch {
     pub out_ext: u32,
 }
 
-/// One threshold of a channel for the output encoder: thresholds `0..=j` reached gives
-/// `n = j + 1` (`lit`, a sized literal); `next = j + 1`, `last` for the highest threshold.
-#[derive(Clone, Debug)]
-pub struct ThresholdLevel {
-    pub j: usize,
-    pub next: usize,
-    pub last: bool,
-    pub lit: String,
-}
-
 /// Matrix-vector unit (`engines/mvu.v`). All fields are finished values; `*_lit` fields and
 /// fields documented as literals are sized Verilog literals such as `4'd11`.
 #[derive(Template)]
@@ -526,10 +516,6 @@ pub const SOURCES: &[(&str, &str)] = &[
     ("lib/skid.v", include_str!("../templates/lib/skid.v")),
     ("lib/fifo.v", include_str!("../templates/lib/fifo.v")),
     ("lib/gearbox.v", include_str!("../templates/lib/gearbox.v")),
-    (
-        "lib/threshold_encode.v",
-        include_str!("../templates/lib/threshold_encode.v"),
-    ),
     ("engines/mvu.v", include_str!("../templates/engines/mvu.v")),
     ("engines/vvu.v", include_str!("../templates/engines/vvu.v")),
     (

@@ -5,7 +5,7 @@
 //! `(b * PE + l) mod C`; the thresholds are the thresholding engine's ROM and encoder).
 //! A beat leaves both inputs together, one a cycle.
 
-use super::thresholding::{signed_bits, thr_out, threshold_rom};
+use super::thresholding::{clamped, search_stages, signed_bits, thr_out, thr_search};
 use super::{Engine, RenderCx, Resources, value_kind};
 use crate::emit::{EmitError, GeneratedFile, counter_bits, lit};
 use crate::fold::{Fold, divisors};
@@ -64,8 +64,8 @@ impl Engine for Add {
     }
 
     /// Both inputs read together, one beat a cycle; a beat enters the next FIFO 2 cycles
-    /// after its read (the sum register, the output skid buffer), 3 with thresholds (the
-    /// compare register too): `engines/add.v`.
+    /// after its read (the sum register, the output skid buffer), and with thresholds one
+    /// more a stage of the binary search ([`search_stages`]): `engines/add.v`.
     fn schedule(
         &self,
         ins: &[TensorType],
@@ -73,7 +73,10 @@ impl Engine for Add {
         fold: Fold,
     ) -> crate::fifo::Schedule {
         let b = |ts: &[TensorType]| ts.iter().map(|t| t.elems() / fold.pe).collect::<Vec<_>>();
-        let latency = if self.thresholds.is_some() { 3 } else { 2 };
+        let latency = 2 + self
+            .thresholds
+            .as_ref()
+            .map_or(0, |t| search_stages(t.per_channel()) as u32);
         let mut s = crate::fifo::Schedule::streaming(&b(ins), &b(outs), latency);
         if let crate::fifo::Schedule::Steps { reads, emits, .. } = &mut s {
             *reads = "reads a beat from both inputs together, one a cycle".into();
@@ -86,14 +89,15 @@ impl Engine for Add {
         let cf = ins[0].channels() / fold.pe;
         Resources {
             threshold_rom_bits: self.thresholds.as_ref().map_or(0, |t| {
-                cf.max(2) * fold.pe * t.per_channel() * acc_bits(self) as usize
+                let entries = (1usize << search_stages(t.per_channel())) - 1;
+                cf.max(2) * fold.pe * entries * acc_bits(self) as usize
             }),
             ..Resources::default()
         }
     }
 
-    /// PE adders of the two shifted inputs, a registered sum, with thresholds PE x
-    /// `per_channel` compares and the threshold ROM, the skid buffer.
+    /// PE adders of the two shifted inputs, a registered sum, with thresholds the binary
+    /// search (PE compares a stage) and its threshold ROM, the skid buffer.
     fn cost_terms(
         &self,
         ins: &[TensorType],
@@ -104,8 +108,10 @@ impl Engine for Add {
         let w = acc_bits(self) as usize;
         let cf = ins[0].channels() / pe;
         let (cmp, rom) = self.thresholds.as_ref().map_or((0.0, 0.0), |t| {
-            let c = (pe * t.per_channel() * w) as f64;
-            (c, if cf > 1 { c * cf as f64 } else { 0.0 })
+            let b = search_stages(t.per_channel());
+            let c = (pe * b * w) as f64;
+            let rom = (pe * ((1usize << b) - 1) * w * cf) as f64;
+            (c, if cf > 1 { rom } else { 0.0 })
         });
         let out = pe * self.output_type().bits() as usize;
         crate::estimate::Terms::new("add", [out as f64, (pe * w) as f64, cmp, rom])
@@ -196,6 +202,29 @@ fn render_add(a: &Add, cx: &RenderCx) -> Result<Vec<GeneratedFile>, EmitError> {
     let (lo, hi) = a.sum_range();
     let thr = a.thresholds.as_ref().map(thr_out);
     let nt = thr.as_ref().map_or(1, |t| t.nt);
+    if let Some(t) = &a.thresholds
+        && search_stages(t.per_channel()) > out_bits as usize
+    {
+        check = Err(format!(
+            "{} thresholds do not fit a {out_bits}-bit output",
+            t.per_channel()
+        ));
+    }
+    let search = a.thresholds.as_ref().map(|t| {
+        thr_search(
+            |word, p| clamped(t, word * pe + p, lo, hi),
+            cf,
+            pe,
+            t.per_channel(),
+            w,
+            hi + 1,
+            out_bits,
+            thr_file.clone(),
+        )
+    });
+    let ts = search
+        .as_ref()
+        .map_or_else(super::thresholding::no_search, |(ts, _)| ts.clone());
     let ctx = || rtl::Add {
         module: module.to_string(),
         header: cx.header.clone(),
@@ -214,26 +243,17 @@ fn render_add(a: &Add, cx: &RenderCx) -> Result<Vec<GeneratedFile>, EmitError> {
         out_type: out_type.to_string(),
         has_thr: thr.is_some(),
         nt,
-        cmp_all_msb: pe * nt - 1,
-        thr_file: thr_file.clone(),
-        thr_msb: pe * nt * w as usize - 1,
-        thr_rom_last: cf.max(2) - 1,
+        ts: ts.clone(),
         cf_msb: cf_bits - 1,
         cf_last: lit(cf_bits, cf as i64 - 1),
         cf_one: lit(cf_bits, 1),
         cf_zero: lit(cf_bits, 0),
         out_bipolar: thr.as_ref().is_some_and(|t| t.out_bipolar),
         out_bias: thr.as_ref().map_or(String::new(), |t| t.out_bias.clone()),
-        out_zero: thr.as_ref().map_or(String::new(), |t| t.out_zero.clone()),
-        out_bits_msb: out_bits - 1,
-        levels_n: thr.as_ref().map_or(Vec::new(), |t| t.levels.clone()),
     };
     let mut files = super::render_module(cx, "Add", check, ctx)?;
-    if let Some(t) = &a.thresholds {
-        files.push(GeneratedFile {
-            name: thr_file.clone(),
-            contents: threshold_rom(t, channels, pe, lo, hi, w),
-        });
+    if let Some((_, rom)) = search {
+        files.push(rom);
     }
     Ok(files)
 }

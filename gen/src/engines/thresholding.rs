@@ -262,41 +262,6 @@ pub(super) fn no_search() -> rtl::ThrSearch {
     }
 }
 
-/// The threshold ROM (`.mem` text) of `channels` channels folded by `pe`: word `cf` (at
-/// least two words) holds, for lane `p`, the thresholds of channel `cf * pe + p` clamped to
-/// `lo..=hi+1` ([`clamped`]), `cmp_bits` bits each (two's complement), lane `p`'s `j`-th at
-/// bits `(p * NT + j) * cmp_bits`.
-pub(super) fn threshold_rom(
-    t: &Thresholds,
-    channels: usize,
-    pe: usize,
-    lo: i64,
-    hi: i64,
-    cmp_bits: u32,
-) -> String {
-    let nt = t.per_channel();
-    let cf = channels / pe;
-    let mask = if cmp_bits >= 64 {
-        u64::MAX
-    } else {
-        (1u64 << cmp_bits) - 1
-    };
-    let mut tm = MemBuilder::new(pe * nt * cmp_bits as usize);
-    for c in 0..cf {
-        tm.push_word();
-        for p in 0..pe {
-            for (j, v) in clamped(t, c * pe + p, lo, hi).iter().enumerate() {
-                tm.set(
-                    (p * nt + j) * cmp_bits as usize,
-                    cmp_bits,
-                    (*v as u64) & mask,
-                );
-            }
-        }
-    }
-    tm.finish(cf.max(2))
-}
-
 #[derive(Clone)]
 pub(super) struct ThrOut {
     pub(super) nt: usize,
@@ -304,7 +269,6 @@ pub(super) struct ThrOut {
     pub(super) out_bias: String,
     pub(super) out_one: String,
     pub(super) out_zero: String,
-    pub(super) levels: Vec<rtl::ThresholdLevel>,
 }
 
 impl ThrOut {
@@ -316,7 +280,6 @@ impl ThrOut {
             out_bias: String::new(),
             out_one: String::new(),
             out_zero: String::new(),
-            levels: Vec::new(),
         }
     }
 }
@@ -336,14 +299,6 @@ pub(super) fn thr_out(t: &Thresholds) -> ThrOut {
         ),
         out_one: lit(ob, 1),
         out_zero: lit(ob, 0),
-        levels: (0..t.per_channel())
-            .map(|j| rtl::ThresholdLevel {
-                j,
-                next: j + 1,
-                last: j + 1 == t.per_channel(),
-                lit: lit(ob, j as i64 + 1),
-            })
-            .collect(),
     }
 }
 

@@ -45,14 +45,9 @@ endfunction
 reg [{{ sum_all_msb }}:0] sum_reg;
 reg sum_valid_reg;
 {%- if has_thr %}
-// thresholds of the {{ pe }} channels of a beat: {{ nt }} a channel, {{ acc_bits }} bits each, one word a channel fold
-reg [{{ thr_msb }}:0] thr_rom [0:{{ thr_rom_last }}];
-initial begin
-    $readmemh({MEM_DIR, "{{ thr_file }}"}, thr_rom);
-end
-// channel fold of the next input beat; the thresholds of the beat in sum_reg
+// channel fold of the next input beat, and of the beat in sum_reg
 reg [{{ cf_msb }}:0] cf_reg;
-reg [{{ thr_msb }}:0] thr_reg;
+reg [{{ cf_msb }}:0] cf_sum;
 {%- endif %}
 always @(posedge clk) begin : sum_stage
     integer p;
@@ -62,7 +57,7 @@ always @(posedge clk) begin : sum_stage
         end
         sum_valid_reg <= both;
 {%- if has_thr %}
-        thr_reg <= thr_rom[cf_reg];
+        cf_sum <= cf_reg;
         if (both) begin
             cf_reg <= (cf_reg == {{ cf_last }}) ? {{ cf_zero }} : cf_reg + {{ cf_one }};
         end
@@ -77,28 +72,15 @@ always @(posedge clk) begin : sum_stage
 end
 {%- if has_thr %}
 
-// ---- stage 2: compare (sum >= t), registered ----
-reg [{{ cmp_all_msb }}:0] cmp_reg;
-reg cmp_valid_reg;
-always @(posedge clk) begin : cmp_stage
-    integer p;
-    integer j;
-    if (adv) begin
-        for (p = 0; p < {{ pe }}; p = p + 1) begin
-            for (j = 0; j < {{ nt }}; j = j + 1) begin
-                cmp_reg[p*{{ nt }} + j] <= $signed(sum_reg[p*{{ acc_bits }} +: {{ acc_bits }}]) >= $signed(thr_reg[(p*{{ nt }} + j)*{{ acc_bits }} +: {{ acc_bits }}]);
-            end
-        end
-        cmp_valid_reg <= sum_valid_reg;
-    end
-    if (rst) begin
-        cmp_valid_reg <= 1'b0;
-    end
-end
+// ---- stage 2: {{ nt }} thresholds a channel ({{ acc_bits }} bits each), compared (sum >= t) by a binary search of {{ ts.n_bits }} registered stage(s) ----
+wire [{{ ts.v_msb }}:0] ts_v0 = sum_reg;
+wire ts_valid0 = sum_valid_reg;
+wire [{{ ts.addr_msb }}:0] ts_addr0 = cf_sum;
+{%- include "lib/thr_search.v" %}
 
 wire [{{ out_msb }}:0] result;
-{%- include "lib/threshold_encode.v" %}
-wire result_valid = cmp_valid_reg;
+{%- include "lib/count_encode.v" %}
+wire result_valid = thr_valid;
 {%- else %}
 
 // no activation: the sum goes out
