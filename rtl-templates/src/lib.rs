@@ -212,6 +212,9 @@ pub struct Datapath {
     pub pk_f_msb: u32,
     pub pk_f_zero: String,
     pub pk_zero: String,
+    /// All groups' packed products (`pk_groups * simd * pk_r_bits`): MSB and zero.
+    pub pk_all_msb: usize,
+    pub pk_all_zero: String,
     pub levels: Vec<TreeLevel>,
     pub reg_every: usize,
     pub tree_top: usize,

@@ -361,6 +361,8 @@ pub fn build(s: &Spec) -> rtl::Datapath {
         pk_f_msb: pack as u32 * leaf_bits - 1,
         pk_f_zero: lit(pack as u32 * leaf_bits, 0),
         pk_zero: lit(pe as u32 * simd as u32 * leaf_bits, 0),
+        pk_all_msb: (pe / pack) * simd * pk_r_bits as usize - 1,
+        pk_all_zero: lit(((pe / pack) * simd) as u32 * pk_r_bits, 0),
         levels,
         reg_every: TREE_REG_EVERY,
         tree_top: depth,

@@ -109,31 +109,46 @@ function [{{ dp.pk_f_msb }}:0] f_unpack;
     end
 endfunction
 
-reg [{{ dp.t0_msb }}:0] pk;
+// the packed products, registered straight out of the multipliers (a DSP's own output
+// register), then split into the leaves
+reg [{{ dp.pk_all_msb }}:0] pk_m;
 always @* begin : pack_products
     integer g;
     integer s;
     integer j;
     reg [{{ dp.pk_wv_msb }}:0] wv;
-    reg [{{ dp.pk_f_msb }}:0] pf;
-    pk = {{ dp.pk_zero }};
+    pk_m = {{ dp.pk_all_zero }};
     for (g = 0; g < {{ dp.pk_groups }}; g = g + 1) begin
         for (s = 0; s < {{ dp.simd }}; s = s + 1) begin
             for (j = 0; j < {{ dp.pack }}; j = j + 1) begin
                 wv[j*{{ dp.w_bits }} +: {{ dp.w_bits }}] = w_reg[((g*{{ dp.pack }} + j)*{{ dp.simd }} + s)*{{ dp.w_bits }} +: {{ dp.w_bits }}];
             end
-            pf = f_unpack(f_pkmul(x_reg[s*{{ dp.x_s_mul }}*{{ dp.in_bits }} +: {{ dp.in_bits }}], f_wpack(wv)));
-            for (j = 0; j < {{ dp.pack }}; j = j + 1) begin
-                pk[((g*{{ dp.pack }} + j)*{{ dp.simd }} + s)*{{ dp.leaf_bits }} +: {{ dp.leaf_bits }}] = pf[j*{{ dp.leaf_bits }} +: {{ dp.leaf_bits }}];
-            end
+            pk_m[(g*{{ dp.simd }} + s)*{{ dp.pk_r_bits }} +: {{ dp.pk_r_bits }}] = f_pkmul(x_reg[s*{{ dp.x_s_mul }}*{{ dp.in_bits }} +: {{ dp.in_bits }}], f_wpack(wv));
         end
     end
 end
 
-reg [{{ dp.t0_msb }}:0] t0;
+reg [{{ dp.pk_all_msb }}:0] pk_r;
 always @(posedge clk) begin
     if (adv) begin
-        t0 <= pk;
+        pk_r <= pk_m;
+    end
+end
+
+reg [{{ dp.t0_msb }}:0] t0;
+always @* begin : unpack_products
+    integer g;
+    integer s;
+    integer j;
+    reg [{{ dp.pk_f_msb }}:0] pf;
+    t0 = {{ dp.pk_zero }};
+    for (g = 0; g < {{ dp.pk_groups }}; g = g + 1) begin
+        for (s = 0; s < {{ dp.simd }}; s = s + 1) begin
+            pf = f_unpack(pk_r[(g*{{ dp.simd }} + s)*{{ dp.pk_r_bits }} +: {{ dp.pk_r_bits }}]);
+            for (j = 0; j < {{ dp.pack }}; j = j + 1) begin
+                t0[((g*{{ dp.pack }} + j)*{{ dp.simd }} + s)*{{ dp.leaf_bits }} +: {{ dp.leaf_bits }}] = pf[j*{{ dp.leaf_bits }} +: {{ dp.leaf_bits }}];
+            end
+        end
     end
 end
 {%- else %}
