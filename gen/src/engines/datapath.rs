@@ -112,7 +112,8 @@ pub fn pack_factor(s: &Spec) -> usize {
     }
     let p = xs + ws;
     let mut n = 1;
-    while n < s.pe && (n as u32) * p + ws + 1 <= wide {
+    // n + 1 lanes need n fields of P bits below the top weight and its borrow bit
+    while n < s.pe && (n as u32) * p + ws < wide {
         n += 1;
     }
     (1..=n).rev().find(|d| s.pe.is_multiple_of(*d)).unwrap_or(1)

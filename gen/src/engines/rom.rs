@@ -219,7 +219,7 @@ mod tests {
     #[test]
     fn rows_hold_the_columns_of_the_words() {
         let (depth, width) = (300, 50);
-        let f = |w: usize, b: usize| (w * 7 + b * 13) % 5 == 0;
+        let f = |w: usize, b: usize| (w * 7 + b * 13).is_multiple_of(5);
         let m = mem(depth, width, f);
         // columns 0,1 in block 0 (A rows 0.., B rows 512..), column 2 alone in block 1
         let b0 = initvals(&m, depth, width, 0, Some(1));
