@@ -163,6 +163,34 @@ pub(crate) fn render_rom(
     })
 }
 
+/// The file holding a unit's weights `mem` (`depth` words of `width` bits, read at
+/// `addr_bits`): the ROM module of `prim` when the family instantiates one (and its
+/// module name), else the `.mem` file `mem_file` of `rom_words` words (and "").
+pub(crate) fn weight_rom_file(
+    prim: Option<RomPrimitive>,
+    engine: &str,
+    parent: &[String],
+    mem: MemBuilder,
+    (depth, width, addr_bits): (usize, usize, u32),
+    mem_file: &str,
+    rom_words: usize,
+) -> Result<(GeneratedFile, String), EmitError> {
+    Ok(match prim {
+        Some(prim) => {
+            let f = render_rom(prim, engine, parent, &mem, depth, width, addr_bits)?;
+            let m = f.name.trim_end_matches(".v").to_string();
+            (f, m)
+        }
+        None => (
+            GeneratedFile {
+                name: mem_file.to_string(),
+                contents: mem.finish(rom_words),
+            },
+            String::new(),
+        ),
+    })
+}
+
 /// The simulation model of the ECP5 block, `rtl/sim/DP16KD.v`.
 pub(crate) fn dp16kd_model(parent: &[String]) -> Result<GeneratedFile, EmitError> {
     let ctx = rtl::Dp16kdModel {

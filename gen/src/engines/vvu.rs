@@ -346,30 +346,16 @@ fn render_vvu(l: &VectorVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
     let w_file = format!("{module}_w.mem");
     let w_addr_bits = counter_bits(w_depth);
     let w_prim = crate::estimate::rom_primitive(cx.family, w_mem, w_depth, w_width);
-    let mut files = Vec::new();
-    let w_rom_module = match w_prim {
-        Some(prim) => {
-            let f = super::rom::render_rom(
-                prim,
-                module,
-                &cx.header,
-                &wm,
-                w_depth,
-                w_width,
-                w_addr_bits,
-            )?;
-            let m = f.name.trim_end_matches(".v").to_string();
-            files.push(f);
-            m
-        }
-        None => {
-            files.push(GeneratedFile {
-                name: w_file.clone(),
-                contents: wm.finish(w_rom),
-            });
-            String::new()
-        }
-    };
+    let (w_rom_file, w_rom_module) = super::rom::weight_rom_file(
+        w_prim,
+        module,
+        &cx.header,
+        wm,
+        (w_depth, w_width, w_addr_bits),
+        &w_file,
+        w_rom,
+    )?;
+    let mut files = vec![w_rom_file];
     let kf_bits = counter_bits(kf);
     let nb_bits = counter_bits(nb);
 

@@ -47,30 +47,7 @@ always @(posedge clk) begin
 end
 
 // ---- stage 1: input beat and weights (registered ROM read{% if dp.rom_out_reg %}, then the RAM's output register{% endif %}) ----
-{%- if w_rom_prim %}
-// the weights in the family's block RAM ({{ w_rom_module }}), read register and output
-// register inside the block, both clocked with the pipeline
-wire [{{ w_msb }}:0] w_reg;
-{{ w_rom_module }} u_w_rom (
-    .clk(clk),
-    .ce(adv),
-    .addr(w_addr_reg),
-    .q(w_reg)
-);
-reg [{{ in_msb }}:0] x_reg;
-{%- else %}
-{%- if w_rom_block %}
-(* rom_style = "block" *)
-{%- else %}
-(* rom_style = "logic" *)
-{%- endif %}
-reg [{{ w_msb }}:0] w_rom [0:{{ w_rom_last }}];
-initial begin
-    $readmemh({MEM_DIR, "{{ w_file }}"}, w_rom);
-end
-reg [{{ in_msb }}:0] x_reg;
-reg [{{ w_msb }}:0] w_reg;
-{%- endif %}
+{%- include "lib/weight_rom.v" %}
 {%- if dp.rom_out_reg %}
 // the ROM read (w_rd) and its output register (w_reg) with nothing between them, so the
 // block RAM's own output register takes the second; the input waits a stage beside it
