@@ -581,6 +581,10 @@ pub const SOURCES: &[(&str, &str)] = &[
         "lib/dp16kd_model.v",
         include_str!("../templates/lib/dp16kd_model.v"),
     ),
+    (
+        "lib/weight_rom.v",
+        include_str!("../templates/lib/weight_rom.v"),
+    ),
 ];
 
 /// The source of template `path` (relative to `templates/`).
