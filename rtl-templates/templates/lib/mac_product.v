@@ -167,28 +167,36 @@ endfunction
 function [{{ dp.leaf_msb }}:0] f_prod;
     input [{{ dp.in_msb }}:0] xv;
     input [{{ dp.w_msb }}:0] wv;
+{%- if !dp.x_kind.is_bipolar() %}
     reg [{{ dp.prod_msb }}:0] xs;
+{%- endif %}
+{%- if !dp.w_kind.is_bipolar() %}
     reg [{{ dp.prod_msb }}:0] ws;
+{%- endif %}
     reg [{{ dp.prod_msb }}:0] pr;
 {%- if dp.prod_fit.is_trunc() %}
     reg [{{ dp.prod_trunc_msb }}:0] unused_top;
 {%- endif %}
     begin
-{%- if dp.x_kind.is_bipolar() %}
-        xs = xv[0] ? {{ dp.prod_bits }}'d1 : { { {{ dp.prod_bits }}{1'b1}} };
-{%- else if dp.x_kind.is_int() %}
+{%- if dp.x_kind.is_int() %}
         xs = { { {{ dp.x_ext }}{xv[{{ dp.in_msb }}]}}, xv };
-{%- else %}
+{%- else if !dp.x_kind.is_bipolar() %}
         xs = { { {{ dp.x_ext }}{1'b0}}, xv };
 {%- endif %}
-{%- if dp.w_kind.is_bipolar() %}
-        ws = wv[0] ? {{ dp.prod_bits }}'d1 : { { {{ dp.prod_bits }}{1'b1}} };
-{%- else if dp.w_kind.is_int() %}
+{%- if dp.w_kind.is_int() %}
         ws = { { {{ dp.w_ext }}{wv[{{ dp.w_msb }}]}}, wv };
-{%- else %}
+{%- else if !dp.w_kind.is_bipolar() %}
         ws = { { {{ dp.w_ext }}{1'b0}}, wv };
 {%- endif %}
+{%- if dp.w_kind.is_bipolar() %}
+        // a bipolar weight (bit 1 = +1) negates the input: no multiplier
+        pr = wv[0] ? xs : -xs;
+{%- else if dp.x_kind.is_bipolar() %}
+        // a bipolar input (bit 1 = +1) negates the weight: no multiplier
+        pr = xv[0] ? ws : -ws;
+{%- else %}
         pr = xs * ws;
+{%- endif %}
 {%- if dp.prod_fit.is_same() %}
         f_prod = pr;
 {%- else %}
