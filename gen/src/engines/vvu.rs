@@ -434,7 +434,7 @@ fn render_vvu(l: &VectorVector, cx: &RenderCx) -> Result<Vec<GeneratedFile>, Emi
         w_rom_block: w_block,
         w_rom_prim: w_prim.is_some(),
         w_rom_module,
-        uses_mem: w_prim.is_none() || has_thr,
+        uses_mem: l.uses_mem(f, cx.family),
         w_addr_msb: w_addr_bits - 1,
         w_addr_last: lit(w_addr_bits, (w_depth - 1) as i64),
         w_addr_one: lit(w_addr_bits, 1),

@@ -124,7 +124,13 @@ impl Terms {
     /// The estimate on `family`: LUT and FF from the fitted coefficients (rounded, never
     /// negative), block RAM and DSP as counted.
     pub fn cost(&self, family: Family) -> super::Cost {
-        let c = super::coef::COEF
+        self.cost_with(super::coef::COEF, family)
+    }
+
+    /// [`Terms::cost`] with the coefficient table `coefs` (the calibration tool evaluates
+    /// a fresh fit with it).
+    pub fn cost_with(&self, coefs: &[Coef], family: Family) -> super::Cost {
+        let c = coefs
             .iter()
             .find(|c| c.model == self.model && c.class == class(family));
         let eval = |k: &[f64; N_TERMS + 1]| -> u64 {

@@ -182,26 +182,8 @@ fn main() -> Result<()> {
     } else {
         coefs = estimate::coef::COEF.to_vec();
     }
-    let predict = |u: &calibration::Unit, family| -> estimate::Cost {
-        let c = coefs
-            .iter()
-            .find(|c| c.model == u.terms.model && c.class == estimate::class(family));
-        let eval = |k: &[f64; estimate::N_TERMS + 1]| -> u64 {
-            let v = k[0]
-                + k[1..]
-                    .iter()
-                    .zip(u.terms.x)
-                    .map(|(a, b)| a * b)
-                    .sum::<f64>();
-            v.max(0.0).round() as u64
-        };
-        estimate::Cost {
-            lut: c.map_or(0, |c| eval(&c.lut)),
-            ff: c.map_or(0, |c| eval(&c.ff).saturating_sub(u.terms.ff_in_blocks)),
-            bram: u.terms.bram,
-            dsp: u.terms.dsp,
-        }
-    };
+    let predict =
+        |u: &calibration::Unit, family| -> estimate::Cost { u.terms.cost_with(&coefs, family) };
     // the table: estimate / measured, and the worst relative error per kind and family
     let mut worst: std::collections::BTreeMap<(String, &str), [f64; 4]> = Default::default();
     let mut misses = 0;
