@@ -4,7 +4,8 @@
 //!
 //! - The weight ROM is read into a register and registered again with nothing
 //!   between ([`ROM_OUT_REG`]): in block RAM the second is the RAM primitive's own output register
-//!   (Vivado absorbs it into `DOA_REG`; Yosys 0.70 keeps it in fabric beside the RAM), so
+//!   (Vivado absorbs it into `DOA_REG`; Yosys 0.70 never does, so on ECP5 the ROM is a
+//!   DP16KD with `REGMODE = "OUTREG"`: `engines/rom.rs`), so
 //!   the RAM's slow clock-to-out never meets logic. One more cycle of latency.
 //! - XNOR: each PE's SIMD XNOR bits are counted in groups of [`COUNTER_GROUP`] before the
 //!   first register (a 6:3 counter: three 6-input functions, one LUT6 each on Xilinx), so

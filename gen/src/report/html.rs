@@ -316,7 +316,7 @@ fn resources(s: &mut String, sm: &Summary) {
         s,
         format!(
             "<p class=\"note\">Estimates on {fam}: LUT, FF, block RAM ({unit}) and DSP from \
-             formulas calibrated against Yosys (docs/estimates.md: 231 of 246 calibration configurations within 25 %); \
+             formulas calibrated against Yosys (docs/estimates.md says how close they are); \
              ROM bits as declared, other buffers (window lines, accumulators).</p>\n<table><tr><th class=\"l\">node</th><th class=\"l\">kind</th><th class=\"l\">ONNX origin</th>\
              <th>PE</th><th>SIMD</th><th>LUT</th><th>FF</th><th>{unit}</th><th>DSP</th><th>weight ROM bits</th><th>threshold ROM bits</th>\
              <th>buffer bits</th></tr>\n",
